@@ -1,0 +1,343 @@
+"""PeaceSimModel: the Mesa model whose tick runs in numba kernels over numpy arrays.
+
+Reading order follows the ODD description: set-up (space, populations), then each tick
+(schedules -> random-sequential activation -> bookkeeping -> observation).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import mesa
+import numpy as np
+from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
+
+from sim import kernels as K
+from sim.agents import VIEW_CLASSES, ArrayAgent, Peacekeeper, Police, Resident
+from sim.rng import seed_state
+from sim.scenario import Scenario
+from sim.schedules import legitimacy_at, police_density_at
+from sim.space import vision_offsets
+
+RATIO_RULES = {"floor": K.RATIO_FLOOR, "round": K.RATIO_ROUND, "exact": K.RATIO_EXACT}
+MOORE_1 = np.array(
+    [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int32
+)
+
+
+def metric_columns(scenario: Scenario) -> list[str]:
+    """Per-tick columns this scenario produces (besides ``tick``)."""
+    cols = [
+        "legitimacy", "quiescent", "active", "jailed", "residents",
+        "police", "peacekeepers", "arrests", "releases", "activations",
+    ]
+    if scenario.residents.groups == 2:
+        cols += ["group_0", "group_1"]
+    if scenario.unrest.mode == "intergroup":
+        cols += ["killings"]
+    if scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
+        cols += ["births", "deaths"]
+    return cols
+
+
+class PeaceSimModel(mesa.Model):
+    """The PeaceSim model for one scenario and one seed.
+
+    Args:
+        scenario: a validated :class:`sim.scenario.Scenario`.
+        seed: root seed; every random stream of the run derives from
+            ``numpy.random.SeedSequence(seed)``. Defaults to ``scenario.run.seed``.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        seed = scenario.run.seed if seed is None else int(seed)
+        root = np.random.SeedSequence(seed)
+        setup_seq, engine_seq, mesa_seq = root.spawn(3)
+        super().__init__(rng=np.random.default_rng(mesa_seq))
+        self.scenario_config = scenario
+        self.seed = seed
+        self.width = scenario.world.width
+        self.height = scenario.world.height
+        self.n_cells = self.width * self.height
+        self._rng_state = seed_state(engine_seq)
+        self.legitimacy = scenario.unrest.legitimacy
+
+        self._build_geometry()
+        self._build_arrays()
+        self._populate(np.random.default_rng(setup_seq))
+        self._views: dict[int, ArrayAgent] = {}
+        self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
+        self._sync_views()
+        self._grid: OrthogonalVonNeumannGrid | OrthogonalMooreGrid | None = None
+        self._grid_dirty = True
+
+        self.events = np.zeros(K.N_EVENTS, dtype=np.int64)
+        self._census = np.zeros(K.N_CENSUS, dtype=np.int64)
+        self.columns = metric_columns(scenario)
+        self.metrics: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={c: partial(_metric, c) for c in self.columns}
+        )
+        self._observe()
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _build_geometry(self) -> None:
+        sc = self.scenario_config
+        w = sc.world
+        radii = [sc.residents.vision]
+        for r in (sc.police.vision, sc.peacekeepers.vision):
+            if r not in radii:
+                radii.append(r)
+        self.vision_radii = radii
+        offs = [vision_offsets(w.vision_shape, r, w.width, w.height, w.torus) for r in radii]
+        n_max = max(len(o) for o in offs)
+        table = np.zeros((len(offs), max(n_max, 1), 2), dtype=np.int32)
+        for k, o in enumerate(offs):
+            table[k, : len(o)] = o
+        self.geometry = K.Geometry(
+            offsets=table,
+            n_off=np.array([len(o) for o in offs], dtype=np.int32),
+            neigh=MOORE_1,
+            width=w.width,
+            height=w.height,
+            torus=w.torus,
+        )
+        u = sc.unrest
+        self.params = K.Params(
+            intergroup=u.mode == "intergroup",
+            threshold=float(u.threshold),
+            arrest_constant=float(u.arrest_constant),
+            ratio_rule=RATIO_RULES[u.arrest_ratio],
+            max_jail_term=int(u.max_jail_term),
+            jail_on_cell=u.jail == "on_cell",
+            movement=bool(u.movement),
+            move_first=bool(u.move_first),
+            p_clone=float(sc.residents.p_clone),
+            max_age=int(sc.residents.max_age),
+            cops_class=radii.index(sc.police.vision),
+            pk_class=radii.index(sc.peacekeepers.vision),
+            pk_are_cops=bool(sc.peacekeepers.act_as_cops),
+        )
+
+    def _build_arrays(self) -> None:
+        # every cell can hold one agent, plus room for as many off the grid (jailed)
+        # and as many newborns in one tick: capacity never runs out
+        cap = 2 * self.n_cells + 16
+        self.capacity = cap
+        self.arrays = K.Agents(
+            kind=np.zeros(cap, np.int8),
+            alive=np.zeros(cap, np.bool_),
+            x=np.full(cap, -1, np.int32),
+            y=np.full(cap, -1, np.int32),
+            state=np.zeros(cap, np.int8),
+            jail=np.zeros(cap, np.int32),
+            hardship=np.zeros(cap, np.float64),
+            risk=np.zeros(cap, np.float64),
+            group=np.zeros(cap, np.int8),
+            age=np.zeros(cap, np.int32),
+            death_age=np.zeros(cap, np.int32),
+            uid=np.full(cap, -1, np.int64),
+            vclass=np.zeros(cap, np.int8),
+        )
+        shape = (self.width, self.height)
+        self.cells = K.Grid(
+            occ=np.full(shape, -1, np.int32),
+            cop_field=np.zeros(shape, np.int32),
+            active_field=np.zeros((len(self.vision_radii), *shape), np.int32),
+        )
+        self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
+        self.meta = np.array([cap, 0], dtype=np.int64)
+        self._perm = np.empty(cap, np.int64)
+        self._perm_uid = np.empty(cap, np.int64)
+
+    def _populate(self, gen: np.random.Generator) -> None:
+        """Initial residents and police (and peacekeepers deployed at tick 0)."""
+        sc = self.scenario_config
+        n = self.n_cells
+        dens_res = sc.residents.density
+        dens_pol = police_density_at(sc.police, 0)
+        if sc.world.placement == "per_cell":
+            u = gen.random(n)
+            res_cells = np.flatnonzero(u < dens_res)
+            pol_cells = np.flatnonzero((u >= dens_res) & (u < dens_res + dens_pol))
+        else:
+            order = gen.permutation(n)
+            n_res = round(dens_res * n)
+            n_pol = round(dens_pol * n)
+            res_cells = np.sort(order[:n_res])
+            pol_cells = np.sort(order[n_res : n_res + n_pol])
+        ag = self.arrays
+        a = 0
+        for cells, kind, vclass in (
+            (res_cells, K.RESIDENT, 0),
+            (pol_cells, K.POLICE, self.params.cops_class),
+        ):
+            m = len(cells)
+            sl = slice(a, a + m)
+            ag.kind[sl] = kind
+            ag.alive[sl] = True
+            ag.x[sl] = cells // self.height
+            ag.y[sl] = cells % self.height
+            ag.vclass[sl] = vclass
+            if kind == K.RESIDENT:
+                ag.hardship[sl] = gen.random(m)
+                ag.risk[sl] = gen.random(m)
+                if sc.residents.groups == 2:
+                    ag.group[sl] = (gen.random(m) >= sc.residents.group_share).astype(np.int8)
+                if sc.residents.max_age > 0:
+                    ag.death_age[sl] = gen.integers(0, sc.residents.max_age + 1, m)
+                    ag.age[sl] = (gen.random(m) * (ag.death_age[sl] + 1)).astype(np.int32)
+            a += m
+        ag.uid[:a] = np.arange(a)
+        self.meta[K.META_NEXT_UID] = a
+        self.free_stack[: self.capacity - a] = np.arange(self.capacity - 1, a - 1, -1)
+        self.meta[K.META_FREE_TOP] = self.capacity - a
+        K.rebuild_fields(ag, self.cells, self.geometry, self.params)
+        if sc.peacekeepers.deploy_tick == 0:
+            self._deploy_peacekeepers()
+
+    def _deploy_peacekeepers(self) -> None:
+        n = round(self.scenario_config.peacekeepers.density * self.n_cells)
+        K.place_new(self.arrays, self.cells, self.geometry, self.params, self._rng_state,
+                    K.PEACEKEEPER, self.params.pk_class, n, self.free_stack, self.meta)
+
+    # ------------------------------------------------------------------ the tick
+
+    def step(self) -> None:
+        """Advance one tick: schedules, random-sequential activation, observation."""
+        t = self.steps
+        sc = self.scenario_config
+        self.legitimacy = legitimacy_at(sc.unrest, t)
+        self._apply_police_ramp(t)
+        if t == sc.peacekeepers.deploy_tick and t > 0:
+            self._deploy_peacekeepers()
+        self.events[:] = 0
+        K.tick(self.arrays, self.cells, self.geometry, self.params, self._rng_state,
+               self.legitimacy, self._perm, self._perm_uid, self.free_stack, self.meta,
+               self.events)
+        self._after_tick()
+
+    def _apply_police_ramp(self, t: int) -> None:
+        pol = self.scenario_config.police
+        if pol.ramp_to is None or t < pol.ramp_start:
+            return
+        want = round(police_density_at(pol, t) * self.n_cells)
+        have = int(np.count_nonzero(self.arrays.alive & (self.arrays.kind == K.POLICE)))
+        args = (self.arrays, self.cells, self.geometry, self.params, self._rng_state)
+        if want > have:
+            K.place_new(*args, K.POLICE, self.params.cops_class, want - have,
+                        self.free_stack, self.meta)
+        elif want < have:
+            K.remove_random(*args, K.POLICE, have - want, self.free_stack, self.meta)
+
+    def _after_tick(self) -> None:
+        self._sync_views()
+        self._grid_dirty = True
+        self._observe()
+        self.datacollector.collect(self)
+
+    def _observe(self) -> None:
+        K.census(self.arrays, self._census)
+        c = self._census
+        ev = self.events
+        m = {
+            "legitimacy": float(self.legitimacy),
+            "quiescent": int(c[K.C_QUIESCENT]),
+            "active": int(c[K.C_ACTIVE]),
+            "jailed": int(c[K.C_JAILED]),
+            "residents": int(c[K.C_QUIESCENT] + c[K.C_ACTIVE] + c[K.C_JAILED]),
+            "police": int(c[K.C_POLICE]),
+            "peacekeepers": int(c[K.C_PEACEKEEPERS]),
+            "arrests": int(ev[K.EV_ARRESTS]),
+            "releases": int(ev[K.EV_RELEASES]),
+            "activations": int(ev[K.EV_ACTIVATIONS]),
+            "group_0": int(c[K.C_GROUP0]),
+            "group_1": int(c[K.C_GROUP1]),
+            "killings": int(ev[K.EV_KILLINGS]),
+            "births": int(ev[K.EV_BIRTHS]),
+            "deaths": int(ev[K.EV_DEATHS] + ev[K.EV_KILLINGS]),
+        }
+        self.metrics = m
+
+    # ------------------------------------------------------------------ Mesa views
+
+    def _sync_views(self) -> None:
+        """Create / remove Mesa agent views where the arrays gained / lost agents."""
+        ag = self.arrays
+        live_uid = np.where(ag.alive, ag.uid, -1)
+        changed = np.flatnonzero(live_uid != self._view_uid)
+        for slot in changed.tolist():
+            old = self._views.pop(slot, None)
+            if old is not None:
+                old.remove()
+            if live_uid[slot] >= 0:
+                self._views[slot] = VIEW_CLASSES[int(ag.kind[slot])](self, slot)
+        self._view_uid = live_uid
+
+    @property
+    def grid(self) -> OrthogonalVonNeumannGrid | OrthogonalMooreGrid:
+        """The Mesa grid, with occupancy brought up to date from the arrays."""
+        self.sync_grid()
+        assert self._grid is not None
+        return self._grid
+
+    def sync_grid(self) -> None:
+        """Place every agent view on its Mesa cell (lazily: only when someone looks)."""
+        if self._grid is None:
+            klass = (
+                OrthogonalMooreGrid
+                if self.scenario_config.world.vision_shape == "moore"
+                else OrthogonalVonNeumannGrid
+            )
+            self._grid = klass(
+                (self.width, self.height),
+                torus=self.scenario_config.world.torus,
+                capacity=1,
+                random=self.random,
+            )
+            self._grid_dirty = True
+        if not self._grid_dirty:
+            return
+        self._grid_dirty = False
+        for view in self._views.values():
+            if view._mesa_cell is not None:
+                view._mesa_cell.remove_agent(view)
+                view._mesa_cell = None
+        cells = self._grid._cells
+        for slot, view in self._views.items():
+            x = int(self.arrays.x[slot])
+            if x >= 0:
+                cell = cells[(x, int(self.arrays.y[slot]))]
+                cell.add_agent(view)
+                view._mesa_cell = cell
+
+    # ------------------------------------------------------------------ conveniences
+
+    @property
+    def residents(self):
+        return self.agents_by_type.get(Resident, [])
+
+    @property
+    def police(self):
+        return self.agents_by_type.get(Police, [])
+
+    @property
+    def peacekeepers(self):
+        return self.agents_by_type.get(Peacekeeper, [])
+
+    def check_invariants(self) -> None:
+        """Recompute fields from scratch and compare (tests call this)."""
+        occ = self.cells.occ.copy()
+        cop = self.cells.cop_field.copy()
+        act = self.cells.active_field.copy()
+        K.rebuild_fields(self.arrays, self.cells, self.geometry, self.params)
+        assert np.array_equal(occ, self.cells.occ), "occupancy out of step"
+        assert np.array_equal(cop, self.cells.cop_field), "cop field out of step"
+        assert np.array_equal(act, self.cells.active_field), "active field out of step"
+
+
+def _metric(name: str, model: PeaceSimModel) -> float:
+    return model.metrics[name]
+
