@@ -256,7 +256,7 @@ def _allowed(field: Any) -> str:
 
 
 def parse_value(text: str) -> Any:
-    """Parse a ``--set`` value as TOML (numbers, booleans, strings, arrays); bare words are strings."""
+    """Parse a ``--set`` value as TOML (numbers, booleans, arrays); bare words are strings."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
