@@ -54,7 +54,9 @@ class ArrayAgent(CellAgent):
 
     @property
     def alive(self) -> bool:
-        return bool(self.model.arrays.alive[self.slot])
+        """False once the agent died or left (its slot may since hold someone else)."""
+        ag = self.model.arrays
+        return bool(ag.alive[self.slot]) and int(ag.uid[self.slot]) == self.uid
 
 
 class Resident(ArrayAgent):

@@ -327,6 +327,41 @@ class PeaceSimModel(mesa.Model):
     def peacekeepers(self):
         return self.agents_by_type.get(Peacekeeper, [])
 
+    def add_agent(
+        self,
+        kind: str,
+        x: int,
+        y: int,
+        *,
+        state: str = "quiescent",
+        hardship: float = 0.0,
+        risk_aversion: float = 0.0,
+        group: int = 0,
+        jail_term: int = 0,
+    ) -> ArrayAgent:
+        """Put one agent on the empty cell ``(x, y)`` (hand-built worlds: tests, teaching)."""
+        kinds = {"resident": K.RESIDENT, "police": K.POLICE, "peacekeeper": K.PEACEKEEPER}
+        states = {"quiescent": K.QUIESCENT, "active": K.ACTIVE, "jailed": K.JAILED}
+        if self.cells.occ[x, y] >= 0:
+            raise ValueError(f"cell ({x}, {y}) is occupied")
+        k = kinds[kind]
+        vclass = {K.RESIDENT: 0, K.POLICE: self.params.cops_class,
+                  K.PEACEKEEPER: self.params.pk_class}[k]
+        slot = K.new_agent(self.arrays, self.cells, self.geometry, self.params,
+                           self._rng_state, k, vclass, x * self.height + y,
+                           self.free_stack, self.meta)
+        ag = self.arrays
+        ag.state[slot] = states[state]
+        ag.hardship[slot] = hardship
+        ag.risk[slot] = risk_aversion
+        ag.group[slot] = group
+        ag.jail[slot] = jail_term
+        K.rebuild_fields(ag, self.cells, self.geometry, self.params)
+        self._sync_views()
+        self._grid_dirty = True
+        self._observe()
+        return self._views[slot]
+
     def check_invariants(self) -> None:
         """Recompute fields from scratch and compare (tests call this)."""
         occ = self.cells.occ.copy()
