@@ -362,3 +362,32 @@ def load_scenario(
     are errors just as in the file.
     """
     return build_scenario(read_toml(path), str(path), overrides)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, BaseModel):
+        return "(table)"
+    return str(value)
+
+
+def parameter_table_markdown() -> str:
+    """The ODD parameter table (docs/ODD.md embeds it; a test keeps the two identical)."""
+    lines = [
+        "| key | meaning | unit | default | range |",
+        "|---|---|---|---|---|",
+    ]
+    for row in parameter_table():
+        meaning = row["meaning"].replace("|", "/")
+        rng = row["range"].replace("|", "/")
+        lines.append(
+            f"| `{row['key']}` | {meaning} | {row['unit']} | {_fmt(row['default'])} | {rng} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m sim.scenario > table.md
+    print(parameter_table_markdown(), end="")
