@@ -265,6 +265,11 @@ class PeaceSimModel(mesa.Model):
 
     def _sync_views(self) -> None:
         """Create / remove Mesa agent views where the arrays gained / lost agents."""
+        # any birth or death moves the uid counter or the free-slot stack
+        mark = (int(self.meta[K.META_NEXT_UID]), int(self.meta[K.META_FREE_TOP]))
+        if mark == getattr(self, "_views_mark", None):
+            return
+        self._views_mark = mark
         ag = self.arrays
         live_uid = np.where(ag.alive, ag.uid, -1)
         changed = np.flatnonzero(live_uid != self._view_uid)
