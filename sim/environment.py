@@ -1,0 +1,83 @@
+"""Cell layers of the peacekeeping model (MODEL.md 4.7): violence, economy, infrastructure.
+
+Plain vectorised functions on ``(width, height)`` float arrays, updated in place once per
+tick; the model exposes the same arrays to Mesa as property layers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+_CROSS = np.array([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]])
+
+
+def neighbour_mean(field: np.ndarray, torus: bool) -> np.ndarray:
+    """Mean of the four orthogonal neighbours of every cell (edges reflect on a bounded grid)."""
+    return ndimage.convolve(field, _CROSS, mode="wrap" if torus else "nearest")
+
+
+def diffuse(field: np.ndarray, rate: float, torus: bool) -> None:
+    """Move a share ``rate`` of every cell's value toward its neighbours' mean (in place).
+
+    Conserves the total on a torus; ``rate`` in [0, 1].
+    """
+    if rate > 0.0:
+        field += rate * (neighbour_mean(field, torus) - field)
+
+
+def update_violence(violence: np.ndarray, decay: float, spread: float, torus: bool) -> None:
+    """Recent violence fades by ``decay`` per tick and spreads a little to neighbours."""
+    violence *= 1.0 - decay
+    diffuse(violence, spread, torus)
+
+
+def economy_target(
+    infrastructure: np.ndarray,
+    security: np.ndarray,
+    violence: np.ndarray,
+    market: np.ndarray,
+    base: float,
+    w_infrastructure: float,
+    w_security: float,
+    w_violence: float,
+    market_bonus: float,
+) -> np.ndarray:
+    """Where the local economy is heading: up with infrastructure, security and markets,
+    down with recent violence; clipped to [0, 1]."""
+    target = (
+        base
+        + w_infrastructure * infrastructure
+        + w_security * security
+        + market_bonus * market
+        - w_violence * violence
+    )
+    return np.clip(target, 0.0, 1.0)
+
+
+def update_economy(
+    economy: np.ndarray, target: np.ndarray, rate: float, diffusion: float, torus: bool
+) -> None:
+    """Relax toward ``target`` at ``rate`` per tick, then let markets spread activity."""
+    economy += rate * (target - economy)
+    diffuse(economy, diffusion, torus)
+    np.clip(economy, 0.0, 1.0, out=economy)
+
+
+def update_infrastructure(
+    infrastructure: np.ndarray,
+    programme: np.ndarray,
+    violence: np.ndarray,
+    build_rate: float,
+    damage_rate: float,
+    violence_scale: float,
+) -> None:
+    """Programmes build where violence is low; violence damages what is there.
+
+    growth = build_rate * programme * (1 - I) * exp(-V / violence_scale);
+    damage = damage_rate * min(V, 1) * I.
+    """
+    calm = np.exp(-violence / violence_scale)
+    infrastructure += build_rate * programme * (1.0 - infrastructure) * calm
+    infrastructure -= damage_rate * np.minimum(violence, 1.0) * infrastructure
+    np.clip(infrastructure, 0.0, 1.0, out=infrastructure)
