@@ -303,12 +303,22 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(f"{p}: cannot be read: {exc.strerror}") from None
 
 
-def format_validation_error(exc: ValidationError, source: str, model: type[BaseModel]) -> str:
-    """One line per problem: file, dotted key, the bad value and what is allowed."""
+def format_validation_error(
+    exc: ValidationError,
+    source: str,
+    model: type[BaseModel],
+    override_keys: set[str] | frozenset[str] = frozenset(),
+) -> str:
+    """One line per problem: file, dotted key, the bad value and what is allowed.
+
+    Keys that came from overrides (``--set``) are marked as such, not blamed on the file.
+    """
     lines = [f"{source}: invalid scenario ({exc.error_count()} problem(s))"]
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         key = ".".join(loc) if loc else "(top level)"
+        if key in override_keys:
+            key += " (from --set)"
         value = err.get("input")
         etype = err["type"]
         if etype == "extra_forbidden":
@@ -349,7 +359,9 @@ def build_scenario(
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source, Scenario)) from None
+        raise ScenarioError(
+            format_validation_error(exc, source, Scenario, set(overrides or {}))
+        ) from None
 
 
 def load_scenario(

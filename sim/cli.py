@@ -1,0 +1,238 @@
+"""The ``peacesim`` command line: parse arguments, call the library, report plainly.
+
+No model logic lives here. User mistakes (bad scenario files, bad options) exit with status 2
+and a one-paragraph message; unexpected failures exit with status 1 and a one-line message,
+with the traceback only when ``PEACESIM_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DEBUG_ENV = "PEACESIM_DEBUG"
+# commands reserved for later; calling one says so instead of "invalid choice"
+PLANNED = ("sweep", "compare", "sensitivity", "viz")
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called; reported without a traceback, exit 2."""
+
+
+def _version() -> str:
+    from sim import __version__
+
+    return __version__
+
+
+def _set_pair(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from ``--set``; the value is read as TOML (bare words are strings)."""
+    from sim.scenario import parse_value
+
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE with a dotted key, e.g. --set world.width=100; got {text!r}"
+        )
+    return key, parse_value(value.strip())
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed so docs and tests can inspect it)."""
+    parser = argparse.ArgumentParser(
+        prog="peacesim",
+        description="PeaceSim: agent-based peacekeeping simulation (Epstein 2002 on Mesa 3).",
+    )
+    parser.add_argument("--version", action="version", version=f"peacesim {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "run",
+        help="run one scenario and write its results folder",
+        description="Run one scenario; writes timeseries (parquet, csv), summary.json, "
+        "manifest.json and plots/ into a results folder and prints that folder last.",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
+    p.add_argument("--seed", type=_non_negative, help="root seed (default: the file's run.seed)")
+    p.add_argument(
+        "--ticks", type=_non_negative, help="ticks to simulate (default: the file's run.ticks)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="KEY=VALUE",
+        type=_set_pair,
+        action="append",
+        default=[],
+        help="override a parameter, e.g. --set unrest.legitimacy=0.7 (repeatable)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (must be new or empty; default: results/<name>-seed<S>-<time>)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", action="store_true", help="print only the output folder")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser(
+        "validate",
+        help="check scenario files without running them",
+        description="Validate scenario files; exit status 0 if all are valid, 2 otherwise.",
+    )
+    p.add_argument("files", metavar="FILE", nargs="+", help="scenario TOML files")
+    p.set_defaults(handler=cmd_validate)
+
+    # parsed by sim.bench itself: main() hands it everything after the word "bench"
+    p = sub.add_parser(
+        "bench", help="performance benchmark (see: peacesim bench --help)", add_help=False
+    )
+    p.set_defaults(handler=lambda args: cmd_bench([]))
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _print_summary(result: Any) -> None:
+    """A few headline numbers; tolerant of missing keys so a report never fails a run."""
+    s, sc = result.summary, result.scenario
+
+    def get(key: str) -> Any:
+        value = s.get(key)
+        return "?" if value is None else value
+
+    share = s.get("mean_share_active")
+    share_txt = f"{share:.3f}" if isinstance(share, int | float) else "?"
+    print(f"scenario      {sc.name}  (seed {result.seed}, {result.ticks} ticks, "
+          f"{sc.world.width}x{sc.world.height} grid)")
+    print(f"residents     {get('residents_initial')} at start, {get('residents_final')} at end")
+    print(f"peak active   {get('peak_active')} at tick {get('peak_active_tick')}; "
+          f"mean share active {share_txt}")
+    print(f"arrests       {get('arrests_total')};  outbursts {get('outbursts')}")
+    if "killings_total" in s:
+        extinct = s.get("extinct_group")
+        fate = "no group extinct" if extinct is None else (
+            f"group {extinct} extinct at tick {get('extinction_tick')}"
+        )
+        print(f"killings      {get('killings_total')};  {fate}")
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(
+            f"--out {out}: folder is not empty; choose a new or empty folder "
+            "(or leave out --out for a fresh folder under results/)"
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``peacesim run``: load, run, write, report."""
+    from sim import runner, store
+    from sim.scenario import load_scenario
+
+    overrides = dict(args.overrides)
+    scenario = load_scenario(args.scenario, overrides or None)
+    if args.out is not None:
+        _check_out(args.out)  # before the run: do not waste a long run on a bad folder
+    seed = scenario.run.seed if args.seed is None else args.seed
+    ticks = scenario.run.ticks if args.ticks is None else args.ticks
+    if not args.quiet:
+        print(f"running {scenario.name}: seed {seed}, {ticks} ticks ...", file=sys.stderr)
+    result = runner.run(scenario, seed=seed, ticks=ticks, keep_model=True)
+    out = args.out if args.out is not None else store.default_out_dir(scenario, seed)
+    extra = {"overrides": overrides, "command": ["peacesim", *args.argv]}
+    store.write_run(result, out, scenario_path=args.scenario, plots=not args.no_plots,
+                    extra=extra)
+    if not args.quiet:
+        _print_summary(result)
+    print(out)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``peacesim validate``: report every file, fail if any is invalid."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    status = EXIT_OK
+    for f in args.files:
+        try:
+            load_scenario(f)
+        except ScenarioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = EXIT_USAGE
+        else:
+            print(f"OK {f}")
+    return status
+
+
+def cmd_bench(argv: list[str]) -> int:
+    """``peacesim bench``: hand over to :mod:`sim.bench` (imported only now)."""
+    try:
+        from sim import bench
+    except ImportError as exc:  # keep the rest of the CLI usable if the benchmark is broken
+        print(f"error: peacesim bench is unavailable: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return int(bench.main(argv) or 0)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] == "bench":
+        return cmd_bench(argv[1:])
+    if argv and argv[0] in PLANNED:
+        raise UsageError(f"'{argv[0]}' is planned but not implemented yet")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.argv = argv
+    return int(args.handler(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``peacesim`` command; returns the exit status (the console script exits with it)."""
+    from sim.scenario import ScenarioError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _dispatch(argv)
+    except (ScenarioError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        lines = str(exc).strip().splitlines()
+        detail = f": {lines[0]}" if lines else ""
+        print(f"error: {type(exc).__name__}{detail}", file=sys.stderr)
+        print(f"(rerun with {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
