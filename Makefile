@@ -21,14 +21,13 @@ ifneq ($(VENV_OK),yes)
 $(STAMP): FORCE
 endif
 
-.PHONY: help venv run test lint bench viz clean FORCE
+.PHONY: help venv run test lint bench clean FORCE
 
 help:
 	@echo "make run    - run the default scenario ($(SCENARIO)) and print where results went"
 	@echo "make test   - lint (ruff) and run the test suite (pytest, 2 workers)"
 	@echo "make lint   - ruff check only"
 	@echo "make bench  - performance benchmark (peacesim bench)"
-	@echo "make viz    - install the [viz] extra and start the interactive UI"
 	@echo "make venv   - create/update $(VENV) (done automatically by the targets above)"
 	@echo "make clean  - remove the install stamp and caches (keeps $(VENV) and results/)"
 
@@ -58,10 +57,6 @@ test: lint
 
 bench: venv
 	$(PEACESIM) bench
-
-viz: venv
-	$(PY) -m pip install -e '.[viz]'
-	$(PEACESIM) viz
 
 clean:
 	rm -f $(STAMP)
