@@ -195,7 +195,7 @@ class PeaceSimModel(mesa.Model):
         self.free_stack[: self.capacity - a] = np.arange(self.capacity - 1, a - 1, -1)
         self.meta[K.META_FREE_TOP] = self.capacity - a
         K.rebuild_fields(ag, self.cells, self.geometry, self.params)
-        if sc.peacekeepers.deploy_tick == 0:
+        if sc.mission.deploy_tick == 0:
             self._deploy_peacekeepers()
 
     def _deploy_peacekeepers(self) -> None:
@@ -211,7 +211,7 @@ class PeaceSimModel(mesa.Model):
         sc = self.scenario_config
         self.legitimacy = legitimacy_at(sc.unrest, t)
         self._apply_police_ramp(t)
-        if t == sc.peacekeepers.deploy_tick and t > 0:
+        if t == sc.mission.deploy_tick and t > 0:
             self._deploy_peacekeepers()
         self.events[:] = 0
         K.tick(self.arrays, self.cells, self.geometry, self.params, self._rng_state,

@@ -105,6 +105,31 @@ class Police(_Section):
     ramp_ticks: int = _f(
         0, "Duration of the police ramp (0 = one step at ramp_start)", "ticks", ge=0
     )
+    professionalism: float = _f(
+        0.4, "Mean initial professionalism (conduct, human-rights training)", "-", ge=0.0, le=1.0
+    )
+    target: float | None = _f(
+        None, "Police density the force grows toward (re-establishment); none: no growth",
+        "agents/cell", ge=0.0, le=1.0,
+    )
+    recruitment: float = _f(
+        0.0, "Share of the gap to the target recruited per tick", "1/tick", ge=0.0, le=1.0
+    )
+    mentoring_gain: float = _f(
+        0.02, "Professionalism gain per tick of joint patrol with a mentor", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    professionalism_decay: float = _f(
+        0.002, "Professionalism lost per tick without mentoring", "1/tick", ge=0.0, le=1.0
+    )
+    community_share: float = _f(
+        0.2, "Share of officers in community policing (raise tips nearby)", "share",
+        ge=0.0, le=1.0,
+    )
+    p_arrest_combatant: float = _f(
+        0.05, "Per-tick probability of arresting a combatant in vision, x (0.5 + prof.)",
+        "1/tick", ge=0.0, le=1.0,
+    )
 
 
 class Peacekeepers(_Section):
@@ -112,7 +137,6 @@ class Peacekeepers(_Section):
 
     density: float = _f(0.0, "Peacekeepers per cell once deployed", "agents/cell", ge=0.0, le=1.0)
     vision: int = _f(7, "Vision radius of peacekeepers", "cells", ge=1, le=50)
-    deploy_tick: int = _f(0, "Tick at which the peacekeepers are deployed", "tick", ge=0)
     act_as_cops: bool = _f(
         True, "Peacekeepers count as cops for arrest risk and arrest actives (Model II)"
     )
@@ -153,9 +177,241 @@ class Unrest(_Section):
         "off_grid: jailed residents leave the grid and return to a random empty cell "
         "(the paper); on_cell: they stay on their cell (Mesa's example)",
     )
+    legitimacy_trust_weight: float = _f(
+        0.0, "u in L_i = (1 - u) L + u trust_police_i; 0 is Epstein", "-", ge=0.0, le=1.0
+    )
     movement: bool = _f(True, "Agents move to a random empty cell within vision each tick")
     move_first: bool = _f(
         False, "Move before acting (NetLogo order) instead of after (Mesa's order)"
+    )
+
+
+# --------------------------------------------------------------------------- peacekeeping
+
+
+class ArmedGroups(_Section):
+    """Armed-group members (MODEL.md 4.3). Density 0 switches the layer off."""
+
+    density: float = _f(0.0, "Initial combatants per cell", "agents/cell", ge=0.0, le=1.0)
+    factions: int = _f(1, "Number of factions", "-", ge=1, le=4)
+    vision: int = _f(5, "Vision radius of combatants", "cells", ge=1, le=50)
+    aggression: float = _f(
+        0.3, "Mean per-tick propensity to attack a resident in vision", "1/tick", ge=0.0, le=1.0
+    )
+    cohesion: float = _f(
+        0.5, "Faction cohesion: resists disarmament (DDR uptake x (1 - cohesion))", "-",
+        ge=0.0, le=1.0,
+    )
+    risk_constant: float = _f(
+        1.0, "k_c in the perceived risk P_c = 1 - exp(-k_c S_v / B_v)", "-", ge=0.0, le=100.0
+    )
+    p_lethal: float = _f(0.5, "Probability that an attack kills its victim", "-", ge=0.0, le=1.0)
+    p_clash: float = _f(
+        0.1, "Per-tick probability that a combatant with security forces in vision clashes",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    p_battle_death: float = _f(
+        0.3, "Probability that a clash kills the combatant (and, separately, the unit)", "-",
+        ge=0.0, le=1.0,
+    )
+    p_retaliate: float = _f(
+        0.5, "Probability that an attacker picks a known informant in vision first", "-",
+        ge=0.0, le=1.0,
+    )
+    recruit_rate: float = _f(
+        0.02, "r0: recruitment probability scale, r0 G (1 - E) (1 - rho trust_pk)", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    trust_damping: float = _f(
+        0.8, "rho: how much trust in peacekeepers blocks recruitment", "-", ge=0.0, le=1.0
+    )
+
+
+class DDR(_Section):
+    """Disarmament, demobilisation and reintegration (MODEL.md 4.3)."""
+
+    rate: float = _f(
+        0.1, "ddr_rate: per-tick disarmament probability near a DDR unit", "1/tick", ge=0.0, le=1.0
+    )
+    radius: int = _f(4, "Reach of a DDR site", "cells", ge=1, le=50)
+    relapse_rate: float = _f(
+        0.05, "Per-tick relapse scale for unemployed ex-combatants", "1/tick", ge=0.0, le=1.0
+    )
+    reintegration_support: float = _f(
+        0.0, "Reintegration support (0-1): damps relapse, puts ex-combatants first for jobs",
+        "-", ge=0.0, le=1.0,
+    )
+
+
+class Roles(_Section):
+    """Shares of the peacekeeping force by role; they must sum to 1 (roles left out are 0)."""
+
+    patrol: float = _f(0.0, "Mobile patrols biased toward recent violence", "share", ge=0, le=1)
+    static: float = _f(0.0, "Fixed posts at settlements and markets", "share", ge=0, le=1)
+    rapid_response: float = _f(
+        0.0, "Units that rush to the worst reported violence", "share", ge=0, le=1
+    )
+    engagement: float = _f(0.0, "Community engagement in settlements", "share", ge=0, le=1)
+    ddr: float = _f(0.0, "Disarmament sites", "share", ge=0, le=1)
+    police_mentoring: float = _f(0.0, "Joint patrols with police", "share", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Roles:
+        total = sum(getattr(self, r) for r in ROLE_NAMES)
+        if abs(total - 1.0) > 1e-6:
+            shares = ", ".join(f"{r}={getattr(self, r):g}" for r in ROLE_NAMES)
+            raise ValueError(f"role shares must sum to 1 (got {total:.6g}: {shares})")
+        return self
+
+
+ROLE_NAMES = ("patrol", "static", "rapid_response", "engagement", "ddr", "police_mentoring")
+
+
+class Strategy(_Section):
+    """How the mission uses its force (MODEL.md 4.4); strategy files set this table."""
+
+    name: str = _f("default", "Strategy name used in reports")
+    roles: Roles = Field(
+        default_factory=lambda: Roles(patrol=0.5, static=0.2, rapid_response=0.1,
+                                      engagement=0.1, ddr=0.05, police_mentoring=0.05)
+    )
+    cultural_competence: float = _f(
+        0.5, "Training: scales trust gained through engagement and de-escalation", "-",
+        ge=0.0, le=1.0,
+    )
+    restraint: float = _f(
+        0.8, "Use-of-force discipline; civilians harmed per interdiction = 1 - restraint", "-",
+        ge=0.0, le=1.0,
+    )
+    transparency: float = _f(
+        0.3, "Information campaigns: trust gains x (1 + t), losses x (1 - t/2)", "-",
+        ge=0.0, le=1.0,
+    )
+    early_warning: float = _f(
+        0.3, "Mobile reporting: tip probability x (1 + e), tip reach", "-", ge=0.0, le=1.0
+    )
+    local_partners: float = _f(
+        0.0, "Work with local organisations: DDR uptake, reintegration, engagement gain", "-",
+        ge=0.0, le=1.0,
+    )
+    p_interdict: float = _f(
+        0.15, "Per-tick probability that a unit interdicts a combatant in vision (no tips)",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    tip_boost: float = _f(
+        2.0, "Interdiction multiplier where tips point: p (1 + boost x tips)", "-", ge=0.0, le=50.0
+    )
+    rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
+    engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)
+    adaptive: bool = _f(False, "Re-deploy units toward districts where violence rises")
+    review_interval: int = _f(13, "Ticks between adaptive reviews", "ticks", ge=1, le=10_000)
+
+
+class Mission(_Section):
+    """Mission timeline (MODEL.md 4.8)."""
+
+    deploy_tick: int = _f(0, "Tick at which the peacekeepers are deployed", "tick", ge=0)
+    drawdown_start: int | None = _f(
+        None, "Tick at which the drawdown starts; none: the mission stays", "tick", ge=1
+    )
+    drawdown_ticks: int = _f(
+        0, "Duration of the drawdown (0 = abrupt exit at drawdown_start)", "ticks", ge=0
+    )
+    exit_window: int = _f(
+        52, "Ticks before the drawdown and after the exit over which violence is compared",
+        "ticks", ge=1, le=10_000,
+    )
+
+
+class Trust(_Section):
+    """Residents' trust in peacekeepers and police (MODEL.md 4.6)."""
+
+    initial_pk: float = _f(0.4, "Mean initial trust in peacekeepers", "-", ge=0.0, le=1.0)
+    initial_police: float = _f(0.3, "Mean initial trust in police", "-", ge=0.0, le=1.0)
+    memory: float = _f(
+        0.98, "mu: share of trust kept each tick; the rest relaxes to the initial level", "-",
+        ge=0.0, le=1.0,
+    )
+    engagement_gain: float = _f(
+        0.05, "Trust gain per tick within reach of engagement (x competence)", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    protection_gain: float = _f(
+        0.05, "Trust gain when one sees peacekeepers stop violence nearby", "-", ge=0.0, le=1.0
+    )
+    victimization_loss: float = _f(
+        0.05, "Trust loss when one sees an unprotected attack nearby", "-", ge=0.0, le=1.0
+    )
+    harm_loss: float = _f(
+        0.15, "Trust loss when one sees peacekeepers harm civilians", "-", ge=0.0, le=1.0
+    )
+    abuse_loss: float = _f(
+        0.1, "Loss of trust in police when one sees police abuse", "-", ge=0.0, le=1.0
+    )
+    tip_threshold: float = _f(
+        0.5, "Residents report combatants they see if their trust exceeds this", "-",
+        ge=0.0, le=1.0,
+    )
+    p_tip: float = _f(0.2, "Per-tick probability of reporting (x (1 + early_warning))", "1/tick",
+                      ge=0.0, le=1.0)
+    leader_share: float = _f(0.02, "Share of residents who are community leaders", "share",
+                             ge=0.0, le=1.0)
+    leader_radius: int = _f(4, "Reach of a leader's influence", "cells", ge=1, le=50)
+    leader_influence: float = _f(
+        0.05, "Pull of nearby leaders' trust on a resident's trust per tick", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    de_escalation: float = _f(
+        0.3, "Grievance reduction from dialogue with competent engagement units", "-",
+        ge=0.0, le=1.0,
+    )
+
+
+class Economy(_Section):
+    """Livelihoods and infrastructure (MODEL.md 4.6, 4.7)."""
+
+    initial: float = _f(0.4, "Initial economy level E", "-", ge=0.0, le=1.0)
+    base: float = _f(0.2, "Economy target with no infrastructure, security or markets", "-",
+                     ge=0.0, le=1.0)
+    w_infrastructure: float = _f(0.4, "Weight of infrastructure in the economy target", "-",
+                                 ge=0.0, le=1.0)
+    w_security: float = _f(0.3, "Weight of security presence in the economy target", "-",
+                           ge=0.0, le=1.0)
+    w_violence: float = _f(0.8, "Weight of recent violence (down) in the economy target", "-",
+                           ge=0.0, le=10.0)
+    market_bonus: float = _f(0.2, "Extra target on market cells", "-", ge=0.0, le=1.0)
+    rate: float = _f(0.05, "Relaxation rate toward the target", "1/tick", ge=0.0, le=1.0)
+    diffusion: float = _f(0.1, "Share spread to neighbours per tick", "1/tick", ge=0.0, le=1.0)
+    hardship_weight: float = _f(
+        0.0, "w in H = (1 - w) h + w (1 - E_cell); 0 is Epstein", "-", ge=0.0, le=1.0
+    )
+    markets: float = _f(0.03, "Share of cells that are settlements/markets", "share",
+                        ge=0.0, le=1.0)
+    districts: int = _f(4, "Districts per side (districts x districts blocks)", "-", ge=1, le=20)
+    programme_rate: float = _f(
+        0.0, "Per-tick probability that an unemployed resident finds programme work", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    job_loss: float = _f(0.01, "Per-tick job loss scale, x (1 - E)", "1/tick", ge=0.0, le=1.0)
+    employment_relief: float = _f(
+        0.5, "Hardship reduction for the employed", "-", ge=0.0, le=1.0
+    )
+    infrastructure_initial: float = _f(0.3, "Initial infrastructure level", "-", ge=0.0, le=1.0)
+    build_rate: float = _f(0.02, "Infrastructure growth under programmes", "1/tick",
+                           ge=0.0, le=1.0)
+    damage_rate: float = _f(0.05, "Infrastructure damage by violence", "1/tick", ge=0.0, le=1.0)
+
+
+class Violence(_Section):
+    """The violence layer V (MODEL.md 4.7)."""
+
+    decay: float = _f(0.2, "Share of violence that fades per tick", "1/tick", ge=0.0, le=1.0)
+    spread: float = _f(0.1, "Share that spreads to neighbours per tick", "1/tick", ge=0.0, le=1.0)
+    per_attack: float = _f(1.0, "Violence added by an attack", "-", ge=0.0, le=100.0)
+    per_clash: float = _f(2.0, "Violence added by a clash", "-", ge=0.0, le=100.0)
+    flee_threshold: float = _f(
+        0.5, "Residents move away from cells whose violence exceeds this", "-", ge=0.0,
+        le=1000.0,
     )
 
 
@@ -164,21 +420,38 @@ class Scenario(_Section):
 
     name: str = _f("scenario", "Short name used in output folder names")
     description: str = _f("", "One line saying what this scenario is for")
+    model: Literal["epstein", "peacekeeping"] = _f(
+        "epstein",
+        "epstein: the civil-violence core only (Models I and II); peacekeeping: adds armed "
+        "groups, peacekeeper roles, police, trust, livelihoods and the mission timeline",
+    )
     world: World = Field(default_factory=World)
     run: Run = Field(default_factory=Run)
     residents: Residents = Field(default_factory=Residents)
     police: Police = Field(default_factory=Police)
     peacekeepers: Peacekeepers = Field(default_factory=Peacekeepers)
     unrest: Unrest = Field(default_factory=Unrest)
+    armed_groups: ArmedGroups = Field(default_factory=ArmedGroups)
+    ddr: DDR = Field(default_factory=DDR)
+    strategy: Strategy = Field(default_factory=Strategy)
+    mission: Mission = Field(default_factory=Mission)
+    trust: Trust = Field(default_factory=Trust)
+    economy: Economy = Field(default_factory=Economy)
+    violence: Violence = Field(default_factory=Violence)
 
     @model_validator(mode="after")
     def _populations_fit(self) -> Scenario:
         police_max = max(self.police.density, self.police.ramp_to or 0.0)
-        total = self.residents.density + police_max + self.peacekeepers.density
+        police_max = max(police_max, self.police.target or 0.0)
+        total = (
+            self.residents.density + police_max + self.peacekeepers.density
+            + self.armed_groups.density
+        )
         if total > 1.0 + 1e-12:
             raise ValueError(
-                "residents.density + police.density (or police.ramp_to) + "
-                f"peacekeepers.density = {total:.4g} exceeds 1 (one agent per cell)"
+                "residents.density + police.density (or its ramp/target) + "
+                f"peacekeepers.density + armed_groups.density = {total:.4g} exceeds 1 "
+                "(one agent per cell)"
             )
         return self
 
@@ -209,11 +482,11 @@ def parameter_table() -> list[dict[str, Any]]:
     """One row per scenario parameter: key, meaning, unit, default, allowed range."""
     rows: list[dict[str, Any]] = []
 
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        for name, field in model.model_fields.items():
-            ann = field.annotation
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                walk(ann, f"{prefix}{name}.")
+    def walk(instance: BaseModel, prefix: str) -> None:
+        for name, field in type(instance).model_fields.items():
+            value = getattr(instance, name)
+            if isinstance(value, BaseModel):
+                walk(value, f"{prefix}{name}.")
                 continue
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             rows.append(
@@ -221,12 +494,12 @@ def parameter_table() -> list[dict[str, Any]]:
                     "key": f"{prefix}{name}",
                     "meaning": field.description or "",
                     "unit": extra.get("unit", "-"),
-                    "default": field.get_default(call_default_factory=True),
+                    "default": value,
                     "range": _allowed(field),
                 }
             )
 
-    walk(Scenario, "")
+    walk(Scenario(), "")
     return rows
 
 
@@ -331,7 +604,7 @@ def format_validation_error(
         elif not loc:
             lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
         else:
-            lines.append(f"  {key} = {value!r}: {err['msg']}")
+            lines.append(f"  {key} = {value!r}: {err['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

@@ -27,3 +27,11 @@ def test_every_parameter_is_documented():
     for row in parameter_table():
         assert row["meaning"], f"{row['key']} has no description"
         assert f"`{row['key']}`" in ODD.read_text(encoding="utf-8")
+
+
+if __name__ == "__main__":  # python tests/test_odd.py: rewrite the table from the schema
+    text = ODD.read_text(encoding="utf-8")
+    begin = text.index("<!-- parameter-table:begin -->") + len("<!-- parameter-table:begin -->")
+    end = text.index("<!-- parameter-table:end -->")
+    ODD.write_text(text[:begin] + "\n" + parameter_table_markdown() + text[end:], encoding="utf-8")
+    print(f"updated {ODD}")

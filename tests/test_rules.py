@@ -255,7 +255,7 @@ def test_police_ramp_changes_the_force():
 def test_peacekeepers_deploy_at_their_tick():
     sc = build_scenario({
         "world": {"width": 20, "height": 20},
-        "peacekeepers": {"density": 0.05, "deploy_tick": 3},
+        "peacekeepers": {"density": 0.05}, "mission": {"deploy_tick": 3},
     })
     m = PeaceSimModel(sc, seed=1)
     seen = []
