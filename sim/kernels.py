@@ -19,14 +19,17 @@ from numba import njit
 from sim.rng import randint, uniform
 
 # agent kinds
-RESIDENT, POLICE, PEACEKEEPER = 0, 1, 2
+RESIDENT, POLICE, PEACEKEEPER, COMBATANT = 0, 1, 2, 3
 # resident states
 QUIESCENT, ACTIVE, JAILED = 0, 1, 2
 # arrest-ratio rules
 RATIO_FLOOR, RATIO_ROUND, RATIO_EXACT = 0, 1, 2
 # event counters (indices into the per-tick ``events`` array)
-EV_ARRESTS, EV_KILLINGS, EV_BIRTHS, EV_DEATHS, EV_RELEASES, EV_ACTIVATIONS = range(6)
-N_EVENTS = 6
+(EV_ARRESTS, EV_KILLINGS, EV_BIRTHS, EV_DEATHS, EV_RELEASES, EV_ACTIVATIONS, EV_ABUSES,
+ EV_CASUALTIES, EV_ATTACKS, EV_CLASHES, EV_BATTLE_DEATHS, EV_TIPS, EV_RECRUITS, EV_DISARMED,
+ EV_RELAPSES, EV_INTERDICTIONS, EV_HARMED, EV_COMBATANT_ARRESTS, EV_PK_KILLED,
+ EV_POLICE_KILLED) = range(20)
+N_EVENTS = 20
 # meta: [top of the free-slot stack, next unique id]
 META_FREE_TOP, META_NEXT_UID = 0, 1
 
@@ -50,6 +53,23 @@ class Agents(NamedTuple):
     death_age: np.ndarray  # int32
     uid: np.ndarray  # int64: unique id (slots are reused, uids are not)
     vclass: np.ndarray  # int8: vision class (index into Geometry.offsets)
+    # peacekeeping layer (unused, and left at zero, in the Epstein scenarios)
+    faction: np.ndarray  # int8: combatants' faction
+    aggression: np.ndarray  # float64: combatants' per-tick attack propensity
+    trust_pk: np.ndarray  # float64: residents' trust in peacekeepers
+    trust_police: np.ndarray  # float64: residents' trust in police
+    trust_pk0: np.ndarray  # float64: the level trust in peacekeepers relaxes to
+    trust_police0: np.ndarray  # float64: the level trust in police relaxes to
+    employed: np.ndarray  # bool
+    ex_combatant: np.ndarray  # bool
+    displaced: np.ndarray  # bool
+    leader: np.ndarray  # bool: community leader
+    informant: np.ndarray  # int32: ticks left during which armed groups know of the tip
+    dialogue: np.ndarray  # float64: grievance reduction from dialogue, decays
+    role: np.ndarray  # int8: peacekeeper role
+    home: np.ndarray  # int64: flat cell of a unit's post / site / partner slot
+    professionalism: np.ndarray  # float64: police conduct
+    community: np.ndarray  # bool: community-policing officer
 
 
 class Grid(NamedTuple):
@@ -58,6 +78,8 @@ class Grid(NamedTuple):
     occ: np.ndarray  # int32: agent slot on the cell, -1 if empty
     cop_field: np.ndarray  # int32: cops in residents' vision of the cell (cell itself excluded)
     active_field: np.ndarray  # int32 [class, x, y]: actives in vision of the cell, per vision class
+    economy: np.ndarray  # float64: E in [0, 1] (peacekeeping layer)
+    abuse_ev: np.ndarray  # float64: police abuses seen this tick, by cell
 
 
 class Geometry(NamedTuple):
@@ -83,6 +105,10 @@ class Params(NamedTuple):
     cops_class: int  # vision class of police
     pk_class: int  # vision class of peacekeepers
     pk_are_cops: bool
+    extended: bool  # peacekeeping layer on: grievance from economy and trust, police abuse
+    hardship_weight: float  # w in H = (1 - w) h + w (1 - E)
+    trust_weight: float  # u in L_i = (1 - u) L + u trust_police
+    employment_relief: float
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -267,10 +293,32 @@ def new_agent(ag, grid, geo, prm, rng, kind, vclass, cell, free_stack, meta):
     ag.uid[a] = meta[META_NEXT_UID]
     meta[META_NEXT_UID] += 1
     ag.vclass[a] = vclass
+    reset_layer_state(ag, a)
     ag.x[a] = -1
     ag.y[a] = -1
     _enter(ag, grid, geo, prm, a, cell // geo.height, cell % geo.height)
     return a
+
+
+@njit(cache=True)
+def reset_layer_state(ag, a):
+    """Zero the peacekeeping-layer attributes of a slot that is being (re)used."""
+    ag.faction[a] = 0
+    ag.aggression[a] = 0.0
+    ag.trust_pk[a] = 0.0
+    ag.trust_police[a] = 0.0
+    ag.trust_pk0[a] = 0.0
+    ag.trust_police0[a] = 0.0
+    ag.employed[a] = False
+    ag.ex_combatant[a] = False
+    ag.displaced[a] = False
+    ag.leader[a] = False
+    ag.informant[a] = 0
+    ag.dialogue[a] = 0.0
+    ag.role[a] = 0
+    ag.home[a] = -1
+    ag.professionalism[a] = 0.0
+    ag.community[a] = False
 
 
 @njit(cache=True)
@@ -292,6 +340,11 @@ def _clone(ag, grid, geo, prm, rng, a, free_stack, meta, events):
     ag.hardship[b] = ag.hardship[a]
     ag.risk[b] = uniform(rng)
     ag.death_age[b] = randint(rng, prm.max_age + 1)
+    if prm.extended:
+        ag.trust_pk[b] = ag.trust_pk[a]
+        ag.trust_police[b] = ag.trust_police[a]
+        ag.trust_pk0[b] = ag.trust_pk0[a]
+        ag.trust_police0[b] = ag.trust_police0[a]
     events[EV_BIRTHS] += 1
 
 
@@ -316,10 +369,28 @@ def arrest_probability(cops, actives, k, rule):
 
 
 @njit(cache=True)
+def extended_grievance(ag, grid, prm, a, legitimacy):
+    """G = H (1 - L_i) (1 - dialogue) with H from the local economy and employment, and
+    legitimacy through the resident's trust in police (MODEL.md 4.1, peacekeeping layer)."""
+    w = prm.hardship_weight
+    hard = (1.0 - w) * ag.hardship[a]
+    if ag.x[a] >= 0:
+        hard += w * (1.0 - grid.economy[ag.x[a], ag.y[a]])
+    if ag.employed[a]:
+        hard *= 1.0 - prm.employment_relief
+    u = prm.trust_weight
+    leg = (1.0 - u) * legitimacy + u * ag.trust_police[a]
+    return hard * (1.0 - leg) * (1.0 - ag.dialogue[a])
+
+
+@njit(cache=True)
 def _resident_decide(ag, grid, geo, prm, rng, a, legitimacy, free_stack, meta, events):
     x = ag.x[a]
     y = ag.y[a]
-    grievance = ag.hardship[a] * (1.0 - legitimacy)
+    if prm.extended:
+        grievance = extended_grievance(ag, grid, prm, a, legitimacy)
+    else:
+        grievance = ag.hardship[a] * (1.0 - legitimacy)
     cops = grid.cop_field[x, y]
     actives = grid.active_field[ag.vclass[a], x, y] + 1  # oneself
     p = arrest_probability(cops, actives, prm.arrest_constant, prm.ratio_rule)
@@ -413,14 +484,19 @@ def _arrest_one(ag, grid, geo, prm, rng, a, events):
     if not prm.jail_on_cell:
         _leave(ag, grid, geo, prm, pick)
     events[EV_ARRESTS] += 1
+    if prm.extended and ag.kind[a] == POLICE and uniform(rng) < 1.0 - ag.professionalism[a]:
+        events[EV_ABUSES] += 1  # an abusive arrest, seen by those around
+        grid.abuse_ev[x, y] += 1.0
 
 
 @njit(cache=True)
 def _cop_step(ag, grid, geo, prm, rng, a, events):
-    if prm.movement and prm.move_first:
+    # in the peacekeeping layer units move by role (sim.mission), not at random
+    moves = prm.movement and not (prm.extended and ag.kind[a] == PEACEKEEPER)
+    if moves and prm.move_first:
         _move(ag, grid, geo, prm, rng, a)
     _arrest_one(ag, grid, geo, prm, rng, a, events)
-    if prm.movement and not prm.move_first:
+    if moves and not prm.move_first:
         _move(ag, grid, geo, prm, rng, a)
 
 
@@ -446,10 +522,11 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         kind = ag.kind[a]
         if kind == RESIDENT:
             _resident_step(ag, grid, geo, prm, rng, a, legitimacy, free_stack, meta, events)
-        elif kind == POLICE or prm.pk_are_cops:
+        elif kind == POLICE or (kind == PEACEKEEPER and prm.pk_are_cops):
             _cop_step(ag, grid, geo, prm, rng, a, events)
-        elif prm.movement:
+        elif kind == PEACEKEEPER and prm.movement and not prm.extended:
             _move(ag, grid, geo, prm, rng, a)
+        # combatants act in their own phase (sim.conflict)
     return n
 
 
@@ -508,8 +585,9 @@ def rebuild_fields(ag, grid, geo, prm):
 
 
 # census indices
-C_QUIESCENT, C_ACTIVE, C_JAILED, C_POLICE, C_PEACEKEEPERS, C_GROUP0, C_GROUP1 = range(7)
-N_CENSUS = 7
+(C_QUIESCENT, C_ACTIVE, C_JAILED, C_POLICE, C_PEACEKEEPERS, C_GROUP0, C_GROUP1,
+ C_COMBATANTS) = range(8)
+N_CENSUS = 8
 
 
 @njit(cache=True)
@@ -525,5 +603,7 @@ def census(ag, out):
             out[C_GROUP0 + ag.group[a]] += 1
         elif k == POLICE:
             out[C_POLICE] += 1
-        else:
+        elif k == PEACEKEEPER:
             out[C_PEACEKEEPERS] += 1
+        else:
+            out[C_COMBATANTS] += 1

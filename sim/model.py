@@ -119,6 +119,10 @@ class PeaceSimModel(mesa.Model):
             cops_class=radii.index(sc.police.vision),
             pk_class=radii.index(sc.peacekeepers.vision),
             pk_are_cops=bool(sc.peacekeepers.act_as_cops),
+            extended=sc.model == "peacekeeping",
+            hardship_weight=float(sc.economy.hardship_weight),
+            trust_weight=float(sc.unrest.legitimacy_trust_weight),
+            employment_relief=float(sc.economy.employment_relief),
         )
 
     def _build_arrays(self) -> None:
@@ -140,12 +144,30 @@ class PeaceSimModel(mesa.Model):
             death_age=np.zeros(cap, np.int32),
             uid=np.full(cap, -1, np.int64),
             vclass=np.zeros(cap, np.int8),
+            faction=np.zeros(cap, np.int8),
+            aggression=np.zeros(cap, np.float64),
+            trust_pk=np.zeros(cap, np.float64),
+            trust_police=np.zeros(cap, np.float64),
+            trust_pk0=np.zeros(cap, np.float64),
+            trust_police0=np.zeros(cap, np.float64),
+            employed=np.zeros(cap, np.bool_),
+            ex_combatant=np.zeros(cap, np.bool_),
+            displaced=np.zeros(cap, np.bool_),
+            leader=np.zeros(cap, np.bool_),
+            informant=np.zeros(cap, np.int32),
+            dialogue=np.zeros(cap, np.float64),
+            role=np.zeros(cap, np.int8),
+            home=np.full(cap, -1, np.int64),
+            professionalism=np.zeros(cap, np.float64),
+            community=np.zeros(cap, np.bool_),
         )
         shape = (self.width, self.height)
         self.cells = K.Grid(
             occ=np.full(shape, -1, np.int32),
             cop_field=np.zeros(shape, np.int32),
             active_field=np.zeros((len(self.vision_radii), *shape), np.int32),
+            economy=np.zeros(shape, np.float64),
+            abuse_ev=np.zeros(shape, np.float64),
         )
         self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
         self.meta = np.array([cap, 0], dtype=np.int64)
