@@ -14,10 +14,12 @@ from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
 from sim import kernels as K
 from sim.agents import VIEW_CLASSES, ArrayAgent, Peacekeeper, Police, Resident
+from sim.peacekeeping import PeacekeepingLayer
 from sim.rng import seed_state
-from sim.scenario import Scenario
+from sim.scenario import ROLE_NAMES, Scenario
 from sim.schedules import legitimacy_at, police_density_at
 from sim.space import vision_offsets
+from sim.state import AgentTable
 
 RATIO_RULES = {"floor": K.RATIO_FLOOR, "round": K.RATIO_ROUND, "exact": K.RATIO_EXACT}
 MOORE_1 = np.array(
@@ -37,7 +39,19 @@ def metric_columns(scenario: Scenario) -> list[str]:
         cols += ["killings"]
     if scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
         cols += ["births", "deaths"]
+    if scenario.model == "peacekeeping":
+        cols += PEACEKEEPING_COLUMNS
     return cols
+
+
+PEACEKEEPING_COLUMNS = [
+    "combatants", "civilian_casualties", "attacks", "clashes", "battle_deaths", "abuses",
+    "tips", "recruits", "disarmed", "relapses", "weapons_collected", "interdictions",
+    "harmed_by_security", "combatant_arrests", "displaced", "employed", "ex_combatants",
+    "trust_pk_mean", "trust_police_mean", "police_professionalism_mean", "grievance_mean",
+    "economy_mean", "infrastructure_mean", "violence_mean",
+    *(f"pk_{r}" for r in ROLE_NAMES),
+]
 
 
 class PeaceSimModel(mesa.Model):
@@ -64,7 +78,13 @@ class PeaceSimModel(mesa.Model):
 
         self._build_geometry()
         self._build_arrays()
-        self._populate(np.random.default_rng(setup_seq))
+        setup = np.random.default_rng(setup_seq)
+        self.layer: PeacekeepingLayer | None = None
+        self._populate(setup)
+        if scenario.model == "peacekeeping":
+            self.layer = PeacekeepingLayer(self, setup)
+            if scenario.mission.deploy_tick == 0:
+                self.layer.deploy()
         self._views: dict[int, ArrayAgent] = {}
         self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
         self._sync_views()
@@ -87,7 +107,8 @@ class PeaceSimModel(mesa.Model):
         sc = self.scenario_config
         w = sc.world
         radii = [sc.residents.vision]
-        for r in (sc.police.vision, sc.peacekeepers.vision):
+        extra = (sc.armed_groups.vision,) if sc.model == "peacekeeping" else ()
+        for r in (sc.police.vision, sc.peacekeepers.vision, *extra):
             if r not in radii:
                 radii.append(r)
         self.vision_radii = radii
@@ -100,6 +121,7 @@ class PeaceSimModel(mesa.Model):
             offsets=table,
             n_off=np.array([len(o) for o in offs], dtype=np.int32),
             neigh=MOORE_1,
+            track=self._tracked_classes(radii),
             width=w.width,
             height=w.height,
             torus=w.torus,
@@ -125,42 +147,24 @@ class PeaceSimModel(mesa.Model):
             employment_relief=float(sc.economy.employment_relief),
         )
 
+    def _tracked_classes(self, radii: list[int]) -> np.ndarray:
+        """Vision classes whose active field someone reads: residents, police, and
+        peacekeepers when they act as cops."""
+        sc = self.scenario_config
+        track = np.zeros(len(radii), np.bool_)
+        track[0] = True
+        track[radii.index(sc.police.vision)] = True
+        if sc.peacekeepers.act_as_cops:
+            track[radii.index(sc.peacekeepers.vision)] = True
+        return track
+
     def _build_arrays(self) -> None:
         # every cell can hold one agent, plus room for as many off the grid (jailed)
         # and as many newborns in one tick: capacity never runs out
         cap = 2 * self.n_cells + 16
         self.capacity = cap
-        self.arrays = K.Agents(
-            kind=np.zeros(cap, np.int8),
-            alive=np.zeros(cap, np.bool_),
-            x=np.full(cap, -1, np.int32),
-            y=np.full(cap, -1, np.int32),
-            state=np.zeros(cap, np.int8),
-            jail=np.zeros(cap, np.int32),
-            hardship=np.zeros(cap, np.float64),
-            risk=np.zeros(cap, np.float64),
-            group=np.zeros(cap, np.int8),
-            age=np.zeros(cap, np.int32),
-            death_age=np.zeros(cap, np.int32),
-            uid=np.full(cap, -1, np.int64),
-            vclass=np.zeros(cap, np.int8),
-            faction=np.zeros(cap, np.int8),
-            aggression=np.zeros(cap, np.float64),
-            trust_pk=np.zeros(cap, np.float64),
-            trust_police=np.zeros(cap, np.float64),
-            trust_pk0=np.zeros(cap, np.float64),
-            trust_police0=np.zeros(cap, np.float64),
-            employed=np.zeros(cap, np.bool_),
-            ex_combatant=np.zeros(cap, np.bool_),
-            displaced=np.zeros(cap, np.bool_),
-            leader=np.zeros(cap, np.bool_),
-            informant=np.zeros(cap, np.int32),
-            dialogue=np.zeros(cap, np.float64),
-            role=np.zeros(cap, np.int8),
-            home=np.full(cap, -1, np.int64),
-            professionalism=np.zeros(cap, np.float64),
-            community=np.zeros(cap, np.bool_),
-        )
+        self.arrays = AgentTable(cap)
+        self.ag = self.arrays.packed  # what the kernels take
         shape = (self.width, self.height)
         self.cells = K.Grid(
             occ=np.full(shape, -1, np.int32),
@@ -199,7 +203,7 @@ class PeaceSimModel(mesa.Model):
             m = len(cells)
             sl = slice(a, a + m)
             ag.kind[sl] = kind
-            ag.alive[sl] = True
+            ag.set("alive", sl, 1)
             ag.x[sl] = cells // self.height
             ag.y[sl] = cells % self.height
             ag.vclass[sl] = vclass
@@ -216,13 +220,13 @@ class PeaceSimModel(mesa.Model):
         self.meta[K.META_NEXT_UID] = a
         self.free_stack[: self.capacity - a] = np.arange(self.capacity - 1, a - 1, -1)
         self.meta[K.META_FREE_TOP] = self.capacity - a
-        K.rebuild_fields(ag, self.cells, self.geometry, self.params)
-        if sc.mission.deploy_tick == 0:
+        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        if sc.mission.deploy_tick == 0 and sc.model == "epstein":
             self._deploy_peacekeepers()
 
     def _deploy_peacekeepers(self) -> None:
         n = round(self.scenario_config.peacekeepers.density * self.n_cells)
-        K.place_new(self.arrays, self.cells, self.geometry, self.params, self._rng_state,
+        K.place_new(self.ag, self.cells, self.geometry, self.params, self._rng_state,
                     K.PEACEKEEPER, self.params.pk_class, n, self.free_stack, self.meta)
 
     # ------------------------------------------------------------------ the tick
@@ -233,12 +237,16 @@ class PeaceSimModel(mesa.Model):
         sc = self.scenario_config
         self.legitimacy = legitimacy_at(sc.unrest, t)
         self._apply_police_ramp(t)
-        if t == sc.mission.deploy_tick and t > 0:
-            self._deploy_peacekeepers()
         self.events[:] = 0
-        K.tick(self.arrays, self.cells, self.geometry, self.params, self._rng_state,
+        if self.layer is not None:
+            self.layer.before_core(t)
+        elif t == sc.mission.deploy_tick and t > 0:
+            self._deploy_peacekeepers()
+        K.tick(self.ag, self.cells, self.geometry, self.params, self._rng_state,
                self.legitimacy, self._perm, self._perm_uid, self.free_stack, self.meta,
                self.events)
+        if self.layer is not None:
+            self.layer.after_core()
         self._after_tick()
 
     def _apply_police_ramp(self, t: int) -> None:
@@ -247,7 +255,7 @@ class PeaceSimModel(mesa.Model):
             return
         want = round(police_density_at(pol, t) * self.n_cells)
         have = int(np.count_nonzero(self.arrays.alive & (self.arrays.kind == K.POLICE)))
-        args = (self.arrays, self.cells, self.geometry, self.params, self._rng_state)
+        args = (self.ag, self.cells, self.geometry, self.params, self._rng_state)
         if want > have:
             K.place_new(*args, K.POLICE, self.params.cops_class, want - have,
                         self.free_stack, self.meta)
@@ -261,7 +269,7 @@ class PeaceSimModel(mesa.Model):
         self.datacollector.collect(self)
 
     def _observe(self) -> None:
-        K.census(self.arrays, self._census)
+        K.census(self.ag, self._census)
         c = self._census
         ev = self.events
         m = {
@@ -280,7 +288,10 @@ class PeaceSimModel(mesa.Model):
             "killings": int(ev[K.EV_KILLINGS]),
             "births": int(ev[K.EV_BIRTHS]),
             "deaths": int(ev[K.EV_DEATHS] + ev[K.EV_KILLINGS]),
+            "combatants": int(c[K.C_COMBATANTS]),
         }
+        if self.layer is not None:
+            m.update(self.layer.metrics())
         self.metrics = m
 
     # ------------------------------------------------------------------ Mesa views
@@ -374,7 +385,7 @@ class PeaceSimModel(mesa.Model):
         k = kinds[kind]
         vclass = {K.RESIDENT: 0, K.POLICE: self.params.cops_class,
                   K.PEACEKEEPER: self.params.pk_class}[k]
-        slot = K.new_agent(self.arrays, self.cells, self.geometry, self.params,
+        slot = K.new_agent(self.ag, self.cells, self.geometry, self.params,
                            self._rng_state, k, vclass, x * self.height + y,
                            self.free_stack, self.meta)
         ag = self.arrays
@@ -383,7 +394,7 @@ class PeaceSimModel(mesa.Model):
         ag.risk[slot] = risk_aversion
         ag.group[slot] = group
         ag.jail[slot] = jail_term
-        K.rebuild_fields(ag, self.cells, self.geometry, self.params)
+        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
         self._sync_views()
         self._grid_dirty = True
         self._observe()
@@ -394,7 +405,7 @@ class PeaceSimModel(mesa.Model):
         occ = self.cells.occ.copy()
         cop = self.cells.cop_field.copy()
         act = self.cells.active_field.copy()
-        K.rebuild_fields(self.arrays, self.cells, self.geometry, self.params)
+        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
         assert np.array_equal(occ, self.cells.occ), "occupancy out of step"
         assert np.array_equal(cop, self.cells.cop_field), "cop field out of step"
         assert np.array_equal(act, self.cells.active_field), "active field out of step"

@@ -348,6 +348,10 @@ class Trust(_Section):
     abuse_loss: float = _f(
         0.1, "Loss of trust in police when one sees police abuse", "-", ge=0.0, le=1.0
     )
+    mentoring_transfer: float = _f(
+        0.03, "Per-tick pull of trust in police toward trust in peacekeepers near joint patrols",
+        "1/tick", ge=0.0, le=1.0,
+    )
     tip_threshold: float = _f(
         0.5, "Residents report combatants they see if their trust exceeds this", "-",
         ge=0.0, le=1.0,

@@ -133,7 +133,7 @@ def test_jailed_off_grid_resident_returns_to_an_empty_cell():
     r = m.add_agent("resident", 1, 1, hardship=0.0)
     m.arrays.state[r.slot] = K.JAILED
     m.arrays.jail[r.slot] = 0
-    K.rebuild_fields(m.arrays, m.cells, m.geometry, m.params)
+    K.rebuild_fields(m.ag, m.cells, m.geometry, m.params)
     m.cells.occ[1, 1] = -1
     m.arrays.x[r.slot] = -1
     m.arrays.y[r.slot] = -1

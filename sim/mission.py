@@ -1,0 +1,139 @@
+"""Peacekeepers by role (MODEL.md 4.4) and the mission timeline (4.8).
+
+Units move each tick according to their role; where they stand then decides what they
+deter, interdict, protect, engage, disarm or mentor (read through ``sim.fields``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim import kernels as K
+from sim.rng import randint, uniform
+
+_CANDIDATES = 6  # cells sampled when a unit looks for where to go
+
+
+@njit(inline="always", cache=True)
+def _dist(c1, c2, height, width, torus):
+    x1 = c1 // height
+    y1 = c1 % height
+    x2 = c2 // height
+    y2 = c2 % height
+    dx = abs(x1 - x2)
+    dy = abs(y1 - y2)
+    if torus:
+        dx = min(dx, width - dx)
+        dy = min(dy, height - dy)
+    return max(dx, dy)
+
+
+@njit(cache=True)
+def _step_toward(ag, grid, geo, prm, rng, a, target, reach):
+    """Move to the sampled empty cell within ``reach`` that is closest to ``target``."""
+    x = ag.i[a, K.I_X]
+    y = ag.i[a, K.I_Y]
+    here = x * geo.height + y
+    best = here
+    best_d = _dist(here, target, geo.height, geo.width, geo.torus)
+    if best_d == 0:
+        return
+    occ = grid.occ.reshape(-1)
+    for _ in range(_CANDIDATES * 2):
+        dx = randint(rng, 2 * reach + 1) - reach
+        dy = randint(rng, 2 * reach + 1) - reach
+        c = K._cell(x, y, dx, dy, geo.width, geo.height, geo.torus)
+        if c < 0 or occ[c] >= 0:
+            continue
+        d = _dist(c, target, geo.height, geo.width, geo.torus)
+        if d < best_d:
+            best = c
+            best_d = d
+    if best != here:
+        K._leave(ag, grid, geo, prm, a)
+        K._enter(ag, grid, geo, prm, a, best // geo.height, best % geo.height)
+
+
+@njit(cache=True)
+def _patrol(ag, grid, geo, prm, lp, lay, rng, a):
+    """Move within vision, drawn toward recent violence and reported combatants."""
+    k = ag.i[a, K.I_VCLASS]
+    offs = geo.offsets[k]
+    occ = grid.occ.reshape(-1)
+    x = ag.i[a, K.I_X]
+    y = ag.i[a, K.I_Y]
+    best = -1
+    best_score = -1.0
+    for _ in range(_CANDIDATES):
+        i = randint(rng, geo.n_off[k])
+        c = K._cell(x, y, offs[i, 0], offs[i, 1], geo.width, geo.height, geo.torus)
+        if c < 0 or occ[c] >= 0:
+            continue
+        cx = c // geo.height
+        cy = c % geo.height
+        score = lay.f[K.L_VIOLENCE, cx, cy] + lay.f[K.L_TIP_REACH, cx, cy] + 1e-3 * uniform(rng)
+        if score > best_score:
+            best = c
+            best_score = score
+    if best >= 0:
+        K._leave(ag, grid, geo, prm, a)
+        K._enter(ag, grid, geo, prm, a, best // geo.height, best % geo.height)
+
+
+@njit(cache=True)
+def position_units(ag, grid, geo, prm, lp, lay, rng, perm, hot_cell):
+    """Every peacekeeping unit, in random order, moves as its role says."""
+    n = 0
+    for a in range(ag.i.shape[0]):
+        if ag.i[a, K.I_ALIVE] and ag.i[a, K.I_KIND] == K.PEACEKEEPER and ag.i[a, K.I_X] >= 0:
+            perm[n] = a
+            n += 1
+    for i in range(n - 1, 0, -1):
+        j = randint(rng, i + 1)
+        t = perm[i]
+        perm[i] = perm[j]
+        perm[j] = t
+    for i in range(n):
+        a = perm[i]
+        role = ag.i[a, K.I_ROLE]
+        if role == K.PATROL:
+            _patrol(ag, grid, geo, prm, lp, lay, rng, a)
+        elif role == K.RAPID_RESPONSE:
+            if hot_cell >= 0:
+                _step_toward(ag, grid, geo, prm, rng, a, hot_cell, lp.rr_speed)
+            else:
+                _patrol(ag, grid, geo, prm, lp, lay, rng, a)
+        elif role == K.MENTORING:
+            partner = ag.i[a, K.I_HOME]
+            if (
+                partner >= 0
+                and ag.i[partner, K.I_ALIVE]
+                and ag.i[partner, K.I_KIND] == K.POLICE
+                and ag.i[partner, K.I_X] >= 0
+            ):
+                target = ag.i[partner, K.I_X] * geo.height + ag.i[partner, K.I_Y]
+                _step_toward(ag, grid, geo, prm, rng, a, target, 3)
+        elif ag.i[a, K.I_HOME] >= 0:  # static post, engagement settlement, DDR site
+            _step_toward(ag, grid, geo, prm, rng, a, ag.i[a, K.I_HOME], 3)
+
+
+def role_counts(n: int, shares: dict[str, float]) -> dict[str, int]:
+    """Split ``n`` units over roles by largest remainder (counts sum to ``n``)."""
+    raw = {r: s * n for r, s in shares.items()}
+    counts = {r: int(np.floor(v)) for r, v in raw.items()}
+    left = n - sum(counts.values())
+    for r in sorted(raw, key=lambda r: raw[r] - counts[r], reverse=True)[:left]:
+        counts[r] += 1
+    return counts
+
+
+def drawdown_count(n0: int, tick: int, start: int | None, ticks: int) -> int:
+    """Units the mission keeps at ``tick``: all before ``start``; none after the drawdown,
+    which is abrupt (``ticks`` = 0) or removes units linearly over ``ticks`` ticks."""
+    if start is None or tick < start:
+        return n0
+    if ticks == 0:
+        return 0
+    frac = min(1.0, (tick - start + 1) / ticks)
+    return int(round(n0 * (1.0 - frac)))

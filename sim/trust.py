@@ -1,0 +1,111 @@
+"""Residents' trust, information and flight (MODEL.md 4.6).
+
+Trust in peacekeepers and in police relaxes toward its initial level (memory ``mu``) and
+responds to what a resident sees this tick: engagement (+, via leaders too), protection (+),
+unprotected attacks (-), harm by peacekeepers (-), police abuse (- for police), joint
+patrols (trust transfers to police). Transparency amplifies gains and damps losses. Residents
+who see combatants and trust a security force report them (tips); residents flee violence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim import kernels as K
+from sim.rng import randint, uniform
+
+INFORMANT_MEMORY = 10  # ticks during which armed groups know who reported them
+
+
+@njit(inline="always", cache=True)
+def _seen(events):
+    """Saturating response to the number of events seen: 1 - exp(-n)."""
+    return 1.0 - np.exp(-events)
+
+
+@njit(cache=True)
+def trust_phase(ag, grid, geo, prm, lp, lay, rng, events, radius_events):
+    for a in range(ag.i.shape[0]):
+        if not ag.i[a, K.I_ALIVE] or ag.i[a, K.I_KIND] != K.RESIDENT:
+            continue
+        if ag.i[a, K.I_INFORMANT] > 0:
+            ag.i[a, K.I_INFORMANT] -= 1
+        ag.f[a, K.F_DIALOGUE] *= 0.9
+        x = ag.i[a, K.I_X]
+        y = ag.i[a, K.I_Y]
+        # memory: relax toward the initial (context) level
+        ag.f[a, K.F_TRUST_PK] = (
+            lp.memory * ag.f[a, K.F_TRUST_PK] + (1.0 - lp.memory) * ag.f[a, K.F_TRUST_PK0]
+        )
+        ag.f[a, K.F_TRUST_POLICE] = (
+            lp.memory * ag.f[a, K.F_TRUST_POLICE] + (1.0 - lp.memory) * ag.f[a, K.F_TRUST_POLICE0]
+        )
+        if x < 0:
+            continue  # in jail: sees nothing
+        amp = 1.0 + lp.transparency
+        damp = 1.0 - 0.5 * lp.transparency
+        t = ag.f[a, K.F_TRUST_PK]
+        gain = 0.0
+        if lay.f[K.L_ENGAGE, x, y] > 0 or lay.f[K.L_LEADER_ENGAGED, x, y] > 0:
+            gain += lp.engagement_gain * lp.cultural_competence * (1.0 + lp.local_partners)
+            if lp.cultural_competence > 0.5:  # competent dialogue de-escalates
+                ag.f[a, K.F_DIALOGUE] = max(
+                    ag.f[a, K.F_DIALOGUE], lp.de_escalation * (2.0 * lp.cultural_competence - 1.0)
+                )
+        gain += lp.protection_gain * _seen(lay.f[K.L_PROTECT_EV, x, y])
+        loss = lp.victimization_loss * _seen(lay.f[K.L_VICTIM_EV, x, y]) + lp.harm_loss * _seen(
+            lay.f[K.L_HARM_EV, x, y]
+        )
+        t += amp * gain * (1.0 - t) - damp * loss * t
+        if lay.f[K.L_LEADER_N, x, y] > 0 and not ag.i[a, K.I_LEADER]:
+            t += lp.leader_influence * (
+                lay.f[K.L_LEADER_TRUST, x, y] / lay.f[K.L_LEADER_N, x, y] - t
+            )
+        ag.f[a, K.F_TRUST_PK] = min(1.0, max(0.0, t))
+        tp = ag.f[a, K.F_TRUST_POLICE]
+        tp -= damp * lp.abuse_loss * _seen(grid.abuse_ev[x, y]) * tp
+        if lay.f[K.L_MENTOR, x, y] > 0 and ag.f[a, K.F_TRUST_PK] > tp:
+            tp += amp * lp.mentoring_transfer * (ag.f[a, K.F_TRUST_PK] - tp)
+        ag.f[a, K.F_TRUST_POLICE] = min(1.0, max(0.0, tp))
+        # tips: report combatants one sees to a trusted force
+        if lay.f[K.L_COMB_SEEN, x, y] > 0 and (
+            ag.f[a, K.F_TRUST_PK] > lp.tip_threshold or ag.f[a, K.F_TRUST_POLICE] > lp.tip_threshold
+        ):
+            p = lp.p_tip * (1.0 + lp.early_warning)
+            if lay.f[K.L_COMMUNITY, x, y] > 0:
+                p *= 1.5  # community policing raises reporting (Blair et al. 2019)
+            if uniform(rng) < min(1.0, p):
+                events[K.EV_TIPS] += 1
+                lay.f[K.L_TIPS, x, y] += 1.0
+                ag.i[a, K.I_INFORMANT] = INFORMANT_MEMORY
+        # displacement: move away from violence
+        if lay.f[K.L_VIOLENCE, x, y] > lp.flee_threshold:
+            _flee(ag, grid, geo, prm, lay, rng, a)
+        elif ag.i[a, K.I_DISPLACED] and lay.f[K.L_VIOLENCE, x, y] < 0.5 * lp.flee_threshold:
+            ag.i[a, K.I_DISPLACED] = 0
+
+
+@njit(cache=True)
+def _flee(ag, grid, geo, prm, lay, rng, a):
+    """Move to the least violent of a few sampled empty cells in vision, if calmer."""
+    k = ag.i[a, K.I_VCLASS]
+    offs = geo.offsets[k]
+    occ = grid.occ.reshape(-1)
+    x = ag.i[a, K.I_X]
+    y = ag.i[a, K.I_Y]
+    best = -1
+    best_v = lay.f[K.L_VIOLENCE, x, y]
+    for _ in range(8):
+        i = randint(rng, geo.n_off[k])
+        c = K._cell(x, y, offs[i, 0], offs[i, 1], geo.width, geo.height, geo.torus)
+        if c < 0 or occ[c] >= 0:
+            continue
+        v = lay.f[K.L_VIOLENCE, c // geo.height, c % geo.height]
+        if v < best_v:
+            best = c
+            best_v = v
+    if best >= 0:
+        K._leave(ag, grid, geo, prm, a)
+        K._enter(ag, grid, geo, prm, a, best // geo.height, best % geo.height)
+        ag.i[a, K.I_DISPLACED] = 1
