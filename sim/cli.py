@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--ticks", type=_non_negative, help="ticks to simulate (default: the file's run.ticks)"
     )
     p.add_argument(
+        "--strategy",
+        metavar="FILE",
+        help="strategy file laid over the scenario (e.g. scenarios/strategies/integrated.toml)",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         metavar="KEY=VALUE",
@@ -150,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     overrides = dict(args.overrides)
-    scenario = load_scenario(args.scenario, overrides or None)
+    scenario = load_scenario(args.scenario, overrides or None, strategy=args.strategy)
     if args.out is not None:
         _check_out(args.out)  # before the run: do not waste a long run on a bad folder
     seed = scenario.run.seed if args.seed is None else args.seed
@@ -159,7 +164,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"running {scenario.name}: seed {seed}, {ticks} ticks ...", file=sys.stderr)
     result = runner.run(scenario, seed=seed, ticks=ticks, keep_model=True)
     out = args.out if args.out is not None else store.default_out_dir(scenario, seed)
-    extra = {"overrides": overrides, "command": ["peacesim", *args.argv]}
+    extra = {"overrides": overrides, "strategy_file": args.strategy,
+             "command": ["peacesim", *args.argv]}
     store.write_run(result, out, scenario_path=args.scenario, plots=not args.no_plots,
                     extra=extra)
     if not args.quiet:

@@ -149,6 +149,36 @@ class PeacekeepingLayer:
         ag.hardship[new] = gen.random(new.size)
         ag.risk[new] = gen.random(new.size)
         self._gen = gen
+        # each faction holds a stronghold on the edge of the map, beyond the mission's reach
+        edge = np.concatenate([
+            [(x, 0) for x in range(m.width)], [(x, m.height - 1) for x in range(m.width)],
+            [(0, y) for y in range(m.height)], [(m.width - 1, y) for y in range(m.height)],
+        ])
+        self.strongholds = edge[gen.integers(0, len(edge), a.factions)]
+
+    def reinforce(self) -> None:
+        """Fighters arriving from outside appear near their faction's stronghold."""
+        m, a = self.model, self.sc.armed_groups
+        gen = self._gen
+        for f in range(a.factions):
+            arrivals = int(gen.poisson(a.reinforcement / a.factions))
+            sx, sy = self.strongholds[f]
+            r = a.stronghold_radius
+            for _ in range(arrivals):
+                for _try in range(20):
+                    x = int(sx + gen.integers(-r, r + 1))
+                    y = int(sy + gen.integers(-r, r + 1))
+                    if self.torus:
+                        x, y = x % m.width, y % m.height
+                    if 0 <= x < m.width and 0 <= y < m.height and m.cells.occ[x, y] < 0:
+                        slot = K.new_agent(m.ag, m.cells, m.geometry, m.params, m._rng_state,
+                                           K.COMBATANT, self.params.comb_class,
+                                           x * m.height + y, m.free_stack, m.meta)
+                        m.arrays.faction[slot] = f
+                        m.arrays.aggression[slot] = min(1.0, a.aggression * (0.5 + gen.random()))
+                        m.arrays.hardship[slot] = gen.random()
+                        m.arrays.risk[slot] = gen.random()
+                        break
 
     def _init_police(self, slots: np.ndarray, gen: np.random.Generator) -> None:
         ag = self.model.arrays
@@ -245,6 +275,8 @@ class PeacekeepingLayer:
                 self._init_police(np.flatnonzero(ag.alive & (ag.uid >= before)), self._gen)
         if t % 13 == 0:
             self._pair_mentors()
+        if self.sc.armed_groups.reinforcement > 0:
+            self.reinforce()
 
     # ------------------------------------------------------------------ fields
 
@@ -331,7 +363,11 @@ class PeacekeepingLayer:
         args = (m.ag, m.cells, m.geometry, m.params, lp, lay.packed, m._rng_state)
         combatant_phase(*args, self._perm, m.free_stack, m.meta, m.events)
         transitions(*args, m.legitimacy, m.meta, m.events, sc.armed_groups.aggression)
-        trust_phase(*args, m.events, sc.residents.vision)
+        # what residents see: events within their vision
+        rr = sc.residents.vision
+        for ev in (lay.protect_ev, lay.victim_ev, lay.harm_ev, m.cells.abuse_ev):
+            box_sum_into(ev, rr, self.torus, ev)
+        trust_phase(*args, m.events)
         econ.employment_phase(m.ag, m.cells, lp, m._rng_state)
         econ.professionalism_phase(m.ag, lp, lay.mentor)
         e, v = sc.economy, sc.violence

@@ -127,7 +127,7 @@ class Police(_Section):
         ge=0.0, le=1.0,
     )
     p_arrest_combatant: float = _f(
-        0.05, "Per-tick probability of arresting a combatant in vision, x (0.5 + prof.)",
+        0.01, "Per-tick probability of arresting a combatant in vision, x (0.5 + prof.)",
         "1/tick", ge=0.0, le=1.0,
     )
 
@@ -196,7 +196,7 @@ class ArmedGroups(_Section):
     factions: int = _f(1, "Number of factions", "-", ge=1, le=4)
     vision: int = _f(5, "Vision radius of combatants", "cells", ge=1, le=50)
     aggression: float = _f(
-        0.3, "Mean per-tick propensity to attack a resident in vision", "1/tick", ge=0.0, le=1.0
+        0.05, "Mean per-tick propensity to attack a resident in vision", "1/tick", ge=0.0, le=1.0
     )
     cohesion: float = _f(
         0.5, "Faction cohesion: resists disarmament (DDR uptake x (1 - cohesion))", "-",
@@ -205,21 +205,28 @@ class ArmedGroups(_Section):
     risk_constant: float = _f(
         1.0, "k_c in the perceived risk P_c = 1 - exp(-k_c S_v / B_v)", "-", ge=0.0, le=100.0
     )
-    p_lethal: float = _f(0.5, "Probability that an attack kills its victim", "-", ge=0.0, le=1.0)
+    p_lethal: float = _f(0.3, "Probability that an attack kills its victim", "-", ge=0.0, le=1.0)
     p_clash: float = _f(
-        0.1, "Per-tick probability that a combatant with security forces in vision clashes",
+        0.03, "Per-tick probability that a combatant with security forces in vision clashes",
         "1/tick", ge=0.0, le=1.0,
     )
     p_battle_death: float = _f(
-        0.3, "Probability that a clash kills the combatant (and, separately, the unit)", "-",
+        0.2, "Probability that a clash kills the combatant (half that for the unit)", "-",
         ge=0.0, le=1.0,
     )
     p_retaliate: float = _f(
         0.5, "Probability that an attacker picks a known informant in vision first", "-",
         ge=0.0, le=1.0,
     )
+    reinforcement: float = _f(
+        0.5, "Fighters joining per tick from outside the region (Poisson), near the faction's "
+        "stronghold on the edge of the map", "agents/tick", ge=0.0, le=100.0,
+    )
+    stronghold_radius: int = _f(
+        4, "Reach around a stronghold where reinforcements appear", "cells", ge=0, le=100
+    )
     recruit_rate: float = _f(
-        0.02, "r0: recruitment probability scale, r0 G (1 - E) (1 - rho trust_pk)", "1/tick",
+        0.03, "r0: recruitment probability scale, r0 G (1 - E) (1 - rho trust_pk)", "1/tick",
         ge=0.0, le=1.0,
     )
     trust_damping: float = _f(
@@ -295,11 +302,11 @@ class Strategy(_Section):
         ge=0.0, le=1.0,
     )
     p_interdict: float = _f(
-        0.15, "Per-tick probability that a unit interdicts a combatant in vision (no tips)",
+        0.005, "Per-tick probability that a unit interdicts a combatant in vision (no tips)",
         "1/tick", ge=0.0, le=1.0,
     )
     tip_boost: float = _f(
-        2.0, "Interdiction multiplier where tips point: p (1 + boost x tips)", "-", ge=0.0, le=50.0
+        1.0, "Interdiction multiplier where tips point: p (1 + boost x tips)", "-", ge=0.0, le=50.0
     )
     rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
     engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)
@@ -641,16 +648,45 @@ def build_scenario(
         ) from None
 
 
+#: tables a strategy file may set (how the mission uses its force, not the context)
+STRATEGY_SECTIONS = ("strategy", "mission", "peacekeepers", "police", "ddr", "economy")
+
+
+def apply_strategy(data: dict[str, Any], strategy_path: str | Path) -> dict[str, Any]:
+    """A context's data with a strategy file's tables on top (its role shares replace the
+    context's whole ``strategy.roles`` table, so shares are never mixed)."""
+    sdata = read_toml(strategy_path)
+    unknown = sorted(set(sdata) - set(STRATEGY_SECTIONS))
+    if unknown:
+        raise ScenarioError(
+            f"{strategy_path}: a strategy file may set only "
+            f"{', '.join(f'[{t}]' for t in STRATEGY_SECTIONS)}; found {', '.join(unknown)}"
+        )
+    merged = deep_merge(data, sdata)
+    roles = sdata.get("strategy", {}).get("roles") if isinstance(sdata.get("strategy"), dict) \
+        else None
+    if roles is not None:
+        merged["strategy"]["roles"] = copy.deepcopy(roles)
+    return merged
+
+
 def load_scenario(
     path: str | Path,
     overrides: dict[str, Any] | None = None,
+    strategy: str | Path | None = None,
 ) -> Scenario:
-    """Read and validate a scenario file.
+    """Read and validate a scenario file, optionally crossed with a strategy file.
 
     ``overrides`` maps dotted keys to values, e.g. ``{"world.width": 100}``; unknown keys
-    are errors just as in the file.
+    are errors just as in the file. ``strategy`` is a file under ``scenarios/strategies/``
+    whose tables are laid over the context's.
     """
-    return build_scenario(read_toml(path), str(path), overrides)
+    data = read_toml(path)
+    source = str(path)
+    if strategy is not None:
+        data = apply_strategy(data, strategy)
+        source = f"{path} with strategy {strategy}"
+    return build_scenario(data, source, overrides)
 
 
 def _fmt(value: Any) -> str:

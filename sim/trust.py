@@ -25,7 +25,7 @@ def _seen(events):
 
 
 @njit(cache=True)
-def trust_phase(ag, grid, geo, prm, lp, lay, rng, events, radius_events):
+def trust_phase(ag, grid, geo, prm, lp, lay, rng, events):
     for a in range(ag.i.shape[0]):
         if not ag.i[a, K.I_ALIVE] or ag.i[a, K.I_KIND] != K.RESIDENT:
             continue
