@@ -127,9 +127,10 @@ def combatant_phase(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, ev
                 if uniform(rng) < 1.0 - lp.restraint:  # force harms a bystander
                     v = _random_resident_near(ag, grid, geo, rng, x, y, 1)
                     if v >= 0:
-                        K.remove_agent(ag, grid, geo, prm, v, free_stack, meta)
                         events[K.EV_HARMED] += 1
-                        events[K.EV_CASUALTIES] += 1
+                        if uniform(rng) < lp.p_lethal:  # injured, or killed
+                            K.remove_agent(ag, grid, geo, prm, v, free_stack, meta)
+                            events[K.EV_CASUALTIES] += 1
                     lay.f[K.L_HARM_EV, x, y] += 1.0
                 else:
                     lay.f[K.L_PROTECT_EV, x, y] += 1.0

@@ -91,6 +91,7 @@ class PeacekeepingLayer:
         self.torus = sc.world.torus
         self.tip_radius = 1 + int(round(2 * sc.strategy.early_warning))
         self._perm = np.empty(model.capacity, np.int64)
+        self._near_violence = np.zeros((w, h))
         self._init_landscape(gen)
         self._init_agents(gen)
         self.pk_deployed = 0  # units at deployment (drawdown counts down from this)
@@ -150,10 +151,14 @@ class PeacekeepingLayer:
         ag.risk[new] = gen.random(new.size)
         self._gen = gen
         # each faction holds a stronghold on the edge of the map, beyond the mission's reach
-        edge = np.concatenate([
-            [(x, 0) for x in range(m.width)], [(x, m.height - 1) for x in range(m.width)],
-            [(0, y) for y in range(m.height)], [(m.width - 1, y) for y in range(m.height)],
-        ])
+        edge = np.concatenate(
+            [
+                [(x, 0) for x in range(m.width)],
+                [(x, m.height - 1) for x in range(m.width)],
+                [(0, y) for y in range(m.height)],
+                [(m.width - 1, y) for y in range(m.height)],
+            ]
+        )
         self.strongholds = edge[gen.integers(0, len(edge), a.factions)]
 
     def reinforce(self) -> None:
@@ -171,9 +176,18 @@ class PeacekeepingLayer:
                     if self.torus:
                         x, y = x % m.width, y % m.height
                     if 0 <= x < m.width and 0 <= y < m.height and m.cells.occ[x, y] < 0:
-                        slot = K.new_agent(m.ag, m.cells, m.geometry, m.params, m._rng_state,
-                                           K.COMBATANT, self.params.comb_class,
-                                           x * m.height + y, m.free_stack, m.meta)
+                        slot = K.new_agent(
+                            m.ag,
+                            m.cells,
+                            m.geometry,
+                            m.params,
+                            m._rng_state,
+                            K.COMBATANT,
+                            self.params.comb_class,
+                            x * m.height + y,
+                            m.free_stack,
+                            m.meta,
+                        )
                         m.arrays.faction[slot] = f
                         m.arrays.aggression[slot] = min(1.0, a.aggression * (0.5 + gen.random()))
                         m.arrays.hardship[slot] = gen.random()
@@ -372,10 +386,12 @@ class PeacekeepingLayer:
         econ.professionalism_phase(m.ag, lp, lay.mentor)
         e, v = sc.economy, sc.violence
         env.update_violence(lay.violence, v.decay, v.spread, self.torus)
+        # markets feel insecurity around them, not only on their own cell
+        box_sum_into(lay.violence, 3, self.torus, self._near_violence)
         target = env.economy_target(
             lay.infrastructure,
             lay.security,
-            lay.violence,
+            self._near_violence,
             lay.market,
             e.base,
             e.w_infrastructure,

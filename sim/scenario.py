@@ -350,7 +350,7 @@ class Trust(_Section):
         0.05, "Trust loss when one sees an unprotected attack nearby", "-", ge=0.0, le=1.0
     )
     harm_loss: float = _f(
-        0.15, "Trust loss when one sees peacekeepers harm civilians", "-", ge=0.0, le=1.0
+        0.4, "Trust loss when one sees peacekeepers harm civilians", "-", ge=0.0, le=1.0
     )
     abuse_loss: float = _f(
         0.1, "Loss of trust in police when one sees police abuse", "-", ge=0.0, le=1.0
@@ -363,7 +363,8 @@ class Trust(_Section):
         0.5, "Residents report combatants they see if their trust exceeds this", "-",
         ge=0.0, le=1.0,
     )
-    p_tip: float = _f(0.2, "Per-tick probability of reporting (x (1 + early_warning))", "1/tick",
+    p_tip: float = _f(0.2, "Per-tick reporting probability at full trust, x (1 + early_warning); "
+                      "scaled by (trust - threshold) / (1 - threshold)", "1/tick",
                       ge=0.0, le=1.0)
     leader_share: float = _f(0.02, "Share of residents who are community leaders", "share",
                              ge=0.0, le=1.0)
@@ -388,8 +389,10 @@ class Economy(_Section):
                                  ge=0.0, le=1.0)
     w_security: float = _f(0.3, "Weight of security presence in the economy target", "-",
                            ge=0.0, le=1.0)
-    w_violence: float = _f(0.8, "Weight of recent violence (down) in the economy target", "-",
-                           ge=0.0, le=10.0)
+    w_violence: float = _f(
+        0.8, "Weight of recent violence within 3 cells (down) in the economy target", "-",
+        ge=0.0, le=10.0,
+    )
     market_bonus: float = _f(0.2, "Extra target on market cells", "-", ge=0.0, le=1.0)
     rate: float = _f(0.05, "Relaxation rate toward the target", "1/tick", ge=0.0, le=1.0)
     diffusion: float = _f(0.1, "Share spread to neighbours per tick", "1/tick", ge=0.0, le=1.0)
@@ -638,6 +641,12 @@ def build_scenario(
 ) -> Scenario:
     """Validate a scenario dictionary, with dotted-key overrides applied on top."""
     data = copy.deepcopy(data)
+    if any(k.startswith("strategy.roles.") for k in overrides or {}):
+        # one share set on the command line adjusts the roles in force, it does not
+        # silently zero the others
+        strategy = data.setdefault("strategy", {})
+        if isinstance(strategy, dict) and "roles" not in strategy:
+            strategy["roles"] = Strategy().roles.model_dump()
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, source)
     try:

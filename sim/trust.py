@@ -68,17 +68,19 @@ def trust_phase(ag, grid, geo, prm, lp, lay, rng, events):
         if lay.f[K.L_MENTOR, x, y] > 0 and ag.f[a, K.F_TRUST_PK] > tp:
             tp += amp * lp.mentoring_transfer * (ag.f[a, K.F_TRUST_PK] - tp)
         ag.f[a, K.F_TRUST_POLICE] = min(1.0, max(0.0, tp))
-        # tips: report combatants one sees to a trusted force
-        if lay.f[K.L_COMB_SEEN, x, y] > 0 and (
-            ag.f[a, K.F_TRUST_PK] > lp.tip_threshold or ag.f[a, K.F_TRUST_POLICE] > lp.tip_threshold
-        ):
-            p = lp.p_tip * (1.0 + lp.early_warning)
-            if lay.f[K.L_COMMUNITY, x, y] > 0:
-                p *= 1.5  # community policing raises reporting (Blair et al. 2019)
-            if uniform(rng) < min(1.0, p):
-                events[K.EV_TIPS] += 1
-                lay.f[K.L_TIPS, x, y] += 1.0
-                ag.i[a, K.I_INFORMANT] = INFORMANT_MEMORY
+        # tips: report combatants one sees to a trusted force; the more trust above the
+        # threshold, the more likely the report
+        if lay.f[K.L_COMB_SEEN, x, y] > 0:
+            best = max(ag.f[a, K.F_TRUST_PK], ag.f[a, K.F_TRUST_POLICE])
+            if best > lp.tip_threshold:
+                p = lp.p_tip * (1.0 + lp.early_warning)
+                p *= (best - lp.tip_threshold) / (1.0 - lp.tip_threshold)
+                if lay.f[K.L_COMMUNITY, x, y] > 0:
+                    p *= 1.5  # community policing raises reporting (Blair et al. 2019)
+                if uniform(rng) < min(1.0, p):
+                    events[K.EV_TIPS] += 1
+                    lay.f[K.L_TIPS, x, y] += 1.0
+                    ag.i[a, K.I_INFORMANT] = INFORMANT_MEMORY
         # displacement: move away from violence
         if lay.f[K.L_VIOLENCE, x, y] > lp.flee_threshold:
             _flee(ag, grid, geo, prm, lay, rng, a)
