@@ -310,8 +310,6 @@ class Strategy(_Section):
     )
     rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
     engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)
-    adaptive: bool = _f(False, "Re-deploy units toward districts where violence rises")
-    review_interval: int = _f(13, "Ticks between adaptive reviews", "ticks", ge=1, le=10_000)
 
 
 class Mission(_Section):

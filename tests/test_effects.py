@@ -155,10 +155,11 @@ GRADUAL_TRAINED = {"mission.drawdown_start": 78, "mission.drawdown_ticks": 52,
 def effect_7():
     """Abrupt exit with weak police -> violence rises after exit; gradual handover to
     trained police -> less relapse."""
-    abrupt = _o("relapse_ratio", ticks=260, **ABRUPT_WEAK)
-    gradual = _o("relapse_ratio", ticks=260, **GRADUAL_TRAINED)
-    after = _o("violence_after_exit", ticks=260, **ABRUPT_WEAK)
-    before = _o("violence_before_exit", ticks=260, **ABRUPT_WEAK)
+    seeds = range(1, 17)  # a ratio of two noisy means: more replications
+    abrupt = _o("relapse_ratio", ticks=260, seeds=seeds, **ABRUPT_WEAK)
+    gradual = _o("relapse_ratio", ticks=260, seeds=seeds, **GRADUAL_TRAINED)
+    after = _o("violence_after_exit", ticks=260, seeds=seeds, **ABRUPT_WEAK)
+    before = _o("violence_before_exit", ticks=260, seeds=seeds, **ABRUPT_WEAK)
     return {
         "violence after - before exit (abrupt, weak police)": paired(after, before),
         "relapse ratio: abrupt/weak - gradual/trained": paired(abrupt, gradual),
