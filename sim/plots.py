@@ -196,6 +196,157 @@ def plot_snapshot(model: Any) -> Figure:
     return fig
 
 
+# ------------------------------------------------------------------ peacekeeping model
+
+ROLE_COLOURS = {
+    "patrol": "#2ca02c", "static": "#17becf", "rapid_response": "#bcbd22",
+    "engagement": "#e377c2", "ddr": "#8c564b", "police_mentoring": "#9467bd",
+}
+
+
+def _mission_marks(axes: Any, ts: pd.DataFrame, scenario: Scenario | None) -> None:
+    """Dashed lines where the drawdown starts and where the mission has left."""
+    if scenario is None or scenario.mission.drawdown_start is None:
+        return
+    start = scenario.mission.drawdown_start
+    after = ts[(ts["tick"] >= start) & (ts["peacekeepers"] == 0)]
+    for ax in axes:
+        ax.axvline(start, color="#555555", ls="--", lw=0.8)
+        if len(after):
+            ax.axvline(int(after["tick"].iloc[0]), color="#555555", ls=":", lw=0.8)
+
+
+def plot_peacekeeping_timeseries(ts: pd.DataFrame, scenario: Scenario | None = None) -> Figure:
+    """Violence, armed groups, forces, trust and livelihoods over the run (one panel each);
+    dashed line: drawdown starts; dotted line: the mission has left."""
+    n = 6
+    height = 2.0 * n + 1.0
+    fig = _new_figure(10.0, height)
+    fig.subplots_adjust(left=0.08, right=0.72, bottom=0.5 / height, top=1 - 0.75 / height,
+                        hspace=0.5)
+    axes = fig.subplots(n, 1, sharex=True)
+    t = ts["tick"].to_numpy()
+
+    ax = axes[0]
+    ax.plot(t, ts["attacks"], color="#ff7f0e", lw=0.9, label="attacks")
+    ax.plot(t, ts["civilian_casualties"], color="#d62728", lw=0.9, label="civilians killed")
+    ax.plot(t, ts["clashes"], color="#7f7f7f", lw=0.9, label="clashes")
+    ax.set_ylabel("per tick")
+    ax.set_title("Violence against civilians and clashes")
+    _legend(ax)
+
+    ax = axes[1]
+    ax.plot(t, ts["combatants"], color="#d62728", lw=1.2, label="combatants")
+    for col, colour in (("recruits", "#ff7f0e"), ("disarmed", "#8c564b"),
+                        ("relapses", "#e377c2")):
+        ax.plot(t, ts[col].cumsum(), color=colour, lw=1.0, label=f"{col} (cumulative)")
+    ax.set_ylabel("agents")
+    ax.set_title("Armed groups: strength, recruitment, disarmament, relapse")
+    _legend(ax)
+
+    ax = axes[2]
+    roles = [r for r in ROLE_COLOURS if f"pk_{r}" in ts]
+    ax.stackplot(t, *[ts[f"pk_{r}"] for r in roles], colors=[ROLE_COLOURS[r] for r in roles],
+                 labels=[f"peacekeepers: {r}" for r in roles], alpha=0.85)
+    ax.plot(t, ts["police"], color="#111111", lw=1.2, label="police")
+    ax.set_ylabel("units")
+    ax.set_title("Peacekeepers by role, and police")
+    _legend(ax)
+
+    ax = axes[3]
+    ax.plot(t, ts["trust_pk_mean"], color="#2ca02c", lw=1.2, label="trust in peacekeepers")
+    ax.plot(t, ts["trust_police_mean"], color="#111111", lw=1.2, label="trust in police")
+    ax.plot(t, ts["police_professionalism_mean"], color="#9467bd", lw=1.0, ls="--",
+            label="police professionalism")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("mean (0-1)")
+    ax.set_title("Trust and police conduct")
+    _legend(ax)
+
+    ax = axes[4]
+    ax.plot(t, ts["economy_mean"], color="#1f77b4", lw=1.2, label="economy")
+    ax.plot(t, ts["infrastructure_mean"], color="#8c564b", lw=1.2, label="infrastructure")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("mean (0-1)")
+    ax.set_title("Livelihoods (recent violence on the right axis)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize="small", frameon=False)
+    ax2 = ax.twinx()
+    ax2.plot(t, ts["violence_mean"], color="#d62728", lw=0.8, alpha=0.6)
+    ax2.set_ylabel("mean violence", color="#d62728", fontsize="small")
+
+    ax = axes[5]
+    ax.plot(t, ts["tips"], color="#17becf", lw=0.9, label="tips")
+    ax.plot(t, ts["displaced"], color="#7f7f7f", lw=0.9, label="displaced (now)")
+    ax.plot(t, ts["active"], color="#d62728", lw=0.9, label="protesting")
+    ax.set_ylabel("residents / per tick")
+    ax.set_title("Information, displacement and protest")
+    ax.set_xlabel("time (weeks)")
+    _legend(ax)
+
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+        ax.margins(x=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _mission_marks(axes, ts, scenario)
+    fig.suptitle(_title(scenario), fontsize="medium", y=1 - 0.1 / height, va="top")
+    return fig
+
+
+def _agents_overlay(ax: Any, model: Any) -> None:
+    ag = model.arrays
+    on = ag.alive & (ag.x >= 0)
+    comb = on & (ag.kind == K.COMBATANT)
+    pol = on & (ag.kind == K.POLICE)
+    ax.scatter(ag.x[pol], ag.y[pol], s=6, c="#111111", marker="s", label="police")
+    ax.scatter(ag.x[comb], ag.y[comb], s=14, c="#d62728", marker="x", label="combatant")
+    for name, code in K.ROLE_CODES.items():
+        sel = on & (ag.kind == K.PEACEKEEPER) & (ag.role == code)
+        if sel.any():
+            ax.scatter(ag.x[sel], ag.y[sel], s=16, c=ROLE_COLOURS[name], marker="^",
+                       edgecolors="#111111", linewidths=0.3, label=f"peacekeeper: {name}")
+
+
+def trust_map(model: Any) -> np.ndarray:
+    """Residents' trust in peacekeepers by cell, NaN where no resident stands; (height, width)."""
+    ag = model.arrays
+    on = ag.alive & (ag.x >= 0) & (ag.kind == K.RESIDENT)
+    img = np.full((model.height, model.width), np.nan)
+    img[ag.y[on], ag.x[on]] = ag.trust_pk[on]
+    return img
+
+
+def plot_layers(model: Any) -> Figure:
+    """Violence, economy and trust in peacekeepers across the map, with every armed agent."""
+    lay = model.layer.lay
+    panels = (
+        ("Recent violence", np.asarray(lay.violence).T, "Reds", 0.0, None),
+        ("Economy", np.asarray(model.cells.economy).T, "YlGn", 0.0, 1.0),
+        ("Trust in peacekeepers (residents)", trust_map(model), "PuBu", 0.0, 1.0),
+    )
+    fig = _new_figure(16.0, 5.6)
+    fig.subplots_adjust(left=0.04, right=0.86, bottom=0.1, top=0.82, wspace=0.25)
+    axes = fig.subplots(1, 3)
+    for ax, (title, img, cmap, lo, hi) in zip(axes, panels, strict=True):
+        vmax = hi if hi is not None else max(float(np.nanmax(img)), 1e-6)
+        im = ax.imshow(img, cmap=cmap, vmin=lo, vmax=vmax, origin="lower",
+                       interpolation="nearest")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+        _agents_overlay(ax, model)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel("x (cells)")
+        ax.set_xlim(-0.5, model.width - 0.5)
+        ax.set_ylim(-0.5, model.height - 0.5)
+    axes[0].set_ylabel("y (cells)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.87, 0.82),
+               fontsize="small", frameon=False)
+    tick = int(getattr(model, "steps", 0))
+    units = int(np.count_nonzero((model.arrays.kind == K.PEACEKEEPER) & model.arrays.alive))
+    fig.suptitle(f"{_title(model.scenario_config)}\nweek {tick}: {units} peacekeepers",
+                 fontsize="medium", y=0.98, va="top")
+    return fig
+
+
 def figure_png(fig: Figure) -> bytes:
     """PNG bytes of a figure, so callers can write them atomically."""
     buf = io.BytesIO()
@@ -209,9 +360,16 @@ def save_plots(result: Any, folder: str | Path) -> list[Path]:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    figures = {"timeseries.png": plot_timeseries(result.timeseries, result.scenario)}
-    if getattr(result, "model", None) is not None:
-        figures["snapshot_final.png"] = plot_snapshot(result.model)
+    model = getattr(result, "model", None)
+    if result.scenario.model == "peacekeeping":
+        figures = {"timeseries.png": plot_peacekeeping_timeseries(result.timeseries,
+                                                                  result.scenario)}
+        if model is not None:
+            figures["snapshot_final.png"] = plot_layers(model)
+    else:
+        figures = {"timeseries.png": plot_timeseries(result.timeseries, result.scenario)}
+        if model is not None:
+            figures["snapshot_final.png"] = plot_snapshot(result.model)
     written = []
     for name, fig in figures.items():
         path = folder / name
