@@ -131,6 +131,18 @@ def _print_summary(result: Any) -> None:
     print(f"peak active   {get('peak_active')} at tick {get('peak_active_tick')}; "
           f"mean share active {share_txt}")
     print(f"arrests       {get('arrests_total')};  outbursts {get('outbursts')}")
+    if "casualties_total" in s:
+        ratio = s.get("relapse_ratio")
+        ratio_txt = "no exit" if ratio is None else f"{ratio:.2f}"
+        print(f"casualties    {get('casualties_total')} civilians;  attacks "
+              f"{get('attacks_total')};  clashes {get('clashes_total')}")
+        print(f"armed groups  {get('combatants_final')} fighters at end;  recruits "
+              f"{get('recruits_total')}, disarmed {get('disarmed_total')}, relapses "
+              f"{get('relapses_total')}")
+        print(f"trust         peacekeepers {s['final_trust_pk']:.2f}, police "
+              f"{s['final_trust_police']:.2f};  economy {s['final_economy']:.2f}")
+        print(f"mission       {get('troop_weeks')} troop-weeks;  exit at tick "
+              f"{get('exit_tick')};  post-exit violence ratio {ratio_txt}")
     if "killings_total" in s:
         extinct = s.get("extinct_group")
         fate = "no group extinct" if extinct is None else (
