@@ -1,7 +1,11 @@
 """PeaceSim: an agent-based model of peacekeeping missions and local communities."""
 
-from sim.runner import RunResult, run
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim._cache import configure_numba_cache
+
+configure_numba_cache()  # before numba is imported by the engine modules
+
+from sim.runner import RunResult, run  # noqa: E402
+from sim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
 __all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
 __version__ = "0.1.0"
