@@ -16,7 +16,7 @@ from typing import Any
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEBUG_ENV = "PEACESIM_DEBUG"
 # commands reserved for later; calling one says so instead of "invalid choice"
-PLANNED = ("sweep", "compare", "sensitivity", "viz")
+PLANNED = ("compare", "sensitivity", "viz")
 
 
 class UsageError(Exception):
@@ -49,6 +49,13 @@ def _non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
     return value
 
 
@@ -103,6 +110,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("files", metavar="FILE", nargs="+", help="scenario TOML files")
     p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run an experiment file: every context x strategy x design point x replication",
+        description="Run an experiment (experiments/*.toml) into a sweep folder: per-run "
+        "summaries and time series as partitioned Parquet, a manifest and failures.jsonl. "
+        "Prints the folder last. Exit status 0 if every run finished, 1 if some failed.",
+    )
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment TOML file")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=_non_negative, metavar="N",
+        help="worker processes (default: one per CPU; 0 runs everything in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (needs peacesim[dask])",
+    )
+    where.add_argument(
+        "--dask-local", type=_positive, metavar="N",
+        help="start a local Dask cluster of N single-threaded worker processes",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="DIR",
+        help="sweep folder (new or empty; default: results/sweeps/<name>-<time>)",
+    )
+    p.add_argument(
+        "--resume", action="store_true",
+        help="continue the sweep in --out DIR: keep finished runs, redo missing, failed or "
+        "corrupt ones",
+    )
+    p.add_argument(
+        "--retries", type=_non_negative, default=1, metavar="K",
+        help="retry a run that raised up to K times (default 1; invalid parameters are not "
+        "retried)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar; print only the folder")
+    p.set_defaults(handler=cmd_sweep)
 
     # parsed by sim.bench itself: main() hands it everything after the word "bench"
     p = sub.add_parser(
@@ -200,6 +245,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"OK {f}")
     return status
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``peacesim sweep``: run or resume an experiment's sweep."""
+    from sim.sweep import SweepError, run_sweep
+    from sim.sweepstore import StoreError
+
+    if args.resume and args.out is None:
+        raise UsageError("--resume needs --out DIR: the folder of the sweep to continue")
+    try:
+        stats = run_sweep(
+            args.experiment, args.out, workers=args.workers, scheduler=args.scheduler,
+            dask_local=args.dask_local, resume=args.resume, retries=args.retries,
+            progress=not args.quiet, quiet=args.quiet, command=["peacesim", *args.argv],
+        )
+    except (SweepError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    if not args.quiet:
+        failed = len(stats.failed)
+        print(f"sweep finished: {stats.done} run(s) done now, {stats.skipped} already done, "
+              f"{failed} failed" + (f" (tracebacks in {stats.out / 'failures.jsonl'}; "
+                                    "rerun with --resume to retry them)" if failed else ""),
+              file=sys.stderr)
+    print(stats.out)
+    return EXIT_FAILURE if stats.failed else EXIT_OK
 
 
 def cmd_bench(argv: list[str]) -> int:

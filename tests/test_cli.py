@@ -250,5 +250,5 @@ def test_help_and_unknown_command(capsys):
     assert main(["--help"]) == 0
     assert "run" in capsys.readouterr().out
     assert main(["frobnicate"]) == 2
-    assert main(["sweep"]) == 2
+    assert main(["sensitivity"]) == 2  # planned, not implemented yet
     assert "not implemented" in capsys.readouterr().err

@@ -1,0 +1,48 @@
+"""Helpers shared by the sweep, Dask and comparison tests: tiny experiments and result views."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from sim.sweepstore import SUMMARIES, read_summaries
+
+ROOT = Path(__file__).resolve().parents[1]
+SC = ROOT / "scenarios"
+ST = SC / "strategies"
+#: bookkeeping columns that legitimately differ between executions of the same run
+VOLATILE = ["elapsed_s", "worker", "attempt"]
+
+
+def tiny_experiment(folder: Path, *, reps: int = 2, ticks: int = 15, size: int = 16,
+                    contexts: tuple[str, ...] = ("baseline", "liberia"),
+                    strategies: tuple[str, ...] = ("protection_first", "community_engagement"),
+                    extra: str = "", name: str = "tiny.toml") -> Path:
+    """A small experiment file (absolute scenario paths) that runs in well under a second
+    per run."""
+    ctx = ", ".join(f'"{SC / c}.toml"' for c in contexts)
+    strat = ", ".join(f'"{ST / s}.toml"' for s in strategies)
+    path = Path(folder) / name
+    path.write_text(
+        f"contexts = [{ctx}]\nstrategies = [{strat}]\nreplications = {reps}\nseed = 5\n"
+        f"ticks = {ticks}\n{extra}\n[set]\n\"world.width\" = {size}\n"
+        f"\"world.height\" = {size}\n"
+    )
+    return path
+
+
+def model_results(out: Path) -> pd.DataFrame:
+    """Per-run summaries without the bookkeeping that depends on who ran them."""
+    return read_summaries(out).drop(columns=VOLATILE).reset_index(drop=True)
+
+
+def summary_files(out: Path) -> list[Path]:
+    return sorted((Path(out) / SUMMARIES).rglob("*.parquet"))
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for child processes that must import this source tree."""
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}

@@ -1,0 +1,207 @@
+"""Sweeps: same results on any executor, failures recorded, resume after SIGKILL, corrupt
+files redone, bad options exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from sweep_util import model_results, subprocess_env, summary_files, tiny_experiment
+
+from sim.cli import main
+from sim.sweep import FAIL_ENV, run_sweep, warm_worker
+from sim.sweepstore import (
+    CORRUPT,
+    FAILURES,
+    TIMESERIES,
+    open_store,
+    read_failures,
+    read_summaries,
+    read_timeseries,
+)
+
+QUIET = {"progress": False, "quiet": True}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm() -> None:
+    """Compile (or load) the kernels here first, so worker processes find them cached."""
+    warm_worker()
+
+
+def _series(out) -> pd.DataFrame:
+    _, design = open_store(out)
+    ts = read_timeseries(out, design)
+    return ts.sort_values(["run_id", "tick"]).reset_index(drop=True)
+
+
+def test_serial_and_process_pool_give_identical_results(tmp_path):
+    exp = tiny_experiment(tmp_path, reps=3)
+    serial = run_sweep(exp, tmp_path / "serial", workers=0, **QUIET)
+    pool = run_sweep(exp, tmp_path / "pool", workers=2, **QUIET)
+    assert serial.done == pool.done == 12 and not serial.failed and not pool.failed
+    a, b = model_results(tmp_path / "serial"), model_results(tmp_path / "pool")
+    assert len(a) == 12
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(_series(tmp_path / "serial"), _series(tmp_path / "pool"),
+                                  check_exact=True)
+    # the time-series files are byte-identical too (same content, same writer)
+    for f in (tmp_path / "serial" / TIMESERIES).rglob("*.parquet"):
+        twin = tmp_path / "pool" / f.relative_to(tmp_path / "serial")
+        assert f.read_bytes() == twin.read_bytes()
+    workers = set(read_summaries(tmp_path / "pool")["worker"])
+    assert all(int(w.rsplit(":", 1)[1]) != os.getpid() for w in workers)
+    # the store says what it holds
+    manifest, design = open_store(tmp_path / "pool")
+    assert manifest["experiment_sha256"] and manifest["model_version"].startswith("0.")
+    assert manifest["packages"]["distributed"] and manifest["runs"] == 12
+    assert list(design.columns[:8]) == ["run_id", "key", "context", "strategy", "point",
+                                        "replicate", "seed", "ticks"]
+    assert design["key"].nunique() == 12
+
+
+def test_failing_runs_recorded_and_the_others_complete(tmp_path, monkeypatch, capsys):
+    # point 1 puts too many fighters on the map: its runs fail validation when they run;
+    # the hook makes run 0 fail once (then succeed on retry) and run 1 fail every time
+    exp = tiny_experiment(tmp_path, extra="[[factors]]\nkey = 'armed_groups.density'\n"
+                                          "levels = [0.02, 0.5]\n")
+    out = tmp_path / "out"
+    monkeypatch.setenv(FAIL_ENV, "0@1,1")
+    code = main(["sweep", str(exp), "--out", str(out), "--workers", "0", "--retries", "1",
+                 "--quiet"])
+    assert code == 1  # finished, but not every run succeeded
+    assert capsys.readouterr().out.strip() == str(out)
+    _, design = open_store(out)
+    invalid = set(design.loc[design["armed_groups.density"] == 0.5, "run_id"])
+    assert len(design) == 16 and len(invalid) == 8
+    results = model_results(out)
+    assert set(results["run_id"]) == set(design["run_id"]) - invalid - {1}
+    attempts = read_summaries(out).set_index("run_id")["attempt"]
+    assert attempts[0] == 2 and (attempts.drop(0) == 1).all()
+    records = read_failures(out)
+    by_run: dict[int, list] = {}
+    for r in records:
+        by_run.setdefault(r["run_id"], []).append(r)
+    assert [r["will_retry"] for r in by_run[0]] == [True]
+    assert [r["attempt"] for r in by_run[1]] == [1, 2]
+    assert [r["will_retry"] for r in by_run[1]] == [True, False]
+    assert "RuntimeError: injected failure" in by_run[1][0]["traceback"]
+    for rid in invalid:  # deterministic: not retried
+        (rec,) = by_run[rid]
+        assert not rec["will_retry"] and "exceeds 1" in rec["error"]
+        assert "Traceback" in rec["traceback"] and "ScenarioError" in rec["traceback"]
+    assert set(by_run) == invalid | {0, 1}
+    status = json.loads((out / "status.json").read_text())
+    assert status["failed"] == 9
+
+    # --resume retries what failed: run 1 now succeeds, the invalid runs fail again
+    monkeypatch.delenv(FAIL_ENV)
+    stats = run_sweep(exp, out, resume=True, workers=0, **QUIET)
+    assert stats.skipped == 7 and stats.done == 1 and sorted(stats.failed) == sorted(invalid)
+
+
+def test_worker_crash_renews_the_pool(tmp_path, monkeypatch):
+    exp = tiny_experiment(tmp_path, reps=2)
+    monkeypatch.setenv(FAIL_ENV, "2@1:crash")  # run 2's worker process dies on attempt 1
+    stats = run_sweep(exp, tmp_path / "crash", workers=2, retries=2, **QUIET)
+    assert stats.done == 8 and not stats.failed
+    errors = [r["error"] for r in read_failures(tmp_path / "crash")]
+    assert errors and all("BrokenProcessPool" in e for e in errors)
+    monkeypatch.delenv(FAIL_ENV)
+    run_sweep(exp, tmp_path / "ref", workers=0, **QUIET)
+    pd.testing.assert_frame_equal(model_results(tmp_path / "crash"),
+                                  model_results(tmp_path / "ref"))
+
+
+def test_resume_after_sigkill(tmp_path):
+    exp = tiny_experiment(tmp_path, reps=6, ticks=60, size=30)  # 24 runs of ~0.15 s
+    out = tmp_path / "killed"
+    log = open(tmp_path / "sweep.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "sweep", str(exp), "--out", str(out),
+         "--workers", "1", "--quiet"],
+        env=subprocess_env(), stdout=log, stderr=log, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while len(summary_files(out)) < 5:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # coordinator and its worker processes
+        proc.wait()
+        log.close()
+    assert proc.returncode == -signal.SIGKILL
+    killed_with = len(summary_files(out))
+    assert 5 <= killed_with < 24
+
+    stats = run_sweep(exp, out, resume=True, workers=0, **QUIET)
+    assert stats.skipped == killed_with and stats.done == 24 - killed_with
+    assert not stats.failed
+    run_sweep(exp, tmp_path / "uninterrupted", workers=0, **QUIET)
+    resumed = model_results(out)
+    assert len(summary_files(out)) == 24 and resumed["run_id"].is_unique
+    assert not list(out.rglob("*.tmp"))
+    pd.testing.assert_frame_equal(resumed, model_results(tmp_path / "uninterrupted"))
+    pd.testing.assert_frame_equal(_series(out), _series(tmp_path / "uninterrupted"))
+    manifest, _ = open_store(out)
+    assert [s["resume"] for s in manifest["sessions"]] == [False, True]
+
+
+def test_corrupt_and_truncated_files_are_redone(tmp_path):
+    exp = tiny_experiment(tmp_path, reps=2)
+    out = tmp_path / "store"
+    run_sweep(exp, out, workers=0, **QUIET)
+    before = model_results(out)
+    files = summary_files(out)
+    assert len(files) == 8
+    # 1: truncated summary; 2: garbage summary; 3: time series with a damaged page
+    files[0].write_bytes(files[0].read_bytes()[: files[0].stat().st_size // 2])
+    files[1].write_bytes(b"not a parquet file")
+    ts = out / TIMESERIES / files[2].relative_to(out / "summaries")
+    raw = bytearray(ts.read_bytes())
+    mid = len(raw) // 3
+    raw[mid:mid + 16] = bytes(16)
+    ts.write_bytes(bytes(raw))
+    (files[3].parent / ".leftover.parquet.123.abc.tmp").write_bytes(b"half")
+
+    stats = run_sweep(exp, out, resume=True, workers=0, **QUIET)
+    assert len(stats.corrupt) == 3, stats.corrupt
+    assert stats.skipped == 5 and stats.done == 3 and not stats.failed
+    assert len(list((out / CORRUPT).iterdir())) == 6  # each run: summary and series
+    assert not list(out.rglob("*.tmp"))
+    pd.testing.assert_frame_equal(model_results(out), before)
+    # a second resume finds nothing to do
+    again = run_sweep(exp, out, resume=True, workers=0, **QUIET)
+    assert again.skipped == 8 and again.done == 0 and not again.corrupt
+
+
+def test_bad_options_exit_2(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path)
+    out = tmp_path / "s"
+    assert main(["sweep", str(exp), "--resume", "--quiet"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
+    assert main(["sweep", str(exp), "--resume", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+    assert main(["sweep", str(exp), "--out", str(out), "--workers", "0", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", str(exp), "--out", str(out), "--quiet"]) == 2
+    assert "not empty" in capsys.readouterr().err
+    exp.write_text(exp.read_text().replace("replications = 2", "replications = 3"))
+    assert main(["sweep", str(exp), "--out", str(out), "--resume", "--quiet"]) == 2
+    assert "different experiment file" in capsys.readouterr().err
+    bad = tiny_experiment(tmp_path, name="bad.toml",
+                          extra="[output]\nmetrics = ['violence_mean', 'happiness']\n")
+    assert main(["sweep", str(bad), "--out", str(tmp_path / "b"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "output.metrics" in err and "'happiness'" in err and "violence_mean" in err
+    assert main(["sweep", str(exp), "--workers", "-1"]) == 2
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+    assert (out / FAILURES).exists() is False
