@@ -1,0 +1,107 @@
+"""Dask execution: a real scheduler and two real worker processes on 127.0.0.1 give the same
+per-run results as serial and process-pool execution; so does a local Dask cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from sweep_util import model_results, subprocess_env, tiny_experiment
+
+from sim.cli import main
+from sim.sweep import run_sweep, warm_worker
+from sim.sweepstore import read_summaries
+
+distributed = pytest.importorskip("distributed")
+QUIET = {"progress": False, "quiet": True}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group (a worker's nanny and its worker), SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory) -> Iterator[str]:
+    """``dask scheduler`` and two ``dask worker`` processes (one thread each); torn down
+    whatever happens in the tests."""
+    warm_worker()  # compile here first: the workers load the kernels from the disk cache
+    folder = tmp_path_factory.mktemp("dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    procs: list[subprocess.Popen] = []
+    logs = []
+
+    def start(*args: str) -> None:
+        log = open(folder / f"{len(procs)}.log", "w")  # noqa: SIM115 - closed at teardown
+        logs.append(log)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "dask", *args], cwd=folder, env=subprocess_env(),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+    try:
+        start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+              "--no-dashboard", "--dashboard-address", ":0")  # its HTTP server: any port
+        for i in range(2):
+            start("worker", address, "--nthreads", "1", "--nworkers", "1", "--host",
+                  "127.0.0.1", "--no-dashboard", "--name", f"w{i}", "--local-directory",
+                  str(folder / f"w{i}"))
+        with distributed.Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+        for log in logs:
+            log.close()
+    assert all(p.poll() is not None for p in procs)
+
+
+def test_dask_cluster_same_results_as_serial_and_process_pool(tmp_path, dask_cluster,
+                                                              capsys):
+    exp = tiny_experiment(tmp_path, reps=3)  # 12 runs
+    out = tmp_path / "dask"
+    assert main(["sweep", str(exp), "--scheduler", dask_cluster, "--out", str(out),
+                 "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    run_sweep(exp, tmp_path / "serial", workers=0, **QUIET)
+    run_sweep(exp, tmp_path / "pool", workers=2, **QUIET)
+    on_dask = model_results(out)
+    assert len(on_dask) == 12
+    pd.testing.assert_frame_equal(on_dask, model_results(tmp_path / "serial"),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(on_dask, model_results(tmp_path / "pool"),
+                                  check_exact=True)
+    workers = set(read_summaries(out)["worker"])
+    assert all(int(w.rsplit(":", 1)[1]) != os.getpid() for w in workers)
+    assert len(workers) == 2  # both cluster workers took runs
+
+
+def test_dask_local_cluster(tmp_path):
+    exp = tiny_experiment(tmp_path, reps=1)  # 4 runs
+    stats = run_sweep(exp, tmp_path / "local", dask_local=2, **QUIET)
+    assert stats.done == 4 and "local Dask cluster" in stats.executor
+    run_sweep(exp, tmp_path / "serial", workers=0, **QUIET)
+    pd.testing.assert_frame_equal(model_results(tmp_path / "local"),
+                                  model_results(tmp_path / "serial"), check_exact=True)
