@@ -16,7 +16,7 @@ from typing import Any
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEBUG_ENV = "PEACESIM_DEBUG"
 # commands reserved for later; calling one says so instead of "invalid choice"
-PLANNED = ("compare", "sensitivity", "viz")
+PLANNED = ("sensitivity", "viz")
 
 
 class UsageError(Exception):
@@ -149,6 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the folder")
     p.set_defaults(handler=cmd_sweep)
 
+    p = sub.add_parser(
+        "compare",
+        help="compare the strategies of a sweep: report.md, figures/, tables/",
+        description="Write report.md (means and 95% CIs, paired differences against a "
+        "reference strategy, ranking, Pareto set, time-series envelopes, post-exit relapse), "
+        "figures/ and tables/ into the sweep folder; prints the report's path.",
+    )
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR", type=Path, help="folder of a sweep")
+    p.add_argument(
+        "--reference", metavar="STRATEGY",
+        help="strategy the others are compared with (default: the experiment's "
+        "report.reference, else its first strategy)",
+    )
+    p.set_defaults(handler=cmd_compare)
+
     # parsed by sim.bench itself: main() hands it everything after the word "bench"
     p = sub.add_parser(
         "bench", help="performance benchmark (see: peacesim bench --help)", add_help=False
@@ -270,6 +285,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(stats.out)
     return EXIT_FAILURE if stats.failed else EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``peacesim compare``: write the comparison report of a sweep."""
+    from sim.compare import compare
+    from sim.sweepstore import StoreError
+
+    try:
+        report = compare(args.sweep_dir, reference=args.reference)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    print(report)
+    return EXIT_OK
 
 
 def cmd_bench(argv: list[str]) -> int:
