@@ -6,6 +6,26 @@ are errors, and every message names the file, the dotted key, the value and what
 strategy file); :func:`design_points` and :func:`expand` turn it into a design, one row per
 run. Nothing here runs the model: the design is plain data that any executor can consume.
 
+Keys (top level unless a table is named; paths are relative to the experiment file):
+
+* ``name``, ``description``; ``contexts`` (scenario files) and ``strategies`` (strategy
+  files): a list of paths, or of tables ``{name, file, set}`` where ``set`` holds dotted-key
+  values, so a strategy can also be given by lever values alone;
+* ``replications``, ``seed`` (root), ``seed_policy`` (``common`` | ``independent``),
+  ``ticks`` (default: each context's ``run.ticks``), ``burn_in`` (ticks left out of the kept
+  series and of the ``avg_<metric>`` summary columns);
+* ``[set]``: dotted-key values for every run;
+* ``[[factors]]``: ``key`` with ``levels = [...]`` or ``range = [low, high]`` (plus ``n``
+  evenly spaced levels in a full factorial); integer parameters are rounded;
+* ``[design]``: ``kind`` (``full_factorial`` | ``latin_hypercube``), ``n`` (hypercube
+  points), ``seed`` (hypercube sampling);
+* ``[output]``: ``summary_keys`` (default all), ``metrics`` (per-tick columns: a list,
+  ``"default"`` or ``"all"``), ``every`` (keep every k-th tick);
+* ``[report]``: ``reference`` strategy, ``outcomes``, ``envelope_by`` (a factor key).
+
+A run's scenario is, later winning: the context file, the strategy file's tables, the
+experiment's ``set``, the context's ``set``, the strategy's ``set``, the factor values.
+
 Seed policy. Each replication ``r`` gets its seed from ``numpy.random.SeedSequence``:
 
 * ``common`` (default): ``SeedSequence(seed).spawn(replications)[r]``, the same for every

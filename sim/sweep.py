@@ -120,7 +120,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
         res = run(scenario, seed=task["seed"], ticks=task["ticks"])
         summary, ts = shape_result(res.summary, res.timeseries, task["keep"])
         return {"ok": True, "summary": summary, "timeseries": ts, "worker": worker,
-                "elapsed_s": time.perf_counter() - t0}
+                "model_version": model_version(), "elapsed_s": time.perf_counter() - t0}
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc(), "worker": worker,
@@ -376,10 +376,17 @@ def run_sweep(
     if resume:
         log(f"resuming {out}: {stats.skipped} of {stats.distinct} runs already done")
     if queue:
+        if workers != 0:  # no more processes than runs
+            workers = min(workers or cpu_count(), len(queue))
         with open_pool(workers, scheduler, dask_local) as pool:
             stats.executor = pool.description
             log(f"{len(queue)} run(s) on {pool.description} -> {out}")
-            _drive(pool, queue, cells, keep, out, retries, stats, progress)
+            try:
+                _drive(pool, queue, cells, keep, out, retries, stats, progress)
+            except KeyboardInterrupt:
+                log(f"interrupted after {stats.done} run(s); finished runs are stored: "
+                    f"continue with --out {out} --resume")
+                raise
     write_status(out, {
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "runs": stats.runs, "distinct": stats.distinct, "done_now": stats.done,
@@ -400,6 +407,7 @@ def _drive(pool: Pool, queue: deque, cells: dict, keep: dict[str, Any], out: Pat
     from tqdm import tqdm
 
     limit = 2 * pool.slots + 2
+    version = model_version()
     inject = os.environ.get(FAIL_ENV, "")
     pending: dict[Future, tuple[dict[str, Any], int, int]] = {}
     generation = 0
@@ -434,6 +442,11 @@ def _drive(pool: Pool, queue: deque, cells: dict, keep: dict[str, Any], out: Pat
                     res = _infrastructure_error(exc)
                 if not stats.done and not stats.attempts_failed:
                     stats.first_result_s = time.perf_counter() - t0
+                if res["ok"] and res["model_version"] != version:  # a mismatched cluster
+                    res = {"ok": False, "retryable": False, "worker": res["worker"],
+                           "traceback": "", "error": f"worker {res['worker']} runs model "
+                           f"version {res['model_version']}, this sweep {version}: install "
+                           "the same PeaceSim source on every worker"}
                 if res["ok"]:
                     write_result(out, {**meta, "attempt": attempt,
                                        "elapsed_s": res["elapsed_s"], "worker": res["worker"]},

@@ -22,6 +22,7 @@ unreadable files to ``corrupt/`` and redoes those runs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -61,6 +62,7 @@ class StoreError(ValueError):
 # --------------------------------------------------------------------------- identity
 
 
+@functools.cache
 def model_version() -> str:
     """``<package version>+<sha256 of the model's source files>``: any edit to the engine
     gives new content keys, so a resumed sweep never mixes results of two engines."""
