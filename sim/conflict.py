@@ -211,7 +211,16 @@ def transitions(ag, grid, geo, prm, lp, lay, rng, legitimacy, meta, events, mean
         kind = ag.i[a, K.I_KIND]
         if kind == K.RESIDENT and ag.i[a, K.I_STATE] != K.JAILED and not ag.i[a, K.I_EMPLOYED]:
             e = grid.economy[x, y]
-            g = K.extended_grievance(ag, grid, prm, a, legitimacy)
+            g = K.extended_grievance(
+                ag.f[a, K.F_HARDSHIP],
+                True,
+                e,
+                ag.i[a, K.I_EMPLOYED],
+                ag.f[a, K.F_TRUST_POLICE],
+                ag.f[a, K.F_DIALOGUE],
+                legitimacy,
+                prm,
+            )
             if ag.i[a, K.I_EX_COMBATANT]:
                 p = lp.relapse_rate * g * (1.0 - e) * (1.0 - lp.reintegration)
                 ev = K.EV_RELAPSES

@@ -14,7 +14,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from sim.rng import randint, uniform
 
@@ -48,16 +51,19 @@ RATIO_FLOOR, RATIO_ROUND, RATIO_EXACT = 0, 1, 2
     EV_POLICE_KILLED,
 ) = range(20)
 N_EVENTS = 20
-# meta: [top of the free-slot stack, next unique id]
-META_FREE_TOP, META_NEXT_UID = 0, 1
+# meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used]
+# (loops over slots stop at META_HIGH: slots above it were never alive)
+META_FREE_TOP, META_NEXT_UID, META_HIGH = 0, 1, 2
 
 _TRY_MOVE = 16  # rejection-sampling attempts before an exhaustive scan
 _TRY_PLACE = 64
+PF_ROW, PF_CELL = 8, 4  # how many agents ahead to prefetch a row, a cell
 
 
 # Per-agent state is two tables with one row per slot (structure of two arrays, not of
-# thirty): numba passes a namedtuple of arrays by reference-counting every member on each
-# call, so few members keep calls cheap in the per-agent loop.
+# thirty): few arrays keep numba calls cheap, and a row keeps one agent's state together.
+# The columns the civil-violence loop reads for every agent come first, and the int table is
+# int32, so an agent's hot state sits in one cache line even at 400x400.
 (
     I_KIND,
     I_ALIVE,
@@ -65,13 +71,13 @@ _TRY_PLACE = 64
     I_Y,
     I_STATE,
     I_JAIL,
-    I_GROUP,
-    I_AGE,
-    I_DEATH_AGE,
     I_UID,
     I_VCLASS,
-    I_FACTION,
     I_EMPLOYED,
+    I_AGE,
+    I_DEATH_AGE,
+    I_GROUP,
+    I_FACTION,
     I_EX_COMBATANT,
     I_DISPLACED,
     I_LEADER,
@@ -84,12 +90,12 @@ N_INT = 20
 (
     F_HARDSHIP,
     F_RISK,
-    F_AGGRESSION,
-    F_TRUST_PK,
     F_TRUST_POLICE,
+    F_DIALOGUE,
+    F_TRUST_PK,
+    F_AGGRESSION,
     F_TRUST_PK0,
     F_TRUST_POLICE0,
-    F_DIALOGUE,
     F_PROFESSIONALISM,
 ) = range(9)
 N_FLOAT = 9
@@ -190,7 +196,7 @@ class Layers(NamedTuple):
 class Agents(NamedTuple):
     """Per-agent state as the kernels see it: ``i[slot, I_*]`` and ``f[slot, F_*]``."""
 
-    i: np.ndarray  # int64 [capacity, N_INT]
+    i: np.ndarray  # int32 [capacity, N_INT]
     f: np.ndarray  # float64 [capacity, N_FLOAT]
 
 
@@ -209,7 +215,8 @@ class Geometry(NamedTuple):
     n_off: np.ndarray  # int32 [class]: number of offsets per class
     neigh: np.ndarray  # int32 [8, 2]: Moore radius-1 offsets (where children are born)
     track: np.ndarray  # bool [class]: keep an active field for this class (someone reads it)
-    track: np.ndarray  # bool [class]: keep an active field for this class (someone reads it)
+    flat: np.ndarray  # int64 [class, i]: the offsets as flat-index steps, dx * height + dy
+    reach: np.ndarray  # int64 [class]: max(|dx|, |dy|) over the class's offsets
     width: int
     height: int
     torus: bool
@@ -238,30 +245,84 @@ class Params(NamedTuple):
 # ----------------------------------------------------------------------------- geometry
 
 
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Ask the CPU to start loading the cache line of ``arr[idx]`` (``llvm.prefetch``).
+
+    A hint only (no effect on any value): on large grids the random-order loop would
+    otherwise wait on memory for the next agent's row and cell fields."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(inline="always", cache=True)
+def _wrap(i, n, torus):
+    """Coordinate ``i`` on an axis of length ``n``: wrapped on a torus, -1 off a bounded grid.
+
+    Compare and shift rather than ``%`` (a division), which only a tiny torus needs."""
+    if i < 0:
+        if not torus:
+            return -1
+        i += n
+        if i < 0:
+            i %= n
+    elif i >= n:
+        if not torus:
+            return -1
+        i -= n
+        if i >= n:
+            i %= n
+    return i
+
+
 @njit(inline="always", cache=True)
 def _cell(x, y, dx, dy, width, height, torus):
     """Target cell of an offset as a flat index, or -1 when it falls off a bounded grid."""
-    cx = x + dx
-    cy = y + dy
-    if torus:
-        cx %= width
-        cy %= height
-    elif cx < 0 or cy < 0 or cx >= width or cy >= height:
+    cx = _wrap(x + dx, width, torus)
+    cy = _wrap(y + dy, height, torus)
+    if cx < 0 or cy < 0:
         return -1
     return cx * height + cy
+
+
+@njit(inline="always", cache=True)
+def _inside(x, y, r, width, height):
+    """True when every offset within ``r`` of ``(x, y)`` stays on the grid without wrapping,
+    so a target cell is just ``x * height + y + flat offset``."""
+    return r <= x and x < width - r and r <= y and y < height - r
+
+
+@njit(inline="always", cache=True)
+def _target(inside, here, step, x, y, dx, dy, width, height, torus):
+    """Flat cell at offset ``(dx, dy)`` (flat ``step``) from ``here`` = ``(x, y)``, or -1."""
+    if inside:
+        return here + step
+    return _cell(x, y, dx, dy, width, height, torus)
 
 
 @njit(cache=True)
 def field_add(field, x, y, offsets, n, width, height, torus, delta):
     """Add ``delta`` to ``field`` on every cell from which ``(x, y)`` is visible."""
-    flat = field.reshape(-1)
     for i in range(n):
-        c = _cell(x, y, offsets[i, 0], offsets[i, 1], width, height, torus)
-        if c >= 0:
-            flat[c] += delta
+        cx = _wrap(x + offsets[i, 0], width, torus)
+        cy = _wrap(y + offsets[i, 1], height, torus)
+        if cx >= 0 and cy >= 0:
+            field[cx, cy] += delta
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _active_add(grid, geo, x, y, delta):
     for k in range(geo.n_off.shape[0]):
         if geo.track[k]:
@@ -279,12 +340,11 @@ def _active_add(grid, geo, x, y, delta):
 
 
 @njit(inline="always", cache=True)
-def _is_cop(ag, prm, a):
-    k = ag.i[a, I_KIND]
-    return k == POLICE or (k == PEACEKEEPER and prm.pk_are_cops)
+def _is_cop(kind, pk_are_cops):
+    return kind == POLICE or (kind == PEACEKEEPER and pk_are_cops)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _cop_add(grid, geo, x, y, delta):
     field_add(
         grid.cop_field, x, y, geo.offsets[0], geo.n_off[0], geo.width, geo.height, geo.torus, delta
@@ -292,71 +352,70 @@ def _cop_add(grid, geo, x, y, delta):
 
 
 # ----------------------------------------------------------------------------- occupancy
-
-
-@njit(inline="always", cache=True)
-def _leave(ag, grid, geo, prm, a):
-    """Take agent ``a`` off its cell, withdrawing what it contributes to the fields."""
-    x = ag.i[a, I_X]
-    y = ag.i[a, I_Y]
-    if x < 0:
-        return
-    grid.occ[x, y] = -1
-    if ag.i[a, I_KIND] == RESIDENT:
-        if ag.i[a, I_STATE] == ACTIVE:
-            _active_add(grid, geo, x, y, -1)
-    elif _is_cop(ag, prm, a):
-        _cop_add(grid, geo, x, y, -1)
-    ag.i[a, I_X] = -1
-    ag.i[a, I_Y] = -1
-
-
-@njit(inline="always", cache=True)
-def _enter(ag, grid, geo, prm, a, x, y):
-    """Put agent ``a`` on the empty cell ``(x, y)``, adding what it contributes."""
-    grid.occ[x, y] = a
-    ag.i[a, I_X] = x
-    ag.i[a, I_Y] = y
-    if ag.i[a, I_KIND] == RESIDENT:
-        if ag.i[a, I_STATE] == ACTIVE:
-            _active_add(grid, geo, x, y, 1)
-    elif _is_cop(ag, prm, a):
-        _cop_add(grid, geo, x, y, 1)
-
-
-@njit(inline="always", cache=True)
-def _set_state(ag, grid, geo, a, new_state):
-    """Change a resident's state, keeping the active fields in step."""
-    old = ag.i[a, I_STATE]
-    if old == new_state:
-        return
-    if ag.i[a, I_X] >= 0:
-        if old == ACTIVE:
-            _active_add(grid, geo, ag.i[a, I_X], ag.i[a, I_Y], -1)
-        elif new_state == ACTIVE:
-            _active_add(grid, geo, ag.i[a, I_X], ag.i[a, I_Y], 1)
-    ag.i[a, I_STATE] = new_state
+#
+# These module-level helpers serve the set-up and the peacekeeping layer's phases, which
+# move few agents. ``tick`` has its own inlined copies of leave / enter / move (see there).
 
 
 @njit(cache=True)
-def random_empty_in_vision(grid, geo, rng, x, y, k):
-    """A uniformly random empty cell in vision class ``k`` of ``(x, y)``, or -1 if none.
+def _leave(ag, grid, geo, prm, a):
+    """Take agent ``a`` off its cell, withdrawing what it contributes to the fields."""
+    ai = ag.i
+    x = ai[a, I_X]
+    y = ai[a, I_Y]
+    if x < 0:
+        return
+    grid.occ[x, y] = -1
+    kind = ai[a, I_KIND]
+    if kind == RESIDENT:
+        if ai[a, I_STATE] == ACTIVE:
+            _active_add(grid, geo, x, y, -1)
+    elif _is_cop(kind, prm.pk_are_cops):
+        _cop_add(grid, geo, x, y, -1)
+    ai[a, I_X] = -1
+    ai[a, I_Y] = -1
+
+
+@njit(cache=True)
+def _enter(ag, grid, geo, prm, a, x, y):
+    """Put agent ``a`` on the empty cell ``(x, y)``, adding what it contributes."""
+    ai = ag.i
+    grid.occ[x, y] = a
+    ai[a, I_X] = x
+    ai[a, I_Y] = y
+    kind = ai[a, I_KIND]
+    if kind == RESIDENT:
+        if ai[a, I_STATE] == ACTIVE:
+            _active_add(grid, geo, x, y, 1)
+    elif _is_cop(kind, prm.pk_are_cops):
+        _cop_add(grid, geo, x, y, 1)
+
+
+@njit(cache=True)
+def _relocate(ag, grid, geo, prm, a, c):
+    """Move agent ``a`` to the empty flat cell ``c``."""
+    _leave(ag, grid, geo, prm, a)
+    x = c // geo.height
+    _enter(ag, grid, geo, prm, a, x, c - x * geo.height)
+
+
+@njit(inline="always", cache=True)
+def _empty_in_vision(occ, offs, flat, n, inside, x, y, width, height, torus, rng):
+    """A uniformly random empty cell among ``n`` offsets of ``(x, y)`` (flat index), or -1.
 
     Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
-    scan when the neighbourhood is nearly full (still uniform).
+    scan when the neighbourhood is nearly full (still uniform). ``occ`` is flat.
     """
-    n = geo.n_off[k]
-    offs = geo.offsets[k]
-    occ = grid.occ.reshape(-1)
+    here = x * height + y
     for _ in range(_TRY_MOVE):
         i = randint(rng, n)
-        c = _cell(x, y, offs[i, 0], offs[i, 1], geo.width, geo.height, geo.torus)
+        c = _target(inside, here, flat[i], x, y, offs[i, 0], offs[i, 1], width, height, torus)
         if c >= 0 and occ[c] < 0:
             return c
     found = 0
     pick = -1
     for i in range(n):
-        c = _cell(x, y, offs[i, 0], offs[i, 1], geo.width, geo.height, geo.torus)
+        c = _target(inside, here, flat[i], x, y, offs[i, 0], offs[i, 1], width, height, torus)
         if c >= 0 and occ[c] < 0:
             found += 1
             if randint(rng, found) == 0:  # reservoir sampling: uniform over empties
@@ -365,9 +424,29 @@ def random_empty_in_vision(grid, geo, rng, x, y, k):
 
 
 @njit(cache=True)
-def random_empty_cell(grid, rng):
-    """A uniformly random empty cell of the whole grid (flat index), or -1 if it is full."""
-    occ = grid.occ.reshape(-1)
+def random_empty_in_vision(grid, geo, rng, x, y, k):
+    """A uniformly random empty cell in vision class ``k`` of ``(x, y)``, or -1 if none."""
+    inside = _inside(x, y, geo.reach[k], geo.width, geo.height)
+    return _empty_in_vision(
+        grid.occ.reshape(-1),
+        geo.offsets[k],
+        geo.flat[k],
+        geo.n_off[k],
+        inside,
+        x,
+        y,
+        geo.width,
+        geo.height,
+        geo.torus,
+        rng,
+    )
+
+
+@njit(cache=True)
+def random_empty_cell(occ, rng):
+    """A uniformly random empty cell of the whole grid (flat index), or -1 if it is full.
+
+    ``occ`` is the flat occupancy array."""
     n = occ.shape[0]
     for _ in range(_TRY_PLACE):
         c = randint(rng, n)
@@ -383,23 +462,20 @@ def random_empty_cell(grid, rng):
     return pick
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def _move(ag, grid, geo, prm, rng, a):
     """Move to a random empty cell within vision (if any)."""
-    x = ag.i[a, I_X]
-    y = ag.i[a, I_Y]
-    c = random_empty_in_vision(grid, geo, rng, x, y, ag.i[a, I_VCLASS])
+    c = random_empty_in_vision(grid, geo, rng, ag.i[a, I_X], ag.i[a, I_Y], ag.i[a, I_VCLASS])
     if c >= 0:
-        _leave(ag, grid, geo, prm, a)
-        _enter(ag, grid, geo, prm, a, c // geo.height, c % geo.height)
+        _relocate(ag, grid, geo, prm, a, c)
 
 
 # ----------------------------------------------------------------------------- life and death
 
 
-@njit(cache=True)
-def _free(ag, a, free_stack, meta):
-    ag.i[a, I_ALIVE] = 0
+@njit(inline="always", cache=True)
+def _free(ai, a, free_stack, meta):
+    ai[a, I_ALIVE] = 0
     free_stack[meta[META_FREE_TOP]] = a
     meta[META_FREE_TOP] += 1
 
@@ -408,36 +484,45 @@ def _free(ag, a, free_stack, meta):
 def remove_agent(ag, grid, geo, prm, a, free_stack, meta):
     """Remove agent ``a`` from the world (death, drawdown)."""
     _leave(ag, grid, geo, prm, a)
-    _free(ag, a, free_stack, meta)
+    _free(ag.i, a, free_stack, meta)
+
+
+@njit(inline="always", cache=True)
+def _take_slot(ai, af, kind, vclass, free_stack, meta):
+    """Pop a free slot and give it a fresh agent of ``kind``, off the grid; returns the slot."""
+    meta[META_FREE_TOP] -= 1
+    a = free_stack[meta[META_FREE_TOP]]
+    if a >= meta[META_HIGH]:
+        meta[META_HIGH] = a + 1
+    ai[a, I_KIND] = kind
+    ai[a, I_ALIVE] = 1
+    ai[a, I_STATE] = QUIESCENT
+    ai[a, I_JAIL] = 0
+    af[a, F_HARDSHIP] = 0.0
+    af[a, F_RISK] = 0.0
+    ai[a, I_GROUP] = 0
+    ai[a, I_AGE] = 0
+    ai[a, I_DEATH_AGE] = 0
+    ai[a, I_UID] = meta[META_NEXT_UID]
+    meta[META_NEXT_UID] += 1
+    ai[a, I_VCLASS] = vclass
+    _reset_layer_state(ai, af, a)
+    ai[a, I_X] = -1
+    ai[a, I_Y] = -1
+    return a
 
 
 @njit(cache=True)
 def new_agent(ag, grid, geo, prm, rng, kind, vclass, cell, free_stack, meta):
     """Create an agent of ``kind`` on the empty flat ``cell``; returns its slot."""
-    meta[META_FREE_TOP] -= 1
-    a = free_stack[meta[META_FREE_TOP]]
-    ag.i[a, I_KIND] = kind
-    ag.i[a, I_ALIVE] = 1
-    ag.i[a, I_STATE] = QUIESCENT
-    ag.i[a, I_JAIL] = 0
-    ag.f[a, F_HARDSHIP] = 0.0
-    ag.f[a, F_RISK] = 0.0
-    ag.i[a, I_GROUP] = 0
-    ag.i[a, I_AGE] = 0
-    ag.i[a, I_DEATH_AGE] = 0
-    ag.i[a, I_UID] = meta[META_NEXT_UID]
-    meta[META_NEXT_UID] += 1
-    ag.i[a, I_VCLASS] = vclass
-    reset_layer_state(ag, a)
-    ag.i[a, I_X] = -1
-    ag.i[a, I_Y] = -1
-    _enter(ag, grid, geo, prm, a, cell // geo.height, cell % geo.height)
+    a = _take_slot(ag.i, ag.f, kind, vclass, free_stack, meta)
+    x = cell // geo.height
+    _enter(ag, grid, geo, prm, a, x, cell - x * geo.height)
     return a
 
 
-@njit(cache=True)
-def reset_layer_state(ag, a):
-    """Zero the peacekeeping-layer attributes of a slot that is being (re)used."""
+@njit(inline="always", cache=True)
+def _reset_layer_state(ai, af, a):
     for c in (
         I_FACTION,
         I_EMPLOYED,
@@ -448,8 +533,8 @@ def reset_layer_state(ag, a):
         I_ROLE,
         I_COMMUNITY,
     ):
-        ag.i[a, c] = 0
-    ag.i[a, I_HOME] = -1
+        ai[a, c] = 0
+    ai[a, I_HOME] = -1
     for c in (
         F_AGGRESSION,
         F_TRUST_PK,
@@ -459,41 +544,13 @@ def reset_layer_state(ag, a):
         F_DIALOGUE,
         F_PROFESSIONALISM,
     ):
-        ag.f[a, c] = 0.0
+        af[a, c] = 0.0
 
 
 @njit(cache=True)
-def _clone(ag, grid, geo, prm, rng, a, free_stack, meta, events):
-    """Reproduce onto a random empty neighbouring cell: the child inherits group and hardship."""
-    found = 0
-    pick = -1
-    for i in range(geo.neigh.shape[0]):
-        c = _cell(
-            ag.i[a, I_X],
-            ag.i[a, I_Y],
-            geo.neigh[i, 0],
-            geo.neigh[i, 1],
-            geo.width,
-            geo.height,
-            geo.torus,
-        )
-        if c >= 0 and grid.occ.reshape(-1)[c] < 0:
-            found += 1
-            if randint(rng, found) == 0:
-                pick = c
-    if pick < 0 or meta[META_FREE_TOP] == 0:
-        return
-    b = new_agent(ag, grid, geo, prm, rng, RESIDENT, ag.i[a, I_VCLASS], pick, free_stack, meta)
-    ag.i[b, I_GROUP] = ag.i[a, I_GROUP]
-    ag.f[b, F_HARDSHIP] = ag.f[a, F_HARDSHIP]
-    ag.f[b, F_RISK] = uniform(rng)
-    ag.i[b, I_DEATH_AGE] = randint(rng, prm.max_age + 1)
-    if prm.extended:
-        ag.f[b, F_TRUST_PK] = ag.f[a, F_TRUST_PK]
-        ag.f[b, F_TRUST_POLICE] = ag.f[a, F_TRUST_POLICE]
-        ag.f[b, F_TRUST_PK0] = ag.f[a, F_TRUST_PK0]
-        ag.f[b, F_TRUST_POLICE0] = ag.f[a, F_TRUST_POLICE0]
-    events[EV_BIRTHS] += 1
+def reset_layer_state(ag, a):
+    """Zero the peacekeeping-layer attributes of a slot that is being (re)used."""
+    _reset_layer_state(ag.i, ag.f, a)
 
 
 # ----------------------------------------------------------------------------- the rules
@@ -517,153 +574,301 @@ def arrest_probability(cops, actives, k, rule):
 
 
 @njit(inline="always", cache=True)
-def extended_grievance(ag, grid, prm, a, legitimacy):
+def extended_grievance(
+    hardship, on_grid, economy, employed, trust_police, dialogue, legitimacy, prm
+):
     """G = H (1 - L_i) (1 - dialogue) with H from the local economy and employment, and
-    legitimacy through the resident's trust in police (MODEL.md 4.1, peacekeeping layer)."""
+    legitimacy through the resident's trust in police (MODEL.md 4.1, peacekeeping layer).
+
+    Scalars only (``economy`` is the value on the resident's cell, read if ``on_grid``)."""
     w = prm.hardship_weight
-    hard = (1.0 - w) * ag.f[a, F_HARDSHIP]
-    if ag.i[a, I_X] >= 0:
-        hard += w * (1.0 - grid.economy[ag.i[a, I_X], ag.i[a, I_Y]])
-    if ag.i[a, I_EMPLOYED]:
+    hard = (1.0 - w) * hardship
+    if on_grid:
+        hard += w * (1.0 - economy)
+    if employed:
         hard *= 1.0 - prm.employment_relief
     u = prm.trust_weight
-    leg = (1.0 - u) * legitimacy + u * ag.f[a, F_TRUST_POLICE]
-    return hard * (1.0 - leg) * (1.0 - ag.f[a, F_DIALOGUE])
-
-
-@njit(inline="always", cache=True)
-def _resident_decide(ag, grid, geo, prm, rng, a, legitimacy, free_stack, meta, events):
-    x = ag.i[a, I_X]
-    y = ag.i[a, I_Y]
-    if prm.extended:
-        grievance = extended_grievance(ag, grid, prm, a, legitimacy)
-    else:
-        grievance = ag.f[a, F_HARDSHIP] * (1.0 - legitimacy)
-    cops = grid.cop_field[x, y]
-    actives = grid.active_field[ag.i[a, I_VCLASS], x, y] + 1  # oneself
-    p = arrest_probability(cops, actives, prm.arrest_constant, prm.ratio_rule)
-    net_risk = ag.f[a, F_RISK] * p
-    if (grievance - net_risk) > prm.threshold:
-        if ag.i[a, I_STATE] != ACTIVE:
-            events[EV_ACTIVATIONS] += 1
-        _set_state(ag, grid, geo, a, ACTIVE)
-        if prm.intergroup:
-            _kill_other_group(ag, grid, geo, prm, rng, a, free_stack, meta, events)
-    else:
-        _set_state(ag, grid, geo, a, QUIESCENT)
-
-
-@njit(cache=True)
-def _kill_other_group(ag, grid, geo, prm, rng, a, free_stack, meta, events):
-    """Model II: an active kills a random resident of the other group in vision (if any)."""
-    k = ag.i[a, I_VCLASS]
-    offs = geo.offsets[k]
-    occ = grid.occ.reshape(-1)
-    found = 0
-    victim = -1
-    for i in range(geo.n_off[k]):
-        c = _cell(
-            ag.i[a, I_X], ag.i[a, I_Y], offs[i, 0], offs[i, 1], geo.width, geo.height, geo.torus
-        )
-        if c < 0:
-            continue
-        b = occ[c]
-        if (
-            b >= 0
-            and ag.i[b, I_KIND] == RESIDENT
-            and ag.i[b, I_GROUP] != ag.i[a, I_GROUP]
-            and ag.i[b, I_STATE] != JAILED
-        ):
-            found += 1
-            if randint(rng, found) == 0:
-                victim = b
-    if victim >= 0:
-        remove_agent(ag, grid, geo, prm, victim, free_stack, meta)
-        events[EV_KILLINGS] += 1
-
-
-@njit(inline="always", cache=True)
-def _resident_step(ag, grid, geo, prm, rng, a, legitimacy, free_stack, meta, events):
-    if prm.max_age > 0:
-        ag.i[a, I_AGE] += 1
-        if ag.i[a, I_AGE] > ag.i[a, I_DEATH_AGE]:
-            remove_agent(ag, grid, geo, prm, a, free_stack, meta)
-            events[EV_DEATHS] += 1
-            return
-    if ag.i[a, I_JAIL] > 0:
-        ag.i[a, I_JAIL] -= 1
-        return
-    if ag.i[a, I_STATE] == JAILED:
-        if ag.i[a, I_X] < 0:  # paper mode: back to a random empty cell
-            c = random_empty_cell(grid, rng)
-            if c < 0:
-                return
-            ag.i[a, I_STATE] = QUIESCENT
-            _enter(ag, grid, geo, prm, a, c // geo.height, c % geo.height)
-        events[EV_RELEASES] += 1
-    if prm.movement and prm.move_first:
-        _move(ag, grid, geo, prm, rng, a)
-    _resident_decide(ag, grid, geo, prm, rng, a, legitimacy, free_stack, meta, events)
-    if prm.movement and not prm.move_first:
-        _move(ag, grid, geo, prm, rng, a)
-    if prm.p_clone > 0.0 and ag.i[a, I_X] >= 0 and uniform(rng) < prm.p_clone:
-        _clone(ag, grid, geo, prm, rng, a, free_stack, meta, events)
-
-
-@njit(inline="always", cache=True)
-def _arrest_one(ag, grid, geo, prm, rng, a, events):
-    """A cop arrests one random active in its vision (if the field says there is one)."""
-    k = ag.i[a, I_VCLASS]
-    x = ag.i[a, I_X]
-    y = ag.i[a, I_Y]
-    if grid.active_field[k, x, y] <= 0:
-        return
-    offs = geo.offsets[k]
-    occ = grid.occ.reshape(-1)
-    found = 0
-    pick = -1
-    for i in range(geo.n_off[k]):
-        c = _cell(x, y, offs[i, 0], offs[i, 1], geo.width, geo.height, geo.torus)
-        if c < 0:
-            continue
-        b = occ[c]
-        if b >= 0 and ag.i[b, I_KIND] == RESIDENT and ag.i[b, I_STATE] == ACTIVE:
-            found += 1
-            if randint(rng, found) == 0:
-                pick = b
-    if pick < 0:
-        return
-    _set_state(ag, grid, geo, pick, JAILED)
-    ag.i[pick, I_JAIL] = randint(rng, prm.max_jail_term + 1)
-    if not prm.jail_on_cell:
-        _leave(ag, grid, geo, prm, pick)
-    events[EV_ARRESTS] += 1
-    if (
-        prm.extended
-        and ag.i[a, I_KIND] == POLICE
-        and uniform(rng) < 1.0 - ag.f[a, F_PROFESSIONALISM]
-    ):
-        events[EV_ABUSES] += 1  # an abusive arrest, seen by those around
-        grid.abuse_ev[x, y] += 1.0
-
-
-@njit(inline="always", cache=True)
-def _cop_step(ag, grid, geo, prm, rng, a, events):
-    # in the peacekeeping layer units move by role (sim.mission), not at random
-    moves = prm.movement and not (prm.extended and ag.i[a, I_KIND] == PEACEKEEPER)
-    if moves and prm.move_first:
-        _move(ag, grid, geo, prm, rng, a)
-    _arrest_one(ag, grid, geo, prm, rng, a, events)
-    if moves and not prm.move_first:
-        _move(ag, grid, geo, prm, rng, a)
+    leg = (1.0 - u) * legitimacy + u * trust_police
+    return hard * (1.0 - leg) * (1.0 - dialogue)
 
 
 @njit(cache=True)
 def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, events):
-    """One tick of random-sequential activation over every agent alive at its start."""
+    """One tick of random-sequential activation over every agent alive at its start.
+
+    The rules are inner functions of this kernel on purpose: numba inlines them with every
+    array already unpacked, so the per-agent loop does no reference counting. A call to a
+    module-level function with array (or namedtuple) arguments costs more than the rule
+    itself, which is why the set-up helpers above are not used here.
+    """
+    ai = ag.i
+    af = ag.f
+    width = geo.width
+    height = geo.height
+    torus = geo.torus
+    n_cells = width * height
+    occ = grid.occ.reshape(n_cells)
+    cop = grid.cop_field.reshape(1, n_cells)  # one row: indexed like ``act``
+    act = grid.active_field.reshape(grid.active_field.shape[0], n_cells)
+    economy = grid.economy.reshape(n_cells)
+    abuse = grid.abuse_ev.reshape(n_cells)
+    offs = geo.offsets
+    flat = geo.flat
+    n_off = geo.n_off
+    reach = geo.reach
+    track = geo.track
+    neigh = geo.neigh
+    n_class = n_off.shape[0]
+    pk_cops = prm.pk_are_cops
+    movement = prm.movement
+    move_first = prm.move_first
+    extended = prm.extended
+
+    def vision_add(field, row, x, y, k, delta):
+        # ``delta`` on every cell of ``field[row]`` that sees (x, y) with vision class k
+        n = n_off[k]
+        if _inside(x, y, reach[k], width, height):
+            here = x * height + y
+            for j in range(n):
+                field[row, here + flat[k, j]] += delta
+        else:
+            for j in range(n):
+                c = _cell(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+                if c >= 0:
+                    field[row, c] += delta
+
+    def active_add(x, y, delta):
+        for k in range(n_class):
+            if track[k]:
+                vision_add(act, k, x, y, k, delta)
+
+    def leave(a):
+        x = ai[a, I_X]
+        if x < 0:
+            return
+        y = ai[a, I_Y]
+        occ[x * height + y] = -1
+        kind = ai[a, I_KIND]
+        if kind == RESIDENT:
+            if ai[a, I_STATE] == ACTIVE:
+                active_add(x, y, -1)
+        elif _is_cop(kind, pk_cops):
+            vision_add(cop, 0, x, y, 0, -1)
+        ai[a, I_X] = -1
+        ai[a, I_Y] = -1
+
+    def enter(a, c):
+        x = c // height
+        y = c - x * height
+        occ[c] = a
+        ai[a, I_X] = x
+        ai[a, I_Y] = y
+        kind = ai[a, I_KIND]
+        if kind == RESIDENT:
+            if ai[a, I_STATE] == ACTIVE:
+                active_add(x, y, 1)
+        elif _is_cop(kind, pk_cops):
+            vision_add(cop, 0, x, y, 0, 1)
+
+    def empty_in_vision(x, y, k):
+        # a uniformly random empty cell in vision class k (flat index), or -1: rejection
+        # sampling, then an exhaustive reservoir scan when nearly full (as random_empty_in_vision)
+        n = n_off[k]
+        inside = _inside(x, y, reach[k], width, height)
+        here = x * height + y
+        for _ in range(_TRY_MOVE):
+            j = randint(rng, n)
+            c = _target(
+                inside, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus
+            )
+            if c >= 0 and occ[c] < 0:
+                return c
+        found = 0
+        pick = -1
+        for j in range(n):
+            c = _target(
+                inside, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus
+            )
+            if c >= 0 and occ[c] < 0:
+                found += 1
+                if randint(rng, found) == 0:
+                    pick = c
+        return pick
+
+    def move(a):
+        # to a random empty cell within vision (if any)
+        c = empty_in_vision(ai[a, I_X], ai[a, I_Y], ai[a, I_VCLASS])
+        if c >= 0:
+            leave(a)
+            enter(a, c)
+
+    def set_state(a, new_state):
+        # change a resident's state, keeping the active fields in step
+        old = ai[a, I_STATE]
+        if old == new_state:
+            return
+        x = ai[a, I_X]
+        if x >= 0:
+            if old == ACTIVE:
+                active_add(x, ai[a, I_Y], -1)
+            elif new_state == ACTIVE:
+                active_add(x, ai[a, I_Y], 1)
+        ai[a, I_STATE] = new_state
+
+    def remove(a):
+        leave(a)
+        _free(ai, a, free_stack, meta)
+
+    def kill_other_group(a):
+        # Model II: an active kills a random resident of the other group in vision (if any)
+        k = ai[a, I_VCLASS]
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        found = 0
+        victim = -1
+        for j in range(n_off[k]):
+            c = _cell(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+            if c < 0:
+                continue
+            b = occ[c]
+            if (
+                b >= 0
+                and ai[b, I_KIND] == RESIDENT
+                and ai[b, I_GROUP] != ai[a, I_GROUP]
+                and ai[b, I_STATE] != JAILED
+            ):
+                found += 1
+                if randint(rng, found) == 0:
+                    victim = b
+        if victim >= 0:
+            remove(victim)
+            events[EV_KILLINGS] += 1
+
+    def clone(a):
+        # reproduce onto a random empty neighbouring cell: the child inherits group, hardship
+        found = 0
+        pick = -1
+        for j in range(neigh.shape[0]):
+            c = _cell(ai[a, I_X], ai[a, I_Y], neigh[j, 0], neigh[j, 1], width, height, torus)
+            if c >= 0 and occ[c] < 0:
+                found += 1
+                if randint(rng, found) == 0:
+                    pick = c
+        if pick < 0 or meta[META_FREE_TOP] == 0:
+            return
+        b = _take_slot(ai, af, RESIDENT, ai[a, I_VCLASS], free_stack, meta)
+        enter(b, pick)
+        ai[b, I_GROUP] = ai[a, I_GROUP]
+        af[b, F_HARDSHIP] = af[a, F_HARDSHIP]
+        af[b, F_RISK] = uniform(rng)
+        ai[b, I_DEATH_AGE] = randint(rng, prm.max_age + 1)
+        if extended:
+            af[b, F_TRUST_PK] = af[a, F_TRUST_PK]
+            af[b, F_TRUST_POLICE] = af[a, F_TRUST_POLICE]
+            af[b, F_TRUST_PK0] = af[a, F_TRUST_PK0]
+            af[b, F_TRUST_POLICE0] = af[a, F_TRUST_POLICE0]
+        events[EV_BIRTHS] += 1
+
+    def decide(a):
+        x = ai[a, I_X]
+        here = x * height + ai[a, I_Y]
+        if extended:
+            grievance = extended_grievance(
+                af[a, F_HARDSHIP],
+                x >= 0,
+                economy[here] if x >= 0 else 0.0,
+                ai[a, I_EMPLOYED],
+                af[a, F_TRUST_POLICE],
+                af[a, F_DIALOGUE],
+                legitimacy,
+                prm,
+            )
+        else:
+            grievance = af[a, F_HARDSHIP] * (1.0 - legitimacy)
+        cops = cop[0, here]
+        actives = act[ai[a, I_VCLASS], here] + 1  # oneself
+        p = arrest_probability(cops, actives, prm.arrest_constant, prm.ratio_rule)
+        net_risk = af[a, F_RISK] * p
+        if (grievance - net_risk) > prm.threshold:
+            if ai[a, I_STATE] != ACTIVE:
+                events[EV_ACTIVATIONS] += 1
+            set_state(a, ACTIVE)
+            if prm.intergroup:
+                kill_other_group(a)
+        else:
+            set_state(a, QUIESCENT)
+
+    def resident_step(a):
+        if prm.max_age > 0:
+            ai[a, I_AGE] += 1
+            if ai[a, I_AGE] > ai[a, I_DEATH_AGE]:
+                remove(a)
+                events[EV_DEATHS] += 1
+                return
+        if ai[a, I_JAIL] > 0:
+            ai[a, I_JAIL] -= 1
+            return
+        if ai[a, I_STATE] == JAILED:
+            if ai[a, I_X] < 0:  # paper mode: back to a random empty cell
+                c = random_empty_cell(occ, rng)
+                if c < 0:
+                    return
+                ai[a, I_STATE] = QUIESCENT
+                enter(a, c)
+            events[EV_RELEASES] += 1
+        if movement and move_first:
+            move(a)
+        decide(a)
+        if movement and not move_first:
+            move(a)
+        if prm.p_clone > 0.0 and ai[a, I_X] >= 0 and uniform(rng) < prm.p_clone:
+            clone(a)
+
+    def arrest_one(a):
+        # a cop arrests one random active in its vision (if the field says there is one)
+        k = ai[a, I_VCLASS]
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        here = x * height + y
+        if act[k, here] <= 0:
+            return
+        inside = _inside(x, y, reach[k], width, height)
+        found = 0
+        pick = -1
+        for j in range(n_off[k]):
+            c = _target(
+                inside, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus
+            )
+            if c < 0:
+                continue
+            b = occ[c]
+            if b >= 0 and ai[b, I_KIND] == RESIDENT and ai[b, I_STATE] == ACTIVE:
+                found += 1
+                if randint(rng, found) == 0:
+                    pick = b
+        if pick < 0:
+            return
+        set_state(pick, JAILED)
+        ai[pick, I_JAIL] = randint(rng, prm.max_jail_term + 1)
+        if not prm.jail_on_cell:
+            leave(pick)
+        events[EV_ARRESTS] += 1
+        if extended and ai[a, I_KIND] == POLICE and uniform(rng) < 1.0 - af[a, F_PROFESSIONALISM]:
+            events[EV_ABUSES] += 1  # an abusive arrest, seen by those around
+            abuse[here] += 1.0
+
+    def cop_step(a):
+        # in the peacekeeping layer units move by role (sim.mission), not at random
+        moves = movement and not (extended and ai[a, I_KIND] == PEACEKEEPER)
+        if moves and move_first:
+            move(a)
+        arrest_one(a)
+        if moves and not move_first:
+            move(a)
+
     n = 0
-    for a in range(ag.i.shape[0]):
-        if ag.i[a, I_ALIVE]:
+    for a in range(meta[META_HIGH]):
+        if ai[a, I_ALIVE]:
             perm[n] = a
             n += 1
     for i in range(n - 1, 0, -1):  # Fisher-Yates
@@ -672,18 +877,34 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         perm[i] = perm[j]
         perm[j] = t
     for i in range(n):  # remember who was alive, so a slot reused by a birth waits a tick
-        perm_uid[i] = ag.i[perm[i], I_UID]
+        perm_uid[i] = ai[perm[i], I_UID]
+    ai_flat = ai.reshape(ai.shape[0] * N_INT)
+    cop_flat = grid.cop_field.reshape(n_cells)
+    act_flat = grid.active_field.reshape(grid.active_field.size)
+    af_flat = af.reshape(af.shape[0] * N_FLOAT)
     for i in range(n):
+        if i + PF_ROW < n:
+            b = perm[i + PF_ROW]
+            prefetch(ai_flat, b * N_INT)
+            prefetch(af_flat, b * N_FLOAT)
+        if i + PF_CELL < n:
+            b = perm[i + PF_CELL]
+            bx = ai[b, I_X]
+            if bx >= 0:
+                c = bx * height + ai[b, I_Y]
+                prefetch(occ, c)
+                prefetch(cop_flat, c)
+                prefetch(act_flat, ai[b, I_VCLASS] * n_cells + c)
         a = perm[i]
-        if not ag.i[a, I_ALIVE] or ag.i[a, I_UID] != perm_uid[i]:  # died (or reborn) in this tick
+        if not ai[a, I_ALIVE] or ai[a, I_UID] != perm_uid[i]:  # died (or reborn) in this tick
             continue
-        kind = ag.i[a, I_KIND]
+        kind = ai[a, I_KIND]
         if kind == RESIDENT:
-            _resident_step(ag, grid, geo, prm, rng, a, legitimacy, free_stack, meta, events)
-        elif kind == POLICE or (kind == PEACEKEEPER and prm.pk_are_cops):
-            _cop_step(ag, grid, geo, prm, rng, a, events)
-        elif kind == PEACEKEEPER and prm.movement and not prm.extended:
-            _move(ag, grid, geo, prm, rng, a)
+            resident_step(a)
+        elif _is_cop(kind, pk_cops):
+            cop_step(a)
+        elif kind == PEACEKEEPER and movement and not extended:
+            move(a)
         # combatants act in their own phase (sim.conflict)
     return n
 
@@ -694,9 +915,10 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
 @njit(cache=True)
 def place_new(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
     """Create ``count`` agents of ``kind`` on random empty cells; returns how many fitted."""
+    occ = grid.occ.reshape(-1)
     made = 0
     for _ in range(count):
-        c = random_empty_cell(grid, rng)
+        c = random_empty_cell(occ, rng)
         if c < 0 or meta[META_FREE_TOP] == 0:
             break
         new_agent(ag, grid, geo, prm, rng, kind, vclass, c, free_stack, meta)
@@ -707,10 +929,11 @@ def place_new(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
 @njit(cache=True)
 def remove_random(ag, grid, geo, prm, rng, kind, count, free_stack, meta):
     """Remove ``count`` random agents of ``kind`` (e.g. a police or troop drawdown)."""
-    pool = np.empty(ag.i.shape[0], dtype=np.int64)
+    ai = ag.i
+    pool = np.empty(meta[META_HIGH], dtype=np.int64)
     n = 0
-    for a in range(ag.i.shape[0]):
-        if ag.i[a, I_ALIVE] and ag.i[a, I_KIND] == kind:
+    for a in range(meta[META_HIGH]):
+        if ai[a, I_ALIVE] and ai[a, I_KIND] == kind:
             pool[n] = a
             n += 1
     removed = 0
@@ -726,19 +949,21 @@ def remove_random(ag, grid, geo, prm, rng, kind, count, free_stack, meta):
 @njit(cache=True)
 def rebuild_fields(ag, grid, geo, prm):
     """Recompute occupancy and both fields from the agent arrays (set-up and checks)."""
+    ai = ag.i
     grid.occ[:] = -1
     grid.cop_field[:] = 0
     grid.active_field[:] = 0
-    for a in range(ag.i.shape[0]):
-        if not ag.i[a, I_ALIVE] or ag.i[a, I_X] < 0:
+    for a in range(ai.shape[0]):
+        if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
-        x = ag.i[a, I_X]
-        y = ag.i[a, I_Y]
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
         grid.occ[x, y] = a
-        if ag.i[a, I_KIND] == RESIDENT:
-            if ag.i[a, I_STATE] == ACTIVE:
+        kind = ai[a, I_KIND]
+        if kind == RESIDENT:
+            if ai[a, I_STATE] == ACTIVE:
                 _active_add(grid, geo, x, y, 1)
-        elif _is_cop(ag, prm, a):
+        elif _is_cop(kind, prm.pk_are_cops):
             _cop_add(grid, geo, x, y, 1)
 
 

@@ -95,9 +95,7 @@ class PeaceSimModel(mesa.Model):
         self._census = np.zeros(K.N_CENSUS, dtype=np.int64)
         self.columns = metric_columns(scenario)
         self.metrics: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={c: partial(_metric, c) for c in self.columns}
-        )
+        self.datacollector = MetricsCollector(self.columns)
         self._observe()
         self.datacollector.collect(self)
 
@@ -117,11 +115,15 @@ class PeaceSimModel(mesa.Model):
         table = np.zeros((len(offs), max(n_max, 1), 2), dtype=np.int32)
         for k, o in enumerate(offs):
             table[k, : len(o)] = o
+        flat = table[:, :, 0].astype(np.int64) * w.height + table[:, :, 1]
+        reach = np.array([np.abs(o).max() if len(o) else 0 for o in offs], dtype=np.int64)
         self.geometry = K.Geometry(
             offsets=table,
             n_off=np.array([len(o) for o in offs], dtype=np.int32),
             neigh=MOORE_1,
             track=self._tracked_classes(radii),
+            flat=flat,
+            reach=reach,
             width=w.width,
             height=w.height,
             torus=w.torus,
@@ -174,7 +176,7 @@ class PeaceSimModel(mesa.Model):
             abuse_ev=np.zeros(shape, np.float64),
         )
         self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
-        self.meta = np.array([cap, 0], dtype=np.int64)
+        self.meta = np.array([cap, 0, 0], dtype=np.int64)
         self._perm = np.empty(cap, np.int64)
         self._perm_uid = np.empty(cap, np.int64)
 
@@ -220,6 +222,7 @@ class PeaceSimModel(mesa.Model):
         self.meta[K.META_NEXT_UID] = a
         self.free_stack[: self.capacity - a] = np.arange(self.capacity - 1, a - 1, -1)
         self.meta[K.META_FREE_TOP] = self.capacity - a
+        self.meta[K.META_HIGH] = a
         K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
         if sc.mission.deploy_tick == 0 and sc.model == "epstein":
             self._deploy_peacekeepers()
@@ -413,4 +416,31 @@ class PeaceSimModel(mesa.Model):
 
 def _metric(name: str, model: PeaceSimModel) -> float:
     return model.metrics[name]
+
+
+class MetricsCollector(mesa.DataCollector):
+    """Mesa's DataCollector with one reporter per metric column, reading ``model.metrics``.
+
+    ``collect`` appends the numbers straight from ``model.metrics``: they are plain Python
+    scalars, so Mesa's per-column reporter call and deepcopy (about a microsecond each, sixty
+    columns a tick) change nothing but the time. Reporters added later are collected Mesa's way.
+    """
+
+    def __init__(self, columns: list[str]) -> None:
+        super().__init__(model_reporters={c: partial(_metric, c) for c in columns})
+        self._columns = list(columns)
+
+    def collect(self, model: mesa.Model) -> None:
+        if (
+            self.agent_reporters
+            or self.agenttype_reporters
+            or len(self.model_reporters) != len(self._columns)
+        ):
+            super().collect(model)
+            return
+        self._collection_steps.append(model.time)
+        self._validated = True
+        metrics, model_vars = model.metrics, self.model_vars
+        for c in self._columns:
+            model_vars[c].append(metrics[c])
 

@@ -16,7 +16,7 @@ class AgentTable:
     """One row per agent slot; columns by name (see ``kernels.INT_COLUMNS``/``FLOAT_COLUMNS``)."""
 
     def __init__(self, capacity: int) -> None:
-        self.i = np.zeros((capacity, K.N_INT), np.int64)
+        self.i = np.zeros((capacity, K.N_INT), np.int32)
         self.f = np.zeros((capacity, K.N_FLOAT), np.float64)
         self.i[:, K.I_X] = -1
         self.i[:, K.I_Y] = -1
