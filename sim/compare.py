@@ -72,6 +72,7 @@ ENVELOPE_METRICS = ("violence_mean", "civilian_casualties", "combatants", "econo
 PARETO = ("casualties_total", "final_economy", "troop_weeks")
 LEVEL = 0.95
 REPORT, FIGURES, TABLES = "report.md", "figures", "tables"
+NAMED_POINTS = 6  # beyond this many arms, Pareto points are numbered
 
 
 # --------------------------------------------------------------------------- statistics
@@ -151,7 +152,7 @@ def add_arms(runs: pd.DataFrame, factors: list[str], by_point: bool,
     if by_point and factors:
         def label(row: Any) -> str:
             vals = ", ".join(f"{_short(k, factors)}={_fmt(row[k])}" for k in factors)
-            return f"{row['strategy']} | {vals}"
+            return f"{row['strategy']} ({vals})"
 
         runs["arm"] = runs.apply(label, axis=1)
         order_df = runs.drop_duplicates("arm").assign(
@@ -264,7 +265,8 @@ def _colours(strategies: list[str]) -> dict[str, Any]:
 
 def pareto_figure(table: pd.DataFrame, contexts: list[str], arms: list[str],
                   strategies: list[str]) -> tuple[Figure, dict[str, list[str]]]:
-    """Casualties against troop-weeks, coloured by economy; the Pareto set is ringed."""
+    """Casualties against troop-weeks, coloured by economy; the Pareto set is ringed.
+    With more than ``NAMED_POINTS`` arms, points carry their arm's number (1-based order)."""
     cols = min(len(contexts), 2)
     rows = math.ceil(len(contexts) / cols)
     fig = _figure(6.5 * cols + 1.2, 4.6 * rows)
@@ -290,7 +292,8 @@ def pareto_figure(table: pd.DataFrame, contexts: list[str], arms: list[str],
                         linewidths=[2.0 if e else 0 for e in mask])
         for arm, x, y, e in zip(w.index, m["troop_weeks"], m["casualties_total"], mask,
                                 strict=True):
-            ax.annotate(arm, (x, y), xytext=(4, 4), textcoords="offset points",
+            text = arm if len(arms) <= NAMED_POINTS else str(arms.index(arm) + 1)
+            ax.annotate(text, (x, y), xytext=(4, 4), textcoords="offset points",
                         fontsize=7, fontweight="bold" if e else "normal")
         ax.set_title(ctx)
         ax.set_xlabel("troop-weeks (cost)")
@@ -298,7 +301,7 @@ def pareto_figure(table: pd.DataFrame, contexts: list[str], arms: list[str],
         ax.grid(alpha=0.3)
     fig.suptitle("Trade-offs: means with 95% CIs; ringed = Pareto-efficient "
                  "(casualties, economy, troop-weeks)", fontsize=10)
-    fig.subplots_adjust(left=0.08, right=0.84, top=0.9, bottom=0.1, hspace=0.35, wspace=0.3)
+    fig.subplots_adjust(left=0.08, right=0.84, top=0.9, bottom=0.1, hspace=0.35, wspace=0.35)
     if sc is not None:
         cbar = fig.colorbar(sc, cax=fig.add_axes((0.88, 0.15, 0.015, 0.7)))
         cbar.set_label("economy at the end (higher is better)")
@@ -389,8 +392,8 @@ def _experiment_settings(out: Path) -> dict[str, Any]:
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) if not isinstance(v, str) else v for v in r) + " |"
-              for r in rows]
+    lines += ["| " + " | ".join((v if isinstance(v, str) else _fmt(v)).replace("|", "\\|")
+                                for v in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -571,6 +574,9 @@ def compare(sweep_dir: str | Path, reference: str | None = None,
         fig, efficient = pareto_figure(ptable, contexts, arms, strategies)
         _save(fig, fig_dir / "pareto.png")
         md.append("![pareto](figures/pareto.png)\n")
+        if len(arms) > NAMED_POINTS:
+            md.append("Points: " + "; ".join(f"{i} = {a}" for i, a in enumerate(arms, 1))
+                      + ".\n")
         md.append("Pareto-efficient arms (no other arm has fewer casualties, a better economy "
                   "and fewer troop-weeks all at once, on the means):\n")
         for ctx in contexts:

@@ -546,17 +546,23 @@ def expand(exp: Experiment) -> pd.DataFrame:
     points = design_points(exp)
     reps = exp.spec.replications
     common = replicate_seeds(exp.spec.seed, reps, "common")
-    rows: list[dict[str, Any]] = []
-    for ctx in exp.contexts:
+    cols: dict[str, list[Any]] = {k: [] for k in ("context", "strategy", "point", "replicate",
+                                                  "seed", "ticks", *exp.factor_keys)}
+    for ctx in exp.contexts:  # built by columns: a design of a million runs stays small
         for strat in exp.strategies:
+            ticks = exp.ticks[(ctx.name, strat.name)]
             for p, values in enumerate(points):
                 seeds = common if exp.spec.seed_policy == "common" else replicate_seeds(
                     exp.spec.seed, reps, "independent", ctx.name, strat.name, p)
-                for r, seed in enumerate(seeds):
-                    rows.append({"context": ctx.name, "strategy": strat.name, "point": p,
-                                 "replicate": r, "seed": seed,
-                                 "ticks": exp.ticks[(ctx.name, strat.name)], **values})
-    df = pd.DataFrame(rows)
+                cols["context"] += [ctx.name] * reps
+                cols["strategy"] += [strat.name] * reps
+                cols["point"] += [p] * reps
+                cols["replicate"] += range(reps)
+                cols["seed"] += seeds
+                cols["ticks"] += [ticks] * reps
+                for k in exp.factor_keys:
+                    cols[k] += [values[k]] * reps
+    df = pd.DataFrame(cols)
     df.insert(0, "run_id", np.arange(len(df), dtype=np.int64))
     for col in ("point", "replicate", "seed", "ticks"):
         df[col] = df[col].astype(np.int64)

@@ -364,13 +364,8 @@ def run_sweep(
     stats.distinct = len(distinct)
     todo_rows = distinct[~distinct["key"].isin(done_keys)]
     stats.skipped = stats.distinct - len(todo_rows)
-    factor_cols = exp.factor_keys
-    queue: deque[tuple[dict[str, Any], int]] = deque()
-    for row in todo_rows.to_dict("records"):
-        meta = {k: row[k] for k in ("run_id", "key", "context", "strategy", "point",
-                                    "replicate", "seed", "ticks")}
-        meta.update({k: _plain(row[k]) for k in factor_cols})
-        queue.append((meta, 1))
+    # the queue holds design positions only; a task's data is looked up when it is submitted
+    queue: deque[tuple[int, int]] = deque((int(i), 1) for i in todo_rows.index)
     del todo_rows, order, distinct
     stats.setup_s = time.perf_counter() - t_setup
     if resume:
@@ -382,7 +377,8 @@ def run_sweep(
             stats.executor = pool.description
             log(f"{len(queue)} run(s) on {pool.description} -> {out}")
             try:
-                _drive(pool, queue, cells, keep, out, retries, stats, progress)
+                _drive(pool, queue, _meta_lookup(design, exp.factor_keys), cells, keep, out,
+                       retries, stats, progress)
             except KeyboardInterrupt:
                 log(f"interrupted after {stats.done} run(s); finished runs are stored: "
                     f"continue with --out {out} --resume")
@@ -401,15 +397,24 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _drive(pool: Pool, queue: deque, cells: dict, keep: dict[str, Any], out: Path,
-           retries: int, stats: SweepStats, progress: bool) -> None:
+def _meta_lookup(design: pd.DataFrame, factors: list[str]) -> Callable[[int], dict[str, Any]]:
+    """Design row -> the plain dict of its design columns (built only when needed)."""
+    names = ["run_id", "key", "context", "strategy", "point", "replicate", "seed", "ticks",
+             *factors]
+    cols = {n: design[n].to_numpy() for n in names}
+    return lambda i: {n: _plain(a[i]) for n, a in cols.items()}
+
+
+def _drive(pool: Pool, queue: deque, meta_of: Callable[[int], dict[str, Any]], cells: dict,
+           keep: dict[str, Any], out: Path, retries: int, stats: SweepStats,
+           progress: bool) -> None:
     """Keep ``2 x slots + 2`` tasks in flight; store each result as it arrives."""
     from tqdm import tqdm
 
     limit = 2 * pool.slots + 2
     version = model_version()
     inject = os.environ.get(FAIL_ENV, "")
-    pending: dict[Future, tuple[dict[str, Any], int, int]] = {}
+    pending: dict[Future, tuple[int, dict[str, Any], int, int]] = {}
     generation = 0
     executor = pool.executor
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -418,7 +423,8 @@ def _drive(pool: Pool, queue: deque, cells: dict, keep: dict[str, Any], out: Pat
     try:
         while queue or pending:
             while queue and len(pending) < limit:
-                meta, attempt = queue.popleft()
+                row, attempt = queue.popleft()
+                meta = meta_of(row)
                 data, source, overrides = cells[(meta["context"], meta["strategy"],
                                                  meta["point"])]
                 task = {"run_id": meta["run_id"], "attempt": attempt, "data": data,
@@ -426,10 +432,10 @@ def _drive(pool: Pool, queue: deque, cells: dict, keep: dict[str, Any], out: Pat
                         "ticks": meta["ticks"], "keep": keep}
                 if inject:
                     task["inject"] = inject
-                pending[executor.submit(execute, task)] = (meta, attempt, generation)
+                pending[executor.submit(execute, task)] = (row, meta, attempt, generation)
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                meta, attempt, gen = pending.pop(fut)
+                row, meta, attempt, gen = pending.pop(fut)
                 try:
                     res = fut.result()
                 except BrokenProcessPool as exc:
@@ -463,7 +469,7 @@ def _drive(pool: Pool, queue: deque, cells: dict, keep: dict[str, Any], out: Pat
                     "error": res["error"], "worker": res.get("worker"),
                     "traceback": res["traceback"]})
                 if retry:
-                    queue.appendleft((meta, attempt + 1))
+                    queue.appendleft((row, attempt + 1))
                 else:
                     stats.failed.append(int(meta["run_id"]))
                     bar.update(1)

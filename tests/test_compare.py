@@ -71,7 +71,7 @@ def test_report_and_figures(drawdown_sweep, capsys):
                     "## 6. After the exit: relapse"):
         assert heading in text, heading
     # arms are strategy x design point in a full factorial
-    assert "protection_first | professionalism=0.3" in text
+    assert "| protection_first (professionalism=0.3) |" in text
     assert "60 of 60 finished" in text
     figures = {p.name for p in (out / "figures").iterdir()}
     assert {"pareto.png", "differences.png", "envelope_violence_mean.png"} <= figures
@@ -84,7 +84,7 @@ def test_report_and_figures(drawdown_sweep, capsys):
     sel = runs[(runs.context == "liberia") & (runs.strategy == "minimal_presence")
                & (runs["police.professionalism"] == 0.6)]["casualties_total"]
     row = table[(table.context == "liberia") & (table.outcome == "casualties_total")
-                & (table.arm == "minimal_presence | professionalism=0.6")].iloc[0]
+                & (table.arm == "minimal_presence (professionalism=0.6)")].iloc[0]
     n, m, h = mean_ci(sel)
     assert (row["n"], row["mean"]) == (5, pytest.approx(m))
     assert row["hi"] - row["lo"] == pytest.approx(2 * h)
