@@ -68,6 +68,15 @@ class SweepError(ValueError):
     """A sweep that cannot start (bad executor options, unreachable scheduler); exit 2."""
 
 
+class SweepAborted(RuntimeError):
+    """Worker processes keep dying before finishing any run: stop instead of burning every
+    run's retries (finished runs stay stored; fix the cause and ``--resume``)."""
+
+
+#: process pools that may break in a row, with no run finishing in between, before aborting
+MAX_BROKEN_POOLS = 3
+
+
 # --------------------------------------------------------------------------- worker side
 
 
@@ -329,7 +338,11 @@ def run_sweep(
     quiet: bool = False,
     command: list[str] | None = None,
 ) -> SweepStats:
-    """Run (or, with ``resume``, finish) the experiment's sweep into ``out``."""
+    """Run (or, with ``resume``, finish) the experiment's sweep into ``out``.
+
+    Like any code that starts worker processes, a script calling this with a process pool
+    must do so under ``if __name__ == "__main__":``.
+    """
     t_setup = time.perf_counter()
     log = _log(quiet)
     exp = load_experiment(experiment)
@@ -416,6 +429,7 @@ def _drive(pool: Pool, queue: deque, meta_of: Callable[[int], dict[str, Any]], c
     inject = os.environ.get(FAIL_ENV, "")
     pending: dict[Future, tuple[int, dict[str, Any], int, int]] = {}
     generation = 0
+    broken_in_a_row = 0
     executor = pool.executor
     t0, cpu0 = time.perf_counter(), time.process_time()
     bar = tqdm(total=len(queue), unit="run", desc="sweep", file=sys.stderr,
@@ -441,6 +455,13 @@ def _drive(pool: Pool, queue: deque, meta_of: Callable[[int], dict[str, Any]], c
                 except BrokenProcessPool as exc:
                     res = _infrastructure_error(exc)
                     if gen == generation and pool.renew is not None:
+                        broken_in_a_row += 1
+                        if broken_in_a_row > MAX_BROKEN_POOLS:
+                            raise SweepAborted(
+                                f"the worker processes died {broken_in_a_row} times in a row "
+                                f"without finishing a run (last: {exc!r}); see "
+                                f"{out / 'failures.jsonl'}. A script that calls run_sweep "
+                                "needs the `if __name__ == \"__main__\":` guard.") from None
                         executor.shutdown(wait=False, cancel_futures=True)
                         executor = pool.executor = pool.renew()
                         generation += 1
@@ -458,6 +479,7 @@ def _drive(pool: Pool, queue: deque, meta_of: Callable[[int], dict[str, Any]], c
                                        "elapsed_s": res["elapsed_s"], "worker": res["worker"]},
                                  res["summary"], res["timeseries"])
                     stats.done += 1
+                    broken_in_a_row = 0
                     stats.run_time_s += res["elapsed_s"]
                     bar.update(1)
                     continue

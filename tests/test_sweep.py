@@ -15,7 +15,7 @@ import pytest
 from sweep_util import model_results, subprocess_env, summary_files, tiny_experiment
 
 from sim.cli import main
-from sim.sweep import FAIL_ENV, run_sweep, warm_worker
+from sim.sweep import FAIL_ENV, SweepAborted, run_sweep, warm_worker
 from sim.sweepstore import (
     CORRUPT,
     FAILURES,
@@ -117,6 +117,15 @@ def test_worker_crash_renews_the_pool(tmp_path, monkeypatch):
     run_sweep(exp, tmp_path / "ref", workers=0, **QUIET)
     pd.testing.assert_frame_equal(model_results(tmp_path / "crash"),
                                   model_results(tmp_path / "ref"))
+
+
+def test_pool_that_keeps_dying_aborts_the_sweep(tmp_path, monkeypatch):
+    exp = tiny_experiment(tmp_path, reps=1, contexts=("baseline",))
+    monkeypatch.setenv(FAIL_ENV, "0:crash,1:crash")  # every run kills its worker
+    with pytest.raises(SweepAborted, match="died 4 times in a row"):
+        run_sweep(exp, tmp_path / "dying", workers=1, retries=10, **QUIET)
+    records = read_failures(tmp_path / "dying")
+    assert len(records) >= 3 and all("BrokenProcessPool" in r["error"] for r in records)
 
 
 def test_resume_after_sigkill(tmp_path):
