@@ -16,10 +16,11 @@ from sim.rng import randint, uniform
 
 
 @njit(cache=True)
-def _shuffled(ag, kind, perm, rng):
+def _shuffled(ai, high, kind, perm, rng):
+    """Slots of the agents of ``kind`` on the grid, in a fresh random order; returns how many."""
     n = 0
-    for a in range(ag.i.shape[0]):
-        if ag.i[a, K.I_ALIVE] and ag.i[a, K.I_KIND] == kind and ag.i[a, K.I_X] >= 0:
+    for a in range(high):
+        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == kind and ai[a, K.I_X] >= 0:
             perm[n] = a
             n += 1
     for i in range(n - 1, 0, -1):
@@ -108,13 +109,14 @@ def _security_unit_near(ag, grid, geo, rng, c):
 def combatant_phase(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, events):
     """Every combatant, in random order: may be interdicted or arrested, may clash with
     security forces in vision, may attack a resident, then moves."""
-    n = _shuffled(ag, K.COMBATANT, perm, rng)
+    ai = ag.i
+    n = _shuffled(ai, meta[K.META_HIGH], K.COMBATANT, perm, rng)
     for i in range(n):
         c = perm[i]
-        if not ag.i[c, K.I_ALIVE] or ag.i[c, K.I_KIND] != K.COMBATANT:
+        if not ai[c, K.I_ALIVE] or ai[c, K.I_KIND] != K.COMBATANT:
             continue
-        x = ag.i[c, K.I_X]
-        y = ag.i[c, K.I_Y]
+        x = ai[c, K.I_X]
+        y = ai[c, K.I_Y]
         npk = lay.f[K.L_SEC_PK, x, y]
         npol = lay.f[K.L_N_POLICE, x, y]
         # interdiction by peacekeepers in vision, helped by tips pointing here
@@ -154,7 +156,7 @@ def combatant_phase(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, ev
             u = _security_unit_near(ag, grid, geo, rng, c)
             if u >= 0 and uniform(rng) < lp.p_battle_death * 0.5:
                 events[K.EV_BATTLE_DEATHS] += 1
-                if ag.i[u, K.I_KIND] == K.PEACEKEEPER:
+                if ai[u, K.I_KIND] == K.PEACEKEEPER:
                     events[K.EV_PK_KILLED] += 1
                 else:
                     events[K.EV_POLICE_KILLED] += 1
@@ -165,14 +167,14 @@ def combatant_phase(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, ev
                 continue
         # attack a resident under perceived risk P_c = 1 - exp(-k_c S_v / B_v)
         s_v = npk + lay.f[K.L_SEC_POLICE, x, y]
-        b_v = max(1, lay.comb_own[ag.i[c, K.I_FACTION], x, y])
+        b_v = max(1, lay.comb_own[ai[c, K.I_FACTION], x, y])
         p_c = 1.0 - np.exp(-lp.risk_constant * s_v / b_v)
         if uniform(rng) < ag.f[c, K.F_AGGRESSION] * (1.0 - p_c):
             v = _pick_victim(ag, grid, geo, lp, rng, c)
             if v >= 0:
                 events[K.EV_ATTACKS] += 1
-                vx = ag.i[v, K.I_X]
-                vy = ag.i[v, K.I_Y]
+                vx = ai[v, K.I_X]
+                vy = ai[v, K.I_Y]
                 lay.f[K.L_VIOLENCE, vx, vy] += lp.per_attack
                 protected = lay.f[K.L_PK_SEEN, vx, vy] > 0
                 lethal = lp.p_lethal * (0.5 if protected else 1.0)
@@ -201,49 +203,48 @@ def _convert(ag, grid, geo, prm, a, kind, vclass, meta):
 
 
 @njit(cache=True)
-def transitions(ag, grid, geo, prm, lp, lay, rng, legitimacy, meta, events, mean_aggression):
+def transitions(ag, grid, geo, prm, lp, lay, rng, legitimacy, meta, events):
     """Recruitment, relapse and disarmament, each resident and combatant once."""
-    for a in range(ag.i.shape[0]):
-        if not ag.i[a, K.I_ALIVE] or ag.i[a, K.I_X] < 0:
+    ai = ag.i
+    af = ag.f
+    economy = grid.economy
+    lf = lay.f
+    for a in range(meta[K.META_HIGH]):
+        if not ai[a, K.I_ALIVE] or ai[a, K.I_X] < 0:
             continue
-        x = ag.i[a, K.I_X]
-        y = ag.i[a, K.I_Y]
-        kind = ag.i[a, K.I_KIND]
-        if kind == K.RESIDENT and ag.i[a, K.I_STATE] != K.JAILED and not ag.i[a, K.I_EMPLOYED]:
-            e = grid.economy[x, y]
+        x = ai[a, K.I_X]
+        y = ai[a, K.I_Y]
+        kind = ai[a, K.I_KIND]
+        if kind == K.RESIDENT and ai[a, K.I_STATE] != K.JAILED and not ai[a, K.I_EMPLOYED]:
+            e = economy[x, y]
             g = K.extended_grievance(
-                ag.f[a, K.F_HARDSHIP],
+                af[a, K.F_HARDSHIP],
                 True,
                 e,
-                ag.i[a, K.I_EMPLOYED],
-                ag.f[a, K.F_TRUST_POLICE],
-                ag.f[a, K.F_DIALOGUE],
+                ai[a, K.I_EMPLOYED],
+                af[a, K.F_TRUST_POLICE],
+                af[a, K.F_DIALOGUE],
                 legitimacy,
                 prm,
             )
-            if ag.i[a, K.I_EX_COMBATANT]:
+            if ai[a, K.I_EX_COMBATANT]:
                 p = lp.relapse_rate * g * (1.0 - e) * (1.0 - lp.reintegration)
                 ev = K.EV_RELAPSES
-            elif lay.f[K.L_COMB_SEEN, x, y] > 0:
-                p = (
-                    lp.recruit_rate
-                    * g
-                    * (1.0 - e)
-                    * (1.0 - lp.trust_damping * ag.f[a, K.F_TRUST_PK])
-                )
+            elif lf[K.L_COMB_SEEN, x, y] > 0:
+                p = lp.recruit_rate * g * (1.0 - e) * (1.0 - lp.trust_damping * af[a, K.F_TRUST_PK])
                 ev = K.EV_RECRUITS
             else:
                 continue
             if uniform(rng) < p:
                 _convert(ag, grid, geo, prm, a, K.COMBATANT, lp.comb_class, meta)
-                ag.i[a, K.I_FACTION] = randint(rng, lp.factions)
-                ag.f[a, K.F_AGGRESSION] = min(1.0, mean_aggression * (0.5 + uniform(rng)))
+                ai[a, K.I_FACTION] = randint(rng, lp.factions)
+                af[a, K.F_AGGRESSION] = min(1.0, lp.mean_aggression * (0.5 + uniform(rng)))
                 events[ev] += 1
-        elif kind == K.COMBATANT and lay.f[K.L_DDR_REACH, x, y] > 0:
-            e = grid.economy[x, y]
+        elif kind == K.COMBATANT and lf[K.L_DDR_REACH, x, y] > 0:
+            e = economy[x, y]
             p = lp.ddr_rate * (1.0 - lp.cohesion) * (0.5 + 0.5 * e) * (1.0 + lp.local_partners)
             if uniform(rng) < p:
                 _convert(ag, grid, geo, prm, a, K.RESIDENT, 0, meta)
-                ag.i[a, K.I_EX_COMBATANT] = 1
-                ag.i[a, K.I_EMPLOYED] = 0
+                ai[a, K.I_EX_COMBATANT] = 1
+                ai[a, K.I_EMPLOYED] = 0
                 events[K.EV_DISARMED] += 1

@@ -159,6 +159,7 @@ LAYER_NAMES = (
     "victim_ev",
     "harm_ev",
     "security",
+    "programme",
 )
 N_LAYERS = len(LAYER_NAMES)
 (
@@ -183,6 +184,7 @@ N_LAYERS = len(LAYER_NAMES)
     L_VICTIM_EV,
     L_HARM_EV,
     L_SECURITY,
+    L_PROGRAMME,
 ) = range(N_LAYERS)
 
 
@@ -191,6 +193,8 @@ class Layers(NamedTuple):
 
     f: np.ndarray  # float64 [N_LAYERS, width, height]
     comb_own: np.ndarray  # float64 [faction, width, height]: combatants in combatants' vision
+    work: np.ndarray  # float64 [plane, width, height]: scratch planes (sim.fields.W_*)
+    col: np.ndarray  # float64 [height]: scratch row of the box sums
 
 
 class Agents(NamedTuple):
@@ -204,8 +208,9 @@ class Grid(NamedTuple):
     """Cell fields, indexed ``[x, y]`` like Mesa's grids."""
 
     occ: np.ndarray  # int32: agent slot on the cell, -1 if empty
-    cop_field: np.ndarray  # int32: cops in residents' vision of the cell (cell itself excluded)
-    active_field: np.ndarray  # int32 [class, x, y]: actives in vision of the cell, per vision class
+    fields: np.ndarray  # int32 [1 + class, x, y]: the cop field, then the active fields
+    cop_field: np.ndarray  # fields[0]: cops in residents' vision of the cell (cell excluded)
+    active_field: np.ndarray  # fields[1:]: actives in vision of the cell, per vision class
     economy: np.ndarray  # float64: E in [0, 1] (peacekeeping layer)
     abuse_ev: np.ndarray  # float64: police abuses seen this tick, by cell
 
@@ -593,13 +598,101 @@ def extended_grievance(
 
 
 @njit(cache=True)
+def _set_state(ag, grid, geo, a, new_state):
+    """Change a resident's state, keeping the active fields in step."""
+    ai = ag.i
+    old = ai[a, I_STATE]
+    if old == new_state:
+        return
+    x = ai[a, I_X]
+    if x >= 0:
+        if old == ACTIVE:
+            _active_add(grid, geo, x, ai[a, I_Y], -1)
+        elif new_state == ACTIVE:
+            _active_add(grid, geo, x, ai[a, I_Y], 1)
+    ai[a, I_STATE] = new_state
+
+
+@njit(cache=True)
+def _release(ag, grid, geo, prm, rng, a):
+    """A resident whose term is served: back on the grid if jailed off it (paper mode: on a
+    random empty cell). Returns False if there is no room, and it waits."""
+    ai = ag.i
+    if ai[a, I_X] < 0:
+        c = random_empty_cell(grid.occ.reshape(-1), rng)
+        if c < 0:
+            return False
+        ai[a, I_STATE] = QUIESCENT
+        x = c // geo.height
+        _enter(ag, grid, geo, prm, a, x, c - x * geo.height)
+    return True
+
+
+@njit(cache=True)
+def _jail(ag, grid, geo, prm, rng, cop, b, events):
+    """Cop ``cop`` arrests active ``b``: a random term, off the grid unless jailed on the cell;
+    an arrest by police may be abusive (seen by those around)."""
+    _set_state(ag, grid, geo, b, JAILED)
+    ag.i[b, I_JAIL] = randint(rng, prm.max_jail_term + 1)
+    if not prm.jail_on_cell:
+        _leave(ag, grid, geo, prm, b)
+    events[EV_ARRESTS] += 1
+    if (
+        prm.extended
+        and ag.i[cop, I_KIND] == POLICE
+        and uniform(rng) < 1.0 - ag.f[cop, F_PROFESSIONALISM]
+    ):
+        events[EV_ABUSES] += 1
+        grid.abuse_ev[ag.i[cop, I_X], ag.i[cop, I_Y]] += 1.0
+
+
+@njit(cache=True)
+def _clone(ag, grid, geo, prm, rng, a, free_stack, meta, events):
+    """Reproduce onto a random empty neighbouring cell: the child inherits group and hardship."""
+    ai = ag.i
+    af = ag.f
+    occ = grid.occ.reshape(-1)
+    found = 0
+    pick = -1
+    for j in range(geo.neigh.shape[0]):
+        c = _cell(
+            ai[a, I_X],
+            ai[a, I_Y],
+            geo.neigh[j, 0],
+            geo.neigh[j, 1],
+            geo.width,
+            geo.height,
+            geo.torus,
+        )
+        if c >= 0 and occ[c] < 0:
+            found += 1
+            if randint(rng, found) == 0:
+                pick = c
+    if pick < 0 or meta[META_FREE_TOP] == 0:
+        return
+    b = new_agent(ag, grid, geo, prm, rng, RESIDENT, ai[a, I_VCLASS], pick, free_stack, meta)
+    ai[b, I_GROUP] = ai[a, I_GROUP]
+    af[b, F_HARDSHIP] = af[a, F_HARDSHIP]
+    af[b, F_RISK] = uniform(rng)
+    ai[b, I_DEATH_AGE] = randint(rng, prm.max_age + 1)
+    if prm.extended:
+        af[b, F_TRUST_PK] = af[a, F_TRUST_PK]
+        af[b, F_TRUST_POLICE] = af[a, F_TRUST_POLICE]
+        af[b, F_TRUST_PK0] = af[a, F_TRUST_PK0]
+        af[b, F_TRUST_POLICE0] = af[a, F_TRUST_POLICE0]
+    events[EV_BIRTHS] += 1
+
+
+@njit(cache=True)
 def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, events):
     """One tick of random-sequential activation over every agent alive at its start.
 
-    The rules are inner functions of this kernel on purpose: numba inlines them with every
-    array already unpacked, so the per-agent loop does no reference counting. A call to a
-    module-level function with array (or namedtuple) arguments costs more than the rule
-    itself, which is why the set-up helpers above are not used here.
+    What every agent does every tick (move, decide, look for an active to arrest) is written
+    as inner functions of this kernel: numba inlines them with the arrays already unpacked,
+    so the per-agent loop does no reference counting (a call to a module-level function with
+    array or namedtuple arguments costs more than the rule itself). Each is called from one
+    place, to keep the compiled kernel small. Rarer events (births, deaths, arrests, releases)
+    call the module-level helpers above.
     """
     ai = ag.i
     af = ag.f
@@ -608,67 +701,36 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
     torus = geo.torus
     n_cells = width * height
     occ = grid.occ.reshape(n_cells)
-    cop = grid.cop_field.reshape(1, n_cells)  # one row: indexed like ``act``
-    act = grid.active_field.reshape(grid.active_field.shape[0], n_cells)
+    fields = grid.fields.reshape(grid.fields.shape[0], n_cells)  # cops, then actives by class
     economy = grid.economy.reshape(n_cells)
-    abuse = grid.abuse_ev.reshape(n_cells)
     offs = geo.offsets
     flat = geo.flat
     n_off = geo.n_off
     reach = geo.reach
     track = geo.track
-    neigh = geo.neigh
     n_class = n_off.shape[0]
     pk_cops = prm.pk_are_cops
     movement = prm.movement
     move_first = prm.move_first
     extended = prm.extended
 
-    def vision_add(field, row, x, y, k, delta):
-        # ``delta`` on every cell of ``field[row]`` that sees (x, y) with vision class k
-        n = n_off[k]
-        if _inside(x, y, reach[k], width, height):
-            here = x * height + y
-            for j in range(n):
-                field[row, here + flat[k, j]] += delta
-        else:
-            for j in range(n):
-                c = _cell(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
-                if c >= 0:
-                    field[row, c] += delta
-
-    def active_add(x, y, delta):
-        for k in range(n_class):
-            if track[k]:
-                vision_add(act, k, x, y, k, delta)
-
-    def leave(a):
-        x = ai[a, I_X]
-        if x < 0:
-            return
-        y = ai[a, I_Y]
-        occ[x * height + y] = -1
-        kind = ai[a, I_KIND]
-        if kind == RESIDENT:
-            if ai[a, I_STATE] == ACTIVE:
-                active_add(x, y, -1)
-        elif _is_cop(kind, pk_cops):
-            vision_add(cop, 0, x, y, 0, -1)
-        ai[a, I_X] = -1
-        ai[a, I_Y] = -1
-
-    def enter(a, c):
-        x = c // height
-        y = c - x * height
-        occ[c] = a
-        ai[a, I_X] = x
-        ai[a, I_Y] = y
-        kind = ai[a, I_KIND]
-        if kind == RESIDENT:
-            if ai[a, I_STATE] == ACTIVE:
-                active_add(x, y, 1)
-        elif _is_cop(kind, pk_cops):
-            vision_add(cop, 0, x, y, 0, 1)
+    def fields_add(first, last, x, y, delta):
+        # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
+        # row 1 + k: actives in vision class k) on every cell that sees (x, y)
+        for row in range(first, last):
+            k = row - 1 if row > 0 else 0
+            if row > 0 and not track[k]:
+                continue
+            n = n_off[k]
+            if _inside(x, y, reach[k], width, height):
+                here = x * height + y
+                for j in range(n):
+                    fields[row, here + flat[k, j]] += delta
+            else:
+                for j in range(n):
+                    c = _cell(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+                    if c >= 0:
+                        fields[row, c] += delta
 
     def empty_in_vision(x, y, k):
         # a uniformly random empty cell in vision class k (flat index), or -1: rejection
@@ -696,28 +758,27 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         return pick
 
     def move(a):
-        # to a random empty cell within vision (if any)
-        c = empty_in_vision(ai[a, I_X], ai[a, I_Y], ai[a, I_VCLASS])
-        if c >= 0:
-            leave(a)
-            enter(a, c)
-
-    def set_state(a, new_state):
-        # change a resident's state, keeping the active fields in step
-        old = ai[a, I_STATE]
-        if old == new_state:
-            return
+        # to a random empty cell within vision (if any), taking along what the agent adds
+        # to the fields (an active resident to the active fields, a cop to the cop field)
         x = ai[a, I_X]
-        if x >= 0:
-            if old == ACTIVE:
-                active_add(x, ai[a, I_Y], -1)
-            elif new_state == ACTIVE:
-                active_add(x, ai[a, I_Y], 1)
-        ai[a, I_STATE] = new_state
-
-    def remove(a):
-        leave(a)
-        _free(ai, a, free_stack, meta)
+        y = ai[a, I_Y]
+        c = empty_in_vision(x, y, ai[a, I_VCLASS])
+        if c < 0:
+            return
+        kind = ai[a, I_KIND]
+        if kind == RESIDENT:
+            first, last = (1, 1 + n_class) if ai[a, I_STATE] == ACTIVE else (0, 0)
+        else:
+            first, last = (0, 1) if _is_cop(kind, pk_cops) else (0, 0)
+        nx = c // height
+        ny = c - nx * height
+        occ[x * height + y] = -1
+        occ[c] = a
+        ai[a, I_X] = nx
+        ai[a, I_Y] = ny
+        for side in range(2 if first < last else 0):  # withdraw from the old cell, add here
+            old = side == 0
+            fields_add(first, last, x if old else nx, y if old else ny, -1 if old else 1)
 
     def kill_other_group(a):
         # Model II: an active kills a random resident of the other group in vision (if any)
@@ -741,35 +802,11 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
                 if randint(rng, found) == 0:
                     victim = b
         if victim >= 0:
-            remove(victim)
+            remove_agent(ag, grid, geo, prm, victim, free_stack, meta)
             events[EV_KILLINGS] += 1
 
-    def clone(a):
-        # reproduce onto a random empty neighbouring cell: the child inherits group, hardship
-        found = 0
-        pick = -1
-        for j in range(neigh.shape[0]):
-            c = _cell(ai[a, I_X], ai[a, I_Y], neigh[j, 0], neigh[j, 1], width, height, torus)
-            if c >= 0 and occ[c] < 0:
-                found += 1
-                if randint(rng, found) == 0:
-                    pick = c
-        if pick < 0 or meta[META_FREE_TOP] == 0:
-            return
-        b = _take_slot(ai, af, RESIDENT, ai[a, I_VCLASS], free_stack, meta)
-        enter(b, pick)
-        ai[b, I_GROUP] = ai[a, I_GROUP]
-        af[b, F_HARDSHIP] = af[a, F_HARDSHIP]
-        af[b, F_RISK] = uniform(rng)
-        ai[b, I_DEATH_AGE] = randint(rng, prm.max_age + 1)
-        if extended:
-            af[b, F_TRUST_PK] = af[a, F_TRUST_PK]
-            af[b, F_TRUST_POLICE] = af[a, F_TRUST_POLICE]
-            af[b, F_TRUST_PK0] = af[a, F_TRUST_PK0]
-            af[b, F_TRUST_POLICE0] = af[a, F_TRUST_POLICE0]
-        events[EV_BIRTHS] += 1
-
     def decide(a):
+        # Epstein's rule: active if grievance - net risk exceeds the threshold
         x = ai[a, I_X]
         here = x * height + ai[a, I_Y]
         if extended:
@@ -785,44 +822,20 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
             )
         else:
             grievance = af[a, F_HARDSHIP] * (1.0 - legitimacy)
-        cops = cop[0, here]
-        actives = act[ai[a, I_VCLASS], here] + 1  # oneself
+        cops = fields[0, here]
+        actives = fields[1 + ai[a, I_VCLASS], here] + 1  # oneself
         p = arrest_probability(cops, actives, prm.arrest_constant, prm.ratio_rule)
-        net_risk = af[a, F_RISK] * p
-        if (grievance - net_risk) > prm.threshold:
-            if ai[a, I_STATE] != ACTIVE:
-                events[EV_ACTIVATIONS] += 1
-            set_state(a, ACTIVE)
-            if prm.intergroup:
-                kill_other_group(a)
-        else:
-            set_state(a, QUIESCENT)
-
-    def resident_step(a):
-        if prm.max_age > 0:
-            ai[a, I_AGE] += 1
-            if ai[a, I_AGE] > ai[a, I_DEATH_AGE]:
-                remove(a)
-                events[EV_DEATHS] += 1
-                return
-        if ai[a, I_JAIL] > 0:
-            ai[a, I_JAIL] -= 1
-            return
-        if ai[a, I_STATE] == JAILED:
-            if ai[a, I_X] < 0:  # paper mode: back to a random empty cell
-                c = random_empty_cell(occ, rng)
-                if c < 0:
-                    return
-                ai[a, I_STATE] = QUIESCENT
-                enter(a, c)
-            events[EV_RELEASES] += 1
-        if movement and move_first:
-            move(a)
-        decide(a)
-        if movement and not move_first:
-            move(a)
-        if prm.p_clone > 0.0 and ai[a, I_X] >= 0 and uniform(rng) < prm.p_clone:
-            clone(a)
+        rebel = (grievance - af[a, F_RISK] * p) > prm.threshold
+        old = ai[a, I_STATE]
+        new = ACTIVE if rebel else QUIESCENT
+        if rebel and old != ACTIVE:
+            events[EV_ACTIVATIONS] += 1
+        if old != new:
+            if x >= 0 and (old == ACTIVE or new == ACTIVE):
+                fields_add(1, 1 + n_class, x, ai[a, I_Y], 1 if new == ACTIVE else -1)
+            ai[a, I_STATE] = new
+        if rebel and prm.intergroup:
+            kill_other_group(a)
 
     def arrest_one(a):
         # a cop arrests one random active in its vision (if the field says there is one)
@@ -830,7 +843,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         x = ai[a, I_X]
         y = ai[a, I_Y]
         here = x * height + y
-        if act[k, here] <= 0:
+        if fields[1 + k, here] <= 0:
             return
         inside = _inside(x, y, reach[k], width, height)
         found = 0
@@ -846,25 +859,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
                 found += 1
                 if randint(rng, found) == 0:
                     pick = b
-        if pick < 0:
-            return
-        set_state(pick, JAILED)
-        ai[pick, I_JAIL] = randint(rng, prm.max_jail_term + 1)
-        if not prm.jail_on_cell:
-            leave(pick)
-        events[EV_ARRESTS] += 1
-        if extended and ai[a, I_KIND] == POLICE and uniform(rng) < 1.0 - af[a, F_PROFESSIONALISM]:
-            events[EV_ABUSES] += 1  # an abusive arrest, seen by those around
-            abuse[here] += 1.0
-
-    def cop_step(a):
-        # in the peacekeeping layer units move by role (sim.mission), not at random
-        moves = movement and not (extended and ai[a, I_KIND] == PEACEKEEPER)
-        if moves and move_first:
-            move(a)
-        arrest_one(a)
-        if moves and not move_first:
-            move(a)
+        if pick >= 0:
+            _jail(ag, grid, geo, prm, rng, a, pick, events)
 
     n = 0
     for a in range(meta[META_HIGH]):
@@ -878,11 +874,11 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         perm[j] = t
     for i in range(n):  # remember who was alive, so a slot reused by a birth waits a tick
         perm_uid[i] = ai[perm[i], I_UID]
-    ai_flat = ai.reshape(ai.shape[0] * N_INT)
-    cop_flat = grid.cop_field.reshape(n_cells)
-    act_flat = grid.active_field.reshape(grid.active_field.size)
-    af_flat = af.reshape(af.shape[0] * N_FLOAT)
+    ai_flat = ai.reshape(ai.size)
+    af_flat = af.reshape(af.size)
+    fields_flat = grid.fields.reshape(grid.fields.size)
     for i in range(n):
+        # the next agents' rows and cells are fetched while this one acts (large grids)
         if i + PF_ROW < n:
             b = perm[i + PF_ROW]
             prefetch(ai_flat, b * N_INT)
@@ -893,19 +889,46 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
             if bx >= 0:
                 c = bx * height + ai[b, I_Y]
                 prefetch(occ, c)
-                prefetch(cop_flat, c)
-                prefetch(act_flat, ai[b, I_VCLASS] * n_cells + c)
+                prefetch(fields_flat, c)
+                prefetch(fields_flat, (1 + ai[b, I_VCLASS]) * n_cells + c)
         a = perm[i]
         if not ai[a, I_ALIVE] or ai[a, I_UID] != perm_uid[i]:  # died (or reborn) in this tick
             continue
         kind = ai[a, I_KIND]
+        cop = _is_cop(kind, pk_cops)
         if kind == RESIDENT:
-            resident_step(a)
-        elif _is_cop(kind, pk_cops):
-            cop_step(a)
+            if prm.max_age > 0:
+                ai[a, I_AGE] += 1
+                if ai[a, I_AGE] > ai[a, I_DEATH_AGE]:
+                    remove_agent(ag, grid, geo, prm, a, free_stack, meta)
+                    events[EV_DEATHS] += 1
+                    continue
+            if ai[a, I_JAIL] > 0:
+                ai[a, I_JAIL] -= 1
+                continue
+            if ai[a, I_STATE] == JAILED:
+                if not _release(ag, grid, geo, prm, rng, a):
+                    continue
+                events[EV_RELEASES] += 1
+            moves = movement
+        elif cop:
+            # in the peacekeeping layer units move by role (sim.mission), not at random
+            moves = movement and not (extended and kind == PEACEKEEPER)
         elif kind == PEACEKEEPER and movement and not extended:
-            move(a)
-        # combatants act in their own phase (sim.conflict)
+            moves = True  # Epstein-mode peacekeepers who do not police: they only move
+        else:
+            continue  # combatants act in their own phase (sim.conflict)
+        for step in range(3):  # move first or last, as configured; act in between
+            if step == 1:
+                if kind == RESIDENT:
+                    decide(a)
+                elif cop:
+                    arrest_one(a)
+            elif moves and (step == 0) == move_first:
+                move(a)
+        clones = kind == RESIDENT and prm.p_clone > 0.0 and ai[a, I_X] >= 0
+        if clones and uniform(rng) < prm.p_clone:
+            _clone(ag, grid, geo, prm, rng, a, free_stack, meta, events)
     return n
 
 
@@ -924,6 +947,21 @@ def place_new(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
         new_agent(ag, grid, geo, prm, rng, kind, vclass, c, free_stack, meta)
         made += 1
     return made
+
+
+@njit(cache=True)
+def place_new_slots(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
+    """:func:`place_new`, returning the slots of the agents it created (in creation order)."""
+    occ = grid.occ.reshape(-1)
+    slots = np.empty(count, np.int64)
+    made = 0
+    for _ in range(count):
+        c = random_empty_cell(occ, rng)
+        if c < 0 or meta[META_FREE_TOP] == 0:
+            break
+        slots[made] = new_agent(ag, grid, geo, prm, rng, kind, vclass, c, free_stack, meta)
+        made += 1
+    return slots[:made]
 
 
 @njit(cache=True)
@@ -950,9 +988,8 @@ def remove_random(ag, grid, geo, prm, rng, kind, count, free_stack, meta):
 def rebuild_fields(ag, grid, geo, prm):
     """Recompute occupancy and both fields from the agent arrays (set-up and checks)."""
     ai = ag.i
-    grid.occ[:] = -1
-    grid.cop_field[:] = 0
-    grid.active_field[:] = 0
+    grid.occ.fill(-1)
+    grid.fields.fill(0)
     for a in range(ai.shape[0]):
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
@@ -975,22 +1012,39 @@ N_CENSUS = 8
 
 
 @njit(cache=True)
-def census(ag, out):
+def census(ag, meta, out):
     """Count residents by state and group, and police and peacekeepers, in one pass."""
-    out[:] = 0
-    for a in range(ag.i.shape[0]):
-        if not ag.i[a, I_ALIVE]:
+    ai = ag.i
+    out.fill(0)
+    for a in range(meta[META_HIGH]):
+        if not ai[a, I_ALIVE]:
             continue
-        k = ag.i[a, I_KIND]
+        k = ai[a, I_KIND]
         if k == RESIDENT:
-            out[ag.i[a, I_STATE]] += 1  # QUIESCENT/ACTIVE/JAILED are 0/1/2
-            out[C_GROUP0 + ag.i[a, I_GROUP]] += 1
+            out[ai[a, I_STATE]] += 1  # QUIESCENT/ACTIVE/JAILED are 0/1/2
+            out[C_GROUP0 + ai[a, I_GROUP]] += 1
         elif k == POLICE:
             out[C_POLICE] += 1
         elif k == PEACEKEEPER:
             out[C_PEACEKEEPERS] += 1
         else:
             out[C_COMBATANTS] += 1
+
+
+@njit(cache=True)
+def view_changes(ag, meta, view_uid, out):
+    """Slots whose live agent differs from the Mesa view held for it (uid, or -1 for none);
+    writes them to ``out`` in ascending order, brings ``view_uid`` up to date, returns how
+    many."""
+    ai = ag.i
+    n = 0
+    for a in range(meta[META_HIGH]):
+        uid = ai[a, I_UID] if ai[a, I_ALIVE] else -1
+        if uid != view_uid[a]:
+            out[n] = a
+            n += 1
+            view_uid[a] = uid
+    return n
 
 
 # peacekeeper roles
@@ -1049,3 +1103,25 @@ class LayerParams(NamedTuple):
     job_loss: float
     mentoring_gain: float
     professionalism_decay: float
+    # reach of presence and information (cells), and the grid's topology
+    torus: bool
+    comb_vision: int
+    res_vision: int
+    pk_vision: int
+    engagement_radius: int
+    ddr_radius: int
+    leader_radius: int
+    tip_radius: int
+    mean_aggression: float  # a recruit's aggression is drawn around it
+    # environment (MODEL.md 4.7)
+    violence_decay: float
+    violence_spread: float
+    economy_base: float
+    w_infrastructure: float
+    w_security: float
+    w_violence: float
+    market_bonus: float
+    economy_rate: float
+    economy_diffusion: float
+    build_rate: float
+    damage_rate: float

@@ -51,8 +51,7 @@ def _step_toward(ag, grid, geo, prm, rng, a, target, reach):
             best = c
             best_d = d
     if best != here:
-        K._leave(ag, grid, geo, prm, a)
-        K._enter(ag, grid, geo, prm, a, best // geo.height, best % geo.height)
+        K._relocate(ag, grid, geo, prm, a, best)
 
 
 @njit(cache=True)
@@ -77,16 +76,16 @@ def _patrol(ag, grid, geo, prm, lp, lay, rng, a):
             best = c
             best_score = score
     if best >= 0:
-        K._leave(ag, grid, geo, prm, a)
-        K._enter(ag, grid, geo, prm, a, best // geo.height, best % geo.height)
+        K._relocate(ag, grid, geo, prm, a, best)
 
 
 @njit(cache=True)
-def position_units(ag, grid, geo, prm, lp, lay, rng, perm, hot_cell):
+def position_units(ag, grid, geo, prm, lp, lay, rng, perm, meta, hot_cell):
     """Every peacekeeping unit, in random order, moves as its role says."""
+    ai = ag.i
     n = 0
-    for a in range(ag.i.shape[0]):
-        if ag.i[a, K.I_ALIVE] and ag.i[a, K.I_KIND] == K.PEACEKEEPER and ag.i[a, K.I_X] >= 0:
+    for a in range(meta[K.META_HIGH]):
+        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.PEACEKEEPER and ai[a, K.I_X] >= 0:
             perm[n] = a
             n += 1
     for i in range(n - 1, 0, -1):
@@ -96,7 +95,7 @@ def position_units(ag, grid, geo, prm, lp, lay, rng, perm, hot_cell):
         perm[j] = t
     for i in range(n):
         a = perm[i]
-        role = ag.i[a, K.I_ROLE]
+        role = ai[a, K.I_ROLE]
         if role == K.PATROL:
             _patrol(ag, grid, geo, prm, lp, lay, rng, a)
         elif role == K.RAPID_RESPONSE:
@@ -105,17 +104,17 @@ def position_units(ag, grid, geo, prm, lp, lay, rng, perm, hot_cell):
             else:
                 _patrol(ag, grid, geo, prm, lp, lay, rng, a)
         elif role == K.MENTORING:
-            partner = ag.i[a, K.I_HOME]
+            partner = ai[a, K.I_HOME]
             if (
                 partner >= 0
-                and ag.i[partner, K.I_ALIVE]
-                and ag.i[partner, K.I_KIND] == K.POLICE
-                and ag.i[partner, K.I_X] >= 0
+                and ai[partner, K.I_ALIVE]
+                and ai[partner, K.I_KIND] == K.POLICE
+                and ai[partner, K.I_X] >= 0
             ):
-                target = ag.i[partner, K.I_X] * geo.height + ag.i[partner, K.I_Y]
+                target = ai[partner, K.I_X] * geo.height + ai[partner, K.I_Y]
                 _step_toward(ag, grid, geo, prm, rng, a, target, 3)
-        elif ag.i[a, K.I_HOME] >= 0:  # static post, engagement settlement, DDR site
-            _step_toward(ag, grid, geo, prm, rng, a, ag.i[a, K.I_HOME], 3)
+        elif ai[a, K.I_HOME] >= 0:  # static post, engagement settlement, DDR site
+            _step_toward(ag, grid, geo, prm, rng, a, ai[a, K.I_HOME], 3)
 
 
 def role_counts(n: int, shares: dict[str, float]) -> dict[str, int]:

@@ -87,12 +87,13 @@ class PeaceSimModel(mesa.Model):
                 self.layer.deploy()
         self._views: dict[int, ArrayAgent] = {}
         self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
+        self._changed = np.empty(self.capacity, dtype=np.int64)
+        self._census = np.zeros(K.N_CENSUS, dtype=np.int64)
         self._sync_views()
         self._grid: OrthogonalVonNeumannGrid | OrthogonalMooreGrid | None = None
         self._grid_dirty = True
 
         self.events = np.zeros(K.N_EVENTS, dtype=np.int64)
-        self._census = np.zeros(K.N_CENSUS, dtype=np.int64)
         self.columns = metric_columns(scenario)
         self.metrics: dict[str, float] = {}
         self.datacollector = MetricsCollector(self.columns)
@@ -168,10 +169,12 @@ class PeaceSimModel(mesa.Model):
         self.arrays = AgentTable(cap)
         self.ag = self.arrays.packed  # what the kernels take
         shape = (self.width, self.height)
+        fields = np.zeros((1 + len(self.vision_radii), *shape), np.int32)
         self.cells = K.Grid(
             occ=np.full(shape, -1, np.int32),
-            cop_field=np.zeros(shape, np.int32),
-            active_field=np.zeros((len(self.vision_radii), *shape), np.int32),
+            fields=fields,
+            cop_field=fields[0],
+            active_field=fields[1:],
             economy=np.zeros(shape, np.float64),
             abuse_ev=np.zeros(shape, np.float64),
         )
@@ -252,12 +255,17 @@ class PeaceSimModel(mesa.Model):
             self.layer.after_core()
         self._after_tick()
 
+    def count(self, what: int) -> int:
+        """How many agents there are now of a census category (``kernels.C_*``)."""
+        K.census(self.ag, self.meta, self._census)
+        return int(self._census[what])
+
     def _apply_police_ramp(self, t: int) -> None:
         pol = self.scenario_config.police
         if pol.ramp_to is None or t < pol.ramp_start:
             return
         want = round(police_density_at(pol, t) * self.n_cells)
-        have = int(np.count_nonzero(self.arrays.alive & (self.arrays.kind == K.POLICE)))
+        have = self.count(K.C_POLICE)
         args = (self.ag, self.cells, self.geometry, self.params, self._rng_state)
         if want > have:
             K.place_new(*args, K.POLICE, self.params.cops_class, want - have,
@@ -272,7 +280,7 @@ class PeaceSimModel(mesa.Model):
         self.datacollector.collect(self)
 
     def _observe(self) -> None:
-        K.census(self.ag, self._census)
+        K.census(self.ag, self.meta, self._census)
         c = self._census
         ev = self.events
         m = {
@@ -306,16 +314,14 @@ class PeaceSimModel(mesa.Model):
         if mark == getattr(self, "_views_mark", None):
             return
         self._views_mark = mark
-        ag = self.arrays
-        live_uid = np.where(ag.alive, ag.uid, -1)
-        changed = np.flatnonzero(live_uid != self._view_uid)
-        for slot in changed.tolist():
+        ai = self.arrays.i
+        n = K.view_changes(self.ag, self.meta, self._view_uid, self._changed)
+        for slot in self._changed[:n].tolist():
             old = self._views.pop(slot, None)
             if old is not None:
                 old.remove()
-            if live_uid[slot] >= 0:
-                self._views[slot] = VIEW_CLASSES[int(ag.kind[slot])](self, slot)
-        self._view_uid = live_uid
+            if ai[slot, K.I_ALIVE]:
+                self._views[slot] = VIEW_CLASSES[int(ai[slot, K.I_KIND])](self, slot)
 
     @property
     def grid(self) -> OrthogonalVonNeumannGrid | OrthogonalMooreGrid:

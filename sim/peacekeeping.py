@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
-from sim import economy as econ
-from sim import environment as env
 from sim import kernels as K
 from sim.conflict import combatant_phase, transitions
-from sim.fields import box_sum_into
+from sim.economy import employment_phase, professionalism_phase, update_environment
+from sim.fields import W_TMP, box_sum_into, box_sum_work, presence
 from sim.mission import drawdown_count, position_units, role_counts
 from sim.scenario import ROLE_NAMES, Scenario
 from sim.state import LayerTable
@@ -75,6 +75,26 @@ def layer_params(sc: Scenario, comb_class: int) -> K.LayerParams:
         job_loss=sc.economy.job_loss,
         mentoring_gain=sc.police.mentoring_gain,
         professionalism_decay=sc.police.professionalism_decay,
+        torus=bool(sc.world.torus),
+        comb_vision=int(a.vision),
+        res_vision=int(sc.residents.vision),
+        pk_vision=int(sc.peacekeepers.vision),
+        engagement_radius=int(s.engagement_radius),
+        ddr_radius=int(d.radius),
+        leader_radius=int(t.leader_radius),
+        tip_radius=1 + int(round(2 * s.early_warning)),
+        mean_aggression=float(a.aggression),
+        violence_decay=float(sc.violence.decay),
+        violence_spread=float(sc.violence.spread),
+        economy_base=float(sc.economy.base),
+        w_infrastructure=float(sc.economy.w_infrastructure),
+        w_security=float(sc.economy.w_security),
+        w_violence=float(sc.economy.w_violence),
+        market_bonus=float(sc.economy.market_bonus),
+        economy_rate=float(sc.economy.rate),
+        economy_diffusion=float(sc.economy.diffusion),
+        build_rate=float(sc.economy.build_rate),
+        damage_rate=float(sc.economy.damage_rate),
     )
 
 
@@ -89,9 +109,9 @@ class PeacekeepingLayer:
         self.lay = LayerTable(w, h, sc.armed_groups.factions)
         self.params = layer_params(sc, model.vision_radii.index(sc.armed_groups.vision))
         self.torus = sc.world.torus
-        self.tip_radius = 1 + int(round(2 * sc.strategy.early_warning))
         self._perm = np.empty(model.capacity, np.int64)
-        self._near_violence = np.zeros((w, h))
+        self._metrics = np.zeros(N_METRICS, np.float64)
+        self._buf = np.empty(model.capacity, np.float64)
         self._init_landscape(gen)
         self._init_agents(gen)
         self.pk_deployed = 0  # units at deployment (drawdown counts down from this)
@@ -115,7 +135,7 @@ class PeacekeepingLayer:
         # programmes run around settlements and markets
         near = np.zeros((m.width, m.height))
         box_sum_into(lay.market, 3, self.torus, near)
-        self.programme = (near > 0).astype(np.float64) if e.programme_rate > 0 else near * 0.0
+        lay.programme[:] = (near > 0).astype(np.float64) if e.programme_rate > 0 else near * 0.0
 
     def _init_agents(self, gen: np.random.Generator) -> None:
         m, sc = self.model, self.sc
@@ -233,26 +253,27 @@ class PeacekeepingLayer:
         self.pk_deployed = new.size
 
     def _pair_mentors(self) -> None:
-        ag = self.model.arrays
-        police = np.flatnonzero(ag.alive & (ag.kind == K.POLICE))
-        mentors = np.flatnonzero(ag.alive & (ag.kind == K.PEACEKEEPER) & (ag.role == K.MENTORING))
+        m = self.model
+        ai = m.arrays.i[: m.meta[K.META_HIGH]]
+        alive, kind = ai[:, K.I_ALIVE] != 0, ai[:, K.I_KIND]
+        police = np.flatnonzero(alive & (kind == K.POLICE))
+        mentors = np.flatnonzero(alive & (kind == K.PEACEKEEPER) & (ai[:, K.I_ROLE] == K.MENTORING))
         for slot in mentors.tolist():
-            partner = ag.home[slot]
-            if partner < 0 or not ag.alive[partner] or ag.kind[partner] != K.POLICE:
-                ag.home[slot] = int(self._gen.choice(police)) if police.size else -1
+            partner = int(ai[slot, K.I_HOME])
+            if partner < 0 or not ai[partner, K.I_ALIVE] or ai[partner, K.I_KIND] != K.POLICE:
+                ai[slot, K.I_HOME] = int(self._gen.choice(police)) if police.size else -1
 
     # ------------------------------------------------------------------ timeline
 
     def timeline(self, t: int) -> None:
         m, sc = self.model, self.sc
-        ag = m.arrays
         if t == sc.mission.deploy_tick and t > 0:
             self.deploy()
         mis = sc.mission
         if mis.drawdown_start is not None and t >= mis.drawdown_start and self.pk_deployed:
             self.drawdown_started = mis.drawdown_start
             keep = drawdown_count(self.pk_deployed, t, mis.drawdown_start, mis.drawdown_ticks)
-            have = int(np.count_nonzero(ag.alive & (ag.kind == K.PEACEKEEPER)))
+            have = m.count(K.C_PEACEKEEPERS)
             if have > keep:
                 K.remove_random(
                     m.ag,
@@ -269,12 +290,11 @@ class PeacekeepingLayer:
                 self.exit_tick = t
         pol = sc.police
         if pol.target is not None and pol.recruitment > 0:
-            have = int(np.count_nonzero(ag.alive & (ag.kind == K.POLICE)))
+            have = m.count(K.C_POLICE)
             gap = round(pol.target * m.n_cells) - have
             if gap > 0:
                 hires = int(self._gen.binomial(gap, pol.recruitment))
-                before = int(m.meta[K.META_NEXT_UID])
-                K.place_new(
+                slots = K.place_new_slots(
                     m.ag,
                     m.cells,
                     m.geometry,
@@ -286,136 +306,63 @@ class PeacekeepingLayer:
                     m.free_stack,
                     m.meta,
                 )
-                self._init_police(np.flatnonzero(ag.alive & (ag.uid >= before)), self._gen)
+                self._init_police(np.sort(slots), self._gen)
         if t % 13 == 0:
             self._pair_mentors()
         if self.sc.armed_groups.reinforcement > 0:
             self.reinforce()
 
-    # ------------------------------------------------------------------ fields
-
-    def _occupancy(self, mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        ag = self.model.arrays
-        out = np.zeros((self.model.width, self.model.height))
-        np.add.at(out, (ag.x[mask], ag.y[mask]), 1.0 if weights is None else weights[mask])
-        return out
+    # ------------------------------------------------------------------ the tick
 
     def refresh_presence(self) -> None:
         """Who is within reach of every cell, from where agents stand now."""
-        m, sc, lay = self.model, self.sc, self.lay
-        ag = m.arrays
-        on = ag.alive & (ag.x >= 0)
-        pk = on & (ag.kind == K.PEACEKEEPER)
-        pol = on & (ag.kind == K.POLICE)
-        comb = on & (ag.kind == K.COMBATANT)
-        res = on & (ag.kind == K.RESIDENT)
-        torus = self.torus
-        rc, rr = sc.armed_groups.vision, sc.residents.vision
-        pk_occ = self._occupancy(pk)
-        pol_occ = self._occupancy(pol)
-        pol_prof = self._occupancy(pol, ag.professionalism)
-        box_sum_into(pk_occ, rc, torus, lay.sec_pk)
-        box_sum_into(pol_prof, rc, torus, lay.sec_police)
-        box_sum_into(pol_occ, rc, torus, lay.n_police)
-        comb_all = np.zeros_like(pk_occ)
-        for f in range(sc.armed_groups.factions):
-            occ_f = self._occupancy(comb & (ag.faction == f))
-            comb_all += occ_f
-            box_sum_into(occ_f, rc, torus, lay.comb_own[f])
-        box_sum_into(comb_all, rr, torus, lay.comb_seen)
-        box_sum_into(pk_occ, sc.peacekeepers.vision, torus, lay.pk_seen)
-        role = ag.role
-        box_sum_into(
-            self._occupancy(pk & (role == K.ENGAGEMENT)),
-            sc.strategy.engagement_radius,
-            torus,
-            lay.engage,
-        )
-        box_sum_into(
-            self._occupancy(pk & (role == K.DDR_UNIT)), sc.ddr.radius, torus, lay.ddr_reach
-        )
-        box_sum_into(self._occupancy(pk & (role == K.MENTORING)), 2, torus, lay.mentor)
-        box_sum_into(self._occupancy(pol & ag.community), rr, torus, lay.community)
-        leaders = res & ag.leader
-        lr = sc.trust.leader_radius
-        box_sum_into(self._occupancy(leaders), lr, torus, lay.leader_n)
-        box_sum_into(self._occupancy(leaders, ag.trust_pk), lr, torus, lay.leader_trust)
-        engaged = leaders.copy()
-        engaged[leaders] = lay.engage[ag.x[leaders], ag.y[leaders]] > 0
-        box_sum_into(self._occupancy(engaged), lr, torus, lay.leader_engaged)
-        near = np.zeros_like(pk_occ)
-        box_sum_into(pk_occ + pol_prof, 3, torus, near)
-        lay.security[:] = 1.0 - np.exp(-near)
-
-    # ------------------------------------------------------------------ the tick
+        m = self.model
+        presence(m.ag, m.meta, self.lay.packed, self.params)
 
     def before_core(self, t: int) -> None:
         """Timeline, unit movement and presence fields, ahead of the civil-violence core."""
-        m, lay = self.model, self.lay
+        m = self.model
         self.timeline(t)
-        box_sum_into(lay.tips, self.tip_radius, self.torus, lay.tip_reach)
-        lay.tips[:] = 0.0
-        heat = lay.violence + (1.0 + self.sc.strategy.early_warning) * lay.tip_reach
-        hot = int(np.argmax(heat))
-        hot_cell = hot if heat.reshape(-1)[hot] > 1e-3 else -1
-        position_units(
+        before_core(
             m.ag,
             m.cells,
             m.geometry,
             m.params,
             self.params,
-            lay.packed,
+            self.lay.packed,
             m._rng_state,
             self._perm,
-            hot_cell,
+            m.meta,
         )
-        self.refresh_presence()
 
     def after_core(self) -> None:
         """Armed groups, transitions, trust and tips, livelihoods, police, environment."""
-        m, sc, lay, lp = self.model, self.sc, self.lay, self.params
-        args = (m.ag, m.cells, m.geometry, m.params, lp, lay.packed, m._rng_state)
-        combatant_phase(*args, self._perm, m.free_stack, m.meta, m.events)
-        transitions(*args, m.legitimacy, m.meta, m.events, sc.armed_groups.aggression)
-        # what residents see: events within their vision
-        rr = sc.residents.vision
-        for ev in (lay.protect_ev, lay.victim_ev, lay.harm_ev, m.cells.abuse_ev):
-            box_sum_into(ev, rr, self.torus, ev)
-        trust_phase(*args, m.events)
-        econ.employment_phase(m.ag, m.cells, lp, m._rng_state)
-        econ.professionalism_phase(m.ag, lp, lay.mentor)
-        e, v = sc.economy, sc.violence
-        env.update_violence(lay.violence, v.decay, v.spread, self.torus)
-        # markets feel insecurity around them, not only on their own cell
-        box_sum_into(lay.violence, 3, self.torus, self._near_violence)
-        target = env.economy_target(
-            lay.infrastructure,
-            lay.security,
-            self._near_violence,
-            lay.market,
-            e.base,
-            e.w_infrastructure,
-            e.w_security,
-            e.w_violence,
-            e.market_bonus,
+        m = self.model
+        after_core(
+            m.ag,
+            m.cells,
+            m.geometry,
+            m.params,
+            self.params,
+            self.lay.packed,
+            m._rng_state,
+            self._perm,
+            m.free_stack,
+            m.meta,
+            m.events,
+            m.legitimacy,
         )
-        env.update_economy(m.cells.economy, target, e.rate, e.diffusion, self.torus)
-        env.update_infrastructure(
-            lay.infrastructure, self.programme, lay.violence, e.build_rate, e.damage_rate, 0.5
-        )
-        for ev in (lay.protect_ev, lay.victim_ev, lay.harm_ev, m.cells.abuse_ev):
-            ev[:] = 0.0
 
     # ------------------------------------------------------------------ observation
 
     def metrics(self) -> dict[str, float]:
-        m, lay = self.model, self.lay
-        ag = m.arrays
-        res = ag.alive & (ag.kind == K.RESIDENT)
-        pol = ag.alive & (ag.kind == K.POLICE)
-        pk = ag.alive & (ag.kind == K.PEACEKEEPER)
+        m = self.model
+        out = self._metrics
+        layer_metrics(
+            m.ag, m.cells, m.params, self.lay.packed, m.meta, m.legitimacy, out, self._buf
+        )
         ev = m.events
-        out: dict[str, float] = {
+        metrics: dict[str, float] = {
             "civilian_casualties": int(ev[K.EV_CASUALTIES]),
             "attacks": int(ev[K.EV_ATTACKS]),
             "clashes": int(ev[K.EV_CLASHES]),
@@ -429,27 +376,20 @@ class PeacekeepingLayer:
             "interdictions": int(ev[K.EV_INTERDICTIONS]),
             "harmed_by_security": int(ev[K.EV_HARMED]),
             "combatant_arrests": int(ev[K.EV_COMBATANT_ARRESTS]),
-            "displaced": int(np.count_nonzero(res & ag.displaced)),
-            "employed": int(np.count_nonzero(res & ag.employed)),
-            "ex_combatants": int(np.count_nonzero(res & ag.ex_combatant)),
-            "trust_pk_mean": _mean(ag.trust_pk, res),
-            "trust_police_mean": _mean(ag.trust_police, res),
-            "police_professionalism_mean": _mean(ag.professionalism, pol),
-            "grievance_mean": self._grievance_mean(res),
-            "economy_mean": float(m.cells.economy.mean()),
-            "infrastructure_mean": float(lay.infrastructure.mean()),
-            "violence_mean": float(lay.violence.mean()),
+            "displaced": int(out[M_DISPLACED]),
+            "employed": int(out[M_EMPLOYED]),
+            "ex_combatants": int(out[M_EX_COMBATANTS]),
+            "trust_pk_mean": float(out[M_TRUST_PK]),
+            "trust_police_mean": float(out[M_TRUST_POLICE]),
+            "police_professionalism_mean": float(out[M_PROFESSIONALISM]),
+            "grievance_mean": float(out[M_GRIEVANCE]),
+            "economy_mean": float(out[M_ECONOMY]),
+            "infrastructure_mean": float(out[M_INFRASTRUCTURE]),
+            "violence_mean": float(out[M_VIOLENCE]),
         }
         for r in ROLE_NAMES:
-            out[f"pk_{r}"] = int(np.count_nonzero(pk & (ag.role == K.ROLE_CODES[r])))
-        return out
-
-    def _grievance_mean(self, res: np.ndarray) -> float:
-        m = self.model
-        slots = np.flatnonzero(res)
-        if slots.size == 0:
-            return 0.0
-        return float(np.mean(grievances(m, slots)))
+            metrics[f"pk_{r}"] = int(out[M_ROLES + K.ROLE_CODES[r]])
+        return metrics
 
 
 def grievances(model: PeaceSimModel, slots: np.ndarray) -> np.ndarray:
@@ -467,6 +407,208 @@ def grievances(model: PeaceSimModel, slots: np.ndarray) -> np.ndarray:
     return hard * (1.0 - leg) * (1.0 - ag.dialogue[slots])
 
 
-def _mean(values: np.ndarray, mask: np.ndarray) -> float:
-    n = int(np.count_nonzero(mask))
-    return float(values[mask].mean()) if n else 0.0
+# ----------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True)
+def before_core(ag, grid, geo, prm, lp, lay, rng, perm, meta):
+    """Tips reach the units, units move by role (toward the hottest cell, their post, their
+    partner), then the presence fields are recomputed (one call from Python a tick)."""
+    f = lay.f
+    box_sum_work(f[K.L_TIPS], lp.tip_radius, lp.torus, f[K.L_TIP_REACH], lay.work[W_TMP], lay.col)
+    f[K.L_TIPS].fill(0.0)
+    # the hottest cell: recent violence and reported combatants (first maximum, as np.argmax)
+    w, h = grid.occ.shape
+    boost = 1.0 + lp.early_warning
+    hot = 0
+    best = f[K.L_VIOLENCE, 0, 0] + boost * f[K.L_TIP_REACH, 0, 0]
+    for x in range(w):
+        for y in range(h):
+            heat = f[K.L_VIOLENCE, x, y] + boost * f[K.L_TIP_REACH, x, y]
+            if heat > best:
+                best = heat
+                hot = x * h + y
+    position_units(ag, grid, geo, prm, lp, lay, rng, perm, meta, hot if best > 1e-3 else -1)
+    presence(ag, meta, lay, lp)
+
+
+@njit(cache=True)
+def after_core(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, events, legitimacy):
+    """Armed groups, transitions, what residents saw, trust and tips, livelihoods, police
+    professionalism and the environment, in the order of the ODD (one call a tick)."""
+    f = lay.f
+    combatant_phase(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, events)
+    transitions(ag, grid, geo, prm, lp, lay, rng, legitimacy, meta, events)
+    # what residents see: events within their vision
+    tmp = lay.work[W_TMP]
+    rr = lp.res_vision
+    for layer in (K.L_PROTECT_EV, K.L_VICTIM_EV, K.L_HARM_EV):
+        box_sum_work(f[layer], rr, lp.torus, f[layer], tmp, lay.col)
+    box_sum_work(grid.abuse_ev, rr, lp.torus, grid.abuse_ev, tmp, lay.col)
+    trust_phase(ag, grid, geo, prm, lp, lay, rng, meta, events)
+    employment_phase(ag, grid, lp, rng, meta)
+    professionalism_phase(ag, lp, f[K.L_MENTOR], meta)
+    update_environment(grid, lp, lay)
+    for layer in (K.L_PROTECT_EV, K.L_VICTIM_EV, K.L_HARM_EV):
+        f[layer].fill(0.0)
+    grid.abuse_ev.fill(0.0)
+
+
+# layer_metrics output: counts, then means (numpy's summation order: bit-identical means)
+(
+    M_DISPLACED,
+    M_EMPLOYED,
+    M_EX_COMBATANTS,
+    M_TRUST_PK,
+    M_TRUST_POLICE,
+    M_PROFESSIONALISM,
+    M_GRIEVANCE,
+    M_ECONOMY,
+    M_INFRASTRUCTURE,
+    M_VIOLENCE,
+    M_ROLES,  # peacekeepers per role code from here on
+) = range(11)
+N_METRICS = M_ROLES + len(K.ROLE_CODES)
+
+
+@njit(inline="always", cache=True)
+def _block_sum(a, lo, n):
+    """numpy's sum of at most 128 float64: 8 running partial sums, combined pairwise."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0 = a[lo]
+    r1 = a[lo + 1]
+    r2 = a[lo + 2]
+    r3 = a[lo + 3]
+    r4 = a[lo + 4]
+    r5 = a[lo + 5]
+    r6 = a[lo + 6]
+    r7 = a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def pairwise_sum(a, n):
+    """Sum of ``a[:n]`` exactly as numpy sums a contiguous float64 array (blocks of at most
+    128, halves combined pairwise), so a mean here equals ``ndarray.mean`` to the last bit.
+
+    numpy recurses; numba's cached recursion is unreliable, so the halves are walked with an
+    explicit stack (depth < 64 for any array that fits in memory)."""
+    if n <= 128:
+        return _block_sum(a, 0, n)
+    f_lo = np.empty(64, np.int64)
+    f_n = np.empty(64, np.int64)
+    f_state = np.empty(64, np.int64)  # 0: left half next, 1: right half next, 2: add them
+    vals = np.empty(64, np.float64)
+    f_lo[0] = 0
+    f_n[0] = n
+    f_state[0] = 0
+    top = 1
+    nv = 0
+    while top > 0:
+        k = top - 1
+        lo = f_lo[k]
+        m = f_n[k]
+        if m <= 128:
+            vals[nv] = _block_sum(a, lo, m)
+            nv += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if f_state[k] == 2:
+            nv -= 1
+            vals[nv - 1] = vals[nv - 1] + vals[nv]
+            top -= 1
+            continue
+        if f_state[k] == 0:
+            f_lo[top] = lo
+            f_n[top] = half
+        else:
+            f_lo[top] = lo + half
+            f_n[top] = m - half
+        f_state[k] += 1
+        f_state[top] = 0
+        top += 1
+    return vals[0]
+
+
+@njit(inline="always", cache=True)
+def _mean(buf, n):
+    return pairwise_sum(buf, n) / n if n > 0 else 0.0
+
+
+@njit(cache=True)
+def layer_metrics(ag, grid, prm, lay, meta, legitimacy, out, buf):
+    """Counts and means of the peacekeeping layer for the metrics table, in one kernel."""
+    ai = ag.i
+    af = ag.f
+    high = meta[K.META_HIGH]
+    out.fill(0.0)
+    n_res = 0
+    n_pol = 0
+    for a in range(high):
+        if not ai[a, K.I_ALIVE]:
+            continue
+        kind = ai[a, K.I_KIND]
+        if kind == K.RESIDENT:
+            out[M_DISPLACED] += ai[a, K.I_DISPLACED] != 0
+            out[M_EMPLOYED] += ai[a, K.I_EMPLOYED] != 0
+            out[M_EX_COMBATANTS] += ai[a, K.I_EX_COMBATANT] != 0
+            n_res += 1
+        elif kind == K.POLICE:
+            n_pol += 1
+        elif kind == K.PEACEKEEPER:
+            out[M_ROLES + ai[a, K.I_ROLE]] += 1
+    for col, m in ((K.F_TRUST_PK, M_TRUST_PK), (K.F_TRUST_POLICE, M_TRUST_POLICE)):
+        n = 0
+        for a in range(high):
+            if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.RESIDENT:
+                buf[n] = af[a, col]
+                n += 1
+        out[m] = _mean(buf, n)
+    n = 0
+    for a in range(high):
+        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.POLICE:
+            buf[n] = af[a, K.F_PROFESSIONALISM]
+            n += 1
+    out[M_PROFESSIONALISM] = _mean(buf, n)
+    n = 0
+    for a in range(high):
+        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.RESIDENT:
+            x = ai[a, K.I_X]
+            buf[n] = K.extended_grievance(
+                af[a, K.F_HARDSHIP],
+                x >= 0,
+                grid.economy[x, ai[a, K.I_Y]] if x >= 0 else 1.0,
+                ai[a, K.I_EMPLOYED],
+                af[a, K.F_TRUST_POLICE],
+                af[a, K.F_DIALOGUE],
+                legitimacy,
+                prm,
+            )
+            n += 1
+    out[M_GRIEVANCE] = _mean(buf, n)
+    cells = grid.economy.size
+    out[M_ECONOMY] = _mean(grid.economy.reshape(cells), cells)
+    out[M_INFRASTRUCTURE] = _mean(lay.f[K.L_INFRASTRUCTURE].reshape(cells), cells)
+    out[M_VIOLENCE] = _mean(lay.f[K.L_VIOLENCE].reshape(cells), cells)

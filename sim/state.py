@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import kernels as K
+from sim.fields import n_work_planes
 
 
 class AgentTable:
@@ -50,7 +51,8 @@ class LayerTable:
         self.f = np.zeros((K.N_LAYERS, width, height), np.float64)
         self.comb_own = np.zeros((factions, width, height), np.float64)
         self.district = np.zeros((width, height), np.int16)
-        self.packed = K.Layers(self.f, self.comb_own)
+        work = np.zeros((n_work_planes(factions), width, height), np.float64)
+        self.packed = K.Layers(self.f, self.comb_own, work, np.zeros(height, np.float64))
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in K.LAYER_NAMES:

@@ -25,67 +25,69 @@ def _seen(events):
 
 
 @njit(cache=True)
-def trust_phase(ag, grid, geo, prm, lp, lay, rng, events):
-    for a in range(ag.i.shape[0]):
-        if not ag.i[a, K.I_ALIVE] or ag.i[a, K.I_KIND] != K.RESIDENT:
+def trust_phase(ag, grid, geo, prm, lp, lay, rng, meta, events):
+    ai = ag.i
+    af = ag.f
+    lf = lay.f
+    abuse = grid.abuse_ev
+    amp = 1.0 + lp.transparency
+    damp = 1.0 - 0.5 * lp.transparency
+    for a in range(meta[K.META_HIGH]):
+        if not ai[a, K.I_ALIVE] or ai[a, K.I_KIND] != K.RESIDENT:
             continue
-        if ag.i[a, K.I_INFORMANT] > 0:
-            ag.i[a, K.I_INFORMANT] -= 1
-        ag.f[a, K.F_DIALOGUE] *= 0.9
-        x = ag.i[a, K.I_X]
-        y = ag.i[a, K.I_Y]
+        if ai[a, K.I_INFORMANT] > 0:
+            ai[a, K.I_INFORMANT] -= 1
+        af[a, K.F_DIALOGUE] *= 0.9
+        x = ai[a, K.I_X]
+        y = ai[a, K.I_Y]
         # memory: relax toward the initial (context) level
-        ag.f[a, K.F_TRUST_PK] = (
-            lp.memory * ag.f[a, K.F_TRUST_PK] + (1.0 - lp.memory) * ag.f[a, K.F_TRUST_PK0]
+        af[a, K.F_TRUST_PK] = (
+            lp.memory * af[a, K.F_TRUST_PK] + (1.0 - lp.memory) * af[a, K.F_TRUST_PK0]
         )
-        ag.f[a, K.F_TRUST_POLICE] = (
-            lp.memory * ag.f[a, K.F_TRUST_POLICE] + (1.0 - lp.memory) * ag.f[a, K.F_TRUST_POLICE0]
+        af[a, K.F_TRUST_POLICE] = (
+            lp.memory * af[a, K.F_TRUST_POLICE] + (1.0 - lp.memory) * af[a, K.F_TRUST_POLICE0]
         )
         if x < 0:
             continue  # in jail: sees nothing
-        amp = 1.0 + lp.transparency
-        damp = 1.0 - 0.5 * lp.transparency
-        t = ag.f[a, K.F_TRUST_PK]
+        t = af[a, K.F_TRUST_PK]
         gain = 0.0
-        if lay.f[K.L_ENGAGE, x, y] > 0 or lay.f[K.L_LEADER_ENGAGED, x, y] > 0:
+        if lf[K.L_ENGAGE, x, y] > 0 or lf[K.L_LEADER_ENGAGED, x, y] > 0:
             gain += lp.engagement_gain * lp.cultural_competence * (1.0 + lp.local_partners)
             if lp.cultural_competence > 0.5:  # competent dialogue de-escalates
-                ag.f[a, K.F_DIALOGUE] = max(
-                    ag.f[a, K.F_DIALOGUE], lp.de_escalation * (2.0 * lp.cultural_competence - 1.0)
+                af[a, K.F_DIALOGUE] = max(
+                    af[a, K.F_DIALOGUE], lp.de_escalation * (2.0 * lp.cultural_competence - 1.0)
                 )
-        gain += lp.protection_gain * _seen(lay.f[K.L_PROTECT_EV, x, y])
-        loss = lp.victimization_loss * _seen(lay.f[K.L_VICTIM_EV, x, y]) + lp.harm_loss * _seen(
-            lay.f[K.L_HARM_EV, x, y]
+        gain += lp.protection_gain * _seen(lf[K.L_PROTECT_EV, x, y])
+        loss = lp.victimization_loss * _seen(lf[K.L_VICTIM_EV, x, y]) + lp.harm_loss * _seen(
+            lf[K.L_HARM_EV, x, y]
         )
         t += amp * gain * (1.0 - t) - damp * loss * t
-        if lay.f[K.L_LEADER_N, x, y] > 0 and not ag.i[a, K.I_LEADER]:
-            t += lp.leader_influence * (
-                lay.f[K.L_LEADER_TRUST, x, y] / lay.f[K.L_LEADER_N, x, y] - t
-            )
-        ag.f[a, K.F_TRUST_PK] = min(1.0, max(0.0, t))
-        tp = ag.f[a, K.F_TRUST_POLICE]
-        tp -= damp * lp.abuse_loss * _seen(grid.abuse_ev[x, y]) * tp
-        if lay.f[K.L_MENTOR, x, y] > 0 and ag.f[a, K.F_TRUST_PK] > tp:
-            tp += amp * lp.mentoring_transfer * (ag.f[a, K.F_TRUST_PK] - tp)
-        ag.f[a, K.F_TRUST_POLICE] = min(1.0, max(0.0, tp))
+        if lf[K.L_LEADER_N, x, y] > 0 and not ai[a, K.I_LEADER]:
+            t += lp.leader_influence * (lf[K.L_LEADER_TRUST, x, y] / lf[K.L_LEADER_N, x, y] - t)
+        af[a, K.F_TRUST_PK] = min(1.0, max(0.0, t))
+        tp = af[a, K.F_TRUST_POLICE]
+        tp -= damp * lp.abuse_loss * _seen(abuse[x, y]) * tp
+        if lf[K.L_MENTOR, x, y] > 0 and af[a, K.F_TRUST_PK] > tp:
+            tp += amp * lp.mentoring_transfer * (af[a, K.F_TRUST_PK] - tp)
+        af[a, K.F_TRUST_POLICE] = min(1.0, max(0.0, tp))
         # tips: report combatants one sees to a trusted force; the more trust above the
         # threshold, the more likely the report
-        if lay.f[K.L_COMB_SEEN, x, y] > 0:
-            best = max(ag.f[a, K.F_TRUST_PK], ag.f[a, K.F_TRUST_POLICE])
+        if lf[K.L_COMB_SEEN, x, y] > 0:
+            best = max(af[a, K.F_TRUST_PK], af[a, K.F_TRUST_POLICE])
             if best > lp.tip_threshold:
                 p = lp.p_tip * (1.0 + lp.early_warning)
                 p *= (best - lp.tip_threshold) / (1.0 - lp.tip_threshold)
-                if lay.f[K.L_COMMUNITY, x, y] > 0:
+                if lf[K.L_COMMUNITY, x, y] > 0:
                     p *= 1.5  # community policing raises reporting (Blair et al. 2019)
                 if uniform(rng) < min(1.0, p):
                     events[K.EV_TIPS] += 1
-                    lay.f[K.L_TIPS, x, y] += 1.0
-                    ag.i[a, K.I_INFORMANT] = INFORMANT_MEMORY
+                    lf[K.L_TIPS, x, y] += 1.0
+                    ai[a, K.I_INFORMANT] = INFORMANT_MEMORY
         # displacement: move away from violence
-        if lay.f[K.L_VIOLENCE, x, y] > lp.flee_threshold:
+        if lf[K.L_VIOLENCE, x, y] > lp.flee_threshold:
             _flee(ag, grid, geo, prm, lay, rng, a)
-        elif ag.i[a, K.I_DISPLACED] and lay.f[K.L_VIOLENCE, x, y] < 0.5 * lp.flee_threshold:
-            ag.i[a, K.I_DISPLACED] = 0
+        elif ai[a, K.I_DISPLACED] and lf[K.L_VIOLENCE, x, y] < 0.5 * lp.flee_threshold:
+            ai[a, K.I_DISPLACED] = 0
 
 
 @njit(cache=True)
@@ -108,6 +110,5 @@ def _flee(ag, grid, geo, prm, lay, rng, a):
             best = c
             best_v = v
     if best >= 0:
-        K._leave(ag, grid, geo, prm, a)
-        K._enter(ag, grid, geo, prm, a, best // geo.height, best % geo.height)
+        K._relocate(ag, grid, geo, prm, a, best)
         ag.i[a, K.I_DISPLACED] = 1
