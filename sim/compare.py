@@ -232,10 +232,12 @@ def relapse_table(runs: pd.DataFrame) -> pd.DataFrame:
         exited = g[g["exit_tick"].notna()]
         n, m, h = mean_ci(exited["relapse_ratio"])
         ratio = exited["relapse_ratio"].dropna()
+        before = exited["violence_before_exit"].mean()
+        after = exited["violence_after_exit"].mean()
         rows.append({"context": ctx, "arm": arm, "runs": len(g), "exited": len(exited),
                      "exit_tick_median": exited["exit_tick"].median(),
-                     "violence_before": exited["violence_before_exit"].mean(),
-                     "violence_after": exited["violence_after_exit"].mean(),
+                     "violence_before": before, "violence_after": after,
+                     "ratio_of_means": after / before if before > 0 else math.nan,
                      "ratio_n": n, "ratio_mean": m, "ratio_lo": m - h, "ratio_hi": m + h,
                      "share_relapsed": float((ratio > 1).mean()) if len(ratio) else math.nan})
     return pd.DataFrame(rows)
@@ -610,15 +612,19 @@ def compare(sweep_dir: str | Path, reference: str | None = None,
         md.append("\n## 6. After the exit: relapse\n")
         md.append("Runs in which the mission left. Violence: mean of the violence layer over "
                   "the exit window before the drawdown starts and after the last peacekeeper "
-                  "leaves; ratio = after / before (above 1: violence came back), mean [95% "
-                  "CI]; relapsed = share of runs with ratio above 1.\n")
+                  "leaves, averaged over runs; after / before: their ratio (above 1: violence "
+                  "came back); ratio per run: mean [95% CI] of each run's own ratio (noisy when "
+                  "violence before the drawdown was near zero); relapsed = share of runs whose "
+                  "ratio is above 1.\n")
         rows = [[x["context"], x["arm"], f"{x['exited']}/{x['runs']}",
                  x["exit_tick_median"], x["violence_before"], x["violence_after"],
+                 x["ratio_of_means"],
                  f"{_fmt(x['ratio_mean'])} [{_fmt(x['ratio_lo'])}, {_fmt(x['ratio_hi'])}]",
                  "–" if pd.isna(x["share_relapsed"]) else f"{x['share_relapsed']:.0%}"]
                 for _, x in relapse.iterrows()]
         md.append(_md_table(["context", "arm", "exited", "exit tick (median)",
-                             "violence before", "violence after", "ratio", "relapsed"],
+                             "violence before", "violence after", "after / before",
+                             "ratio per run", "relapsed"],
                             rows) + "\n")
 
     md.append("\n## Notes\n")
