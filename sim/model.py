@@ -385,15 +385,23 @@ class PeaceSimModel(mesa.Model):
         risk_aversion: float = 0.0,
         group: int = 0,
         jail_term: int = 0,
+        role: str | None = None,
+        **columns: float,
     ) -> ArrayAgent:
-        """Put one agent on the empty cell ``(x, y)`` (hand-built worlds: tests, teaching)."""
-        kinds = {"resident": K.RESIDENT, "police": K.POLICE, "peacekeeper": K.PEACEKEEPER}
+        """Put one agent on the empty cell ``(x, y)`` (hand-built worlds: tests, teaching).
+
+        ``role`` names a peacekeeper role; other keyword arguments set columns of the agent
+        table by name (``trust_pk=0.8``, ``professionalism=0.3``, ``home=...``).
+        """
+        kinds = {"resident": K.RESIDENT, "police": K.POLICE, "peacekeeper": K.PEACEKEEPER,
+                 "combatant": K.COMBATANT}
         states = {"quiescent": K.QUIESCENT, "active": K.ACTIVE, "jailed": K.JAILED}
         if self.cells.occ[x, y] >= 0:
             raise ValueError(f"cell ({x}, {y}) is occupied")
         k = kinds[kind]
+        comb_class = (self.layer.params.comb_class if self.layer is not None else 0)
         vclass = {K.RESIDENT: 0, K.POLICE: self.params.cops_class,
-                  K.PEACEKEEPER: self.params.pk_class}[k]
+                  K.PEACEKEEPER: self.params.pk_class, K.COMBATANT: comb_class}[k]
         slot = K.new_agent(self.ag, self.cells, self.geometry, self.params,
                            self._rng_state, k, vclass, x * self.height + y,
                            self.free_stack, self.meta)
@@ -403,6 +411,10 @@ class PeaceSimModel(mesa.Model):
         ag.risk[slot] = risk_aversion
         ag.group[slot] = group
         ag.jail[slot] = jail_term
+        if role is not None:
+            ag.set("role", slot, K.ROLE_CODES[role])
+        for name, value in columns.items():
+            ag.set(name, slot, value)
         K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
         self._sync_views()
         self._grid_dirty = True

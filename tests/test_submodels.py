@@ -1,0 +1,192 @@
+"""Each submodel of the peacekeeping layer on a hand-built small world: known input, known
+update (MODEL.md 4.3-4.8). Probabilities are set to 0 or 1 so every outcome is certain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.mission import drawdown_count, role_counts
+from sim.model import PeaceSimModel
+from sim.scenario import build_scenario
+
+QUIET = {  # everything that could interfere is switched off
+    "armed_groups": {"density": 0.0, "reinforcement": 0.0, "aggression": 0.0, "p_clash": 0.0,
+                     "recruit_rate": 0.0, "vision": 2},
+    "strategy": {"p_interdict": 0.0, "roles": {"static": 1.0}},
+    "ddr": {"rate": 0.0, "relapse_rate": 0.0},
+    "police": {"density": 0.0, "p_arrest_combatant": 0.0, "vision": 2},
+    "peacekeepers": {"density": 0.0, "act_as_cops": False, "vision": 2},
+    "residents": {"density": 0.0, "vision": 2},
+    "unrest": {"movement": False, "legitimacy": 1.0},
+    "trust": {"memory": 1.0, "p_tip": 0.0, "leader_share": 0.0},
+    "economy": {"programme_rate": 0.0, "job_loss": 0.0, "initial": 0.5},
+    "violence": {"flee_threshold": 1000.0},
+}
+
+
+def world(**sections) -> PeaceSimModel:
+    data = {"model": "peacekeeping", "world": {"width": 11, "height": 11, "torus": False,
+                                               "vision_shape": "moore"}}
+    for name, table in QUIET.items():
+        data[name] = dict(table)
+    for name, table in sections.items():
+        data.setdefault(name, {}).update(table)
+    return PeaceSimModel(build_scenario(data), seed=0)
+
+
+def post(m, x, y, role="static", **cols):
+    """A peacekeeping unit that holds its own cell."""
+    return m.add_agent("peacekeeper", x, y, role=role, home=x * m.height + y, **cols)
+
+
+# ---------------------------------------------------------------- armed groups (4.3)
+
+
+def test_attack_without_security_kills_a_resident_in_vision():
+    m = world(armed_groups={"aggression": 1.0, "p_lethal": 1.0})
+    c = m.add_agent("combatant", 5, 5, aggression=1.0)
+    r = m.add_agent("resident", 6, 6)
+    m.step()
+    assert m.metrics["attacks"] == 1 and m.metrics["civilian_casualties"] == 1
+    assert not r.alive and c.alive
+    assert m.layer.lay.violence.sum() > 0  # the attack left violence behind
+
+
+def test_security_in_vision_deters_attacks():
+    # P_c = 1 - exp(-k S / B) ~ 1 with a huge k: no attack although aggression is 1
+    m = world(armed_groups={"aggression": 1.0, "p_lethal": 1.0, "risk_constant": 100.0})
+    m.add_agent("combatant", 5, 5, aggression=1.0)
+    r = m.add_agent("resident", 6, 6)
+    post(m, 4, 4)
+    m.step()
+    assert m.metrics["attacks"] == 0 and r.alive
+
+
+def test_interdiction_with_restraint_protects_and_without_harms():
+    for restraint, harmed in ((1.0, 0), (0.0, 1)):
+        m = world(strategy={"p_interdict": 1.0, "restraint": restraint},
+                  armed_groups={"p_lethal": 0.0})
+        c = m.add_agent("combatant", 5, 5)
+        m.add_agent("resident", 5, 6)
+        post(m, 3, 3)
+        m.step()
+        assert not c.alive and m.metrics["interdictions"] == 1
+        assert m.metrics["harmed_by_security"] == harmed
+        assert m.metrics["civilian_casualties"] == 0  # p_lethal 0: injured, not killed
+
+
+def test_recruitment_needs_a_combatant_in_sight_and_is_blocked_by_trust():
+    for trust, joins in ((0.0, True), (1.0, False)):
+        m = world(armed_groups={"recruit_rate": 1.0, "trust_damping": 1.0},
+                  unrest={"legitimacy": 0.0}, economy={"initial": 0.0, "market_bonus": 0.0})
+        m.add_agent("combatant", 5, 5)
+        near = m.add_agent("resident", 6, 5, hardship=1.0, trust_pk=trust)
+        far = m.add_agent("resident", 10, 10, hardship=1.0)  # sees no combatant
+        m.step()
+        assert (not near.alive) == joins  # a recruit's resident view is replaced
+        assert far.alive
+        assert m.metrics["recruits"] == int(joins)
+
+
+def test_ddr_disarms_near_a_site_and_relapse_depends_on_support():
+    m = world(ddr={"rate": 1.0}, armed_groups={"cohesion": 0.0})
+    c = m.add_agent("combatant", 5, 5)
+    post(m, 5, 7, role="ddr")
+    m.step()
+    assert not c.alive and m.metrics["disarmed"] == 1 and m.metrics["weapons_collected"] == 1
+    assert m.metrics["ex_combatants"] == 1
+    for support, relapses in ((0.0, 1), (1.0, 0)):
+        m = world(ddr={"relapse_rate": 1.0, "reintegration_support": support},
+                  unrest={"legitimacy": 0.0}, economy={"initial": 0.0, "market_bonus": 0.0})
+        m.add_agent("resident", 5, 5, hardship=1.0, ex_combatant=True)
+        m.step()
+        assert m.metrics["relapses"] == relapses
+
+
+def test_police_arrest_combatants_and_abuse_depends_on_professionalism():
+    for prof, abuses in ((1.0, 0), (0.0, 1)):
+        m = world(police={"p_arrest_combatant": 1.0})
+        c = m.add_agent("combatant", 5, 5)
+        m.add_agent("police", 5, 6, professionalism=prof)
+        m.step()
+        assert not c.alive and m.metrics["abuses"] == abuses
+
+
+# ---------------------------------------------------------------- trust and information (4.6)
+
+
+def test_engagement_raises_trust_by_the_documented_amount():
+    gain, competence, partners, transparency = 0.1, 0.8, 0.5, 0.4
+    m = world(trust={"engagement_gain": gain},
+              strategy={"cultural_competence": competence, "local_partners": partners,
+                        "transparency": transparency, "engagement_radius": 2})
+    post(m, 5, 5, role="engagement")
+    near = m.add_agent("resident", 6, 6, trust_pk=0.5, trust_pk0=0.5)
+    far = m.add_agent("resident", 10, 10, trust_pk=0.5, trust_pk0=0.5)
+    m.step()
+    g = gain * competence * (1 + partners)
+    assert near.trust_pk == pytest.approx(0.5 + (1 + transparency) * g * 0.5)
+    assert far.trust_pk == pytest.approx(0.5)
+
+
+def test_tips_come_from_trusting_residents_who_see_combatants():
+    m = world(trust={"p_tip": 1.0, "tip_threshold": 0.5}, strategy={"early_warning": 0.0})
+    m.add_agent("combatant", 5, 5)
+    m.add_agent("resident", 6, 5, trust_pk=1.0, trust_pk0=1.0)
+    m.add_agent("resident", 4, 5, trust_pk=0.2, trust_pk0=0.2)
+    m.step()
+    assert m.metrics["tips"] == 1
+
+
+def test_residents_flee_violence():
+    m = world(violence={"flee_threshold": 0.5, "decay": 0.0, "spread": 0.0})
+    r = m.add_agent("resident", 5, 5)
+    m.layer.lay.violence[5, 5] = 10.0
+    m.step()
+    assert r.pos != (5, 5) and r.displaced
+
+
+# ---------------------------------------------------------------- livelihoods and police (4.5-4.6)
+
+
+def test_programmes_employ_and_mentoring_trains_police():
+    m = world(economy={"programme_rate": 1.0}, police={"mentoring_gain": 0.1,
+                                                       "professionalism_decay": 0.05})
+    r = m.add_agent("resident", 2, 2)
+    mentored = m.add_agent("police", 5, 5, professionalism=0.5)
+    alone = m.add_agent("police", 10, 10, professionalism=0.5)
+    m.add_agent("peacekeeper", 5, 6, role="police_mentoring", home=mentored.slot)
+    m.step()
+    assert r.employed
+    assert mentored.professionalism == pytest.approx(0.5 + 0.1 * 0.5)
+    assert alone.professionalism == pytest.approx(0.5 - 0.05 * 0.5)
+
+
+# ---------------------------------------------------------------- mission timeline (4.4, 4.8)
+
+
+def test_role_counts_split_the_force_exactly():
+    counts = role_counts(10, {"patrol": 0.55, "static": 0.25, "ddr": 0.2})
+    assert counts == {"patrol": 6, "static": 2, "ddr": 2}  # largest remainder, ties in order
+    assert sum(role_counts(75, {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}).values()) == 75
+
+
+def test_drawdown_abrupt_and_gradual():
+    assert drawdown_count(60, 99, 100, 0) == 60
+    assert drawdown_count(60, 100, 100, 0) == 0
+    assert drawdown_count(60, 100, 100, 10) == 54
+    assert drawdown_count(60, 109, 100, 10) == 0
+    assert drawdown_count(60, 500, None, 10) == 60
+
+
+def test_mission_deploys_by_role_and_leaves_on_schedule():
+    m = world(peacekeepers={"density": 0.1}, mission={"drawdown_start": 3, "drawdown_ticks": 2},
+              strategy={"roles": {"patrol": 0.5, "static": 0.5}})
+    counts = []
+    for _ in range(5):
+        m.step()
+        counts.append(m.metrics["peacekeepers"])
+    assert counts[0] == 12 and m.metrics["pk_patrol"] == 0
+    assert counts[2] == 6 and counts[3] == 0 and counts[4] == 0
+    assert np.all(np.diff(counts) <= 0)
