@@ -714,6 +714,12 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
     move_first = prm.move_first
     extended = prm.extended
 
+    def cell(inside, here, x, y, k, j):
+        # flat cell of offset j of class k from (x, y) = ``here``, -1 off the grid
+        return _target(
+            inside, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus
+        )
+
     def fields_add(first, last, x, y, delta):
         # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
         # row 1 + k: actives in vision class k) on every cell that sees (x, y)
@@ -722,13 +728,13 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
             if row > 0 and not track[k]:
                 continue
             n = n_off[k]
+            here = x * height + y
             if _inside(x, y, reach[k], width, height):
-                here = x * height + y
                 for j in range(n):
                     fields[row, here + flat[k, j]] += delta
             else:
                 for j in range(n):
-                    c = _cell(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+                    c = cell(False, here, x, y, k, j)
                     if c >= 0:
                         fields[row, c] += delta
 
@@ -740,17 +746,13 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         here = x * height + y
         for _ in range(_TRY_MOVE):
             j = randint(rng, n)
-            c = _target(
-                inside, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus
-            )
+            c = cell(inside, here, x, y, k, j)
             if c >= 0 and occ[c] < 0:
                 return c
         found = 0
         pick = -1
         for j in range(n):
-            c = _target(
-                inside, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus
-            )
+            c = cell(inside, here, x, y, k, j)
             if c >= 0 and occ[c] < 0:
                 found += 1
                 if randint(rng, found) == 0:
@@ -785,10 +787,12 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         k = ai[a, I_VCLASS]
         x = ai[a, I_X]
         y = ai[a, I_Y]
+        inside = _inside(x, y, reach[k], width, height)
+        here = x * height + y
         found = 0
         victim = -1
         for j in range(n_off[k]):
-            c = _cell(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+            c = cell(inside, here, x, y, k, j)
             if c < 0:
                 continue
             b = occ[c]
@@ -849,9 +853,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         found = 0
         pick = -1
         for j in range(n_off[k]):
-            c = _target(
-                inside, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus
-            )
+            c = cell(inside, here, x, y, k, j)
             if c < 0:
                 continue
             b = occ[c]
@@ -883,6 +885,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
             b = perm[i + PF_ROW]
             prefetch(ai_flat, b * N_INT)
             prefetch(af_flat, b * N_FLOAT)
+            prefetch(af_flat, b * N_FLOAT + F_DIALOGUE)  # the row may straddle two lines
         if i + PF_CELL < n:
             b = perm[i + PF_CELL]
             bx = ai[b, I_X]
@@ -891,6 +894,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
                 prefetch(occ, c)
                 prefetch(fields_flat, c)
                 prefetch(fields_flat, (1 + ai[b, I_VCLASS]) * n_cells + c)
+                if extended:
+                    prefetch(economy, c)
         a = perm[i]
         if not ai[a, I_ALIVE] or ai[a, I_UID] != perm_uid[i]:  # died (or reborn) in this tick
             continue

@@ -16,11 +16,28 @@ from sim import kernels as K
 from sim.rng import randint, uniform
 
 INFORMANT_MEMORY = 10  # ticks during which armed groups know who reported them
+_AHEAD = 4  # slots ahead whose cells are prefetched
+# the layers every resident reads on its cell
+_READ = (
+    K.L_ENGAGE,
+    K.L_LEADER_ENGAGED,
+    K.L_PROTECT_EV,
+    K.L_VICTIM_EV,
+    K.L_HARM_EV,
+    K.L_LEADER_N,
+    K.L_MENTOR,
+    K.L_COMB_SEEN,
+    K.L_COMMUNITY,
+    K.L_VIOLENCE,
+)
 
 
 @njit(inline="always", cache=True)
 def _seen(events):
-    """Saturating response to the number of events seen: 1 - exp(-n)."""
+    """Saturating response to the number of events seen: 1 - exp(-n) (exactly 0 for none,
+    without calling exp: most cells saw nothing this tick)."""
+    if events == 0.0:
+        return 0.0
     return 1.0 - np.exp(-events)
 
 
@@ -32,7 +49,17 @@ def trust_phase(ag, grid, geo, prm, lp, lay, rng, meta, events):
     abuse = grid.abuse_ev
     amp = 1.0 + lp.transparency
     damp = 1.0 - 0.5 * lp.transparency
-    for a in range(meta[K.META_HIGH]):
+    high = meta[K.META_HIGH]
+    n_cells = abuse.size
+    lf_flat = lf.reshape(lf.size)
+    for a in range(high):
+        # the cells of agents a few slots ahead are fetched while this one updates
+        b = a + _AHEAD
+        if b < high and ai[b, K.I_X] >= 0:
+            c = ai[b, K.I_X] * abuse.shape[1] + ai[b, K.I_Y]
+            for layer in _READ:
+                K.prefetch(lf_flat, layer * n_cells + c)
+            K.prefetch(abuse.reshape(n_cells), c)
         if not ai[a, K.I_ALIVE] or ai[a, K.I_KIND] != K.RESIDENT:
             continue
         if ai[a, K.I_INFORMANT] > 0:
