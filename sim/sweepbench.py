@@ -5,6 +5,8 @@ Measures what the experiments issue asks of it:
 1. **speed-up**: one sweep of ~1-second runs (the baseline context with the integrated
    strategy, ticks chosen so a run takes ``--target`` seconds) on one worker process and on
    two; speed-up = wall time with one / wall time with two (target >= 1.7x);
+   Beside it, the throughput of two bare model processes at once relative to one: the
+   ceiling the machine allows at that moment (on a shared machine, below 2);
 2. **overhead**: how much longer than the sum of the run times (measured inside the
    workers) the one-worker sweep took: scheduling, pickling, storage and waiting. Reported
    end to end (including starting the pool) and in steady state (from the first result on),
@@ -90,11 +92,42 @@ def speedup(runs: int, target: float) -> dict[str, Any]:
                 "coordinator_cpu_share": s.coordinator_cpu_s / s.run_time_s,
             }
     w1, w2 = out["workers_1"], out["workers_2"]
+    out["machine_parallelism"] = machine_parallelism(ticks)
     out["speedup"] = w1["wall_s"] / w2["wall_s"]
     # throughput from the first result on: pool start-up excluded
     out["speedup_steady"] = (w1["wall_s"] - w1["first_result_s"]) / (
         w2["wall_s"] - w2["first_result_s"])
     return out
+
+
+def _bare_child(ticks: int, runs: int) -> None:
+    """Run in a fresh process: ``runs`` runs without any sweep machinery; print s/run."""
+    from sim.runner import run
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(SCENARIOS / "baseline.toml",
+                       strategy=SCENARIOS / "strategies" / "integrated.toml")
+    run(sc, seed=0, ticks=2)
+    t0 = time.perf_counter()
+    for seed in range(runs):
+        run(sc, seed=seed, ticks=ticks)
+    print(json.dumps({"s_per_run": (time.perf_counter() - t0) / runs}))
+
+
+def machine_parallelism(ticks: int, runs: int = 4) -> float:
+    """Throughput of two bare model processes at once relative to one: the best speed-up
+    this machine allows right now (below 2 when other work shares the CPUs)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "sim.sweepbench", "--bare-child", str(ticks), str(runs)]
+
+    def per_run(procs: list[subprocess.Popen]) -> list[float]:
+        return [json.loads(p.communicate()[0].strip().splitlines()[-1])["s_per_run"]
+                for p in procs]
+
+    (alone,) = per_run([subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)])
+    pair = per_run([subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+                    for _ in range(2)])
+    return 2 * alone / (sum(pair) / 2)
 
 
 def _memory_child(runs: int, folder: Path) -> None:
@@ -136,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--json", type=Path, help="also write the results to this file")
     p.add_argument("--memory-child", nargs=2, metavar=("RUNS", "DIR"), help=argparse.SUPPRESS)
+    p.add_argument("--bare-child", nargs=2, metavar=("TICKS", "RUNS"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.bare_child:
+        _bare_child(int(args.bare_child[0]), int(args.bare_child[1]))
+        return 0
     if args.memory_child:
         _memory_child(int(args.memory_child[0]), Path(args.memory_child[1]))
         return 0
@@ -151,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  wall time      1 worker {w1['wall_s']:.1f} s, 2 workers {w2['wall_s']:.1f} s")
         print(f"  speed-up       {sp['speedup']:.2f}x end to end, {sp['speedup_steady']:.2f}x "
               "in steady state (target >= 1.7x)")
+        print(f"  machine        two bare model processes at once: "
+              f"{sp['machine_parallelism']:.2f}x the throughput of one (the ceiling now; "
+              "below 2 means other work shares the CPUs)")
         print(f"  overhead       {w1['overhead_total']:.1%} end to end (incl. pool start "
               f"{w1['first_result_s'] - w1['mean_run_s']:.1f} s), "
               f"{w1['overhead_steady']:.1%} in steady state (1 worker; target < 5%)")
