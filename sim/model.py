@@ -245,14 +245,13 @@ class PeaceSimModel(mesa.Model):
         self._apply_police_ramp(t)
         self.events[:] = 0
         if self.layer is not None:
-            self.layer.before_core(t)
-        elif t == sc.mission.deploy_tick and t > 0:
-            self._deploy_peacekeepers()
-        K.tick(self.ag, self.cells, self.geometry, self.params, self._rng_state,
-               self.legitimacy, self._perm, self._perm_uid, self.free_stack, self.meta,
-               self.events)
-        if self.layer is not None:
-            self.layer.after_core()
+            self.layer.step(t)  # the core runs inside the layer's tick (one kernel call)
+        else:
+            if t == sc.mission.deploy_tick and t > 0:
+                self._deploy_peacekeepers()
+            K.tick(self.ag, self.cells, self.geometry, self.params, self._rng_state,
+                   self.legitimacy, self._perm, self._perm_uid, self.free_stack, self.meta,
+                   self.events)
         self._after_tick()
 
     def count(self, what: int) -> int:
@@ -280,7 +279,11 @@ class PeaceSimModel(mesa.Model):
         self.datacollector.collect(self)
 
     def _observe(self) -> None:
-        K.census(self.ag, self.meta, self._census)
+        if self.layer is None:
+            K.census(self.ag, self.meta, self._census)
+            layer_metrics = {}
+        else:
+            layer_metrics = self.layer.metrics()  # counts the census too (one kernel call)
         c = self._census
         ev = self.events
         m = {
@@ -301,8 +304,7 @@ class PeaceSimModel(mesa.Model):
             "deaths": int(ev[K.EV_DEATHS] + ev[K.EV_KILLINGS]),
             "combatants": int(c[K.C_COMBATANTS]),
         }
-        if self.layer is not None:
-            m.update(self.layer.metrics())
+        m.update(layer_metrics)
         self.metrics = m
 
     # ------------------------------------------------------------------ Mesa views

@@ -319,11 +319,12 @@ class PeacekeepingLayer:
         m = self.model
         presence(m.ag, m.meta, self.lay.packed, self.params)
 
-    def before_core(self, t: int) -> None:
-        """Timeline, unit movement and presence fields, ahead of the civil-violence core."""
+    def step(self, t: int) -> None:
+        """One tick: the mission timeline (in Python: it draws from the set-up generator),
+        then a single kernel call for the rest, the civil-violence core included."""
         m = self.model
         self.timeline(t)
-        before_core(
+        layer_tick(
             m.ag,
             m.cells,
             m.geometry,
@@ -331,26 +332,13 @@ class PeacekeepingLayer:
             self.params,
             self.lay.packed,
             m._rng_state,
-            self._perm,
-            m.meta,
-        )
-
-    def after_core(self) -> None:
-        """Armed groups, transitions, trust and tips, livelihoods, police, environment."""
-        m = self.model
-        after_core(
-            m.ag,
-            m.cells,
-            m.geometry,
-            m.params,
-            self.params,
-            self.lay.packed,
-            m._rng_state,
+            m.legitimacy,
+            m._perm,
+            m._perm_uid,
             self._perm,
             m.free_stack,
             m.meta,
             m.events,
-            m.legitimacy,
         )
 
     # ------------------------------------------------------------------ observation
@@ -358,9 +346,8 @@ class PeacekeepingLayer:
     def metrics(self) -> dict[str, float]:
         m = self.model
         out = self._metrics
-        layer_metrics(
-            m.ag, m.cells, m.params, self.lay.packed, m.meta, m.legitimacy, out, self._buf
-        )
+        lay = self.lay.packed
+        layer_metrics(m.ag, m.cells, m.params, lay, m.meta, m.legitimacy, m._census, out, self._buf)
         ev = m.events
         metrics: dict[str, float] = {
             "civilian_casualties": int(ev[K.EV_CASUALTIES]),
@@ -430,6 +417,31 @@ def before_core(ag, grid, geo, prm, lp, lay, rng, perm, meta):
                 hot = x * h + y
     position_units(ag, grid, geo, prm, lp, lay, rng, perm, meta, hot if best > 1e-3 else -1)
     presence(ag, meta, lay, lp)
+
+
+@njit(cache=True)
+def layer_tick(
+    ag,
+    grid,
+    geo,
+    prm,
+    lp,
+    lay,
+    rng,
+    legitimacy,
+    perm,
+    perm_uid,
+    layer_perm,
+    free_stack,
+    meta,
+    events,
+):
+    """Everything in a tick after the timeline: units and presence, the civil-violence core
+    (random-sequential activation, ``kernels.tick``), then armed groups, trust, livelihoods
+    and the environment."""
+    before_core(ag, grid, geo, prm, lp, lay, rng, layer_perm, meta)
+    K.tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, events)
+    after_core(ag, grid, geo, prm, lp, lay, rng, layer_perm, free_stack, meta, events, legitimacy)
 
 
 @njit(cache=True)
@@ -558,8 +570,10 @@ def _mean(buf, n):
 
 
 @njit(cache=True)
-def layer_metrics(ag, grid, prm, lay, meta, legitimacy, out, buf):
-    """Counts and means of the peacekeeping layer for the metrics table, in one kernel."""
+def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census, out, buf):
+    """The census (``kernels.census``) and the counts and means of the peacekeeping layer
+    for the metrics table, in one kernel."""
+    K.census(ag, meta, census)
     ai = ag.i
     af = ag.f
     high = meta[K.META_HIGH]
