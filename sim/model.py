@@ -10,7 +10,7 @@ from functools import partial
 
 import mesa
 import numpy as np
-from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
+from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid, PropertyLayer
 
 from sim import kernels as K
 from sim.agents import VIEW_CLASSES, ArrayAgent, Peacekeeper, Police, Resident
@@ -332,6 +332,20 @@ class PeaceSimModel(mesa.Model):
         assert self._grid is not None
         return self._grid
 
+    def _add_property_layers(self) -> None:
+        """Expose the cell layers as Mesa property layers that share the engine's arrays
+        (no copy: ``cell.economy`` and ``grid.economy.data`` always show the current state)."""
+        if self.layer is None:
+            return
+        lay = self.layer.lay
+        for name, data in (("economy", self.cells.economy),
+                           ("infrastructure", lay.infrastructure),
+                           ("violence", lay.violence), ("district", lay.district)):
+            layer = PropertyLayer(name, (self.width, self.height), default_value=0,
+                                  dtype=data.dtype.type)
+            layer._data = data  # share, do not copy
+            self._grid.add_property_layer(layer)
+
     def sync_grid(self) -> None:
         """Place every agent view on its Mesa cell (lazily: only when someone looks)."""
         if self._grid is None:
@@ -346,6 +360,7 @@ class PeaceSimModel(mesa.Model):
                 capacity=1,
                 random=self.random,
             )
+            self._add_property_layers()
             self._grid_dirty = True
         if not self._grid_dirty:
             return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from sim import load_scenario, run
 from sim.plots import plot_layers, plot_peacekeeping_timeseries, save_plots, trust_map
 
@@ -27,3 +29,17 @@ def test_peacekeeping_plots(tmp_path):
     written = save_plots(res, tmp_path)
     assert {p.name for p in written} == {"timeseries.png", "snapshot_final.png"}
     assert all(p.stat().st_size > 10_000 for p in written)
+
+
+def test_cell_layers_are_mesa_property_layers_sharing_the_arrays():
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml",
+                       overrides={"world.width": 12, "world.height": 12})
+    res = run(sc, seed=1, ticks=3, keep_model=True)
+    m = res.model
+    grid = m.grid
+    assert np.shares_memory(grid.economy.data, m.cells.economy)
+    m.step()  # the layers follow the model without a copy
+    cell = grid[(3, 4)]
+    assert cell.economy == m.cells.economy[3, 4]
+    assert cell.violence == m.layer.lay.violence[3, 4]
+    assert cell.district == m.layer.lay.district[3, 4]
