@@ -182,6 +182,19 @@ def time_baseline_run(reps: int, seed: int) -> list[float]:
     return seconds
 
 
+def _own_peak_rss_mb() -> float:
+    """This process's peak RSS in MB. Linux's ``ru_maxrss`` carries over the parent's peak
+    through fork and exec, so the kernel's per-process high-water mark (VmHWM) is read."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return _peak_rss_mb()
+
+
 def rss_probe(size: int, ticks: int, seed: int) -> None:
     """In a fresh process: build a full model of ``size`` x ``size``, step it, print the peak
     RSS in MB (the process's own high-water mark: model, Mesa views, numba, Python)."""
@@ -190,7 +203,7 @@ def rss_probe(size: int, ticks: int, seed: int) -> None:
     model = PeaceSimModel(_scenario(size, FULL_SCENARIO, FULL_DENSITIES), seed=seed)
     for _ in range(ticks):
         model.step()
-    print(f"{_peak_rss_mb():.1f} {len(model.agents)}")
+    print(f"{_own_peak_rss_mb():.1f} {len(model.agents)}")
 
 
 def measure_rss(size: int, ticks: int, seed: int) -> tuple[float, int]:
