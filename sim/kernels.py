@@ -222,6 +222,8 @@ class Geometry(NamedTuple):
     track: np.ndarray  # bool [class]: keep an active field for this class (someone reads it)
     flat: np.ndarray  # int64 [class, i]: the offsets as flat-index steps, dx * height + dy
     reach: np.ndarray  # int64 [class]: max(|dx|, |dy|) over the class's offsets
+    runs: np.ndarray  # int64 [class, run, 3]: the offsets as runs (dx, first dy, length)
+    n_runs: np.ndarray  # int64 [class]: runs per class
     width: int
     height: int
     torus: bool
@@ -707,6 +709,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
     flat = geo.flat
     n_off = geo.n_off
     reach = geo.reach
+    runs = geo.runs
+    n_runs = geo.n_runs
     track = geo.track
     n_class = n_off.shape[0]
     pk_cops = prm.pk_are_cops
@@ -722,20 +726,30 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
 
     def fields_add(first, last, x, y, delta):
         # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
-        # row 1 + k: actives in vision class k) on every cell that sees (x, y)
+        # row 1 + k: actives in vision class k) on every cell that sees (x, y): the offsets
+        # go by runs of consecutive dy, each a contiguous stretch of a column of the grid
         for row in range(first, last):
             k = row - 1 if row > 0 else 0
             if row > 0 and not track[k]:
                 continue
-            n = n_off[k]
-            here = x * height + y
-            if _inside(x, y, reach[k], width, height):
-                for j in range(n):
-                    fields[row, here + flat[k, j]] += delta
-            else:
-                for j in range(n):
-                    c = cell(False, here, x, y, k, j)
-                    if c >= 0:
+            for q in range(n_runs[k]):
+                cx = _wrap(x + runs[k, q, 0], width, torus)
+                if cx < 0:
+                    continue
+                base = cx * height
+                y0 = y + runs[k, q, 1]
+                y1 = y0 + runs[k, q, 2]
+                if torus:
+                    cy = _wrap(y0, height, torus)
+                    left = y1 - y0
+                    while left > 0:  # a stretch that crosses the edge continues at 0
+                        stretch = min(left, height - cy)
+                        for c in range(base + cy, base + cy + stretch):
+                            fields[row, c] += delta
+                        left -= stretch
+                        cy = 0
+                else:
+                    for c in range(base + max(y0, 0), base + min(y1, height)):
                         fields[row, c] += delta
 
     def empty_in_vision(x, y, k):

@@ -118,6 +118,10 @@ class PeaceSimModel(mesa.Model):
             table[k, : len(o)] = o
         flat = table[:, :, 0].astype(np.int64) * w.height + table[:, :, 1]
         reach = np.array([np.abs(o).max() if len(o) else 0 for o in offs], dtype=np.int64)
+        run_lists = [_runs(o) for o in offs]
+        runs = np.zeros((len(offs), max(1, *map(len, run_lists)), 3), dtype=np.int64)
+        for k, r in enumerate(run_lists):
+            runs[k, : len(r)] = r
         self.geometry = K.Geometry(
             offsets=table,
             n_off=np.array([len(o) for o in offs], dtype=np.int32),
@@ -125,6 +129,8 @@ class PeaceSimModel(mesa.Model):
             track=self._tracked_classes(radii),
             flat=flat,
             reach=reach,
+            runs=runs,
+            n_runs=np.array([len(r) for r in run_lists], dtype=np.int64),
             width=w.width,
             height=w.height,
             torus=w.torus,
@@ -447,6 +453,17 @@ class PeaceSimModel(mesa.Model):
         assert np.array_equal(occ, self.cells.occ), "occupancy out of step"
         assert np.array_equal(cop, self.cells.cop_field), "cop field out of step"
         assert np.array_equal(act, self.cells.active_field), "active field out of step"
+
+
+def _runs(offsets: np.ndarray) -> list[tuple[int, int, int]]:
+    """The offsets as runs ``(dx, first dy, length)`` of consecutive dy at the same dx."""
+    runs: list[list[int]] = []
+    for dx, dy in offsets.tolist():
+        if runs and runs[-1][0] == dx and runs[-1][1] + runs[-1][2] == dy:
+            runs[-1][2] += 1
+        else:
+            runs.append([dx, dy, 1])
+    return [tuple(r) for r in runs]
 
 
 def _metric(name: str, model: PeaceSimModel) -> float:
