@@ -111,7 +111,7 @@ class PeacekeepingLayer:
         self.torus = sc.world.torus
         self._perm = np.empty(model.capacity, np.int64)
         self._metrics = np.zeros(N_METRICS, np.float64)
-        self._buf = np.empty(model.capacity, np.float64)
+        self._buf = np.empty((4, model.capacity), np.float64)
         self._init_landscape(gen)
         self._init_agents(gen)
         self.pk_deployed = 0  # units at deployment (drawdown counts down from this)
@@ -572,15 +572,15 @@ def _mean(buf, n):
 @njit(cache=True)
 def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census, out, buf):
     """The census (``kernels.census``) and the counts and means of the peacekeeping layer
-    for the metrics table, in one kernel."""
+    for the metrics table, in one kernel and one pass over the agents (``buf``: 4 rows of
+    per-agent values, gathered in slot order as numpy's masked means would see them)."""
     K.census(ag, meta, census)
     ai = ag.i
     af = ag.f
-    high = meta[K.META_HIGH]
     out.fill(0.0)
     n_res = 0
     n_pol = 0
-    for a in range(high):
+    for a in range(meta[K.META_HIGH]):
         if not ai[a, K.I_ALIVE]:
             continue
         kind = ai[a, K.I_KIND]
@@ -588,29 +588,10 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census, out, buf):
             out[M_DISPLACED] += ai[a, K.I_DISPLACED] != 0
             out[M_EMPLOYED] += ai[a, K.I_EMPLOYED] != 0
             out[M_EX_COMBATANTS] += ai[a, K.I_EX_COMBATANT] != 0
-            n_res += 1
-        elif kind == K.POLICE:
-            n_pol += 1
-        elif kind == K.PEACEKEEPER:
-            out[M_ROLES + ai[a, K.I_ROLE]] += 1
-    for col, m in ((K.F_TRUST_PK, M_TRUST_PK), (K.F_TRUST_POLICE, M_TRUST_POLICE)):
-        n = 0
-        for a in range(high):
-            if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.RESIDENT:
-                buf[n] = af[a, col]
-                n += 1
-        out[m] = _mean(buf, n)
-    n = 0
-    for a in range(high):
-        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.POLICE:
-            buf[n] = af[a, K.F_PROFESSIONALISM]
-            n += 1
-    out[M_PROFESSIONALISM] = _mean(buf, n)
-    n = 0
-    for a in range(high):
-        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.RESIDENT:
             x = ai[a, K.I_X]
-            buf[n] = K.extended_grievance(
+            buf[0, n_res] = af[a, K.F_TRUST_PK]
+            buf[1, n_res] = af[a, K.F_TRUST_POLICE]
+            buf[2, n_res] = K.extended_grievance(
                 af[a, K.F_HARDSHIP],
                 x >= 0,
                 grid.economy[x, ai[a, K.I_Y]] if x >= 0 else 1.0,
@@ -620,8 +601,16 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census, out, buf):
                 legitimacy,
                 prm,
             )
-            n += 1
-    out[M_GRIEVANCE] = _mean(buf, n)
+            n_res += 1
+        elif kind == K.POLICE:
+            buf[3, n_pol] = af[a, K.F_PROFESSIONALISM]
+            n_pol += 1
+        elif kind == K.PEACEKEEPER:
+            out[M_ROLES + ai[a, K.I_ROLE]] += 1
+    out[M_TRUST_PK] = _mean(buf[0], n_res)
+    out[M_TRUST_POLICE] = _mean(buf[1], n_res)
+    out[M_GRIEVANCE] = _mean(buf[2], n_res)
+    out[M_PROFESSIONALISM] = _mean(buf[3], n_pol)
     cells = grid.economy.size
     out[M_ECONOMY] = _mean(grid.economy.reshape(cells), cells)
     out[M_INFRASTRUCTURE] = _mean(lay.f[K.L_INFRASTRUCTURE].reshape(cells), cells)
