@@ -686,7 +686,7 @@ def _clone(ag, grid, geo, prm, rng, a, free_stack, meta, events):
 
 
 @njit(cache=True)
-def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, events):
+def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     """One tick of random-sequential activation over every agent alive at its start.
 
     What every agent does every tick (move, decide, look for an active to arrest) is written
@@ -888,8 +888,9 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
         t = perm[i]
         perm[i] = perm[j]
         perm[j] = t
-    for i in range(n):  # remember who was alive, so a slot reused by a birth waits a tick
-        perm_uid[i] = ai[perm[i], I_UID]
+    # who was alive at the start: a slot a birth reuses in this tick holds a newer uid, and
+    # the newborn waits for the next tick
+    first_new_uid = meta[META_NEXT_UID]
     ai_flat = ai.reshape(ai.size)
     af_flat = af.reshape(af.size)
     fields_flat = grid.fields.reshape(grid.fields.size)
@@ -911,7 +912,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, 
                 if extended:
                     prefetch(economy, c)
         a = perm[i]
-        if not ai[a, I_ALIVE] or ai[a, I_UID] != perm_uid[i]:  # died (or reborn) in this tick
+        if not ai[a, I_ALIVE] or ai[a, I_UID] >= first_new_uid:  # died (or reborn) this tick
             continue
         kind = ai[a, I_KIND]
         cop = _is_cop(kind, pk_cops)

@@ -186,8 +186,7 @@ class PeaceSimModel(mesa.Model):
         )
         self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
         self.meta = np.array([cap, 0, 0], dtype=np.int64)
-        self._perm = np.empty(cap, np.int64)
-        self._perm_uid = np.empty(cap, np.int64)
+        self._perm = np.empty(cap, np.int32)
 
     def _populate(self, gen: np.random.Generator) -> None:
         """Initial residents and police (and peacekeepers deployed at tick 0)."""
@@ -256,7 +255,7 @@ class PeaceSimModel(mesa.Model):
             if t == sc.mission.deploy_tick and t > 0:
                 self._deploy_peacekeepers()
             K.tick(self.ag, self.cells, self.geometry, self.params, self._rng_state,
-                   self.legitimacy, self._perm, self._perm_uid, self.free_stack, self.meta,
+                   self.legitimacy, self._perm, self.free_stack, self.meta,
                    self.events)
         self._after_tick()
 
@@ -290,25 +289,25 @@ class PeaceSimModel(mesa.Model):
             layer_metrics = {}
         else:
             layer_metrics = self.layer.metrics()  # counts the census too (one kernel call)
-        c = self._census
-        ev = self.events
+        c = self._census.tolist()  # Python ints: cheaper to index than numpy scalars
+        ev = self.events.tolist()
         m = {
             "legitimacy": float(self.legitimacy),
-            "quiescent": int(c[K.C_QUIESCENT]),
-            "active": int(c[K.C_ACTIVE]),
-            "jailed": int(c[K.C_JAILED]),
-            "residents": int(c[K.C_QUIESCENT] + c[K.C_ACTIVE] + c[K.C_JAILED]),
-            "police": int(c[K.C_POLICE]),
-            "peacekeepers": int(c[K.C_PEACEKEEPERS]),
-            "arrests": int(ev[K.EV_ARRESTS]),
-            "releases": int(ev[K.EV_RELEASES]),
-            "activations": int(ev[K.EV_ACTIVATIONS]),
-            "group_0": int(c[K.C_GROUP0]),
-            "group_1": int(c[K.C_GROUP1]),
-            "killings": int(ev[K.EV_KILLINGS]),
-            "births": int(ev[K.EV_BIRTHS]),
-            "deaths": int(ev[K.EV_DEATHS] + ev[K.EV_KILLINGS]),
-            "combatants": int(c[K.C_COMBATANTS]),
+            "quiescent": c[K.C_QUIESCENT],
+            "active": c[K.C_ACTIVE],
+            "jailed": c[K.C_JAILED],
+            "residents": c[K.C_QUIESCENT] + c[K.C_ACTIVE] + c[K.C_JAILED],
+            "police": c[K.C_POLICE],
+            "peacekeepers": c[K.C_PEACEKEEPERS],
+            "arrests": ev[K.EV_ARRESTS],
+            "releases": ev[K.EV_RELEASES],
+            "activations": ev[K.EV_ACTIVATIONS],
+            "group_0": c[K.C_GROUP0],
+            "group_1": c[K.C_GROUP1],
+            "killings": ev[K.EV_KILLINGS],
+            "births": ev[K.EV_BIRTHS],
+            "deaths": ev[K.EV_DEATHS] + ev[K.EV_KILLINGS],
+            "combatants": c[K.C_COMBATANTS],
         }
         m.update(layer_metrics)
         self.metrics = m

@@ -334,7 +334,6 @@ class PeacekeepingLayer:
             m._rng_state,
             m.legitimacy,
             m._perm,
-            m._perm_uid,
             self._perm,
             m.free_stack,
             m.meta,
@@ -348,34 +347,35 @@ class PeacekeepingLayer:
         out = self._metrics
         lay = self.lay.packed
         layer_metrics(m.ag, m.cells, m.params, lay, m.meta, m.legitimacy, m._census, out, self._buf)
-        ev = m.events
+        ev = m.events.tolist()  # Python numbers: cheaper to index than numpy scalars
+        v = out.tolist()
         metrics: dict[str, float] = {
-            "civilian_casualties": int(ev[K.EV_CASUALTIES]),
-            "attacks": int(ev[K.EV_ATTACKS]),
-            "clashes": int(ev[K.EV_CLASHES]),
-            "battle_deaths": int(ev[K.EV_BATTLE_DEATHS]),
-            "abuses": int(ev[K.EV_ABUSES]),
-            "tips": int(ev[K.EV_TIPS]),
-            "recruits": int(ev[K.EV_RECRUITS]),
-            "disarmed": int(ev[K.EV_DISARMED]),
-            "relapses": int(ev[K.EV_RELAPSES]),
-            "weapons_collected": int(ev[K.EV_DISARMED]),
-            "interdictions": int(ev[K.EV_INTERDICTIONS]),
-            "harmed_by_security": int(ev[K.EV_HARMED]),
-            "combatant_arrests": int(ev[K.EV_COMBATANT_ARRESTS]),
-            "displaced": int(out[M_DISPLACED]),
-            "employed": int(out[M_EMPLOYED]),
-            "ex_combatants": int(out[M_EX_COMBATANTS]),
-            "trust_pk_mean": float(out[M_TRUST_PK]),
-            "trust_police_mean": float(out[M_TRUST_POLICE]),
-            "police_professionalism_mean": float(out[M_PROFESSIONALISM]),
-            "grievance_mean": float(out[M_GRIEVANCE]),
-            "economy_mean": float(out[M_ECONOMY]),
-            "infrastructure_mean": float(out[M_INFRASTRUCTURE]),
-            "violence_mean": float(out[M_VIOLENCE]),
+            "civilian_casualties": ev[K.EV_CASUALTIES],
+            "attacks": ev[K.EV_ATTACKS],
+            "clashes": ev[K.EV_CLASHES],
+            "battle_deaths": ev[K.EV_BATTLE_DEATHS],
+            "abuses": ev[K.EV_ABUSES],
+            "tips": ev[K.EV_TIPS],
+            "recruits": ev[K.EV_RECRUITS],
+            "disarmed": ev[K.EV_DISARMED],
+            "relapses": ev[K.EV_RELAPSES],
+            "weapons_collected": ev[K.EV_DISARMED],
+            "interdictions": ev[K.EV_INTERDICTIONS],
+            "harmed_by_security": ev[K.EV_HARMED],
+            "combatant_arrests": ev[K.EV_COMBATANT_ARRESTS],
+            "displaced": int(v[M_DISPLACED]),
+            "employed": int(v[M_EMPLOYED]),
+            "ex_combatants": int(v[M_EX_COMBATANTS]),
+            "trust_pk_mean": v[M_TRUST_PK],
+            "trust_police_mean": v[M_TRUST_POLICE],
+            "police_professionalism_mean": v[M_PROFESSIONALISM],
+            "grievance_mean": v[M_GRIEVANCE],
+            "economy_mean": v[M_ECONOMY],
+            "infrastructure_mean": v[M_INFRASTRUCTURE],
+            "violence_mean": v[M_VIOLENCE],
         }
         for r in ROLE_NAMES:
-            metrics[f"pk_{r}"] = int(out[M_ROLES + K.ROLE_CODES[r]])
+            metrics[f"pk_{r}"] = int(v[M_ROLES + K.ROLE_CODES[r]])
         return metrics
 
 
@@ -430,7 +430,6 @@ def layer_tick(
     rng,
     legitimacy,
     perm,
-    perm_uid,
     layer_perm,
     free_stack,
     meta,
@@ -440,7 +439,7 @@ def layer_tick(
     (random-sequential activation, ``kernels.tick``), then armed groups, trust, livelihoods
     and the environment."""
     before_core(ag, grid, geo, prm, lp, lay, rng, layer_perm, meta)
-    K.tick(ag, grid, geo, prm, rng, legitimacy, perm, perm_uid, free_stack, meta, events)
+    K.tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events)
     after_core(ag, grid, geo, prm, lp, lay, rng, layer_perm, free_stack, meta, events, legitimacy)
 
 
