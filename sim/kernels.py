@@ -406,47 +406,34 @@ def _relocate(ag, grid, geo, prm, a, c):
     _enter(ag, grid, geo, prm, a, x, c - x * geo.height)
 
 
-@njit(inline="always", cache=True)
-def _empty_in_vision(occ, offs, flat, n, inside, x, y, width, height, torus, rng):
-    """A uniformly random empty cell among ``n`` offsets of ``(x, y)`` (flat index), or -1.
+@njit(cache=True)
+def random_empty_in_vision(grid, geo, rng, x, y, k):
+    """A uniformly random empty cell in vision class ``k`` of ``(x, y)`` (flat), or -1.
 
     Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
-    scan when the neighbourhood is nearly full (still uniform). ``occ`` is flat.
+    scan when the neighbourhood is nearly full (still uniform).
     """
-    here = x * height + y
+    occ = grid.occ.reshape(-1)
+    offs = geo.offsets[k]
+    flat = geo.flat[k]
+    n = geo.n_off[k]
+    w, h, torus = geo.width, geo.height, geo.torus
+    inside = _inside(x, y, geo.reach[k], w, h)
+    here = x * h + y
     for _ in range(_TRY_MOVE):
         i = randint(rng, n)
-        c = _target(inside, here, flat[i], x, y, offs[i, 0], offs[i, 1], width, height, torus)
+        c = _target(inside, here, flat[i], x, y, offs[i, 0], offs[i, 1], w, h, torus)
         if c >= 0 and occ[c] < 0:
             return c
     found = 0
     pick = -1
     for i in range(n):
-        c = _target(inside, here, flat[i], x, y, offs[i, 0], offs[i, 1], width, height, torus)
+        c = _target(inside, here, flat[i], x, y, offs[i, 0], offs[i, 1], w, h, torus)
         if c >= 0 and occ[c] < 0:
             found += 1
             if randint(rng, found) == 0:  # reservoir sampling: uniform over empties
                 pick = c
     return pick
-
-
-@njit(cache=True)
-def random_empty_in_vision(grid, geo, rng, x, y, k):
-    """A uniformly random empty cell in vision class ``k`` of ``(x, y)``, or -1 if none."""
-    inside = _inside(x, y, geo.reach[k], geo.width, geo.height)
-    return _empty_in_vision(
-        grid.occ.reshape(-1),
-        geo.offsets[k],
-        geo.flat[k],
-        geo.n_off[k],
-        inside,
-        x,
-        y,
-        geo.width,
-        geo.height,
-        geo.torus,
-        rng,
-    )
 
 
 @njit(cache=True)
@@ -495,6 +482,33 @@ def remove_agent(ag, grid, geo, prm, a, free_stack, meta):
 
 
 @njit(inline="always", cache=True)
+def _reset_layer_state(ai, af, a):
+    """Zero the peacekeeping-layer attributes of a slot that is being (re)used."""
+    for c in (
+        I_FACTION,
+        I_EMPLOYED,
+        I_EX_COMBATANT,
+        I_DISPLACED,
+        I_LEADER,
+        I_INFORMANT,
+        I_ROLE,
+        I_COMMUNITY,
+    ):
+        ai[a, c] = 0
+    ai[a, I_HOME] = -1
+    for c in (
+        F_AGGRESSION,
+        F_TRUST_PK,
+        F_TRUST_POLICE,
+        F_TRUST_PK0,
+        F_TRUST_POLICE0,
+        F_DIALOGUE,
+        F_PROFESSIONALISM,
+    ):
+        af[a, c] = 0.0
+
+
+@njit(inline="always", cache=True)
 def _take_slot(ai, af, kind, vclass, free_stack, meta):
     """Pop a free slot and give it a fresh agent of ``kind``, off the grid; returns the slot."""
     meta[META_FREE_TOP] -= 1
@@ -526,38 +540,6 @@ def new_agent(ag, grid, geo, prm, rng, kind, vclass, cell, free_stack, meta):
     x = cell // geo.height
     _enter(ag, grid, geo, prm, a, x, cell - x * geo.height)
     return a
-
-
-@njit(inline="always", cache=True)
-def _reset_layer_state(ai, af, a):
-    for c in (
-        I_FACTION,
-        I_EMPLOYED,
-        I_EX_COMBATANT,
-        I_DISPLACED,
-        I_LEADER,
-        I_INFORMANT,
-        I_ROLE,
-        I_COMMUNITY,
-    ):
-        ai[a, c] = 0
-    ai[a, I_HOME] = -1
-    for c in (
-        F_AGGRESSION,
-        F_TRUST_PK,
-        F_TRUST_POLICE,
-        F_TRUST_PK0,
-        F_TRUST_POLICE0,
-        F_DIALOGUE,
-        F_PROFESSIONALISM,
-    ):
-        af[a, c] = 0.0
-
-
-@njit(cache=True)
-def reset_layer_state(ag, a):
-    """Zero the peacekeeping-layer attributes of a slot that is being (re)used."""
-    _reset_layer_state(ag.i, ag.f, a)
 
 
 # ----------------------------------------------------------------------------- the rules
