@@ -9,6 +9,9 @@ One tick, in the order of the ODD description (docs/ODD.md, section 3):
 5. armed groups act (interdiction, arrest, clashes, attacks), then recruitment, DDR, relapse;
 6. residents update trust, report combatants, flee violence; jobs are found and lost;
 7. police professionalism, then the environment layers (violence, economy, infrastructure).
+
+Step 1 runs in Python (it draws from the set-up generator); steps 2-7 are one kernel call,
+``layer_tick``, so a tick crosses from Python to numba once (plus once for the metrics).
 """
 
 from __future__ import annotations
@@ -400,7 +403,7 @@ def grievances(model: PeaceSimModel, slots: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def before_core(ag, grid, geo, prm, lp, lay, rng, perm, meta):
     """Tips reach the units, units move by role (toward the hottest cell, their post, their
-    partner), then the presence fields are recomputed (one call from Python a tick)."""
+    partner), then the presence fields are recomputed."""
     f = lay.f
     box_sum_work(f[K.L_TIPS], lp.tip_radius, lp.torus, f[K.L_TIP_REACH], lay.work[W_TMP], lay.col)
     f[K.L_TIPS].fill(0.0)
@@ -446,7 +449,7 @@ def layer_tick(
 @njit(cache=True)
 def after_core(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, events, legitimacy):
     """Armed groups, transitions, what residents saw, trust and tips, livelihoods, police
-    professionalism and the environment, in the order of the ODD (one call a tick)."""
+    professionalism and the environment, in the order of the ODD."""
     f = lay.f
     combatant_phase(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, events)
     transitions(ag, grid, geo, prm, lp, lay, rng, legitimacy, meta, events)
