@@ -14,6 +14,8 @@ from numba import njit
 from sim import kernels as K
 from sim.rng import randint, uniform
 
+_AHEAD = 4  # slots ahead whose cells are prefetched in the per-agent passes
+
 
 @njit(cache=True)
 def _shuffled(ai, high, kind, perm, rng):
@@ -209,7 +211,16 @@ def transitions(ag, grid, geo, prm, lp, lay, rng, legitimacy, meta, events):
     af = ag.f
     economy = grid.economy
     lf = lay.f
-    for a in range(meta[K.META_HIGH]):
+    high = meta[K.META_HIGH]
+    n_cells = economy.size
+    econ_flat = economy.reshape(n_cells)
+    lf_flat = lf.reshape(lf.size)
+    for a in range(high):
+        b = a + _AHEAD  # fetch the cells of agents a few slots ahead while this one acts
+        if b < high and ai[b, K.I_X] >= 0:
+            c = ai[b, K.I_X] * economy.shape[1] + ai[b, K.I_Y]
+            K.prefetch(econ_flat, c)
+            K.prefetch(lf_flat, K.L_COMB_SEEN * n_cells + c)
         if not ai[a, K.I_ALIVE] or ai[a, K.I_X] < 0:
             continue
         x = ai[a, K.I_X]

@@ -23,7 +23,12 @@ from sim.rng import uniform
 def employment_phase(ag, grid, lp, rng, meta):
     ai = ag.i
     economy = grid.economy
-    for a in range(meta[K.META_HIGH]):
+    high = meta[K.META_HIGH]
+    econ_flat = economy.reshape(economy.size)
+    for a in range(high):
+        b = a + 4  # fetch the cell of an agent a few slots ahead while this one acts
+        if b < high and ai[b, K.I_X] >= 0:
+            K.prefetch(econ_flat, ai[b, K.I_X] * economy.shape[1] + ai[b, K.I_Y])
         if not ai[a, K.I_ALIVE] or ai[a, K.I_KIND] != K.RESIDENT or ai[a, K.I_X] < 0:
             continue
         e = economy[ai[a, K.I_X], ai[a, K.I_Y]]
