@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml $(wildcard sim/__init__.py)
 	    "$$py" -m venv --clear $(VENV); \
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -e '.[dev,viz]'
 	@touch $@
 
 run: venv

@@ -1,0 +1,387 @@
+"""The trainer app: a Mesa SolaraViz app for showing policy trade-offs in a room.
+
+Two pages (``solara run sim.app``, or ``peacesim viz``):
+
+* **Trainer** - one model: the map (residents by state and trust, combatants, peacekeepers by
+  role, police, over a violence / economy / trust layer), live charts, and the levers: context
+  and strategy files, role weights, training and conduct, densities, drawdown week, seed.
+* **Compare** - one context and seed with two strategies, stepping in lockstep: maps side by
+  side and charts of the difference B - A.
+
+Mesa's SolaraViz provides the frame (title bar, Reset / Play / Step, play speed, ``Time: N``).
+The levers are a card of our own in the same sidebar, because they do more than Mesa's
+parameter inputs can: choosing a strategy moves the sliders to that strategy's values, and a
+file that does not validate is reported in place instead of breaking the page. A lever change
+rebuilds the model and replays it, with the same seed, to the week on screen, so the map shows
+at once what that week would look like under the new setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import force_update, update_counter
+from solara.components.applayout import sidebar_portal
+
+from sim.scenario import ScenarioError
+from sim.trainer import (
+    ROLE_LEVERS,
+    SCENARIOS_DIR,
+    STRATEGY_LEVERS,
+    PairSettings,
+    StrategyPair,
+    TrainerModel,
+    TrainerSettings,
+    default_context,
+    default_pair,
+    default_settings,
+    list_contexts,
+    list_strategies,
+    settings_from_files,
+)
+from sim.viz_components import (
+    LAYERS,
+    LEGEND,
+    difference,
+    difference_chart,
+    map_rgb,
+    png,
+    series,
+    trend_chart,
+)
+
+#: milliseconds Mesa's play loop sleeps between ticks (the redraw takes the rest)
+PLAY_INTERVAL_MS = 20
+SIDEBAR_BELOW = 1 << 20  # sidebar position of the levers (see SidebarBelow)
+OWN_STRATEGY = "(the context's own)"
+#: the layer shown on the maps (per browser session when served)
+map_layer = solara.reactive("violence")
+
+Settings = Any  # TrainerSettings or PairSettings, or a reactive holding one
+
+
+def _current(settings: Settings) -> Any:
+    """The settings value, whether given directly or as a reactive variable."""
+    return settings.value if isinstance(settings, solara.Reactive) else settings
+
+
+class LiveTrainerModel(TrainerModel):
+    """A :class:`TrainerModel` that also accepts the page's reactive settings.
+
+    SolaraViz fixes the model parameters when the page opens and rebuilds the model from them
+    on Reset; handing it the reactive variable makes Reset use the levers as they are now.
+    """
+
+    def __init__(self, settings: Settings = None) -> None:
+        super().__init__(_current(settings))
+
+
+class LiveStrategyPair(StrategyPair):
+    """A :class:`StrategyPair` that also accepts the page's reactive settings (see above)."""
+
+    def __init__(self, settings: Settings = None) -> None:
+        super().__init__(_current(settings))
+
+
+def file_label(path: str | None) -> str:
+    """How the pickers show a file: its name under ``scenarios/``, else the path as given."""
+    if path is None:
+        return OWN_STRATEGY
+    p = Path(path)
+    for folder in (SCENARIOS_DIR / "strategies", SCENARIOS_DIR):
+        if p.parent.resolve() == folder.resolve():
+            return p.name
+    return str(path)
+
+
+def _options(paths: list[str]) -> dict[str, str]:
+    return {file_label(p): p for p in paths}
+
+
+def _replayed(build: Callable[[], Any], week: int) -> Any:
+    """A new model, stepped to ``week`` (same seed, so the same history up to the change)."""
+    model = build()
+    for _ in range(week):
+        model.step()
+    return model
+
+
+# ------------------------------------------------------------------ shared pieces
+
+
+def _heading(text: str) -> None:
+    solara.Text(text, style={"font-weight": "bold", "margin-top": "8px"})
+
+
+@solara.component
+def SidebarBelow(children: list[Any] | None = None) -> None:
+    """Like ``solara.Sidebar``, but below SolaraViz's own cards, so Reset / Play / Step and
+    ``Time`` stay at the top. Solara orders sidebar content by a position derived from how
+    deeply it is declared; this gives ours a position after any SolaraViz uses (the portal is
+    solara's own, pinned with solara in the ``viz`` extra)."""
+    sidebar_portal.use_portal_add(children or [], SIDEBAR_BELOW)
+    return solara.Div(style="display: none")
+
+
+@solara.component
+def LayerSwitch() -> None:
+    """Which layer colours the maps."""
+    solara.ToggleButtonsSingle(value=map_layer, values=list(LAYERS), dense=True)
+
+
+@solara.component
+def MapImage(model: Any, caption: str = "") -> None:
+    """The model's map as one image, redrawn on every tick."""
+    update_counter.get()
+    with solara.Column(gap="2px", style={"align-items": "center"}):
+        if caption:
+            solara.Text(caption, style={"font-weight": "bold"})
+        solara.Image(png(map_rgb(model, map_layer.value)), classes=["peacesim-map"])
+
+
+@solara.component
+def MapLegend() -> None:
+    """Symbols and colours of the map."""
+    items = " &nbsp; ".join(
+        f'<span style="color:{colour}">{symbol}</span>&nbsp;{text}'
+        for symbol, colour, text in LEGEND
+    )
+    title, _ = LAYERS[map_layer.value]
+    solara.HTML(tag="div", unsafe_innerHTML=(
+        f'<div style="font-size:12px;max-width:560px">{items}<br/>'
+        f"Background: {title.lower()} (darker = more).</div>"))
+
+
+def headline(model: Any) -> str:
+    """One line of the numbers a trainer points at."""
+    s = series(model)
+    return (f"week {int(s['tick'][-1])}: {int(s['casualties_cum'][-1])} civilians killed; "
+            f"trust in peacekeepers {s['trust_pk'][-1]:.2f}, police "
+            f"{s['trust_police'][-1]:.2f}; economy {s['economy'][-1]:.2f}; "
+            f"{int(s['combatants'][-1])} combatants; {int(s['tips_cum'][-1])} tips")
+
+
+@solara.component
+def FilePicker(label: str, options: dict[str, str], value: str,
+               on_pick: Callable[[str], None]) -> None:
+    """A select over files, reporting the chosen path."""
+    solara.Select(label, values=list(options), value=value,
+                  on_value=lambda name: on_pick(options[name]))
+
+
+# ------------------------------------------------------------------ trainer page
+
+
+@solara.component
+def TrainerLevers(model: solara.Reactive[Any], settings: solara.Reactive[TrainerSettings],
+                  message: str | None = None) -> None:
+    """Context and strategy pickers, lever sliders and seed; each change applies at once."""
+    error = solara.use_reactive(message)
+    s = settings.value
+    picked_context = solara.use_reactive(s.context)
+    picked_strategy = solara.use_reactive(s.strategy)
+    contexts = solara.use_memo(lambda: _options(list_contexts(extra=default_context())), [])
+    strategies = solara.use_memo(
+        lambda: {OWN_STRATEGY: None, **_options(list_strategies())}, [])
+
+    def apply(new: TrainerSettings) -> None:
+        try:
+            fresh = _replayed(lambda: LiveTrainerModel(new), model.value.steps)
+        except ScenarioError as exc:
+            error.set(str(exc))
+            return
+        settings.set(new)
+        model.set(fresh)
+        error.set(None)
+        force_update()
+
+    def pick(context: str | None = None, strategy: object = ...) -> None:
+        context = picked_context.value if context is None else context
+        strategy = picked_strategy.value if strategy is ... else strategy
+        picked_context.set(context)
+        picked_strategy.set(strategy)
+        try:
+            new = settings_from_files(context, strategy, s.seed)
+        except ScenarioError as exc:
+            error.set(str(exc))  # the model on screen stays as it was
+            return
+        apply(new)
+
+    with solara.Card("Levers", subtitle="Each change replays the run to this week, same seed"):
+        FilePicker("Context (scenarios/)", contexts, file_label(picked_context.value),
+                   lambda path: pick(context=path))
+        FilePicker("Strategy (scenarios/strategies/)", strategies,
+                   file_label(picked_strategy.value), lambda path: pick(strategy=path))
+        if error.value:
+            solara.Error(error.value, classes=["peacesim-error"],
+                         style={"white-space": "pre-wrap", "font-size": "12px"})
+        _heading("Peacekeepers by role (weights; shares shown)")
+        try:
+            shares = s.role_shares()
+        except ScenarioError:
+            shares = dict.fromkeys(ROLE_LEVERS, 0.0)
+        for i, role in enumerate(ROLE_LEVERS):
+            def set_role(value: float, i: int = i) -> None:
+                roles = list(s.roles)
+                roles[i] = float(value)
+                apply(s.replace(roles=tuple(roles)))
+
+            solara.SliderFloat(f"{role.replace('_', ' ')} ({shares[role]:.0%})",
+                               value=s.roles[i], min=0.0, max=1.0, step=0.05,
+                               on_value=set_role)
+        _heading("Conduct and information")
+        for name in STRATEGY_LEVERS:
+            solara.SliderFloat(name.replace("_", " "), value=getattr(s, name), min=0.0,
+                               max=1.0, step=0.05,
+                               on_value=lambda v, name=name: apply(s.replace(**{name: v})))
+        _heading("Forces and timeline")
+        solara.SliderFloat("peacekeeper density", value=s.pk_density, min=0.0, max=0.1,
+                           step=0.005, on_value=lambda v: apply(s.replace(pk_density=v)))
+        solara.SliderFloat("police density", value=s.police_density, min=0.0, max=0.1,
+                           step=0.005, on_value=lambda v: apply(s.replace(police_density=v)))
+        ticks = model.value.scenario_config.run.ticks
+        solara.SliderInt("drawdown start (week; 0: none)", value=s.drawdown_start,
+                         min=0, max=ticks, step=1,
+                         on_value=lambda v: apply(s.replace(drawdown_start=int(v))))
+        solara.InputInt("seed", value=s.seed,
+                        on_value=lambda v: apply(s.replace(seed=int(v or 0))))
+
+
+@solara.component
+def TrainerMain(model: Any) -> None:
+    """Map with its layer switch and legend, next to the live charts."""
+    update_counter.get()
+    chart = solara.use_memo(lambda: trend_chart(model), [model])
+    solara.Text(headline(model), classes=["peacesim-headline"])
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+        with solara.Card("Map", style={"min-width": "480px"}):
+            LayerSwitch()
+            MapImage(model)
+            MapLegend()
+        with solara.Card("Over time", style={"min-width": "460px"}):
+            solara.Image(chart.png(series(model)), classes=["peacesim-chart"])
+
+
+@solara.component
+def TrainerView(model: solara.Reactive[Any], settings: solara.Reactive[TrainerSettings],
+                message: str | None = None) -> None:
+    """The trainer page for a given model and settings (tests render this directly)."""
+    SolaraViz(model, components=[], model_params={"settings": settings},
+              play_interval=PLAY_INTERVAL_MS, name="PeaceSim trainer")
+    SidebarBelow(children=[TrainerLevers(model, settings, message)])
+    TrainerMain(model.value)
+
+
+def _first_settings() -> tuple[TrainerSettings, str | None]:
+    """The default settings; if the file given on the command line is invalid, baseline
+    with the reason (the app still opens)."""
+    try:
+        return default_settings(), None
+    except ScenarioError as exc:
+        return settings_from_files(str(SCENARIOS_DIR / "baseline.toml")), str(exc)
+
+
+@solara.component
+def TrainerPage() -> None:
+    """Route ``/``: the trainer page with fresh state."""
+    first, message = solara.use_memo(_first_settings, [])
+    settings = solara.use_reactive(first)
+    model = solara.use_reactive(solara.use_memo(lambda: LiveTrainerModel(first), []))
+    TrainerView(model, settings, message)
+
+
+# ------------------------------------------------------------------ compare page
+
+
+@solara.component
+def PairLevers(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettings]) -> None:
+    """Context, the two strategies and the seed of the comparison."""
+    error = solara.use_reactive(None)
+    s = settings.value
+    picked = solara.use_reactive(s)
+    contexts = solara.use_memo(lambda: _options(list_contexts(extra=default_context())), [])
+    strategies = solara.use_memo(
+        lambda: {OWN_STRATEGY: None, **_options(list_strategies())}, [])
+
+    def pick(**changes: Any) -> None:
+        new = picked.value.replace(**changes)
+        picked.set(new)
+        try:
+            fresh = _replayed(lambda: LiveStrategyPair(new), pair.value.steps)
+        except ScenarioError as exc:
+            error.set(str(exc))
+            return
+        settings.set(new)
+        pair.set(fresh)
+        error.set(None)
+        force_update()
+
+    with solara.Card("Compare", subtitle="Same context and seed; B - A is plotted"):
+        FilePicker("Context (scenarios/)", contexts, file_label(picked.value.context),
+                   lambda path: pick(context=path))
+        FilePicker("Strategy A", strategies, file_label(picked.value.strategy_a),
+                   lambda path: pick(strategy_a=path))
+        FilePicker("Strategy B", strategies, file_label(picked.value.strategy_b),
+                   lambda path: pick(strategy_b=path))
+        if error.value:
+            solara.Error(error.value, classes=["peacesim-error"],
+                         style={"white-space": "pre-wrap", "font-size": "12px"})
+        solara.InputInt("seed", value=s.seed, on_value=lambda v: pick(seed=int(v or 0)))
+
+
+@solara.component
+def CompareMain(pair: Any) -> None:
+    """The two maps side by side, the headline numbers of each, and the difference charts."""
+    update_counter.get()
+    chart = solara.use_memo(lambda: difference_chart(pair.a, pair.b), [pair])
+    s = pair.settings
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+        with solara.Card("Maps", style={"min-width": "480px"}):
+            LayerSwitch()
+            with solara.Row(style={"flex-wrap": "wrap"}):
+                with solara.Column():
+                    MapImage(pair.a, f"A: {file_label(s.strategy_a)}")
+                    solara.Text(headline(pair.a), style={"font-size": "12px"})
+                with solara.Column():
+                    MapImage(pair.b, f"B: {file_label(s.strategy_b)}")
+                    solara.Text(headline(pair.b), style={"font-size": "12px"})
+            MapLegend()
+        with solara.Card("Difference B - A", style={"min-width": "460px"}):
+            solara.Image(chart.png(difference(series(pair.a), series(pair.b))),
+                         classes=["peacesim-chart"])
+
+
+@solara.component
+def CompareView(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettings]) -> None:
+    """The compare page for a given pair and settings (tests render this directly)."""
+    SolaraViz(pair, components=[], model_params={"settings": settings},
+              play_interval=PLAY_INTERVAL_MS, name="PeaceSim: compare strategies")
+    SidebarBelow(children=[PairLevers(pair, settings)])
+    CompareMain(pair.value)
+
+
+def _first_pair() -> PairSettings:
+    try:
+        default_settings()
+        return default_pair()
+    except ScenarioError:
+        return default_pair().replace(context=str(SCENARIOS_DIR / "baseline.toml"))
+
+
+@solara.component
+def ComparePage() -> None:
+    """Route ``/compare``: the compare page with fresh state."""
+    first = solara.use_memo(_first_pair, [])
+    settings = solara.use_reactive(first)
+    pair = solara.use_reactive(solara.use_memo(lambda: LiveStrategyPair(first), []))
+    CompareView(pair, settings)
+
+
+routes = [
+    solara.Route(path="/", component=TrainerPage, label="Trainer"),
+    solara.Route(path="compare", component=ComparePage, label="Compare"),
+]
