@@ -29,6 +29,7 @@ from solara.components.applayout import sidebar_portal
 
 from sim.scenario import ScenarioError
 from sim.trainer import (
+    DEFAULT_CONTEXT,
     ROLE_LEVERS,
     SCENARIOS_DIR,
     STRATEGY_LEVERS,
@@ -41,6 +42,8 @@ from sim.trainer import (
     default_settings,
     list_contexts,
     list_strategies,
+    pair_from_files,
+    scenarios_dir,
     settings_from_files,
 )
 from sim.viz_components import (
@@ -92,7 +95,7 @@ def file_label(path: str | None) -> str:
     if path is None:
         return OWN_STRATEGY
     p = Path(path)
-    for folder in (SCENARIOS_DIR / "strategies", SCENARIOS_DIR):
+    for folder in (scenarios_dir() / "strategies", scenarios_dir()):
         if p.parent.resolve() == folder.resolve():
             return p.name
     return str(path)
@@ -173,6 +176,89 @@ def FilePicker(label: str, options: dict[str, str], value: str,
                   on_value=lambda name: on_pick(options[name]))
 
 
+class Applier:
+    """Turns a lever change into a new model on screen, or into an error message.
+
+    The new model is built from the new settings and replayed to the week on screen (same
+    seed); only if that works do the settings and the model change. A file or combination
+    that does not validate leaves the model as it was and shows the validation message.
+    """
+
+    def __init__(self, model: solara.Reactive[Any], settings: solara.Reactive[Any],
+                 error: solara.Reactive[str | None], build: Callable[[Any], Any]) -> None:
+        self.model, self.settings, self.error, self.build = model, settings, error, build
+
+    def __call__(self, new: Any) -> bool:
+        """Apply ``new`` settings; True if they were valid."""
+        try:
+            fresh = _replayed(lambda: self.build(new), self.model.value.steps)
+        except ScenarioError as exc:
+            self.error.set(str(exc))
+            return False
+        self.settings.set(new)
+        self.model.set(fresh)
+        self.error.set(None)
+        force_update()
+        return True
+
+    def reject(self, exc: ScenarioError) -> None:
+        """Show why a choice cannot be used (the model stays as it was)."""
+        self.error.set(str(exc))
+
+
+@solara.component
+def ErrorMessage(error: solara.Reactive[str | None]) -> None:
+    """The validation message of the last rejected choice, if any."""
+    if error.value:
+        solara.Error(error.value, classes=["peacesim-error"],
+                     style={"white-space": "pre-wrap", "font-size": "12px"})
+
+
+@solara.component
+def LeverSliders(s: TrainerSettings, on_change: Callable[[TrainerSettings], Any],
+                 ticks: int) -> None:
+    """The sliders of one strategy: role weights, conduct and information, forces and the
+    drawdown week. Their positions always show ``s`` (so picking a strategy moves them)."""
+    _heading("Peacekeepers by role (weights; shares shown)")
+    try:
+        shares = s.role_shares()
+    except ScenarioError:
+        shares = dict.fromkeys(ROLE_LEVERS, 0.0)
+    for i, role in enumerate(ROLE_LEVERS):
+        def set_role(value: float, i: int = i) -> None:
+            roles = list(s.roles)
+            roles[i] = float(value)
+            on_change(s.replace(roles=tuple(roles)))
+
+        solara.SliderFloat(f"{role.replace('_', ' ')} ({shares[role]:.0%})", value=s.roles[i],
+                           min=0.0, max=1.0, step=0.05, on_value=set_role)
+    _heading("Conduct and information")
+    for name in STRATEGY_LEVERS:
+        value = getattr(s, name)
+        solara.SliderFloat(f"{name.replace('_', ' ')}: {value:.2f}", value=value, min=0.0,
+                           max=1.0, step=0.05,
+                           on_value=lambda v, name=name: on_change(s.replace(**{name: v})))
+    _heading("Forces and timeline")
+    solara.SliderFloat(f"peacekeeper density: {s.pk_density:.3f}", value=s.pk_density,
+                       min=0.0, max=0.1, step=0.005,
+                       on_value=lambda v: on_change(s.replace(pk_density=v)))
+    solara.SliderFloat(f"police density: {s.police_density:.3f}", value=s.police_density,
+                       min=0.0, max=0.1, step=0.005,
+                       on_value=lambda v: on_change(s.replace(police_density=v)))
+    when = f"week {s.drawdown_start}" if s.drawdown_start else "none"
+    solara.SliderInt(f"drawdown start: {when}", value=s.drawdown_start, min=0,
+                     max=max(ticks, s.drawdown_start), step=1,
+                     on_value=lambda v: on_change(s.replace(drawdown_start=int(v))))
+
+
+def _contexts() -> dict[str, str]:
+    return _options(list_contexts(extra=default_context()))
+
+
+def _strategies() -> dict[str, str | None]:
+    return {OWN_STRATEGY: None, **_options(list_strategies())}
+
+
 # ------------------------------------------------------------------ trainer page
 
 
@@ -181,72 +267,29 @@ def TrainerLevers(model: solara.Reactive[Any], settings: solara.Reactive[Trainer
                   message: str | None = None) -> None:
     """Context and strategy pickers, lever sliders and seed; each change applies at once."""
     error = solara.use_reactive(message)
+    apply = Applier(model, settings, error, LiveTrainerModel)
     s = settings.value
-    picked_context = solara.use_reactive(s.context)
-    picked_strategy = solara.use_reactive(s.strategy)
-    contexts = solara.use_memo(lambda: _options(list_contexts(extra=default_context())), [])
-    strategies = solara.use_memo(
-        lambda: {OWN_STRATEGY: None, **_options(list_strategies())}, [])
+    picked = solara.use_reactive((s.context, s.strategy))  # may be an invalid choice
+    contexts = solara.use_memo(_contexts, [])
+    strategies = solara.use_memo(_strategies, [])
 
-    def apply(new: TrainerSettings) -> None:
-        try:
-            fresh = _replayed(lambda: LiveTrainerModel(new), model.value.steps)
-        except ScenarioError as exc:
-            error.set(str(exc))
-            return
-        settings.set(new)
-        model.set(fresh)
-        error.set(None)
-        force_update()
-
-    def pick(context: str | None = None, strategy: object = ...) -> None:
-        context = picked_context.value if context is None else context
-        strategy = picked_strategy.value if strategy is ... else strategy
-        picked_context.set(context)
-        picked_strategy.set(strategy)
+    def pick(context: str, strategy: str | None) -> None:
+        picked.set((context, strategy))
         try:
             new = settings_from_files(context, strategy, s.seed)
         except ScenarioError as exc:
-            error.set(str(exc))  # the model on screen stays as it was
+            apply.reject(exc)
             return
         apply(new)
 
-    with solara.Card("Levers", subtitle="Each change replays the run to this week, same seed"):
-        FilePicker("Context (scenarios/)", contexts, file_label(picked_context.value),
-                   lambda path: pick(context=path))
-        FilePicker("Strategy (scenarios/strategies/)", strategies,
-                   file_label(picked_strategy.value), lambda path: pick(strategy=path))
-        if error.value:
-            solara.Error(error.value, classes=["peacesim-error"],
-                         style={"white-space": "pre-wrap", "font-size": "12px"})
-        _heading("Peacekeepers by role (weights; shares shown)")
-        try:
-            shares = s.role_shares()
-        except ScenarioError:
-            shares = dict.fromkeys(ROLE_LEVERS, 0.0)
-        for i, role in enumerate(ROLE_LEVERS):
-            def set_role(value: float, i: int = i) -> None:
-                roles = list(s.roles)
-                roles[i] = float(value)
-                apply(s.replace(roles=tuple(roles)))
-
-            solara.SliderFloat(f"{role.replace('_', ' ')} ({shares[role]:.0%})",
-                               value=s.roles[i], min=0.0, max=1.0, step=0.05,
-                               on_value=set_role)
-        _heading("Conduct and information")
-        for name in STRATEGY_LEVERS:
-            solara.SliderFloat(name.replace("_", " "), value=getattr(s, name), min=0.0,
-                               max=1.0, step=0.05,
-                               on_value=lambda v, name=name: apply(s.replace(**{name: v})))
-        _heading("Forces and timeline")
-        solara.SliderFloat("peacekeeper density", value=s.pk_density, min=0.0, max=0.1,
-                           step=0.005, on_value=lambda v: apply(s.replace(pk_density=v)))
-        solara.SliderFloat("police density", value=s.police_density, min=0.0, max=0.1,
-                           step=0.005, on_value=lambda v: apply(s.replace(police_density=v)))
-        ticks = model.value.scenario_config.run.ticks
-        solara.SliderInt("drawdown start (week; 0: none)", value=s.drawdown_start,
-                         min=0, max=ticks, step=1,
-                         on_value=lambda v: apply(s.replace(drawdown_start=int(v))))
+    context, strategy = picked.value
+    with solara.Card("Levers", subtitle="A change replays the run to this week, same seed"):
+        FilePicker("Context (scenarios/)", contexts, file_label(context),
+                   lambda path: pick(path, strategy))
+        FilePicker("Strategy (scenarios/strategies/)", strategies, file_label(strategy),
+                   lambda path: pick(context, path))
+        ErrorMessage(error)
+        LeverSliders(s, apply, model.value.scenario_config.run.ticks)
         solara.InputInt("seed", value=s.seed,
                         on_value=lambda v: apply(s.replace(seed=int(v or 0))))
 
@@ -258,11 +301,11 @@ def TrainerMain(model: Any) -> None:
     chart = solara.use_memo(lambda: trend_chart(model), [model])
     solara.Text(headline(model), classes=["peacesim-headline"])
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-        with solara.Card("Map", style={"min-width": "480px"}):
+        with solara.Card("Map"):
             LayerSwitch()
             MapImage(model)
             MapLegend()
-        with solara.Card("Over time", style={"min-width": "460px"}):
+        with solara.Card("Over time"):
             solara.Image(chart.png(series(model)), classes=["peacesim-chart"])
 
 
@@ -282,7 +325,7 @@ def _first_settings() -> tuple[TrainerSettings, str | None]:
     try:
         return default_settings(), None
     except ScenarioError as exc:
-        return settings_from_files(str(SCENARIOS_DIR / "baseline.toml")), str(exc)
+        return settings_from_files(str(SCENARIOS_DIR / DEFAULT_CONTEXT)), str(exc)
 
 
 @solara.component
@@ -298,39 +341,44 @@ def TrainerPage() -> None:
 
 
 @solara.component
-def PairLevers(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettings]) -> None:
-    """Context, the two strategies and the seed of the comparison."""
-    error = solara.use_reactive(None)
+def PairLevers(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettings],
+               message: str | None = None) -> None:
+    """Shared context and seed; per side a strategy file and, folded away, its sliders."""
+    error = solara.use_reactive(message)
+    apply = Applier(pair, settings, error, LiveStrategyPair)
     s = settings.value
-    picked = solara.use_reactive(s)
-    contexts = solara.use_memo(lambda: _options(list_contexts(extra=default_context())), [])
-    strategies = solara.use_memo(
-        lambda: {OWN_STRATEGY: None, **_options(list_strategies())}, [])
+    picked = solara.use_reactive((s.a.context, s.a.strategy, s.b.strategy))
+    contexts = solara.use_memo(_contexts, [])
+    strategies = solara.use_memo(_strategies, [])
+    ticks = pair.value.a.scenario_config.run.ticks
 
-    def pick(**changes: Any) -> None:
-        new = picked.value.replace(**changes)
-        picked.set(new)
+    def pick(context: str, strategy_a: str | None, strategy_b: str | None) -> None:
+        picked.set((context, strategy_a, strategy_b))
         try:
-            fresh = _replayed(lambda: LiveStrategyPair(new), pair.value.steps)
+            a = s.a if (context, strategy_a) == (s.a.context, s.a.strategy) else \
+                settings_from_files(context, strategy_a, s.a.seed)
+            b = s.b if (context, strategy_b) == (s.b.context, s.b.strategy) else \
+                settings_from_files(context, strategy_b, s.a.seed)
         except ScenarioError as exc:
-            error.set(str(exc))
+            apply.reject(exc)
             return
-        settings.set(new)
-        pair.set(fresh)
-        error.set(None)
-        force_update()
+        apply(PairSettings(a, b))
 
-    with solara.Card("Compare", subtitle="Same context and seed; B - A is plotted"):
-        FilePicker("Context (scenarios/)", contexts, file_label(picked.value.context),
-                   lambda path: pick(context=path))
-        FilePicker("Strategy A", strategies, file_label(picked.value.strategy_a),
-                   lambda path: pick(strategy_a=path))
-        FilePicker("Strategy B", strategies, file_label(picked.value.strategy_b),
-                   lambda path: pick(strategy_b=path))
-        if error.value:
-            solara.Error(error.value, classes=["peacesim-error"],
-                         style={"white-space": "pre-wrap", "font-size": "12px"})
-        solara.InputInt("seed", value=s.seed, on_value=lambda v: pick(seed=int(v or 0)))
+    context, strategy_a, strategy_b = picked.value
+    with solara.Card("Compare", subtitle="Same context and seed; charts show B - A"):
+        FilePicker("Context (scenarios/)", contexts, file_label(context),
+                   lambda path: pick(path, strategy_a, strategy_b))
+        FilePicker("Strategy A", strategies, file_label(strategy_a),
+                   lambda path: pick(context, path, strategy_b))
+        FilePicker("Strategy B", strategies, file_label(strategy_b),
+                   lambda path: pick(context, strategy_a, path))
+        ErrorMessage(error)
+        solara.InputInt("seed", value=s.a.seed, on_value=lambda v: apply(
+            PairSettings(s.a.replace(seed=int(v or 0)), s.b.replace(seed=int(v or 0)))))
+        with solara.Details("Levers of A"):
+            LeverSliders(s.a, lambda new: apply(s.replace(a=new)), ticks)
+        with solara.Details("Levers of B"):
+            LeverSliders(s.b, lambda new: apply(s.replace(b=new)), ticks)
 
 
 @solara.component
@@ -340,45 +388,46 @@ def CompareMain(pair: Any) -> None:
     chart = solara.use_memo(lambda: difference_chart(pair.a, pair.b), [pair])
     s = pair.settings
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-        with solara.Card("Maps", style={"min-width": "480px"}):
+        with solara.Card("Maps"):
             LayerSwitch()
             with solara.Row(style={"flex-wrap": "wrap"}):
-                with solara.Column():
-                    MapImage(pair.a, f"A: {file_label(s.strategy_a)}")
-                    solara.Text(headline(pair.a), style={"font-size": "12px"})
-                with solara.Column():
-                    MapImage(pair.b, f"B: {file_label(s.strategy_b)}")
-                    solara.Text(headline(pair.b), style={"font-size": "12px"})
+                for side, model, settings in (("A", pair.a, s.a), ("B", pair.b, s.b)):
+                    with solara.Column(style={"max-width": "460px"}):
+                        MapImage(model, f"{side}: {file_label(settings.strategy)}")
+                        solara.Text(headline(model), style={"font-size": "12px"})
             MapLegend()
-        with solara.Card("Difference B - A", style={"min-width": "460px"}):
+        with solara.Card("Difference B - A"):
             solara.Image(chart.png(difference(series(pair.a), series(pair.b))),
                          classes=["peacesim-chart"])
 
 
 @solara.component
-def CompareView(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettings]) -> None:
+def CompareView(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettings],
+                message: str | None = None) -> None:
     """The compare page for a given pair and settings (tests render this directly)."""
     SolaraViz(pair, components=[], model_params={"settings": settings},
               play_interval=PLAY_INTERVAL_MS, name="PeaceSim: compare strategies")
-    SidebarBelow(children=[PairLevers(pair, settings)])
+    SidebarBelow(children=[PairLevers(pair, settings, message)])
     CompareMain(pair.value)
 
 
-def _first_pair() -> PairSettings:
+def _first_pair() -> tuple[PairSettings, str | None]:
+    """The default pair; on the baseline context if the command line's file is invalid."""
     try:
-        default_settings()
-        return default_pair()
-    except ScenarioError:
-        return default_pair().replace(context=str(SCENARIOS_DIR / "baseline.toml"))
+        return default_pair(), None
+    except ScenarioError as exc:
+        strategies = list_strategies()[:2]
+        baseline = str(SCENARIOS_DIR / DEFAULT_CONTEXT)
+        return pair_from_files(baseline, *strategies), str(exc)
 
 
 @solara.component
 def ComparePage() -> None:
     """Route ``/compare``: the compare page with fresh state."""
-    first = solara.use_memo(_first_pair, [])
+    first, message = solara.use_memo(_first_pair, [])
     settings = solara.use_reactive(first)
     pair = solara.use_reactive(solara.use_memo(lambda: LiveStrategyPair(first), []))
-    CompareView(pair, settings)
+    CompareView(pair, settings, message)
 
 
 routes = [

@@ -23,6 +23,8 @@ from sim.scenario import ROLE_NAMES, Scenario, ScenarioError, load_scenario, rea
 SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 #: ``peacesim viz SCENARIO`` hands the scenario to the app process through this variable
 SCENARIO_ENV = "PEACESIM_VIZ_SCENARIO"
+#: another folder of contexts (with ``strategies/``) for the pickers, e.g. a course's own
+SCENARIOS_DIR_ENV = "PEACESIM_SCENARIOS_DIR"
 DEFAULT_CONTEXT = "baseline.toml"
 
 #: the share levers, in the order the app shows them
@@ -75,12 +77,17 @@ class TrainerSettings:
         return out
 
 
-def list_contexts(folder: Path = SCENARIOS_DIR, extra: str | None = None) -> list[str]:
+def scenarios_dir() -> Path:
+    """The folder the pickers list: ``$PEACESIM_SCENARIOS_DIR`` or the repository's."""
+    return Path(os.environ.get(SCENARIOS_DIR_ENV) or SCENARIOS_DIR)
+
+
+def list_contexts(folder: Path | None = None, extra: str | None = None) -> list[str]:
     """Context files the app offers: the peacekeeping scenarios in ``folder`` (the Epstein-only
     scenarios have no mission to steer, so they are left out), plus any file that cannot be
     read (so choosing it shows why), plus ``extra`` (the file given on the command line)."""
     out = []
-    for path in sorted(folder.glob("*.toml")):
+    for path in sorted((scenarios_dir() if folder is None else folder).glob("*.toml")):
         try:
             kind = read_toml(path).get("model", "epstein")
         except ScenarioError:
@@ -92,8 +99,9 @@ def list_contexts(folder: Path = SCENARIOS_DIR, extra: str | None = None) -> lis
     return out
 
 
-def list_strategies(folder: Path = SCENARIOS_DIR / "strategies") -> list[str]:
-    """Strategy files the app offers."""
+def list_strategies(folder: Path | None = None) -> list[str]:
+    """Strategy files the app offers (``strategies/`` of the scenario folder)."""
+    folder = scenarios_dir() / "strategies" if folder is None else folder
     return [str(p) for p in sorted(folder.glob("*.toml"))]
 
 
@@ -135,7 +143,7 @@ def build_scenario(settings: TrainerSettings) -> Scenario:
 
 def default_context() -> str:
     """The context the app opens with: ``$PEACESIM_VIZ_SCENARIO`` if set, else baseline."""
-    return os.environ.get(SCENARIO_ENV) or str(SCENARIOS_DIR / DEFAULT_CONTEXT)
+    return os.environ.get(SCENARIO_ENV) or str(scenarios_dir() / DEFAULT_CONTEXT)
 
 
 def default_settings() -> TrainerSettings:
@@ -158,31 +166,34 @@ class TrainerModel(PeaceSimModel):
 
 @dataclass(frozen=True)
 class PairSettings:
-    """The compare page: one context and seed, two strategies."""
+    """The compare page: two sets of trainer settings on one context and seed."""
 
-    context: str
-    strategy_a: str | None
-    strategy_b: str | None
-    seed: int = 1
+    a: TrainerSettings
+    b: TrainerSettings
+
+    def __post_init__(self) -> None:
+        if (self.a.context, self.a.seed) != (self.b.context, self.b.seed):
+            raise ValueError("the two sides of a comparison share their context and seed")
 
     def replace(self, **changes: object) -> PairSettings:
-        """A copy with some fields changed."""
+        """A copy with ``a`` and/or ``b`` changed."""
         return dataclasses.replace(self, **changes)
 
-    def sides(self) -> tuple[TrainerSettings, TrainerSettings]:
-        """Settings of the two models (each strategy file's own levers); raises
-        :class:`ScenarioError` if either combination is invalid."""
-        return (settings_from_files(self.context, self.strategy_a, self.seed),
-                settings_from_files(self.context, self.strategy_b, self.seed))
+
+def pair_from_files(context: str, strategy_a: str | None, strategy_b: str | None,
+                    seed: int | None = None) -> PairSettings:
+    """Both sides with their strategy files' own levers; raises :class:`ScenarioError` if
+    either combination is invalid."""
+    a = settings_from_files(context, strategy_a, seed)
+    return PairSettings(a, settings_from_files(context, strategy_b, a.seed))
 
 
 def default_pair() -> PairSettings:
-    """Default context, its first two strategy files side by side."""
+    """The default context with its first two strategy files side by side."""
     strategies = list_strategies()
-    a = strategies[0] if strategies else None
-    b = strategies[1] if len(strategies) > 1 else a
-    return PairSettings(context=default_context(), strategy_a=a, strategy_b=b,
-                        seed=default_settings().seed)
+    first = strategies[0] if strategies else None
+    second = strategies[1] if len(strategies) > 1 else first
+    return pair_from_files(default_context(), first, second)
 
 
 class StrategyPair(mesa.Model):
@@ -193,12 +204,11 @@ class StrategyPair(mesa.Model):
     """
 
     def __init__(self, settings: PairSettings | None = None) -> None:
-        super().__init__()
         settings = default_pair() if settings is None else settings
-        sa, sb = settings.sides()
+        super().__init__(rng=settings.a.seed)  # unused: each side has its own streams
         self.settings = settings
-        self.a = TrainerModel(sa)
-        self.b = TrainerModel(sb)
+        self.a = TrainerModel(settings.a)
+        self.b = TrainerModel(settings.b)
 
     def step(self) -> None:
         """One tick of each side."""

@@ -118,7 +118,7 @@ def map_rgb(model: Any, layer: str = "violence", s: int | None = None) -> np.nda
     then residents (by state and trust), combatants, peacekeepers (by role) and police."""
     w, h = model.width, model.height
     s = cell_size(w, h) if s is None else s
-    vals = layer_values(model, layer)
+    vals = layer_values(model, layer)[::-1]  # image row 0 is the top of the map
     idx = np.nan_to_num(vals * 255, nan=0).astype(np.int64)
     base = _LUTS[layer][idx].astype(np.float32)
     base = 255 - LAYER_STRENGTH * (255 - base)  # mixed with white
