@@ -60,6 +60,7 @@ from sim.sweepstore import (
     write_result,
     write_status,
 )
+from sim.testfunctions import call_function
 
 FAIL_ENV = "PEACESIM_SWEEP_FAIL"
 
@@ -123,11 +124,14 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     try:
         if task.get("inject"):
             _injected_failure(task["inject"], int(task["run_id"]), int(task["attempt"]))
-        from sim.runner import run
+        if "function" in task:  # a test function (sim.testfunctions), same plumbing
+            summary, ts = call_function(task["function"], task["overrides"], task["seed"]), None
+        else:
+            from sim.runner import run
 
-        scenario = build_scenario(task["data"], task["source"], task["overrides"])
-        res = run(scenario, seed=task["seed"], ticks=task["ticks"])
-        summary, ts = shape_result(res.summary, res.timeseries, task["keep"])
+            scenario = build_scenario(task["data"], task["source"], task["overrides"])
+            res = run(scenario, seed=task["seed"], ticks=task["ticks"])
+            summary, ts = shape_result(res.summary, res.timeseries, task["keep"])
         return {"ok": True, "summary": summary, "timeseries": ts, "worker": worker,
                 "model_version": model_version(), "elapsed_s": time.perf_counter() - t0}
     except Exception as exc:
@@ -281,8 +285,9 @@ def probe(exp: Experiment, keep: dict[str, Any]) -> None:
                     f"context {ctx.name!r}; available: {', '.join(res.summary)}")
 
 
-def plan(exp: Experiment) -> tuple[pd.DataFrame, dict[tuple[str, str, int], tuple]]:
-    """The design with content keys, and each design cell's (data, source, overrides)."""
+def plan(exp: Experiment) -> tuple[pd.DataFrame, dict[tuple[str, str, int], dict[str, Any]]]:
+    """The design with content keys, and each design cell's task data (scenario data, source
+    label, dotted overrides)."""
     design = expand(exp)
     keep = keep_spec(exp)
     version = model_version()
@@ -293,7 +298,8 @@ def plan(exp: Experiment) -> tuple[pd.DataFrame, dict[tuple[str, str, int], tupl
         for strat in exp.strategies:
             for p, values in enumerate(points):
                 data, source, overrides = scenario_inputs(exp, ctx.name, strat.name, values)
-                cells[(ctx.name, strat.name, p)] = (data, source, overrides)
+                cells[(ctx.name, strat.name, p)] = {"data": data, "source": source,
+                                                    "overrides": overrides}
                 try:
                     params[(ctx.name, strat.name, p)] = build_scenario(
                         data, source, overrides).model_dump(mode="json")
@@ -366,6 +372,33 @@ def run_sweep(
                 "seed_policy": exp.spec.seed_policy, "design": exp.spec.design.kind,
                 "factors": exp.factor_keys, "keep": keep,
                 "command": command, "executor": executor_text}, resume)
+    stats = execute_design(design, cells, keep, out, exp.factor_keys, workers=workers,
+                           scheduler=scheduler, dask_local=dask_local, resume=resume,
+                           retries=retries, progress=progress, log=log)
+    stats.setup_s += time.perf_counter() - t_setup
+    write_status(out, {
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": stats.runs, "distinct": stats.distinct, "done_now": stats.done,
+        "skipped": stats.skipped, "failed": len(stats.failed),
+        "failed_run_ids": stats.failed, "corrupt_found": stats.corrupt,
+        "executor": stats.executor, "pool_s": round(stats.pool_s, 3),
+        "run_time_s": round(stats.run_time_s, 3)})
+    return stats
+
+
+def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[str, Any]],
+                   keep: dict[str, Any], out: Path, factor_keys: list[str], *,
+                   workers: int | None = None, scheduler: str | None = None,
+                   dask_local: int | None = None, resume: bool = False, retries: int = 1,
+                   progress: bool = True, log: Callable[[str], None] = print) -> SweepStats:
+    """Run every run of ``design`` not yet in the store at ``out`` (an initialised store).
+
+    ``cells`` maps a design cell ``(context, strategy, point)`` to the plain data its task
+    needs (``data``, ``source`` and ``overrides`` of a scenario, or ``function`` and
+    ``overrides`` of a test function); runs with the same content key run once. Used by
+    sweeps and by sensitivity studies alike.
+    """
+    t_setup = time.perf_counter()
     stats = SweepStats(out=out, runs=len(design))
     done_keys: set[str] = set()
     if resume:
@@ -390,19 +423,12 @@ def run_sweep(
             stats.executor = pool.description
             log(f"{len(queue)} run(s) on {pool.description} -> {out}")
             try:
-                _drive(pool, queue, _meta_lookup(design, exp.factor_keys), cells, keep, out,
-                       retries, stats, progress)
+                _drive(pool, queue, _meta_lookup(design, factor_keys), cells, keep, out, retries,
+                       stats, progress)
             except KeyboardInterrupt:
                 log(f"interrupted after {stats.done} run(s); finished runs are stored: "
                     f"continue with --out {out} --resume")
                 raise
-    write_status(out, {
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "runs": stats.runs, "distinct": stats.distinct, "done_now": stats.done,
-        "skipped": stats.skipped, "failed": len(stats.failed),
-        "failed_run_ids": stats.failed, "corrupt_found": stats.corrupt,
-        "executor": stats.executor, "pool_s": round(stats.pool_s, 3),
-        "run_time_s": round(stats.run_time_s, 3)})
     return stats
 
 
@@ -439,10 +465,8 @@ def _drive(pool: Pool, queue: deque, meta_of: Callable[[int], dict[str, Any]], c
             while queue and len(pending) < limit:
                 row, attempt = queue.popleft()
                 meta = meta_of(row)
-                data, source, overrides = cells[(meta["context"], meta["strategy"],
-                                                 meta["point"])]
-                task = {"run_id": meta["run_id"], "attempt": attempt, "data": data,
-                        "source": source, "overrides": overrides, "seed": meta["seed"],
+                task = {**cells[(meta["context"], meta["strategy"], meta["point"])],
+                        "run_id": meta["run_id"], "attempt": attempt, "seed": meta["seed"],
                         "ticks": meta["ticks"], "keep": keep}
                 if inject:
                     task["inject"] = inject

@@ -52,7 +52,8 @@ META_COLUMNS = ("run_id", "key", "context", "strategy", "point", "replicate", "s
 #: not change results, so they are left out of the model version
 NON_MODEL_MODULES = {"__init__.py", "_cache.py", "bench.py", "cli.py", "compare.py",
                      "experiment.py", "manifest.py", "plots.py", "store.py", "sweep.py",
-                     "sweepbench.py", "sweepstore.py"}
+                     "sweepbench.py", "sweepstore.py", "sensitivity.py",
+                     "sensitivity_report.py", "app.py", "trainer.py", "viz_components.py"}
 
 
 class StoreError(ValueError):
@@ -325,7 +326,7 @@ def _files(out: Path, kind: str, design: pd.DataFrame) -> list[str]:
         path = s_path if kind == SUMMARIES else t_path
         if path.exists():
             files.append(str(path))
-    return files
+    return list(dict.fromkeys(files))  # design rows that share a key share its file
 
 
 def _dataset(files: list[str]) -> pads.Dataset:

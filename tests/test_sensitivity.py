@@ -1,0 +1,273 @@
+"""Sensitivity studies: the plumbing recovers known Sobol' indices, the noise references
+behave as the theory says, resume gives the same indices, bad files exit 2."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.sensitivity import (
+    SEED_FACTOR,
+    IncompleteStudy,
+    SensitivityError,
+    load_study,
+    plan,
+    run_study,
+    sample,
+)
+from sim.sweep import FAIL_ENV, warm_worker
+from sim.sweepstore import read_failures, read_summaries
+from sim.testfunctions import ishigami_indices
+
+REPO = Path(__file__).resolve().parents[1]
+QUIET = {"progress": False, "quiet": True}
+PI = math.pi
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm() -> None:
+    """Compile (or load) the kernels here first, so worker processes find them cached."""
+    warm_worker()
+
+
+def ishigami_study(folder: Path, *, n: int = 512, function: str = "ishigami",
+                   policy: str = "common", extra: str = "", name: str = "ishigami") -> Path:
+    path = folder / f"{name}.toml"
+    factors = "".join(f'[[factors]]\nkey = "x{i}"\nbounds = [{-PI!r}, {PI!r}]\n'
+                      for i in (1, 2, 3))
+    path.write_text(f'name = "{name}"\nmethod = "sobol"\nfunction = "{function}"\nN = {n}\n'
+                    f'outputs = ["Y"]\nseed = 11\nseed_policy = "{policy}"\n'
+                    f'bootstrap = 200\n{extra}\n{factors}')
+    return path
+
+
+def model_study(folder: Path, *, n: int = 16, policy: str = "common", method: str = "sobol",
+                extra: str = "") -> Path:
+    path = folder / "model.toml"
+    path.write_text(f"""
+name = "model_small"
+method = "{method}"
+N = {n}
+seed = 3
+seed_policy = "{policy}"
+context = "{REPO / 'scenarios' / 'baseline.toml'}"
+ticks = 60
+outputs = ["casualties_total", "final_trust_pk"]
+bootstrap = 300
+{extra}
+[set]
+"world.width" = 24
+"world.height" = 24
+[[factors]]
+key = "armed_groups.aggression"
+bounds = [0.02, 0.10]
+[[factors]]
+key = "peacekeepers.density"
+bounds = [0.01, 0.05]
+[[factors]]
+key = "strategy.restraint"
+bounds = [0.3, 1.0]
+""")
+    return path
+
+
+def _sobol(res, output: str = "Y", n: int | None = None) -> pd.DataFrame:
+    df = res.analysis.indices
+    n = n or int(df["n"].max())
+    df = df[(df["method"] == "sobol") & (df["output"] == output) & (df["n"] == n)]
+    return df.set_index(["factor", "index"])
+
+
+def test_ishigami_indices_recovered_through_the_process_pool_and_store(tmp_path):
+    res = run_study(ishigami_study(tmp_path), tmp_path / "out", workers=2, **QUIET)
+    assert not res.stats.failed and res.stats.done > 0
+    assert "process pool" in res.stats.executor
+    truth = ishigami_indices()
+    idx = _sobol(res)
+    for i, f in enumerate(("x1", "x2", "x3")):
+        for name in ("S1", "ST"):
+            got = idx.loc[(f, name), "value"]
+            assert abs(got - truth[name][i]) < 0.06, (f, name, got, truth[name][i])
+    # the deterministic function ignores both references
+    for ref in ("dummy", SEED_FACTOR):
+        assert abs(idx.loc[(ref, "ST"), "value"]) < 1e-12
+    # the outputs went back in sample order: Y recomputed from the sample matches
+    x = res.x
+    y = np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])
+    np.testing.assert_allclose(res.y[:, 0], y, rtol=1e-12)
+    # files a user reads
+    for f in ("indices.csv", "indices.parquet", "convergence.csv", "sample.parquet",
+              "report.md", "plots/sobol_Y.png", "plots/convergence_Y.png"):
+        assert (res.out / f).is_file(), f
+    report = (res.out / "report.md").read_text()
+    assert "| 1 | x1 |" in report and "Convergence N = 256 -> 512" in report
+    conv = pd.read_csv(res.out / "convergence.csv")
+    assert set(conv["index"]) == {"S1", "ST"} and (conv["change"] >= 0).all()
+
+
+def test_any_executor_gives_the_same_indices(tmp_path):
+    study = ishigami_study(tmp_path, n=32, function="ishigami_noisy", policy="independent")
+    serial = run_study(study, tmp_path / "serial", workers=0, **QUIET)
+    pool = run_study(study, tmp_path / "pool", workers=2, **QUIET)
+    np.testing.assert_array_equal(serial.y, pool.y)
+    pd.testing.assert_frame_equal(serial.analysis.indices, pool.analysis.indices)
+
+
+def test_noise_references_measure_the_noise_share(tmp_path):
+    """ishigami_noisy = Ishigami + N(0, 1): noise share 1 / (V + 1), V = Var(Ishigami)."""
+    a, b = 7.0, 0.1
+    var = a**2 / 8 + b * PI**4 / 5 + b**2 * PI**8 / 18 + 0.5
+    share = 1 / (var + 1)
+    common = run_study(ishigami_study(tmp_path, n=512, function="ishigami_noisy",
+                                      name="common"), tmp_path / "c", workers=2, **QUIET)
+    idx = _sobol(common)
+    # common random numbers: the dummy's rows are its base rows, exactly zero
+    assert idx.loc[("dummy", "ST"), "value"] == 0.0
+    assert idx.loc[("dummy", "ST"), "conf"] == 0.0
+    # the seed factor carries the noise, and only it
+    seed_st = idx.loc[(SEED_FACTOR, "ST")]
+    assert seed_st["low"] <= share <= seed_st["high"], (seed_st.to_dict(), share)
+    assert seed_st["low"] > 0
+    # the factors are estimated free of noise: Ishigami's indices scaled by V / (V + 1)
+    truth = ishigami_indices()
+    for i, f in enumerate(("x1", "x2", "x3")):
+        assert abs(idx.loc[(f, "ST"), "value"] - truth["ST"][i] * var / (var + 1)) < 0.06
+    independent = run_study(ishigami_study(tmp_path, n=512, function="ishigami_noisy",
+                                           policy="independent", name="indep"),
+                            tmp_path / "i", workers=2, **QUIET)
+    idx = _sobol(independent)
+    # independent seeds: the dummy's total index is the noise share
+    dummy = idx.loc[("dummy", "ST")]
+    assert dummy["low"] <= share <= dummy["high"], (dummy.to_dict(), share)
+    assert dummy["low"] > 0
+
+
+def test_model_with_common_random_numbers_dummy_total_index_ci_includes_zero(tmp_path):
+    res = run_study(model_study(tmp_path), tmp_path / "out", workers=2, **QUIET)
+    assert not res.stats.failed
+    # the dummy's runs are its base rows (same content key): they ran once
+    assert res.stats.distinct == res.stats.runs - 16
+    for output in ("casualties_total", "final_trust_pk"):
+        idx = _sobol(res, output)
+        dummy = idx.loc[("dummy", "ST")]
+        assert dummy["low"] <= 0.0 <= dummy["high"], (output, dummy)
+        # while a change of random numbers alone moves the model: noise is real
+        assert idx.loc[(SEED_FACTOR, "ST"), "value"] > 0.0
+        flags = idx.xs("ST", level="index")["above_noise"]
+        assert flags.loc["dummy"] is None and flags.loc[SEED_FACTOR] is None
+        assert set(flags.drop(["dummy", SEED_FACTOR])) <= {True, False}
+    assert (res.out / "plots" / "sobol_casualties_total.png").is_file()
+
+
+def test_morris_on_the_model(tmp_path):
+    res = run_study(model_study(tmp_path, n=6, method="morris", extra='also = ["pawn"]'),
+                    tmp_path / "out", workers=0, **QUIET)
+    df = res.analysis.indices
+    mstar = df[(df["method"] == "morris") & (df["index"] == "mu_star") & (df["n"] == 6)]
+    assert set(mstar["factor"]) == {"armed_groups.aggression", "peacekeepers.density",
+                                    "strategy.restraint", "dummy", SEED_FACTOR}
+    assert (mstar.set_index(["output", "factor"]).xs("dummy", level="factor")["value"]
+            == 0).all()
+    assert (df["method"] == "pawn").any()
+    assert (res.out / "plots" / "morris_casualties_total.png").is_file()
+    assert "mu_star" in (res.out / "report.md").read_text()
+
+
+def test_resume_after_an_interruption_gives_the_same_indices(tmp_path, monkeypatch):
+    study = ishigami_study(tmp_path, n=64, function="ishigami_noisy")
+    whole = run_study(study, tmp_path / "whole", workers=0, **QUIET)
+    # the interrupted study: some runs fail for good (retries = 0), so no indices yet
+    monkeypatch.setenv(FAIL_ENV, "3,40,41,200")
+    with pytest.raises(IncompleteStudy, match="--resume"):
+        run_study(study, tmp_path / "cut", workers=0, retries=0, **QUIET)
+    assert not (tmp_path / "cut" / "indices.csv").exists()
+    # and a finished run's file lost in the crash
+    done = sorted((tmp_path / "cut" / "summaries").rglob("*.parquet"))
+    done[0].unlink()
+    monkeypatch.delenv(FAIL_ENV)
+    failed = {f["run_id"] for f in read_failures(tmp_path / "cut")}
+    assert len(failed) >= 3
+    resumed = run_study(study, tmp_path / "cut", workers=2, resume=True, **QUIET)
+    redo = len(failed) + 1
+    assert resumed.stats.done == redo and resumed.stats.skipped == resumed.stats.distinct - redo
+    pd.testing.assert_frame_equal(whole.analysis.indices, resumed.analysis.indices)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "whole" / "indices.csv"),
+                                  pd.read_csv(tmp_path / "cut" / "indices.csv"))
+    # every run once: the store holds as many results as distinct runs
+    assert len(read_summaries(tmp_path / "cut")) == len(read_summaries(tmp_path / "whole"))
+
+
+def test_sample_and_seeds_follow_the_design(tmp_path):
+    st = load_study(model_study(tmp_path, n=8))
+    x = sample(st)
+    assert x.shape == (8 * (3 + 2 + 2), 5)
+    design, cells = plan(st, x)
+    assert len(design) == st.runs and len(cells) == st.rows
+    block = design["point"] // st.block
+    seed_col = st.seed_column
+    for _, grp in design.groupby(block):
+        # common random numbers: a block's rows share seeds unless the seed factor changed
+        same = np.isclose(x[grp["point"], seed_col], x[grp["point"].iloc[0], seed_col])
+        assert (grp["seed"][same] == grp["seed"].iloc[0]).all()
+        assert (grp["seed"][~same] != grp["seed"].iloc[0]).all()
+    # the dummy and the seed factor never reach the model
+    for cell in cells.values():
+        assert set(cell["overrides"]) == {"world.width", "world.height",
+                                          "armed_groups.aggression", "peacekeepers.density",
+                                          "strategy.restraint"}
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("bounds = [0.02, 0.10]", "bounds = [0.10, 0.02]"),
+     "factors[0].bounds = [0.1, 0.02]: low (0.1) must be below high (0.02)"),
+    (('key = "strategy.restraint"', 'key = "strategy.restrain"'),
+     "factors[2].key = 'strategy.restrain': not a scenario parameter; did you mean "
+     "strategy.restraint"),
+    (("N = 16", "N = 24"), "N = 24: Sobol' sampling needs a power of two (e.g. 16 or 32)"),
+    (("ticks = 60", "ticks = 60\nsamples = 3"), "samples: unknown key (value 3)"),
+    (("bounds = [0.3, 1.0]", "bounds = [0.3, 1.5]"),
+     "factors[2].bounds = [0.3, 1.5]: strategy.restraint = 1.5 is not allowed"),
+    (('outputs = ["casualties_total", "final_trust_pk"]', 'outputs = ["casualties"]'),
+     "outputs: 'casualties' is not an output of baseline"),
+    (('method = "sobol"', 'method = "fast"'), "method = 'fast'"),
+])
+def test_bad_study_files_exit_2_with_a_clear_message(tmp_path, capsys, edit, message):
+    path = model_study(tmp_path)
+    text = path.read_text()
+    assert edit[0] in text
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    assert main(["sensitivity", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and message in err, err
+    assert "Traceback" not in err
+    with pytest.raises(SensitivityError):
+        load_study(path) if "not an output" not in message else run_study(
+            path, tmp_path / "o2", workers=0, **QUIET)
+
+
+def test_cli_runs_a_study_and_prints_the_report(tmp_path, capsys):
+    study = ishigami_study(tmp_path, n=16)
+    assert main(["sensitivity", str(study), "--workers", "0", "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == str(tmp_path / "o" / "report.md")
+    # resuming a finished study re-analyses without running anything
+    assert main(["sensitivity", str(study), "--workers", "0", "--out", str(tmp_path / "o"),
+                 "--resume", "--quiet"]) == 0
+    # a non-empty folder without --resume is refused
+    assert main(["sensitivity", str(study), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+
+
+def test_shipped_study_files_are_valid():
+    for name in ("sobol_baseline", "morris_screening"):
+        st = load_study(REPO / "experiments" / f"{name}.toml")
+        assert st.context == "baseline"
+    sobol = load_study(REPO / "experiments" / "sobol_baseline.toml")
+    assert sobol.model_factors == 10 and sobol.spec.N == 256
+    assert os.path.basename(sobol.source.split(" ")[0]) == "baseline.toml"
