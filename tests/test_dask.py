@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 import pytest
 from sweep_util import model_results, subprocess_env, tiny_experiment
@@ -105,3 +106,19 @@ def test_dask_local_cluster(tmp_path):
     run_sweep(exp, tmp_path / "serial", workers=0, **QUIET)
     pd.testing.assert_frame_equal(model_results(tmp_path / "local"),
                                   model_results(tmp_path / "serial"), check_exact=True)
+
+
+def test_sensitivity_study_on_the_dask_cluster_gives_the_same_indices(tmp_path, dask_cluster):
+    """A Sobol' study of the model on the real cluster: same outputs, in the same sample
+    order, and the same indices as in this process."""
+    from test_sensitivity import model_study
+
+    from sim.sensitivity import run_study
+
+    study = model_study(tmp_path, n=8)
+    on_dask = run_study(study, tmp_path / "dask", scheduler=dask_cluster, **QUIET)
+    serial = run_study(study, tmp_path / "serial", workers=0, **QUIET)
+    assert "Dask cluster" in on_dask.stats.executor and not on_dask.stats.failed
+    np.testing.assert_array_equal(on_dask.y, serial.y)
+    pd.testing.assert_frame_equal(on_dask.analysis.indices, serial.analysis.indices)
+    assert len(set(read_summaries(tmp_path / "dask")["worker"])) == 2
