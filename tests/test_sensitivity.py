@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sweep_util import subprocess_env, summary_files
 
 from sim.cli import main
 from sim.sensitivity import (
@@ -201,6 +206,37 @@ def test_resume_after_an_interruption_gives_the_same_indices(tmp_path, monkeypat
                                   pd.read_csv(tmp_path / "cut" / "indices.csv"))
     # every run once: the store holds as many results as distinct runs
     assert len(read_summaries(tmp_path / "cut")) == len(read_summaries(tmp_path / "whole"))
+
+
+def test_resume_after_sigkill_gives_the_same_indices(tmp_path):
+    """The coordinator and its workers killed mid-study: --resume keeps what was stored,
+    runs the rest once, and analyses to the very indices of an uninterrupted study."""
+    study = model_study(tmp_path, n=8)  # 8 x 7 rows, 48 distinct runs of 60 ticks
+    out = tmp_path / "killed"
+    log = open(tmp_path / "study.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "sensitivity", str(study), "--out", str(out),
+         "--workers", "1", "--quiet"],
+        env=subprocess_env(), stdout=log, stderr=log, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while len(summary_files(out)) < 5:
+            assert proc.poll() is None, "the study ended before it could be killed"
+            assert time.monotonic() < deadline, "the study did not start"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+    killed_with = len(summary_files(out))
+    assert 5 <= killed_with < 48 and not (out / "indices.csv").exists()
+    resumed = run_study(study, out, workers=0, resume=True, **QUIET)
+    assert resumed.stats.skipped == killed_with
+    assert resumed.stats.done == resumed.stats.distinct - killed_with == 48 - killed_with
+    whole = run_study(study, tmp_path / "whole", workers=0, **QUIET)
+    np.testing.assert_array_equal(resumed.y, whole.y)
+    pd.testing.assert_frame_equal(resumed.analysis.indices, whole.analysis.indices)
 
 
 def test_sample_and_seeds_follow_the_design(tmp_path):
