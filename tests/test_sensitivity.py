@@ -153,6 +153,22 @@ def test_noise_references_measure_the_noise_share(tmp_path):
     assert dummy["low"] > 0
 
 
+def test_replicates_are_averaged_and_give_the_noise_share(tmp_path):
+    """Four replicates per row of Ishigami + N(0, 1): the row mean's noise variance is 1/4."""
+    var = 7.0**2 / 8 + 0.1 * PI**4 / 5 + 0.1**2 * PI**8 / 18 + 0.5
+    res = run_study(ishigami_study(tmp_path, n=64, function="ishigami_noisy",
+                                   policy="independent", extra="replicates = 4"),
+                    tmp_path / "out", workers=2, **QUIET)
+    assert res.stats.runs == 64 * 7 * 4
+    summaries = read_summaries(res.out).sort_values(["point", "replicate"])
+    means = summaries.groupby("point")["Y"].mean().to_numpy()
+    np.testing.assert_allclose(res.y[:, 0], means, rtol=1e-12)
+    share = res.analysis.noise_share["Y"]
+    expected = 0.25 / (var + 0.25)
+    assert abs(share - expected) < 0.2 * expected, (share, expected)
+    assert "Noise share of the variance of the row means" in (res.out / "report.md").read_text()
+
+
 def test_model_with_common_random_numbers_dummy_total_index_ci_includes_zero(tmp_path):
     res = run_study(model_study(tmp_path), tmp_path / "out", workers=2, **QUIET)
     assert not res.stats.failed
