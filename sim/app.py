@@ -18,6 +18,8 @@ at once what that week would look like under the new setting.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ from sim.trainer import (
 from sim.viz_components import (
     LAYERS,
     LEGEND,
+    cell_size,
     difference,
     difference_chart,
     map_rgb,
@@ -60,6 +63,9 @@ from sim.viz_components import (
 #: milliseconds Mesa's play loop sleeps between ticks (the redraw takes the rest)
 PLAY_INTERVAL_MS = 20
 SIDEBAR_BELOW = 1 << 20  # sidebar position of the levers (see SidebarBelow)
+#: SolaraViz's "Model Parameters" card stays empty (the levers have their own card): hide it
+HIDE_EMPTY_PARAMETER_CARD = ".v-card:has(> .v-card__text > .d-flex:empty:only-child) " \
+    "{ display: none; }"
 OWN_STRATEGY = "(the context's own)"
 #: the layer shown on the maps (per browser session when served)
 map_layer = solara.reactive("violence")
@@ -72,22 +78,64 @@ def _current(settings: Settings) -> Any:
     return settings.value if isinstance(settings, solara.Reactive) else settings
 
 
+class FramePacer:
+    """Keeps the play loop from changing the page faster than another thread can draw it.
+
+    SolaraViz's play loop steps and then asks for a redraw. Normally the redraw runs in the
+    play thread itself, so the loop waits for it. But while a redraw runs in another thread
+    (e.g. the one that handled a click), the loop's requests do not wait, and if one arrives
+    during every pass of that redraw, reacton stops with "Too many renders triggered". So a
+    step waits until the last redraw done elsewhere is two redraw times old.
+    """
+
+    def __init__(self) -> None:
+        self.thread: int | None = None  # thread of the last redraw
+        self.end = 0.0  # when it ended (time.monotonic)
+        self.duration = 0.0
+
+    def drawn(self, start: float) -> None:
+        """A redraw that began at ``start`` has just ended."""
+        self.thread = threading.get_ident()
+        self.end = time.monotonic()
+        self.duration = self.end - start
+
+    def wait(self, limit: float = 2.0) -> None:
+        """Before a step: give a redraw running in another thread room to finish."""
+        deadline = time.monotonic() + limit
+        while (self.thread not in (None, threading.get_ident())
+               and time.monotonic() < min(deadline, self.end + 2 * self.duration)):
+            time.sleep(0.005)
+
+
 class LiveTrainerModel(TrainerModel):
-    """A :class:`TrainerModel` that also accepts the page's reactive settings.
+    """A :class:`TrainerModel` for the page: accepts the page's reactive settings, and paces
+    its steps to the redraws (:class:`FramePacer`).
 
     SolaraViz fixes the model parameters when the page opens and rebuilds the model from them
     on Reset; handing it the reactive variable makes Reset use the levers as they are now.
     """
 
     def __init__(self, settings: Settings = None) -> None:
+        self.pacer = FramePacer()
         super().__init__(_current(settings))
+
+    def step(self) -> None:
+        """One tick, once the last redraw has had its time."""
+        self.pacer.wait()
+        super().step()
 
 
 class LiveStrategyPair(StrategyPair):
-    """A :class:`StrategyPair` that also accepts the page's reactive settings (see above)."""
+    """A :class:`StrategyPair` for the page (see :class:`LiveTrainerModel`)."""
 
     def __init__(self, settings: Settings = None) -> None:
+        self.pacer = FramePacer()
         super().__init__(_current(settings))
+
+    def step(self) -> None:
+        """One tick of each side, once the last redraw has had its time."""
+        self.pacer.wait()
+        super().step()
 
 
 def file_label(path: str | None) -> str:
@@ -103,6 +151,12 @@ def file_label(path: str | None) -> str:
 
 def _options(paths: list[str]) -> dict[str, str]:
     return {file_label(p): p for p in paths}
+
+
+def _drawn(model: Any, start: float) -> None:
+    pacer = getattr(model, "pacer", None)
+    if pacer is not None:
+        pacer.drawn(start)
 
 
 def _replayed(build: Callable[[], Any], week: int) -> Any:
@@ -137,13 +191,14 @@ def LayerSwitch() -> None:
 
 
 @solara.component
-def MapImage(model: Any, caption: str = "") -> None:
-    """The model's map as one image, redrawn on every tick."""
+def MapImage(model: Any, caption: str = "", size: int = 450) -> None:
+    """The model's map as one image about ``size`` pixels wide, redrawn on every tick."""
     update_counter.get()
+    s = cell_size(model.width, model.height, size)
     with solara.Column(gap="2px", style={"align-items": "center"}):
         if caption:
             solara.Text(caption, style={"font-weight": "bold"})
-        solara.Image(png(map_rgb(model, map_layer.value)), classes=["peacesim-map"])
+        solara.Image(png(map_rgb(model, map_layer.value, s)), classes=["peacesim-map"])
 
 
 @solara.component
@@ -211,7 +266,8 @@ def ErrorMessage(error: solara.Reactive[str | None]) -> None:
     """The validation message of the last rejected choice, if any."""
     if error.value:
         solara.Error(error.value, classes=["peacesim-error"],
-                     style={"white-space": "pre-wrap", "font-size": "12px"})
+                     style={"white-space": "pre-wrap", "overflow-wrap": "anywhere",
+                            "font-size": "12px", "max-width": "330px"})
 
 
 @solara.component
@@ -298,6 +354,7 @@ def TrainerLevers(model: solara.Reactive[Any], settings: solara.Reactive[Trainer
 def TrainerMain(model: Any) -> None:
     """Map with its layer switch and legend, next to the live charts."""
     update_counter.get()
+    start = time.monotonic()
     chart = solara.use_memo(lambda: trend_chart(model), [model])
     solara.Text(headline(model), classes=["peacesim-headline"])
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
@@ -307,6 +364,7 @@ def TrainerMain(model: Any) -> None:
             MapLegend()
         with solara.Card("Over time"):
             solara.Image(chart.png(series(model)), classes=["peacesim-chart"])
+    _drawn(model, start)
 
 
 @solara.component
@@ -315,6 +373,7 @@ def TrainerView(model: solara.Reactive[Any], settings: solara.Reactive[TrainerSe
     """The trainer page for a given model and settings (tests render this directly)."""
     SolaraViz(model, components=[], model_params={"settings": settings},
               play_interval=PLAY_INTERVAL_MS, name="PeaceSim trainer")
+    solara.Style(HIDE_EMPTY_PARAMETER_CARD)
     SidebarBelow(children=[TrainerLevers(model, settings, message)])
     TrainerMain(model.value)
 
@@ -385,6 +444,7 @@ def PairLevers(pair: solara.Reactive[Any], settings: solara.Reactive[PairSetting
 def CompareMain(pair: Any) -> None:
     """The two maps side by side, the headline numbers of each, and the difference charts."""
     update_counter.get()
+    start = time.monotonic()
     chart = solara.use_memo(lambda: difference_chart(pair.a, pair.b), [pair])
     s = pair.settings
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
@@ -392,13 +452,14 @@ def CompareMain(pair: Any) -> None:
             LayerSwitch()
             with solara.Row(style={"flex-wrap": "wrap"}):
                 for side, model, settings in (("A", pair.a, s.a), ("B", pair.b, s.b)):
-                    with solara.Column(style={"max-width": "460px"}):
-                        MapImage(model, f"{side}: {file_label(settings.strategy)}")
+                    with solara.Column(style={"max-width": "350px"}):
+                        MapImage(model, f"{side}: {file_label(settings.strategy)}", 330)
                         solara.Text(headline(model), style={"font-size": "12px"})
             MapLegend()
         with solara.Card("Difference B - A"):
             solara.Image(chart.png(difference(series(pair.a), series(pair.b))),
                          classes=["peacesim-chart"])
+    _drawn(pair, start)
 
 
 @solara.component
@@ -407,6 +468,7 @@ def CompareView(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettin
     """The compare page for a given pair and settings (tests render this directly)."""
     SolaraViz(pair, components=[], model_params={"settings": settings},
               play_interval=PLAY_INTERVAL_MS, name="PeaceSim: compare strategies")
+    solara.Style(HIDE_EMPTY_PARAMETER_CARD)
     SidebarBelow(children=[PairLevers(pair, settings, message)])
     CompareMain(pair.value)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,8 +161,14 @@ class TrainerModel(PeaceSimModel):
 
     def __init__(self, settings: TrainerSettings | None = None) -> None:
         settings = default_settings() if settings is None else settings
+        self.lock = threading.RLock()  # held by step(); pictures take it to see whole ticks
         super().__init__(build_scenario(settings), seed=settings.seed)
         self.settings = settings
+
+    def step(self) -> None:
+        """One tick, under the model's lock."""
+        with self.lock:
+            super().step()
 
 
 @dataclass(frozen=True)

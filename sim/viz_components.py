@@ -13,6 +13,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,13 @@ def _glyphs(s: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def model_lock(model: Any) -> AbstractContextManager[Any]:
+    """The model's lock, if it has one: the app's play loop steps the model in one thread
+    while a redraw may run in another, and a picture must not see half a tick."""
+    lock = getattr(model, "lock", None)
+    return nullcontext() if lock is None else lock
+
+
 def layer_values(model: Any, layer: str) -> np.ndarray:
     """The chosen layer as ``(height, width)`` values in [0, 1] (NaN: no value), row 0 at
     the bottom of the map (y up, as in the saved plots)."""
@@ -116,8 +124,12 @@ def layer_values(model: Any, layer: str) -> np.ndarray:
 def map_rgb(model: Any, layer: str = "violence", s: int | None = None) -> np.ndarray:
     """The map as an RGB image ``(height*s, width*s, 3)``: the layer's colour in every cell,
     then residents (by state and trust), combatants, peacekeepers (by role) and police."""
+    with model_lock(model):
+        return _map_rgb(model, layer, cell_size(model.width, model.height) if s is None else s)
+
+
+def _map_rgb(model: Any, layer: str, s: int) -> np.ndarray:
     w, h = model.width, model.height
-    s = cell_size(w, h) if s is None else s
     vals = layer_values(model, layer)[::-1]  # image row 0 is the top of the map
     idx = np.nan_to_num(vals * 255, nan=0).astype(np.int64)
     base = _LUTS[layer][idx].astype(np.float32)
@@ -166,9 +178,14 @@ def png(rgb: np.ndarray) -> bytes:
 def series(model: Any) -> dict[str, np.ndarray]:
     """The charted quantities, one value per tick so far (tick 0 first)."""
     mv = model.datacollector.model_vars
+    names = ("civilian_casualties", "tips", "trust_pk_mean", "trust_police_mean",
+             "economy_mean", "combatants")
+    with model_lock(model):
+        n = len(mv["civilian_casualties"])
+        cols = {name: np.asarray(mv[name][:n], dtype=np.float64) for name in names}
 
     def col(name: str) -> np.ndarray:
-        return np.asarray(mv[name], dtype=np.float64)
+        return cols[name]
 
     casualties = col("civilian_casualties")
     tips = col("tips")
@@ -339,7 +356,8 @@ def trend_chart(model: Any) -> ChartFigure:
 def difference_chart(model_a: Any, model_b: Any) -> ChartFigure:
     """The compare page's charts of B - A."""
     marks = sorted(set(mission_marks(model_a)) | set(mission_marks(model_b)))
-    return ChartFigure(DIFF_PANELS, model_a.scenario_config.run.ticks, marks)
+    return ChartFigure(DIFF_PANELS, model_a.scenario_config.run.ticks, marks, width_in=5.0,
+                       panel_in=1.1)
 
 
 # ------------------------------------------------------------------ speed

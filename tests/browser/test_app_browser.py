@@ -1,0 +1,196 @@
+"""End to end: the trainer app served by solara, driven in headless chromium by Playwright.
+
+Each test opens a page, moves a slider, presses Step several times and checks the time label
+and that the map and chart images changed; screenshots go to results/ui/. The page must load
+with nothing from outside this machine (solara-assets serves the front end).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+import sim.app
+from sim.trainer import SCENARIO_ENV, SCENARIOS_DIR_ENV
+
+pytestmark = pytest.mark.browser
+
+APP = str(Path(sim.app.__file__).resolve())
+TIMEOUT_MS = 30_000
+BROKEN = """name = "broken"
+model = "peacekeeping"
+
+[world]
+width = 2
+"""
+
+
+@pytest.fixture
+def scenario_dir(tmp_path: Path, scenarios_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The pickers list baseline, an invalid file and all shipped strategies."""
+    folder = tmp_path / "scenarios"
+    shutil.copytree(scenarios_dir / "strategies", folder / "strategies")
+    shutil.copy(scenarios_dir / "baseline.toml", folder)
+    (folder / "broken.toml").write_text(BROKEN)
+    monkeypatch.setenv(SCENARIOS_DIR_ENV, str(folder))
+    monkeypatch.delenv(SCENARIO_ENV, raising=False)
+    return folder
+
+
+class Traffic:
+    """Requests the page makes that leave this machine, and responses that failed."""
+
+    def __init__(self, page) -> None:
+        self.outside: list[str] = []
+        self.failed: list[str] = []
+        page.on("request", self._request)
+        page.on("response", self._response)
+
+    def _request(self, request) -> None:
+        host = urlparse(request.url).hostname
+        if host not in (None, "127.0.0.1", "localhost") and request.url.startswith("http"):
+            self.outside.append(request.url)
+
+    def _response(self, response) -> None:
+        if response.status >= 400:
+            self.failed.append(f"{response.status} {response.url}")
+
+
+def open_page(page, url: str) -> Traffic:
+    traffic = Traffic(page)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(url)
+    page.get_by_text("Time: 0.0").wait_for(timeout=TIMEOUT_MS)
+    return traffic
+
+
+def slider(page, label: str):
+    """The vuetify slider whose label starts with ``label`` (its label shows the value)."""
+    box = page.locator(".v-input__slider").filter(
+        has=page.locator("label", has_text=label)).last
+    return box, box.locator("label")
+
+
+def click_left_end(page, box) -> None:
+    """Click the slider's track near its left end (the browser's own way to move it)."""
+    box.scroll_into_view_if_needed()
+    track = box.locator(".v-slider").bounding_box()
+    page.mouse.click(track["x"] + 1, track["y"] + track["height"] / 2)
+
+
+def step(page, times: int) -> None:
+    button = page.get_by_role("button", name="Step")
+    for i in range(1, times + 1):
+        button.click()
+        page.get_by_text(f"Time: {i}.0").wait_for(timeout=TIMEOUT_MS)
+
+
+def pick(page, label: str, item: str) -> None:
+    page.locator(".v-select").filter(has=page.locator("label", has_text=label)).click()
+    page.locator(".menuable__content__active .v-list-item", has_text=item).click()
+
+
+def play_for(page, seconds: float, ui_results: Path, name: str) -> float:
+    """Press Play, wait, press Pause; the ticks per second seen in the time label (recorded
+    in results/ui/play_rate.txt, not asserted: the machine may be busy)."""
+    label = page.get_by_text(re.compile(r"^Time: \d+"))
+    start_tick = float(label.inner_text().split()[1])
+    page.get_by_role("button", name="▶").click()
+    start = time.monotonic()
+    page.wait_for_timeout(seconds * 1000)
+    page.get_by_role("button", name="❚❚").click()
+    elapsed = time.monotonic() - start
+    page.get_by_role("button", name="Step").wait_for(timeout=TIMEOUT_MS)
+    ticks = float(label.inner_text().split()[1]) - start_tick
+    rate = ticks / elapsed
+    with open(ui_results / "play_rate.txt", "a") as fh:
+        fh.write(f"{name}: {ticks:.0f} ticks in {elapsed:.1f} s = {rate:.1f} ticks/s\n")
+    return ticks
+
+
+def wait_until_changed(locator, before: bytes, timeout_s: float = 15) -> bytes:
+    """The element's screenshot once it differs from ``before`` (images arrive async)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        now = locator.screenshot()
+        if now != before or time.monotonic() > deadline:
+            return now
+        time.sleep(0.2)
+
+
+def test_trainer_page(solara_server, solara_app, page_session, scenario_dir, ui_results) -> None:
+    page = page_session
+    with solara_app(APP):
+        try:
+            traffic = open_page(page, solara_server.base_url + "/")
+            map_img, chart = page.locator("img.peacesim-map"), page.locator("img.peacesim-chart")
+            map_img.wait_for(timeout=TIMEOUT_MS)
+            chart.wait_for(timeout=TIMEOUT_MS)
+            map0, chart0 = map_img.screenshot(), chart.screenshot()
+
+            box, label = slider(page, "restraint:")
+            assert label.inner_text() == "restraint: 0.80"
+            click_left_end(page, box)
+            page.get_by_text("restraint: 0.00").wait_for(timeout=TIMEOUT_MS)
+
+            step(page, 3)
+            assert wait_until_changed(map_img, map0) != map0
+            assert wait_until_changed(chart, chart0) != chart0
+            page.get_by_text("week 3:").wait_for(timeout=TIMEOUT_MS)
+
+            page.get_by_role("button", name="economy").click()
+            map3 = map_img.screenshot()
+            page.screenshot(path=str(ui_results / "trainer.png"))
+
+            # bad input: the invalid file's validation message, and the app goes on
+            pick(page, "Context", "broken.toml")
+            page.get_by_text("world.width = 2: Input should be greater than or equal to 3") \
+                .wait_for(timeout=TIMEOUT_MS)
+            page.screenshot(path=str(ui_results / "trainer_invalid_file.png"))
+            button = page.get_by_role("button", name="Step")
+            button.click()
+            page.get_by_text("Time: 4.0").wait_for(timeout=TIMEOUT_MS)
+            assert wait_until_changed(map_img, map3) != map3
+            assert play_for(page, 3, ui_results, "trainer page (50x50)") >= 3
+            page.get_by_text("Time: 4.0").wait_for(state="detached", timeout=TIMEOUT_MS)
+            assert not traffic.outside, traffic.outside
+            assert not traffic.failed, traffic.failed
+        finally:
+            page.goto("about:blank")
+
+
+def test_compare_page(solara_server, solara_app, page_session, scenario_dir, ui_results) -> None:
+    page = page_session
+    with solara_app(APP):
+        try:
+            traffic = open_page(page, solara_server.base_url + "/compare")
+            maps, chart = page.locator("img.peacesim-map"), page.locator("img.peacesim-chart")
+            chart.wait_for(timeout=TIMEOUT_MS)
+            assert maps.count() == 2
+            before = [maps.nth(0).screenshot(), maps.nth(1).screenshot(), chart.screenshot()]
+
+            page.get_by_text("Levers of B").click()
+            box, label = slider(page, "restraint:")
+            old = label.inner_text()
+            click_left_end(page, box)
+            page.get_by_text("restraint: 0.00").wait_for(timeout=TIMEOUT_MS)
+            assert old != "restraint: 0.00"
+
+            step(page, 3)
+            after = [wait_until_changed(maps.nth(0), before[0]),
+                     wait_until_changed(maps.nth(1), before[1]),
+                     wait_until_changed(chart, before[2])]
+            assert all(a != b for a, b in zip(after, before, strict=True))
+            page.evaluate("document.querySelectorAll('.solara-content-main')"
+                          ".forEach(e => e.scrollTop = 0)")
+            page.screenshot(path=str(ui_results / "compare.png"))
+            assert play_for(page, 3, ui_results, "compare page (2 x 50x50)") >= 3
+            assert not traffic.outside, traffic.outside
+            assert not traffic.failed, traffic.failed
+        finally:
+            page.goto("about:blank")
