@@ -21,13 +21,14 @@ ifneq ($(VENV_OK),yes)
 $(STAMP): FORCE
 endif
 
-.PHONY: help venv run test lint bench clean FORCE
+.PHONY: help venv run test lint bench viz clean FORCE
 
 help:
 	@echo "make run    - run the default scenario ($(SCENARIO)) and print where results went"
 	@echo "make test   - lint (ruff) and run the test suite (pytest, 2 workers)"
 	@echo "make lint   - ruff check only"
 	@echo "make bench  - performance benchmark (peacesim bench)"
+	@echo "make viz    - trainer app in the browser (peacesim viz; HOST=, PORT=, SCENARIO=)"
 	@echo "make venv   - create/update $(VENV) (done automatically by the targets above)"
 	@echo "make clean  - remove the install stamp and caches (keeps $(VENV) and results/)"
 
@@ -57,6 +58,12 @@ test: lint
 
 bench: venv
 	$(PEACESIM) bench
+
+# Trainer app: make viz [SCENARIO=scenarios/liberia.toml] [HOST=0.0.0.0] [PORT=8765]
+HOST ?= localhost
+PORT ?= 8765
+viz: venv
+	$(PEACESIM) viz $(SCENARIO) --host $(HOST) --port $(PORT)
 
 clean:
 	rm -f $(STAMP)

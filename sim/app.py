@@ -496,3 +496,29 @@ routes = [
     solara.Route(path="/", component=TrainerPage, label="Trainer"),
     solara.Route(path="compare", component=ComparePage, label="Compare"),
 ]
+
+
+def measure_ticks_per_second(ticks: int = 100, page: Callable[..., Any] = TrainerPage) -> float:
+    """Ticks per second of Step in the rendered page, without a browser: each tick steps the
+    model and redraws every component (map and charts as PNG, widgets reconciled)."""
+    import ipyvuetify as v
+
+    @solara.component
+    def Layout() -> None:
+        with solara.AppLayout():
+            page()
+
+    _, rc = solara.render(Layout(), handle_error=False)
+    step = rc.find(v.Btn, children=["Step"]).widget
+    step.click()  # warm-up: first full draw of the charts
+    start = time.perf_counter()
+    for _ in range(ticks):
+        step.click()
+    rate = ticks / (time.perf_counter() - start)
+    rc.close()
+    return rate
+
+
+if __name__ == "__main__":  # python -m sim.app: the speed of the pages (no browser)
+    for name, page in (("trainer page", TrainerPage), ("compare page", ComparePage)):
+        print(f"{name}: {measure_ticks_per_second(page=page):.1f} ticks/s (step + redraw)")
