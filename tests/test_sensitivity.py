@@ -323,3 +323,20 @@ def test_shipped_study_files_are_valid():
     sobol = load_study(REPO / "experiments" / "sobol_baseline.toml")
     assert sobol.model_factors == 10 and sobol.spec.N == 256
     assert os.path.basename(sobol.source.split(" ")[0]) == "baseline.toml"
+
+
+@pytest.mark.slow
+def test_shipped_morris_screening_produces_its_report(tmp_path, capsys):
+    """The issue's acceptance command, as shipped (320 runs of the 50x50 baseline)."""
+    out = tmp_path / "morris"
+    assert main(["sensitivity", str(REPO / "experiments" / "morris_screening.toml"),
+                 "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "report.md")
+    report = (out / "report.md").read_text()
+    for output in ("casualties_total", "final_trust_pk", "violence_after_exit"):
+        assert f"## {output}" in report
+        assert (out / "plots" / f"morris_{output}.png").is_file()
+    assert "Above the noise floor (mu_star)" in report and "Convergence N = 10 -> 20" in report
+    indices = pd.read_parquet(out / "indices.parquet")
+    assert set(indices["method"]) == {"morris", "pawn"}
+    assert indices["value"].notna().all()
