@@ -59,6 +59,35 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_runner_options(p: argparse.ArgumentParser, what: str, default_out: str,
+                        resume_does: str) -> None:
+    """Executor, output folder, resume and retry options shared by sweeps and studies."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=_non_negative, metavar="N",
+        help="worker processes (default: one per CPU; 0 runs everything in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (needs peacesim[dask])",
+    )
+    where.add_argument(
+        "--dask-local", type=_positive, metavar="N",
+        help="start a local Dask cluster of N single-threaded worker processes",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="DIR",
+        help=f"{what} folder (new or empty; default: {default_out})",
+    )
+    p.add_argument("--resume", action="store_true",
+                   help=f"continue the {what} in --out DIR: {resume_does}")
+    p.add_argument(
+        "--retries", type=_non_negative, default=1, metavar="K",
+        help="retry a run that raised up to K times (default 1; invalid parameters are not "
+        "retried)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed so docs and tests can inspect it)."""
     parser = argparse.ArgumentParser(
@@ -119,33 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Prints the folder last. Exit status 0 if every run finished, 1 if some failed.",
     )
     p.add_argument("experiment", metavar="EXPERIMENT", help="experiment TOML file")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=_non_negative, metavar="N",
-        help="worker processes (default: one per CPU; 0 runs everything in this process)",
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS",
-        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (needs peacesim[dask])",
-    )
-    where.add_argument(
-        "--dask-local", type=_positive, metavar="N",
-        help="start a local Dask cluster of N single-threaded worker processes",
-    )
-    p.add_argument(
-        "--out", type=Path, metavar="DIR",
-        help="sweep folder (new or empty; default: results/sweeps/<name>-<time>)",
-    )
-    p.add_argument(
-        "--resume", action="store_true",
-        help="continue the sweep in --out DIR: keep finished runs, redo missing, failed or "
-        "corrupt ones",
-    )
-    p.add_argument(
-        "--retries", type=_non_negative, default=1, metavar="K",
-        help="retry a run that raised up to K times (default 1; invalid parameters are not "
-        "retried)",
-    )
+    _add_runner_options(p, "sweep", "results/sweeps/<name>-<time>",
+                        "keep finished runs, redo missing, failed or corrupt ones")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the folder")
     p.set_defaults(handler=cmd_sweep)
 
@@ -174,31 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         "report's path last. Exit status 0 when analysed, 1 if runs failed, 2 for bad input.",
     )
     p.add_argument("study", metavar="EXPERIMENT", help="sensitivity study TOML file")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=_non_negative, metavar="N",
-        help="worker processes (default: one per CPU; 0 runs everything in this process)",
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS",
-        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (needs peacesim[dask])",
-    )
-    where.add_argument(
-        "--dask-local", type=_positive, metavar="N",
-        help="start a local Dask cluster of N single-threaded worker processes",
-    )
-    p.add_argument(
-        "--out", type=Path, metavar="DIR",
-        help="study folder (new or empty; default: results/sensitivity/<name>-<time>)",
-    )
-    p.add_argument(
-        "--resume", action="store_true",
-        help="continue the study in --out DIR (keep finished runs) and analyse it",
-    )
-    p.add_argument(
-        "--retries", type=_non_negative, default=1, metavar="K",
-        help="retry a run that raised up to K times (default 1)",
-    )
+    _add_runner_options(p, "study", "results/sensitivity/<name>-<time>",
+                        "keep finished runs, redo missing, failed or corrupt ones, then "
+                        "analyse")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the report")
     p.set_defaults(handler=cmd_sensitivity)
 

@@ -215,8 +215,8 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _allowed_here(loc: tuple[Any, ...]) -> list[str]:
-    model: type[BaseModel] | None = ExperimentSpec
+def _allowed_here(loc: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
+    model: type[BaseModel] | None = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -227,16 +227,20 @@ def _allowed_here(loc: tuple[Any, ...]) -> list[str]:
     return sorted(model.model_fields) if model else []
 
 
-def format_experiment_error(exc: ValidationError, source: str) -> str:
-    """One line per problem: file, key (``factors[0].range``), the bad value, what is allowed."""
-    lines = [f"{source}: invalid experiment ({exc.error_count()} problem(s))"]
+def format_experiment_error(exc: ValidationError, source: str,
+                            root: type[BaseModel] | None = None,
+                            what: str = "experiment") -> str:
+    """One line per problem: file, key (``factors[0].range``), the bad value, what is allowed
+    (``root``: the file's schema, default :class:`ExperimentSpec`)."""
+    root = root or ExperimentSpec
+    lines = [f"{source}: invalid {what} ({exc.error_count()} problem(s))"]
     for err in exc.errors():
         loc = tuple(err["loc"])
         key = _loc_text(loc)
         value = err.get("input")
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            allowed = ", ".join(_allowed_here(loc[:-1]))
+            allowed = ", ".join(_allowed_here(loc[:-1], root))
             lines.append(f"  {key}: unknown key (value {value!r}); allowed keys here: {allowed}")
         elif err["type"] == "missing":
             lines.append(f"  {key}: required key is missing")
@@ -424,6 +428,9 @@ def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     source = str(path)
     raw = read_toml(path)
+    if "method" in raw and "contexts" not in raw:
+        raise ExperimentError(f"{source}: a sensitivity study (it sets `method`), not a sweep "
+                              f"experiment; run it with: peacesim sensitivity {path}")
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:

@@ -50,7 +50,6 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,19 +62,25 @@ from sim.experiment import (
     _check_key,
     _file_sha256,
     _flatten,
-    _loc_text,
     _param_kind,
     _resolve_file,
+    format_experiment_error,
 )
 from sim.scenario import ScenarioError, apply_strategy, build_scenario, read_toml
-from sim.sweep import SweepError, SweepStats, _log, default_sweep_dir, execute_design
+from sim.sweep import (
+    SweepStats,
+    _log,
+    check_out,
+    default_sweep_dir,
+    execute_design,
+    write_session_status,
+)
 from sim.sweepstore import (
     META_COLUMNS,
     init_store,
     model_version,
     read_summaries,
     run_key,
-    write_status,
 )
 from sim.testfunctions import FUNCTION_FACTORS, call_function, resolve
 
@@ -218,24 +223,6 @@ def _err(source: str, text: str) -> SensitivityError:
     return SensitivityError(f"{source}: {text}")
 
 
-def _format(exc: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid sensitivity study ({exc.error_count()} problem(s))"]
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = _loc_text(loc)
-        value = err.get("input")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            model: Any = SAFactor if "factors" in loc else StudySpec
-            allowed = ", ".join(sorted(model.model_fields))
-            lines.append(f"  {key}: unknown key (value {value!r}); allowed keys here: {allowed}")
-        elif err["type"] == "missing":
-            lines.append(f"  {key}: required key is missing")
-        else:
-            lines.append(f"  {key} = {value!r}: {msg}")
-    return "\n".join(lines)
-
-
 def _check_bounds(f: SAFactor, where: str, source: str) -> None:
     b = f.bounds
     arity = DIST_ARITY[f.dist]
@@ -272,10 +259,14 @@ def load_study(path: str | Path) -> Study:
     path = Path(path)
     source = str(path)
     raw = read_toml(path)
+    if "contexts" in raw and "method" not in raw:
+        raise SensitivityError(f"{source}: a sweep experiment (it lists `contexts`), not a "
+                               f"sensitivity study; run it with: peacesim sweep {path}")
     try:
         spec = StudySpec.model_validate(raw)
     except ValidationError as exc:
-        raise SensitivityError(_format(exc, source)) from None
+        raise SensitivityError(format_experiment_error(exc, source, StudySpec,
+                                                       "sensitivity study")) from None
     name = spec.name or path.stem
     if spec.method == "sobol" and spec.N & (spec.N - 1):
         lo = 1 << (spec.N.bit_length() - 1)
@@ -610,11 +601,7 @@ def run_study(
     t0 = time.perf_counter()
     log = _log(quiet)
     study = load_study(path)
-    if resume and out is None:
-        raise SweepError("--resume needs --out DIR: the folder of the study to continue")
-    if out is not None and not resume and Path(out).is_dir() and any(Path(out).iterdir()):
-        raise SweepError(f"--out {out}: folder is not empty; choose a new folder, or add "
-                         "--resume to continue the study in it")
+    check_out(out, resume, "study")
     log(f"checking {study.name} (the first run after an install compiles the model: ~1 min)")
     probe(study)
     x = sample(study)
@@ -637,13 +624,7 @@ def run_study(
     stats = execute_design(design, cells, keep, out, study.keys, workers=workers,
                            scheduler=scheduler, dask_local=dask_local, resume=resume,
                            retries=retries, progress=progress, log=log)
-    write_status(out, {
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "runs": stats.runs, "distinct": stats.distinct, "done_now": stats.done,
-        "skipped": stats.skipped, "failed": len(stats.failed),
-        "failed_run_ids": stats.failed, "corrupt_found": stats.corrupt,
-        "executor": stats.executor, "pool_s": round(stats.pool_s, 3),
-        "run_time_s": round(stats.run_time_s, 3)})
+    write_session_status(stats)
     y, within = outputs_in_sample_order(study, out, design)
     analysis = analyse(study, x, y, within)
     seconds = time.perf_counter() - t0

@@ -352,11 +352,7 @@ def run_sweep(
     t_setup = time.perf_counter()
     log = _log(quiet)
     exp = load_experiment(experiment)
-    if resume and out is None:
-        raise SweepError("--resume needs --out DIR: the folder of the sweep to continue")
-    if out is not None and not resume and Path(out).is_dir() and any(Path(out).iterdir()):
-        raise SweepError(f"--out {out}: folder is not empty; choose a new folder, or add "
-                         "--resume to continue the sweep in it")
+    check_out(out, resume, "sweep")
     keep = keep_spec(exp)
     log(f"checking {exp.name} (the first run after an install compiles the model: ~1 min)")
     probe(exp, keep)
@@ -376,14 +372,28 @@ def run_sweep(
                            scheduler=scheduler, dask_local=dask_local, resume=resume,
                            retries=retries, progress=progress, log=log)
     stats.setup_s += time.perf_counter() - t_setup
-    write_status(out, {
+    write_session_status(stats)
+    return stats
+
+
+def check_out(out: str | Path | None, resume: bool, what: str) -> None:
+    """A new sweep (or study) needs a new or empty folder; ``--resume`` needs one."""
+    if resume and out is None:
+        raise SweepError(f"--resume needs --out DIR: the folder of the {what} to continue")
+    if out is not None and not resume and Path(out).is_dir() and any(Path(out).iterdir()):
+        raise SweepError(f"--out {out}: folder is not empty; choose a new folder, or add "
+                         f"--resume to continue the {what} in it")
+
+
+def write_session_status(stats: SweepStats) -> None:
+    """``status.json``: what the last session of a store did."""
+    write_status(stats.out, {
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "runs": stats.runs, "distinct": stats.distinct, "done_now": stats.done,
         "skipped": stats.skipped, "failed": len(stats.failed),
         "failed_run_ids": stats.failed, "corrupt_found": stats.corrupt,
         "executor": stats.executor, "pool_s": round(stats.pool_s, 3),
         "run_time_s": round(stats.run_time_s, 3)})
-    return stats
 
 
 def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[str, Any]],

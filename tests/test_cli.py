@@ -250,5 +250,6 @@ def test_help_and_unknown_command(capsys):
     assert main(["--help"]) == 0
     assert "run" in capsys.readouterr().out
     assert main(["frobnicate"]) == 2
-    assert main(["sensitivity"]) == 2  # planned, not implemented yet
-    assert "not implemented" in capsys.readouterr().err
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+    assert main(["sensitivity"]) == 2  # the study file is required
+    assert "required: EXPERIMENT" in capsys.readouterr().err

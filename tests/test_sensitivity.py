@@ -340,3 +340,12 @@ def test_shipped_morris_screening_produces_its_report(tmp_path, capsys):
     indices = pd.read_parquet(out / "indices.parquet")
     assert set(indices["method"]) == {"morris", "pawn"}
     assert indices["value"].notna().all()
+
+
+def test_sweep_and_study_files_are_told_apart(tmp_path, capsys):
+    study = REPO / "experiments" / "morris_screening.toml"
+    assert main(["sweep", str(study), "--out", str(tmp_path / "a"), "--quiet"]) == 2
+    assert "run it with: peacesim sensitivity" in capsys.readouterr().err
+    sweep = REPO / "experiments" / "quick.toml"
+    assert main(["sensitivity", str(sweep), "--out", str(tmp_path / "b"), "--quiet"]) == 2
+    assert "run it with: peacesim sweep" in capsys.readouterr().err
