@@ -96,8 +96,8 @@ def pick(page, label: str, item: str) -> None:
 
 
 def play_for(page, seconds: float, ui_results: Path, name: str) -> float:
-    """Press Play, wait, press Pause; the ticks per second seen in the time label (recorded
-    in results/ui/play_rate.txt, not asserted: the machine may be busy)."""
+    """Press Play, wait, press Pause; the ticks per second seen in the time label (written to
+    results/ui/play_rate_<name>.txt, not asserted: the machine may be busy)."""
     label = page.get_by_text(re.compile(r"^Time: \d+"))
     start_tick = float(label.inner_text().split()[1])
     page.get_by_role("button", name="▶").click()
@@ -108,8 +108,8 @@ def play_for(page, seconds: float, ui_results: Path, name: str) -> float:
     page.get_by_role("button", name="Step").wait_for(timeout=TIMEOUT_MS)
     ticks = float(label.inner_text().split()[1]) - start_tick
     rate = ticks / elapsed
-    with open(ui_results / "play_rate.txt", "a") as fh:
-        fh.write(f"{name}: {ticks:.0f} ticks in {elapsed:.1f} s = {rate:.1f} ticks/s\n")
+    (ui_results / f"play_rate_{name}.txt").write_text(
+        f"{name}: {ticks:.0f} ticks in {elapsed:.1f} s = {rate:.1f} ticks/s\n")
     return ticks
 
 
@@ -156,7 +156,7 @@ def test_trainer_page(solara_server, solara_app, page_session, scenario_dir, ui_
             button.click()
             page.get_by_text("Time: 4.0").wait_for(timeout=TIMEOUT_MS)
             assert wait_until_changed(map_img, map3) != map3
-            assert play_for(page, 3, ui_results, "trainer page (50x50)") >= 3
+            assert play_for(page, 3, ui_results, "trainer") >= 3
             page.get_by_text("Time: 4.0").wait_for(state="detached", timeout=TIMEOUT_MS)
             assert not traffic.outside, traffic.outside
             assert not traffic.failed, traffic.failed
@@ -186,10 +186,9 @@ def test_compare_page(solara_server, solara_app, page_session, scenario_dir, ui_
                      wait_until_changed(maps.nth(1), before[1]),
                      wait_until_changed(chart, before[2])]
             assert all(a != b for a, b in zip(after, before, strict=True))
-            page.evaluate("document.querySelectorAll('.solara-content-main')"
-                          ".forEach(e => e.scrollTop = 0)")
+            page.get_by_text("Maps", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(ui_results / "compare.png"))
-            assert play_for(page, 3, ui_results, "compare page (2 x 50x50)") >= 3
+            assert play_for(page, 3, ui_results, "compare") >= 3
             assert not traffic.outside, traffic.outside
             assert not traffic.failed, traffic.failed
         finally:
