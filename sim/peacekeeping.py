@@ -25,7 +25,13 @@ from sim import kernels as K
 from sim.conflict import combatant_phase, transitions
 from sim.economy import employment_phase, professionalism_phase, update_environment
 from sim.fields import W_TMP, box_sum_into, box_sum_work, presence
-from sim.mission import drawdown_count, position_units, role_counts
+from sim.mission import (
+    adaptive_moves,
+    district_need,
+    drawdown_count,
+    position_units,
+    role_counts,
+)
 from sim.scenario import ROLE_NAMES, Scenario
 from sim.state import LayerTable
 from sim.trust import trust_phase
@@ -120,6 +126,8 @@ class PeacekeepingLayer:
         self.pk_deployed = 0  # units at deployment (drawdown counts down from this)
         self.exit_tick: int | None = None
         self.drawdown_started: int | None = None
+        self._feedback: tuple[np.ndarray, np.ndarray] | None = None  # at the last review
+        self.units_moved = 0  # by adaptive reviews
 
     # ------------------------------------------------------------------ set-up
 
@@ -275,7 +283,8 @@ class PeacekeepingLayer:
         mis = sc.mission
         if mis.drawdown_start is not None and t >= mis.drawdown_start and self.pk_deployed:
             self.drawdown_started = mis.drawdown_start
-            keep = drawdown_count(self.pk_deployed, t, mis.drawdown_start, mis.drawdown_ticks)
+            keep = drawdown_count(self.pk_deployed, t, mis.drawdown_start, mis.drawdown_ticks,
+                                  mis.drawdown_schedule)
             have = m.count(K.C_PEACEKEEPERS)
             if have > keep:
                 K.remove_random(
@@ -314,6 +323,54 @@ class PeacekeepingLayer:
             self._pair_mentors()
         if self.sc.armed_groups.reinforcement > 0:
             self.reinforce()
+        strat = sc.strategy
+        if strat.adaptive and t > 0 and t % strat.review_interval == 0 \
+                and m.count(K.C_PEACEKEEPERS):
+            self.review()
+
+    def feedback(self) -> tuple[np.ndarray, np.ndarray]:
+        """Community feedback by district: mean violence, and mean trust in peacekeepers of
+        the residents living there (the district's last value where none live)."""
+        m, lay = self.model, self.lay
+        nd = self.sc.economy.districts ** 2
+        district = lay.district.ravel().astype(np.int64)
+        cells = np.bincount(district, minlength=nd)
+        violence = np.bincount(district, weights=lay.violence.ravel(), minlength=nd) / \
+            np.maximum(cells, 1)
+        ai = m.arrays.i[: m.meta[K.META_HIGH]]
+        res = (ai[:, K.I_ALIVE] != 0) & (ai[:, K.I_KIND] == K.RESIDENT) & (ai[:, K.I_X] >= 0)
+        where = lay.district[ai[res, K.I_X], ai[res, K.I_Y]].astype(np.int64)
+        n = np.bincount(where, minlength=nd)
+        total = np.bincount(where, weights=m.arrays.f[: ai.shape[0]][res, K.F_TRUST_PK],
+                            minlength=nd)
+        trust = np.where(n > 0, total / np.maximum(n, 1),
+                         self._feedback[1] if self._feedback is not None else 0.0)
+        return violence, trust
+
+    def review(self) -> None:
+        """Adaptive strategy (MODEL.md 4.4): compare community feedback with the last review
+        and re-post units from quiet districts to those where violence rose and trust fell.
+        The first review only records the feedback."""
+        violence, trust = self.feedback()
+        last, self._feedback = self._feedback, (violence, trust)
+        if last is None:
+            return
+        need = district_need(violence, last[0], trust, last[1])
+        m = self.model
+        ai = m.arrays.i[: m.meta[K.META_HIGH]]
+        posted = np.flatnonzero(
+            (ai[:, K.I_ALIVE] != 0) & (ai[:, K.I_KIND] == K.PEACEKEEPER)
+            & np.isin(ai[:, K.I_ROLE], (K.STATIC, K.ENGAGEMENT, K.DDR_UNIT))
+            & (ai[:, K.I_HOME] >= 0))
+        homes = ai[posted, K.I_HOME]
+        flat = self.lay.district.ravel()
+        moves = adaptive_moves(flat[homes].astype(np.int64), need, self.sc.strategy.adapt_share)
+        markets = np.asarray(self.market_cells, dtype=np.int64)
+        for i, d in moves:
+            in_d = markets[flat[markets] == d] if markets.size else markets
+            choices = in_d if in_d.size else np.flatnonzero(flat == d)
+            ai[posted[i], K.I_HOME] = int(self._gen.choice(choices))
+        self.units_moved += len(moves)
 
     # ------------------------------------------------------------------ the tick
 

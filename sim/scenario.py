@@ -8,11 +8,19 @@ Every field below carries its meaning, unit and allowed range; the ODD parameter
 from __future__ import annotations
 
 import copy
+import itertools
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ScenarioError(ValueError):
@@ -310,6 +318,14 @@ class Strategy(_Section):
     )
     rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
     engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)
+    adaptive: bool = _f(
+        False, "Review every review_interval ticks: move posted units (static, engagement, DDR) "
+        "toward districts where violence rose and trust fell since the last review",
+    )
+    review_interval: int = _f(13, "Ticks between adaptive reviews", "ticks", ge=1, le=10_000)
+    adapt_share: float = _f(
+        0.25, "Share of posted units an adaptive review may move", "-", ge=0.0, le=1.0
+    )
 
 
 class Mission(_Section):
@@ -322,10 +338,37 @@ class Mission(_Section):
     drawdown_ticks: int = _f(
         0, "Duration of the drawdown (0 = abrupt exit at drawdown_start)", "ticks", ge=0
     )
+    drawdown_schedule: list[tuple[int, float]] | None = _f(
+        None, "Explicit drawdown instead of drawdown_ticks: [ticks after drawdown_start, share "
+        "of the deployed force kept from then on] pairs, e.g. [[0, 0.75], [26, 0.5], [52, 0]]",
+    )
     exit_window: int = _f(
         52, "Ticks before the drawdown and after the exit over which violence is compared",
         "ticks", ge=1, le=10_000,
     )
+
+    @field_validator("drawdown_schedule")
+    @classmethod
+    def _schedule(cls, value: list[tuple[int, float]] | None) -> Any:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("give at least one [ticks after drawdown_start, share kept] pair")
+        offsets = [t for t, _ in value]
+        shares = [k for _, k in value]
+        if any(t < 0 for t in offsets) or any(b <= a for a, b in itertools.pairwise(offsets)):
+            raise ValueError("tick offsets must be >= 0 and strictly increasing")
+        if any(not 0.0 <= k <= 1.0 for k in shares):
+            raise ValueError("shares kept must lie in [0, 1]")
+        if any(b > a for a, b in itertools.pairwise(shares)):
+            raise ValueError("shares kept must not increase (a drawdown only removes units)")
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_needs_start(self) -> Mission:
+        if self.drawdown_schedule is not None and self.drawdown_start is None:
+            raise ValueError("drawdown_schedule needs drawdown_start (the offsets count from it)")
+        return self
 
 
 class Trust(_Section):
@@ -532,6 +575,8 @@ def _allowed(field: Any) -> str:
                 hi, hi_op = getattr(m, attr), op
     if ann is bool:
         return "true | false"
+    if any(typing.get_origin(a) is list for a in (ann, *typing.get_args(ann))):
+        return "list (see meaning)"
     if lo is None and hi is None:
         return "any"
     return f"{lo_op}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{hi_op}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.mission import drawdown_count, role_counts
+from sim.mission import adaptive_moves, district_need, drawdown_count, role_counts
 from sim.model import PeaceSimModel
 from sim.scenario import build_scenario
 
@@ -190,3 +190,70 @@ def test_mission_deploys_by_role_and_leaves_on_schedule():
     assert counts[0] == 12 and m.metrics["pk_patrol"] == 0
     assert counts[2] == 6 and counts[3] == 0 and counts[4] == 0
     assert np.all(np.diff(counts) <= 0)
+
+
+def test_drawdown_schedule_keeps_the_listed_shares():
+    sched = [(0, 0.75), (10, 0.5), (20, 0.0)]
+    assert drawdown_count(60, 99, 100, 0, sched) == 60
+    assert drawdown_count(60, 100, 100, 0, sched) == 45
+    assert drawdown_count(60, 109, 100, 0, sched) == 45
+    assert drawdown_count(60, 110, 100, 0, sched) == 30
+    assert drawdown_count(60, 120, 100, 0, sched) == 0
+    assert drawdown_count(60, 500, 100, 0, [(0, 0.5)]) == 30  # a mission that stays smaller
+    m = world(peacekeepers={"density": 0.1},
+              mission={"drawdown_start": 2, "drawdown_schedule": [[0, 0.5], [2, 0.0]]})
+    counts = []
+    for _ in range(5):
+        m.step()
+        counts.append(m.metrics["peacekeepers"])
+    assert counts[0] == 12 and counts[2] == 6 and counts[4] == 0
+    assert m.layer.exit_tick is not None
+
+
+def test_district_need_and_adaptive_moves():
+    need = district_need(np.array([0.0, 0.0, 0.3, 0.0]), np.zeros(4),
+                         np.array([0.5, 0.5, 0.2, 0.5]), np.full(4, 0.5))
+    assert np.argmax(need) == 2 and need[2] > 0 and (need[[0, 1, 3]] == 0).all()
+    # four units in calm district 0, one already in district 2: half of five moves, to 2
+    moves = adaptive_moves(np.array([0, 0, 0, 0, 2]), need, 0.5)
+    assert len(moves) == 2 and all(d == 2 for _, d in moves)
+    assert {i for i, _ in moves} <= {0, 1, 2, 3}
+    assert adaptive_moves(np.array([0, 1]), np.zeros(4), 1.0) == []  # nothing changed
+
+
+def test_adaptive_review_reposts_units_where_violence_rises_and_trust_falls():
+    m = world(strategy={"adaptive": True, "review_interval": 1, "adapt_share": 0.5},
+              economy={"districts": 2, "markets": 0.0})
+    for x in range(0, 4):  # four posts in the south-west district (0)
+        post(m, x, 0)
+    people = {xy: m.add_agent("resident", *xy, trust_pk=0.6)
+              for xy in ((8, 8), (9, 9), (8, 9), (2, 2))}
+    m.step()  # first review: a baseline
+    assert m.layer.units_moved == 0
+    m.layer.lay.violence[6:, 6:] = 1.0  # the north-east district (3) flares up ...
+    for (x, _), r in people.items():
+        if x >= 6:
+            m.arrays.trust_pk[r.slot] = 0.1  # ... and its residents lose trust
+    m.step()
+    assert m.layer.units_moved == 2
+    district = m.layer.lay.district.ravel()
+    homes = [int(m.arrays.home[a.slot]) for a in m.peacekeepers]
+    assert sorted(int(district[h]) for h in homes) == [0, 0, 3, 3]
+    # units walk toward their new posts
+    before = {a.unique_id: a.pos for a in m.peacekeepers}
+    for _ in range(4):
+        m.step()
+    moved = [a for a in m.peacekeepers if district[m.arrays.home[a.slot]] == 3]
+    assert all(a.pos != before[a.unique_id] for a in moved)
+
+
+def test_adaptive_off_leaves_posts_alone():
+    m = world(economy={"districts": 2, "markets": 0.0})
+    for x in range(0, 4):
+        post(m, x, 0)
+    homes = [int(m.arrays.home[a.slot]) for a in m.peacekeepers]
+    m.layer.lay.violence[6:, 6:] = 1.0
+    for _ in range(3):
+        m.step()
+    assert [int(m.arrays.home[a.slot]) for a in m.peacekeepers] == homes
+    assert m.layer.units_moved == 0
