@@ -36,6 +36,11 @@ Replicates (``replicates = R``) run each row R times (seeds ``r = 0..R-1`` of it
 row) and analyse the mean, dividing the noise variance by R; with R >= 2 the report also
 gives the noise share (within-row variance / R over the variance of the row means).
 
+Re-analysis. Runs store their whole summary, and the store is identified by what decides
+the runs (sample, seeds, model, factors), not by the analysis settings (``outputs``,
+``also``, ``bootstrap``, ``conf_level``): edit those and ``--resume`` analyses the existing
+sample again (e.g. add ``also = ["delta"]``) without running anything.
+
 Convergence. The first half of a Saltelli sample (or of the Morris trajectories) is itself
 a valid sample of half the size, so every index is also estimated at N/2 and the report
 gives how far it moved between N/2 and N, beside its bootstrap CI at N.
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
 import math
 import time
@@ -66,7 +72,9 @@ from sim.experiment import (
     _resolve_file,
     format_experiment_error,
 )
+from sim.manifest import canonical_json
 from sim.scenario import ScenarioError, apply_strategy, build_scenario, read_toml
+from sim.store import atomic_write_bytes
 from sim.sweep import (
     SweepStats,
     _log,
@@ -98,6 +106,8 @@ DIST_MEANING = {
     "lognorm": "[mean of ln x, standard deviation of ln x > 0]",
 }
 FUNCTION_CONTEXT = "function"
+#: keys that only change the analysis: editing them and resuming re-analyses the stored runs
+ANALYSIS_KEYS = ("name", "description", "also", "outputs", "bootstrap", "conf_level")
 SEED_FACTOR = "seed_stream"  # name of the seed pseudo-factor
 
 
@@ -170,7 +180,8 @@ class Study:
     """A checked study: spec, the SALib problem (factors + dummy), and what a run needs."""
 
     path: Path
-    sha256: str
+    sha256: str  # of the file
+    runs_sha256: str  # of what decides the runs (not the analysis settings): the store's id
     spec: StudySpec
     name: str
     names: list[str]  # factor labels, then the dummy (and the seed factor)
@@ -389,9 +400,12 @@ def load_study(path: str | Path) -> Study:
         "dists": [f.dist for f in spec.factors] + ["unif"] * pseudo,
         "outputs": list(spec.outputs),
     }
-    return Study(path=path, sha256=_file_sha256(path), spec=spec, name=name, names=names,
-                 keys=keys, kinds=kinds, problem=problem, context=context, strategy=strategy,
-                 data=data, source=study_source, ticks=ticks)
+    runs = {k: v for k, v in spec.model_dump(mode="json").items() if k not in ANALYSIS_KEYS}
+    runs_sha = hashlib.sha256(canonical_json({"study": runs, "data": data}).encode()).hexdigest()
+    return Study(path=path, sha256=_file_sha256(path), runs_sha256=runs_sha, spec=spec,
+                 name=name, names=names, keys=keys, kinds=kinds, problem=problem,
+                 context=context, strategy=strategy, data=data, source=study_source,
+                 ticks=ticks)
 
 
 def _build(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Any:
@@ -459,8 +473,9 @@ def row_seeds(study: Study, x: np.ndarray) -> np.ndarray:
 
 
 def keep_spec(study: Study) -> dict[str, Any]:
-    """What each run keeps: the analysed summary keys, no time series."""
-    return {"summary_keys": list(study.spec.outputs), "metrics": [], "every": 1, "burn_in": 0}
+    """What each run keeps: its whole summary (so other outputs can be analysed later from
+    the same runs), no time series."""
+    return {"summary_keys": None, "metrics": [], "every": 1, "burn_in": 0}
 
 
 def plan(study: Study, x: np.ndarray) -> tuple[pd.DataFrame, dict[tuple[str, str, int],
@@ -608,7 +623,7 @@ def run_study(
     design, cells = plan(study, x)
     out = Path(out) if out is not None else default_sweep_dir(study.name, "results/sensitivity")
     keep = keep_spec(study)
-    init_store(out, study.path, study.sha256, design,
+    init_store(out, study.path, study.runs_sha256, design,
                {"experiment_name": study.name, "kind": "sensitivity",
                 "description": study.spec.description, "model_version": model_version(),
                 "runs": len(design), "method": study.spec.method, "N": study.spec.N,
@@ -618,6 +633,7 @@ def run_study(
                 "executor": scheduler or (f"dask-local {dask_local}" if dask_local else
                                           f"workers {workers if workers is not None else 'auto'}")},
                resume)
+    atomic_write_bytes(out / "study.toml", study.path.read_bytes())  # as analysed last
     log(f"{study.spec.method} study: {study.model_factors} factors + "
         f"{' and '.join(study.references)}, N = "
         f"{study.spec.N}, {study.rows} sample rows x {study.spec.replicates} replicate(s)")

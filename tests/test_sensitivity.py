@@ -349,3 +349,22 @@ def test_sweep_and_study_files_are_told_apart(tmp_path, capsys):
     sweep = REPO / "experiments" / "quick.toml"
     assert main(["sensitivity", str(sweep), "--out", str(tmp_path / "b"), "--quiet"]) == 2
     assert "run it with: peacesim sweep" in capsys.readouterr().err
+
+
+def test_existing_sample_analysed_again_with_other_methods_and_outputs(tmp_path):
+    """Editing only the analysis settings and resuming re-analyses without running; editing
+    the sample is refused."""
+    study = model_study(tmp_path, n=8)
+    first = run_study(study, tmp_path / "out", workers=0, **QUIET)
+    assert first.stats.done > 0
+    text = study.read_text()
+    study.write_text(text.replace('outputs = ["casualties_total", "final_trust_pk"]',
+                                  'outputs = ["tips_total"]\nalso = ["pawn", "delta"]'))
+    again = run_study(study, tmp_path / "out", workers=0, resume=True, **QUIET)
+    assert again.stats.done == 0 and again.stats.skipped == first.stats.distinct
+    assert set(again.analysis.indices["method"]) == {"sobol", "pawn", "delta"}
+    assert set(again.analysis.indices["output"]) == {"tips_total"}
+    assert (tmp_path / "out" / "study.toml").read_text() == study.read_text()
+    study.write_text(text.replace("N = 8", "N = 16"))
+    assert main(["sensitivity", str(study), "--out", str(tmp_path / "out"), "--resume",
+                 "--quiet"]) == 2
