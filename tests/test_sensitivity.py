@@ -368,3 +368,16 @@ def test_existing_sample_analysed_again_with_other_methods_and_outputs(tmp_path)
     study.write_text(text.replace("N = 8", "N = 16"))
     assert main(["sensitivity", str(study), "--out", str(tmp_path / "out"), "--resume",
                  "--quiet"]) == 2
+
+
+def test_second_order_indices_of_ishigami(tmp_path):
+    """Only x1 and x3 interact: S2(x1, x3) = V13 / V, the other pairs 0."""
+    res = run_study(ishigami_study(tmp_path, n=256, extra="second_order = true"),
+                    tmp_path / "out", workers=2, **QUIET)
+    s2 = res.analysis.second_order
+    s2 = s2[s2["n"] == 256].set_index(["factor_a", "factor_b"])
+    v13 = ishigami_indices()["ST"][2]  # x3 acts only through its interaction with x1
+    for pair, truth in ((("x1", "x3"), v13), (("x1", "x2"), 0.0), (("x2", "x3"), 0.0)):
+        row = s2.loc[pair]
+        assert abs(row["value"] - truth) <= max(1.5 * row["conf"], 0.05), (pair, row, truth)
+    assert (res.out / "second_order.csv").is_file()
