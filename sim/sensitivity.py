@@ -639,7 +639,7 @@ def run_study(
         f"{study.spec.N}, {study.rows} sample rows x {study.spec.replicates} replicate(s)")
     stats = execute_design(design, cells, keep, out, study.keys, workers=workers,
                            scheduler=scheduler, dask_local=dask_local, resume=resume,
-                           retries=retries, progress=progress, log=log)
+                           retries=retries, progress=progress, log=log, desc=study.name)
     write_session_status(stats)
     y, within = outputs_in_sample_order(study, out, design)
     analysis = analyse(study, x, y, within)

@@ -400,7 +400,8 @@ def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[
                    keep: dict[str, Any], out: Path, factor_keys: list[str], *,
                    workers: int | None = None, scheduler: str | None = None,
                    dask_local: int | None = None, resume: bool = False, retries: int = 1,
-                   progress: bool = True, log: Callable[[str], None] = print) -> SweepStats:
+                   progress: bool = True, log: Callable[[str], None] = print,
+                   desc: str = "sweep") -> SweepStats:
     """Run every run of ``design`` not yet in the store at ``out`` (an initialised store).
 
     ``cells`` maps a design cell ``(context, strategy, point)`` to the plain data its task
@@ -434,7 +435,7 @@ def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[
             log(f"{len(queue)} run(s) on {pool.description} -> {out}")
             try:
                 _drive(pool, queue, _meta_lookup(design, factor_keys), cells, keep, out, retries,
-                       stats, progress)
+                       stats, progress, desc)
             except KeyboardInterrupt:
                 log(f"interrupted after {stats.done} run(s); finished runs are stored: "
                     f"continue with --out {out} --resume")
@@ -456,7 +457,7 @@ def _meta_lookup(design: pd.DataFrame, factors: list[str]) -> Callable[[int], di
 
 def _drive(pool: Pool, queue: deque, meta_of: Callable[[int], dict[str, Any]], cells: dict,
            keep: dict[str, Any], out: Path, retries: int, stats: SweepStats,
-           progress: bool) -> None:
+           progress: bool, desc: str = "sweep") -> None:
     """Keep ``2 x slots + 2`` tasks in flight; store each result as it arrives."""
     from tqdm import tqdm
 
@@ -468,7 +469,7 @@ def _drive(pool: Pool, queue: deque, meta_of: Callable[[int], dict[str, Any]], c
     broken_in_a_row = 0
     executor = pool.executor
     t0, cpu0 = time.perf_counter(), time.process_time()
-    bar = tqdm(total=len(queue), unit="run", desc="sweep", file=sys.stderr,
+    bar = tqdm(total=len(queue), unit="run", desc=desc, file=sys.stderr,
                disable=not progress, dynamic_ncols=True, mininterval=0.5)
     try:
         while queue or pending:
