@@ -305,6 +305,8 @@ def LeverSliders(s: TrainerSettings, on_change: Callable[[TrainerSettings], Any]
     solara.SliderInt(f"drawdown start: {when}", value=s.drawdown_start, min=0,
                      max=max(ticks, s.drawdown_start), step=1,
                      on_value=lambda v: on_change(s.replace(drawdown_start=int(v))))
+    solara.Checkbox(label="adaptive review (re-post units after community feedback)",
+                    value=s.adaptive, on_value=lambda v: on_change(s.replace(adaptive=bool(v))))
 
 
 def _contexts() -> dict[str, str]:

@@ -54,6 +54,7 @@ class TrainerSettings:
     pk_density: float = 0.03
     police_density: float = 0.015
     drawdown_start: int = 0
+    adaptive: bool = False  # the mission re-posts units after community feedback (ODD 7.15)
 
     def replace(self, **changes: object) -> TrainerSettings:
         """A copy with some fields changed (the app's sliders each change one)."""
@@ -75,6 +76,7 @@ class TrainerSettings:
         out["peacekeepers.density"] = self.pk_density
         out["police.density"] = self.police_density
         out["mission.drawdown_start"] = self.drawdown_start or None
+        out["strategy.adaptive"] = self.adaptive
         return out
 
 
@@ -130,6 +132,7 @@ def settings_from_files(context: str, strategy: str | None = None,
         pk_density=sc.peacekeepers.density,
         police_density=sc.police.density,
         drawdown_start=sc.mission.drawdown_start or 0,
+        adaptive=s.adaptive,
     )
 
 

@@ -186,6 +186,15 @@ def test_density_and_drawdown_sliders(scenario_dir: Path) -> None:
     assert h.model.value.metrics["peacekeepers"] == round(0.05 * 50 * 50)
 
 
+def test_adaptive_switch_turns_the_review_on(scenario_dir: Path) -> None:
+    h, rc = render_trainer()
+    assert h.model.value.scenario_config.strategy.adaptive is False
+    box = rc.find(v.Checkbox,
+                  label="adaptive review (re-post units after community feedback)").widget
+    box.v_model = True
+    assert h.model.value.scenario_config.strategy.adaptive is True
+
+
 def test_strategy_picker_moves_the_sliders(scenario_dir: Path) -> None:
     h, rc = render_trainer()
     select(rc, "Strategy (scenarios/strategies/)").v_model = "integrated.toml"
