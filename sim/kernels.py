@@ -938,22 +938,9 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
 
 
 @njit(cache=True)
-def place_new(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
-    """Create ``count`` agents of ``kind`` on random empty cells; returns how many fitted."""
-    occ = grid.occ.reshape(-1)
-    made = 0
-    for _ in range(count):
-        c = random_empty_cell(occ, rng)
-        if c < 0 or meta[META_FREE_TOP] == 0:
-            break
-        new_agent(ag, grid, geo, prm, rng, kind, vclass, c, free_stack, meta)
-        made += 1
-    return made
-
-
-@njit(cache=True)
 def place_new_slots(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
-    """:func:`place_new`, returning the slots of the agents it created (in creation order)."""
+    """Create ``count`` agents of ``kind`` on random empty cells; returns the slots of those
+    that fitted, in creation order."""
     occ = grid.occ.reshape(-1)
     slots = np.empty(count, np.int64)
     made = 0
@@ -964,6 +951,12 @@ def place_new_slots(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, me
         slots[made] = new_agent(ag, grid, geo, prm, rng, kind, vclass, c, free_stack, meta)
         made += 1
     return slots[:made]
+
+
+@njit(cache=True)
+def place_new(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
+    """:func:`place_new_slots`, returning only how many agents fitted."""
+    return place_new_slots(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta).size
 
 
 @njit(cache=True)

@@ -162,20 +162,9 @@ class PeacekeepingLayer:
         self._init_police(np.flatnonzero(ag.alive & (ag.kind == K.POLICE)), gen)
         a = sc.armed_groups
         n = round(a.density * m.n_cells)
-        before = int(m.meta[K.META_NEXT_UID])
-        K.place_new(
-            m.ag,
-            m.cells,
-            m.geometry,
-            m.params,
-            m._rng_state,
-            K.COMBATANT,
-            self.params.comb_class,
-            n,
-            m.free_stack,
-            m.meta,
-        )
-        new = np.flatnonzero(ag.alive & (ag.uid >= before))
+        new = np.sort(K.place_new_slots(m.ag, m.cells, m.geometry, m.params, m._rng_state,
+                                        K.COMBATANT, self.params.comb_class, n, m.free_stack,
+                                        m.meta))
         ag.faction[new] = gen.integers(0, a.factions, new.size)
         ag.aggression[new] = np.clip(a.aggression * (0.5 + gen.random(new.size)), 0, 1)
         ag.hardship[new] = gen.random(new.size)
@@ -238,20 +227,9 @@ class PeacekeepingLayer:
         n = round(sc.peacekeepers.density * m.n_cells)
         shares = {r: getattr(sc.strategy.roles, r) for r in ROLE_NAMES}
         counts = role_counts(n, shares)
-        before = int(m.meta[K.META_NEXT_UID])
-        K.place_new(
-            m.ag,
-            m.cells,
-            m.geometry,
-            m.params,
-            m._rng_state,
-            K.PEACEKEEPER,
-            m.params.pk_class,
-            n,
-            m.free_stack,
-            m.meta,
-        )
-        new = np.flatnonzero(ag.alive & (ag.uid >= before) & (ag.kind == K.PEACEKEEPER))
+        new = np.sort(K.place_new_slots(m.ag, m.cells, m.geometry, m.params, m._rng_state,
+                                        K.PEACEKEEPER, m.params.pk_class, n, m.free_stack,
+                                        m.meta))
         roles = np.concatenate([np.full(counts[r], K.ROLE_CODES[r], np.int8) for r in ROLE_NAMES])[
             : new.size
         ]
@@ -365,9 +343,8 @@ class PeacekeepingLayer:
         homes = ai[posted, K.I_HOME]
         flat = self.lay.district.ravel()
         moves = adaptive_moves(flat[homes].astype(np.int64), need, self.sc.strategy.adapt_share)
-        markets = np.asarray(self.market_cells, dtype=np.int64)
         for i, d in moves:
-            in_d = markets[flat[markets] == d] if markets.size else markets
+            in_d = self.market_cells[flat[self.market_cells] == d]
             choices = in_d if in_d.size else np.flatnonzero(flat == d)
             ai[posted[i], K.I_HOME] = int(self._gen.choice(choices))
         self.units_moved += len(moves)
