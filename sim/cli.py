@@ -301,19 +301,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _runner_options(args: argparse.Namespace, what: str) -> dict[str, Any]:
+    """The options of :func:`_add_runner_options` as keyword arguments of ``run_sweep`` and
+    ``run_study``."""
+    if args.resume and args.out is None:
+        raise UsageError(f"--resume needs --out DIR: the folder of the {what} to continue")
+    return {"out": args.out, "workers": args.workers, "scheduler": args.scheduler,
+            "dask_local": args.dask_local, "resume": args.resume, "retries": args.retries,
+            "progress": not args.quiet, "quiet": args.quiet,
+            "command": ["peacesim", *args.argv]}
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``peacesim sweep``: run or resume an experiment's sweep."""
     from sim.sweep import SweepError, run_sweep
     from sim.sweepstore import StoreError
 
-    if args.resume and args.out is None:
-        raise UsageError("--resume needs --out DIR: the folder of the sweep to continue")
     try:
-        stats = run_sweep(
-            args.experiment, args.out, workers=args.workers, scheduler=args.scheduler,
-            dask_local=args.dask_local, resume=args.resume, retries=args.retries,
-            progress=not args.quiet, quiet=args.quiet, command=["peacesim", *args.argv],
-        )
+        stats = run_sweep(args.experiment, **_runner_options(args, "sweep"))
     except (SweepError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
@@ -332,14 +337,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.sweep import SweepError
     from sim.sweepstore import StoreError
 
-    if args.resume and args.out is None:
-        raise UsageError("--resume needs --out DIR: the folder of the study to continue")
     try:
-        res = run_study(
-            args.study, args.out, workers=args.workers, scheduler=args.scheduler,
-            dask_local=args.dask_local, resume=args.resume, retries=args.retries,
-            progress=not args.quiet, quiet=args.quiet, command=["peacesim", *args.argv],
-        )
+        res = run_study(args.study, **_runner_options(args, "study"))
     except (SweepError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     except IncompleteStudy as exc:
