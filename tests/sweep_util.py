@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -46,3 +50,21 @@ def subprocess_env() -> dict[str, str]:
     """Environment for child processes that must import this source tree."""
     path = os.environ.get("PYTHONPATH", "")
     return {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
+
+
+def kill_after(args: list[str], out: Path, runs: int, log_path: Path) -> int:
+    """Run ``peacesim ARGS`` in a subprocess, SIGKILL it and its workers once ``runs`` results
+    are stored in ``out``, and return its exit status (asserting it did not end first)."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], env=subprocess_env(),
+                                stdout=log, stderr=log, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 180
+            while len(summary_files(out)) < runs:
+                assert proc.poll() is None, "the command ended before it could be killed"
+                assert time.monotonic() < deadline, "the command did not start"
+                time.sleep(0.02)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)  # coordinator and its worker processes
+            proc.wait()
+    return proc.returncode

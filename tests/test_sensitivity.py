@@ -6,15 +6,12 @@ from __future__ import annotations
 import math
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sweep_util import subprocess_env, summary_files
+from sweep_util import kill_after, summary_files
 
 from sim.cli import main
 from sim.sensitivity import (
@@ -229,22 +226,9 @@ def test_resume_after_sigkill_gives_the_same_indices(tmp_path):
     runs the rest once, and analyses to the very indices of an uninterrupted study."""
     study = model_study(tmp_path, n=8)  # 8 x 7 rows, 48 distinct runs of 60 ticks
     out = tmp_path / "killed"
-    log = open(tmp_path / "study.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "sensitivity", str(study), "--out", str(out),
-         "--workers", "1", "--quiet"],
-        env=subprocess_env(), stdout=log, stderr=log, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while len(summary_files(out)) < 5:
-            assert proc.poll() is None, "the study ended before it could be killed"
-            assert time.monotonic() < deadline, "the study did not start"
-            time.sleep(0.02)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        log.close()
+    status = kill_after(["sensitivity", str(study), "--out", str(out), "--workers", "1",
+                         "--quiet"], out, 5, tmp_path / "study.log")
+    assert status == -signal.SIGKILL
     killed_with = len(summary_files(out))
     assert 5 <= killed_with < 48 and not (out / "indices.csv").exists()
     resumed = run_study(study, out, workers=0, resume=True, **QUIET)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import pytest
-from sweep_util import model_results, subprocess_env, summary_files, tiny_experiment
+from sweep_util import (
+    kill_after,
+    model_results,
+    summary_files,
+    tiny_experiment,
+)
 
 from sim.cli import main
 from sim.sweep import FAIL_ENV, SweepAborted, run_sweep, warm_worker
@@ -131,23 +133,9 @@ def test_pool_that_keeps_dying_aborts_the_sweep(tmp_path, monkeypatch):
 def test_resume_after_sigkill(tmp_path):
     exp = tiny_experiment(tmp_path, reps=6, ticks=60, size=30)  # 24 runs of ~0.15 s
     out = tmp_path / "killed"
-    log = open(tmp_path / "sweep.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "sweep", str(exp), "--out", str(out),
-         "--workers", "1", "--quiet"],
-        env=subprocess_env(), stdout=log, stderr=log, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while len(summary_files(out)) < 5:
-            assert proc.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline, "the sweep did not start"
-            time.sleep(0.02)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # coordinator and its worker processes
-        proc.wait()
-        log.close()
-    assert proc.returncode == -signal.SIGKILL
+    status = kill_after(["sweep", str(exp), "--out", str(out), "--workers", "1", "--quiet"],
+                        out, 5, tmp_path / "sweep.log")
+    assert status == -signal.SIGKILL
     killed_with = len(summary_files(out))
     assert 5 <= killed_with < 24
 
