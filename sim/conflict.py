@@ -18,22 +18,6 @@ _AHEAD = 4  # slots ahead whose cells are prefetched in the per-agent passes
 
 
 @njit(cache=True)
-def _shuffled(ai, high, kind, perm, rng):
-    """Slots of the agents of ``kind`` on the grid, in a fresh random order; returns how many."""
-    n = 0
-    for a in range(high):
-        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == kind and ai[a, K.I_X] >= 0:
-            perm[n] = a
-            n += 1
-    for i in range(n - 1, 0, -1):
-        j = randint(rng, i + 1)
-        t = perm[i]
-        perm[i] = perm[j]
-        perm[j] = t
-    return n
-
-
-@njit(cache=True)
 def _random_resident_near(ag, grid, geo, rng, x, y, r):
     """A uniformly random non-jailed resident within the (2r+1)^2 box, or -1."""
     found = 0
@@ -112,7 +96,7 @@ def combatant_phase(ag, grid, geo, prm, lp, lay, rng, perm, free_stack, meta, ev
     """Every combatant, in random order: may be interdicted or arrested, may clash with
     security forces in vision, may attack a resident, then moves."""
     ai = ag.i
-    n = _shuffled(ai, meta[K.META_HIGH], K.COMBATANT, perm, rng)
+    n = K.shuffled_slots(ai, meta[K.META_HIGH], K.COMBATANT, perm, rng)
     for i in range(n):
         c = perm[i]
         if not ai[c, K.I_ALIVE] or ai[c, K.I_KIND] != K.COMBATANT:

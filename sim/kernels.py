@@ -938,6 +938,23 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
 
 
 @njit(cache=True)
+def shuffled_slots(ai, high, kind, perm, rng):
+    """Slots of the agents of ``kind`` on the grid, in a fresh random order (Fisher-Yates
+    into ``perm``); returns how many."""
+    n = 0
+    for a in range(high):
+        if ai[a, I_ALIVE] and ai[a, I_KIND] == kind and ai[a, I_X] >= 0:
+            perm[n] = a
+            n += 1
+    for i in range(n - 1, 0, -1):
+        j = randint(rng, i + 1)
+        t = perm[i]
+        perm[i] = perm[j]
+        perm[j] = t
+    return n
+
+
+@njit(cache=True)
 def place_new_slots(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
     """Create ``count`` agents of ``kind`` on random empty cells; returns the slots of those
     that fitted, in creation order."""

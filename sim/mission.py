@@ -83,16 +83,7 @@ def _patrol(ag, grid, geo, prm, lp, lay, rng, a):
 def position_units(ag, grid, geo, prm, lp, lay, rng, perm, meta, hot_cell):
     """Every peacekeeping unit, in random order, moves as its role says."""
     ai = ag.i
-    n = 0
-    for a in range(meta[K.META_HIGH]):
-        if ai[a, K.I_ALIVE] and ai[a, K.I_KIND] == K.PEACEKEEPER and ai[a, K.I_X] >= 0:
-            perm[n] = a
-            n += 1
-    for i in range(n - 1, 0, -1):
-        j = randint(rng, i + 1)
-        t = perm[i]
-        perm[i] = perm[j]
-        perm[j] = t
+    n = K.shuffled_slots(ai, meta[K.META_HIGH], K.PEACEKEEPER, perm, rng)
     for i in range(n):
         a = perm[i]
         role = ai[a, K.I_ROLE]
