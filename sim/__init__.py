@@ -1,11 +1,11 @@
 """PeaceSim: an agent-based model of peacekeeping missions and local communities."""
 
-from sim._cache import configure_numba_cache
+from sim.engine.cache import configure_numba_cache
 
 configure_numba_cache()  # before numba is imported by the engine modules
 
-from sim.runner import RunResult, run  # noqa: E402
-from sim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+from sim.config.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+from sim.io.runner import RunResult, run  # noqa: E402
 
 __all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
 __version__ = "0.1.0"

@@ -31,7 +31,7 @@ def _version() -> str:
 
 def _set_pair(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` from ``--set``; the value is read as TOML (bare words are strings)."""
-    from sim.scenario import parse_value
+    from sim.config.scenario import parse_value
 
     key, sep, value = text.partition("=")
     key = key.strip()
@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-open", action="store_true", help="do not open a browser")
     p.set_defaults(handler=cmd_viz)
 
-    # parsed by sim.bench itself: main() hands it everything after the word "bench"
+    # parsed by sim.bench.bench itself: main() hands it everything after the word "bench"
     p = sub.add_parser(
         "bench", help="performance benchmark (see: peacesim bench --help)", add_help=False
     )
@@ -262,8 +262,8 @@ def _check_out(out: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``peacesim run``: load, run, write, report."""
-    from sim import runner, store
-    from sim.scenario import load_scenario
+    from sim.config.scenario import load_scenario
+    from sim.io import runner, store
 
     overrides = dict(args.overrides)
     scenario = load_scenario(args.scenario, overrides or None, strategy=args.strategy)
@@ -287,7 +287,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``peacesim validate``: report every file, fail if any is invalid."""
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.config.scenario import ScenarioError, load_scenario
 
     status = EXIT_OK
     for f in args.files:
@@ -314,8 +314,8 @@ def _runner_options(args: argparse.Namespace, what: str) -> dict[str, Any]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``peacesim sweep``: run or resume an experiment's sweep."""
-    from sim.sweep import SweepError, run_sweep
-    from sim.sweepstore import StoreError
+    from sim.experiments.store import StoreError
+    from sim.experiments.sweep import SweepError, run_sweep
 
     try:
         stats = run_sweep(args.experiment, **_runner_options(args, "sweep"))
@@ -333,9 +333,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``peacesim sensitivity``: sample, run, analyse a study."""
-    from sim.sensitivity import IncompleteStudy, run_study
-    from sim.sweep import SweepError
-    from sim.sweepstore import StoreError
+    from sim.experiments.store import StoreError
+    from sim.experiments.sweep import SweepError
+    from sim.sensitivity.study import IncompleteStudy, run_study
 
     try:
         res = run_study(args.study, **_runner_options(args, "study"))
@@ -354,8 +354,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``peacesim compare``: write the comparison report of a sweep."""
-    from sim.compare import compare
-    from sim.sweepstore import StoreError
+    from sim.experiments.compare import compare
+    from sim.experiments.store import StoreError
 
     try:
         report = compare(args.sweep_dir, reference=args.reference)
@@ -366,7 +366,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
-    """``peacesim viz``: check the scenario, then run the solara server on :mod:`sim.app`."""
+    """``peacesim viz``: check the scenario, then run the solara server on :mod:`sim.viz.app`."""
     import importlib.util
     import subprocess
 
@@ -378,13 +378,13 @@ def cmd_viz(args: argparse.Namespace) -> int:
         )
     env = dict(os.environ)
     if args.scenario is not None:
-        from sim.trainer import SCENARIO_ENV, settings_from_files
+        from sim.viz.trainer import SCENARIO_ENV, settings_from_files
 
         settings_from_files(args.scenario)  # a bad file fails here, with the usual message
         env[SCENARIO_ENV] = str(Path(args.scenario).resolve())
     # --no-check-version: solara is pinned on purpose (solara-assets), and offline the check
     # only costs time
-    cmd = [sys.executable, "-m", "solara", "run", "sim.app", "--host", args.host,
+    cmd = [sys.executable, "-m", "solara", "run", "sim.viz.app", "--host", args.host,
            "--port", str(args.port), "--production", "--no-check-version",
            "--no-open" if args.no_open else "--open"]
     where = f"http://{args.host}:{args.port}/" if args.port else "a free port"
@@ -393,9 +393,9 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(argv: list[str]) -> int:
-    """``peacesim bench``: hand over to :mod:`sim.bench` (imported only now)."""
+    """``peacesim bench``: hand over to :mod:`sim.bench.bench` (imported only now)."""
     try:
-        from sim import bench
+        from sim.bench import bench
     except ImportError as exc:  # keep the rest of the CLI usable if the benchmark is broken
         print(f"error: peacesim bench is unavailable: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -421,7 +421,7 @@ def _dispatch(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``peacesim`` command; returns the exit status (the console script exits with it)."""
-    from sim.scenario import ScenarioError
+    from sim.config.scenario import ScenarioError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.sweepstore import SUMMARIES, read_summaries
+from sim.experiments.store import SUMMARIES, read_summaries
 
 ROOT = Path(__file__).resolve().parents[1]
 SC = ROOT / "scenarios"

@@ -17,15 +17,15 @@ solara = pytest.importorskip("solara", reason="the trainer app needs the viz ext
 import ipyvuetify as v  # noqa: E402
 import ipywidgets as widgets  # noqa: E402
 
-from sim import app  # noqa: E402
-from sim.trainer import (  # noqa: E402
+from sim.viz import app  # noqa: E402
+from sim.viz.components import series  # noqa: E402
+from sim.viz.trainer import (  # noqa: E402
     SCENARIO_ENV,
     SCENARIOS_DIR_ENV,
     TrainerModel,
     default_pair,
     default_settings,
 )
-from sim.viz_components import series  # noqa: E402
 
 BROKEN = """# a grid too small and roles that do not sum to 1: the picker must say so
 name = "broken"

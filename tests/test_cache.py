@@ -10,7 +10,7 @@ import sys
 def test_numba_cache_folder_follows_the_sources(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path)
-    code = ("import sim, os, numba.core.config as c; from sim._cache import source_digest; "
+    code = ("import sim, os, numba.core.config as c; from sim.engine.cache import source_digest; "
             "print(os.environ['NUMBA_CACHE_DIR']); print(c.CACHE_DIR); print(source_digest())")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
@@ -26,7 +26,7 @@ def test_a_chosen_cache_folder_is_respected(tmp_path):
 
 
 def test_old_cache_folders_are_pruned(tmp_path, monkeypatch):
-    from sim import _cache
+    from sim.engine import cache as _cache
 
     root = tmp_path / "peacesim" / "numba"
     for i in range(5):

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim
 from sim.cli import main
 
 SMALL = ["--set", "world.width=12", "--set", "world.height=12", "--ticks", "5"]
@@ -224,7 +223,7 @@ def test_unexpected_error_is_one_line_unless_debug(capsys, monkeypatch, tmp_path
     def boom(*args, **kwargs):
         raise RuntimeError("kernel exploded")
 
-    monkeypatch.setattr("sim.runner.run", boom)
+    monkeypatch.setattr("sim.io.runner.run", boom)
     args = ["run", str(scenarios_dir / "epstein_model1.toml"), "--out", str(tmp_path / "x")]
     monkeypatch.delenv("PEACESIM_DEBUG", raising=False)
     code, _, err = _run(capsys, *args)
@@ -238,10 +237,11 @@ def test_unexpected_error_is_one_line_unless_debug(capsys, monkeypatch, tmp_path
 
 def test_bench_is_dispatched_with_remaining_args(monkeypatch):
     seen: list[list[str] | None] = []
-    fake = types.ModuleType("sim.bench")
+    fake = types.ModuleType("sim.bench.bench")
     fake.main = lambda argv: seen.append(argv) or 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sim.bench", fake)
-    monkeypatch.setattr(sim, "bench", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "sim.bench.bench", fake)
+    import sim.bench
+    monkeypatch.setattr(sim.bench, "bench", fake, raising=False)
     assert main(["bench", "--quick", "--sizes", "40"]) == 0
     assert seen == [["--quick", "--sizes", "40"]]
 

@@ -11,14 +11,14 @@ from scipy import stats
 from sweep_util import tiny_experiment
 
 from sim.cli import main
-from sim.compare import (
+from sim.experiments.compare import (
     difference_table,
     mean_ci,
     pareto_mask,
     welch_half,
 )
-from sim.sweep import run_sweep, warm_worker
-from sim.sweepstore import read_summaries
+from sim.experiments.store import read_summaries
+from sim.experiments.sweep import run_sweep, warm_worker
 
 QUIET = {"progress": False, "quiet": True, "workers": 0}
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -17,8 +17,8 @@ import pytest
 from sweep_util import model_results, subprocess_env, tiny_experiment
 
 from sim.cli import main
-from sim.sweep import run_sweep, warm_worker
-from sim.sweepstore import read_summaries
+from sim.experiments.store import read_summaries
+from sim.experiments.sweep import run_sweep, warm_worker
 
 distributed = pytest.importorskip("distributed")
 QUIET = {"progress": False, "quiet": True}
@@ -113,7 +113,7 @@ def test_sensitivity_study_on_the_dask_cluster_gives_the_same_indices(tmp_path, 
     order, and the same indices as in this process."""
     from test_sensitivity import model_study
 
-    from sim.sensitivity import run_study
+    from sim.sensitivity.study import run_study
 
     study = model_study(tmp_path, n=8)
     on_dask = run_study(study, tmp_path / "dask", scheduler=dask_cluster, **QUIET)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from sim import environment as env
+import reference_environment as env
 
 
 def test_violence_decays_and_spreads_conserving_mass_on_a_torus():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, run
-from sim.recorder import outbursts
+from sim.io.recorder import outbursts
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim.cli import main
-from sim.experiment import (
+from sim.config.experiment import (
     ExperimentError,
     design_points,
     expand,
@@ -19,7 +19,7 @@ from sim.experiment import (
     replicate_seeds,
     scenario_inputs,
 )
-from sim.scenario import build_scenario, read_toml
+from sim.config.scenario import build_scenario, read_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 SC = ROOT / "scenarios"

@@ -36,8 +36,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.runner import run
-from sim.scenario import Scenario, load_scenario
+from sim.config.scenario import Scenario, load_scenario
+from sim.io.runner import run
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.scenario import parameter_table, parameter_table_markdown
+from sim.config.scenario import parameter_table, parameter_table_markdown
 
 ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 
@@ -19,7 +19,7 @@ def _embedded_table() -> str:
 def test_odd_parameter_table_matches_schema():
     assert _embedded_table() == parameter_table_markdown(), (
         "docs/ODD.md is out of date: paste the output of "
-        "sim.scenario.parameter_table_markdown() between the parameter-table markers"
+        "sim.config.scenario.parameter_table_markdown() between the parameter-table markers"
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import load_scenario, run
-from sim.plots import plot_layers, plot_peacekeeping_timeseries, save_plots, trust_map
+from sim.viz.plots import plot_layers, plot_peacekeeping_timeseries, save_plots, trust_map
 
 ROOT = Path(__file__).resolve().parents[1]
 

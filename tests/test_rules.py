@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-from sim import kernels as K
-from sim.model import PeaceSimModel
-from sim.scenario import build_scenario
-from sim.schedules import legitimacy_at, police_density_at
-from sim.space import cells_in_vision
+from sim.config.scenario import build_scenario
+from sim.engine import kernels as K
+from sim.engine.space import cells_in_vision
+from sim.model.model import PeaceSimModel
+from sim.rules.schedules import legitimacy_at, police_density_at
 
 
 def empty_world(width=9, height=9, **sections) -> PeaceSimModel:

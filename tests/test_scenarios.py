@@ -8,7 +8,7 @@ import pytest
 
 from sim import ScenarioError, load_scenario, run
 from sim.cli import main
-from sim.scenario import ROLE_NAMES
+from sim.config.scenario import ROLE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -14,7 +14,9 @@ import pytest
 from sweep_util import kill_after, summary_files
 
 from sim.cli import main
-from sim.sensitivity import (
+from sim.experiments.store import read_failures, read_summaries
+from sim.experiments.sweep import FAIL_ENV, warm_worker
+from sim.sensitivity.study import (
     SEED_FACTOR,
     IncompleteStudy,
     SensitivityError,
@@ -23,9 +25,7 @@ from sim.sensitivity import (
     run_study,
     sample,
 )
-from sim.sweep import FAIL_ENV, warm_worker
-from sim.sweepstore import read_failures, read_summaries
-from sim.testfunctions import ishigami_indices
+from sim.sensitivity.testfunctions import ishigami_indices
 
 REPO = Path(__file__).resolve().parents[1]
 QUIET = {"progress": False, "quiet": True}

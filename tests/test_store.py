@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, run
-from sim.manifest import build_manifest, git_state
-from sim.runner import RunResult
-from sim.scenario import Scenario
-from sim.store import (
+from sim.config.scenario import Scenario
+from sim.io.manifest import build_manifest, git_state
+from sim.io.runner import RunResult
+from sim.io.store import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.mission import adaptive_moves, district_need, drawdown_count, role_counts
-from sim.model import PeaceSimModel
-from sim.scenario import build_scenario
+from sim.config.scenario import build_scenario
+from sim.model.model import PeaceSimModel
+from sim.rules.peacekeepers import adaptive_moves, district_need, drawdown_count, role_counts
 
 QUIET = {  # everything that could interfere is switched off
     "armed_groups": {"density": 0.0, "reinforcement": 0.0, "aggression": 0.0, "p_clash": 0.0,

@@ -17,8 +17,7 @@ from sweep_util import (
 )
 
 from sim.cli import main
-from sim.sweep import FAIL_ENV, SweepAborted, run_sweep, warm_worker
-from sim.sweepstore import (
+from sim.experiments.store import (
     CORRUPT,
     FAILURES,
     TIMESERIES,
@@ -27,6 +26,7 @@ from sim.sweepstore import (
     read_summaries,
     read_timeseries,
 )
+from sim.experiments.sweep import FAIL_ENV, SweepAborted, run_sweep, warm_worker
 
 QUIET = {"progress": False, "quiet": True}
 

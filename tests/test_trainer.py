@@ -10,19 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import kernels as K
-from sim.scenario import ScenarioError
-from sim.trainer import (
-    PairSettings,
-    StrategyPair,
-    TrainerModel,
-    build_scenario,
-    list_contexts,
-    list_strategies,
-    pair_from_files,
-    settings_from_files,
-)
-from sim.viz_components import (
+from sim.config.scenario import ScenarioError
+from sim.engine import kernels as K
+from sim.viz.components import (
     NO_RESIDENT,
     POLICE_COLOUR,
     TREND_PANELS,
@@ -33,6 +23,16 @@ from sim.viz_components import (
     map_rgb,
     series,
     trend_chart,
+)
+from sim.viz.trainer import (
+    PairSettings,
+    StrategyPair,
+    TrainerModel,
+    build_scenario,
+    list_contexts,
+    list_strategies,
+    pair_from_files,
+    settings_from_files,
 )
 
 

@@ -15,12 +15,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-import sim.app
-from sim.trainer import SCENARIO_ENV, SCENARIOS_DIR_ENV
+import sim.viz.app
+from sim.viz.trainer import SCENARIO_ENV, SCENARIOS_DIR_ENV
 
 pytestmark = pytest.mark.browser
 
-APP = str(Path(sim.app.__file__).resolve())
+APP = str(Path(sim.viz.app.__file__).resolve())
 TIMEOUT_MS = 30_000
 BROKEN = """name = "broken"
 model = "peacekeeping"

@@ -1,0 +1,770 @@
+"""Scenario files: the one place where parameters are declared, documented and validated.
+
+A scenario is a TOML file with one table per section (``[world]``, ``[unrest]``, ...).
+Every field below carries its meaning, unit and allowed range; the ODD parameter table in
+``docs/ODD.md`` is generated from (and tested against) this schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+
+class ScenarioError(ValueError):
+    """A scenario (or override) that cannot be used; the message says where and why."""
+
+
+def _f(default: Any, description: str, unit: str = "-", **constraints: Any) -> Any:
+    """A documented field: ``unit`` goes into the JSON schema for the ODD parameter table."""
+    return Field(default, description=description, json_schema_extra={"unit": unit}, **constraints)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class World(_Section):
+    """Space: a ``width x height`` grid of cells, one agent per cell."""
+
+    width: int = _f(40, "Grid width", "cells", ge=3, le=2000)
+    height: int = _f(40, "Grid height", "cells", ge=3, le=2000)
+    torus: bool = _f(True, "Edges wrap around (Epstein scenarios use a torus)")
+    vision_shape: Literal["von_neumann", "moore", "lateral", "radius"] = _f(
+        "von_neumann",
+        "Shape of every vision neighbourhood: von_neumann (diamond, Mesa's example), "
+        "moore (square), lateral (v cells N/S/E/W only, Epstein's paper), "
+        "radius (Euclidean disc, NetLogo's Rebellion)",
+    )
+    placement: Literal["exact", "per_cell"] = _f(
+        "exact",
+        "exact: round(density x cells) agents of each kind on distinct random cells "
+        "(Epstein, NetLogo); per_cell: each cell independently holds a resident, a cop or "
+        "nothing with the densities as probabilities (Mesa's example)",
+    )
+
+
+class Run(_Section):
+    """Length, seed and outcome definitions of one run."""
+
+    ticks: int = _f(300, "Number of ticks to simulate", "ticks", ge=0, le=1_000_000)
+    seed: int = _f(1, "Root seed (numpy SeedSequence entropy)", ge=0)
+    outburst_share: float = _f(
+        0.02,
+        "An outburst is a maximal run of ticks in which the share of residents that are "
+        "active exceeds this value",
+        "share of residents",
+        gt=0.0,
+        le=1.0,
+    )
+
+
+class Residents(_Section):
+    """The general population (Epstein's 'agents')."""
+
+    density: float = _f(0.7, "Initial residents per cell", "agents/cell", ge=0.0, le=1.0)
+    vision: int = _f(7, "Vision radius of residents", "cells", ge=1, le=50)
+    groups: Literal[1, 2] = _f(1, "Number of communal groups (2 for Epstein Model II)")
+    group_share: float = _f(
+        0.5, "Share of residents in group 0 (two-group runs)", "share", ge=0.0, le=1.0
+    )
+    p_clone: float = _f(
+        0.0,
+        "Per-tick probability that a resident reproduces onto an empty neighbouring cell "
+        "(Model II)",
+        "1/tick",
+        ge=0.0,
+        le=1.0,
+    )
+    max_age: int = _f(
+        0,
+        "Age of death is drawn U{0..max_age}; 0 means residents do not age (Model I)",
+        "ticks",
+        ge=0,
+        le=100_000,
+    )
+
+
+class Police(_Section):
+    """Cops of the central authority (Model I) or the local police (peacekeeping model)."""
+
+    density: float = _f(0.04, "Initial police per cell", "agents/cell", ge=0.0, le=1.0)
+    vision: int = _f(7, "Vision radius of police", "cells", ge=1, le=50)
+    ramp_to: float | None = _f(
+        None,
+        "Police density reached at the end of the ramp; none keeps density constant",
+        "agents/cell",
+        ge=0.0,
+        le=1.0,
+    )
+    ramp_start: int = _f(0, "Tick at which the police ramp starts", "tick", ge=0)
+    ramp_ticks: int = _f(
+        0, "Duration of the police ramp (0 = one step at ramp_start)", "ticks", ge=0
+    )
+    professionalism: float = _f(
+        0.4, "Mean initial professionalism (conduct, human-rights training)", "-", ge=0.0, le=1.0
+    )
+    target: float | None = _f(
+        None, "Police density the force grows toward (re-establishment); none: no growth",
+        "agents/cell", ge=0.0, le=1.0,
+    )
+    recruitment: float = _f(
+        0.0, "Share of the gap to the target recruited per tick", "1/tick", ge=0.0, le=1.0
+    )
+    mentoring_gain: float = _f(
+        0.02, "Professionalism gain per tick of joint patrol with a mentor", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    professionalism_decay: float = _f(
+        0.002, "Professionalism lost per tick without mentoring", "1/tick", ge=0.0, le=1.0
+    )
+    community_share: float = _f(
+        0.2, "Share of officers in community policing (raise tips nearby)", "share",
+        ge=0.0, le=1.0,
+    )
+    p_arrest_combatant: float = _f(
+        0.01, "Per-tick probability of arresting a combatant in vision, x (0.5 + prof.)",
+        "1/tick", ge=0.0, le=1.0,
+    )
+
+
+class Peacekeepers(_Section):
+    """Peacekeepers; in the Epstein scenarios they act as even-handed cops (Model II)."""
+
+    density: float = _f(0.0, "Peacekeepers per cell once deployed", "agents/cell", ge=0.0, le=1.0)
+    vision: int = _f(7, "Vision radius of peacekeepers", "cells", ge=1, le=50)
+    act_as_cops: bool = _f(
+        True, "Peacekeepers count as cops for arrest risk and arrest actives (Model II)"
+    )
+
+
+class LegitimacySchedule(_Section):
+    """How the regime's legitimacy L changes over time."""
+
+    kind: Literal["constant", "linear", "step"] = _f(
+        "constant",
+        "constant: L stays at unrest.legitimacy; linear: L moves by `rate` per tick from "
+        "`start_tick` until it reaches `target`; step: L jumps to `target` at `start_tick`",
+    )
+    start_tick: int = _f(0, "Tick at which the change starts (or the jump happens)", "tick", ge=0)
+    target: float = _f(0.0, "Legitimacy at the end of the change", "-", ge=0.0, le=1.0)
+    rate: float = _f(0.01, "Change of L per tick (linear schedule)", "1/tick", gt=0.0, le=1.0)
+
+
+class Unrest(_Section):
+    """Epstein's civil-violence rules (Model I rebellion, Model II inter-group violence)."""
+
+    mode: Literal["rebellion", "intergroup"] = _f(
+        "rebellion",
+        "rebellion: actives protest against the regime (Model I); intergroup: actives kill "
+        "a random member of the other group in vision (Model II)",
+    )
+    legitimacy: float = _f(0.82, "Regime legitimacy L", "-", ge=0.0, le=1.0)
+    legitimacy_schedule: LegitimacySchedule = Field(default_factory=LegitimacySchedule)
+    threshold: float = _f(0.1, "Activation threshold T: active iff G - N > T", "-", ge=0.0, le=1.0)
+    arrest_constant: float = _f(2.3, "k in P = 1 - exp(-k r(C/A))", "-", ge=0.0, le=100.0)
+    arrest_ratio: Literal["floor", "round", "exact"] = _f(
+        "floor",
+        "r(C/A): floor (NetLogo), round half-to-even (Mesa's example), exact (the paper)",
+    )
+    max_jail_term: int = _f(30, "Jail terms are drawn U{0..J_max}", "ticks", ge=0, le=1_000_000)
+    jail: Literal["off_grid", "on_cell"] = _f(
+        "off_grid",
+        "off_grid: jailed residents leave the grid and return to a random empty cell "
+        "(the paper); on_cell: they stay on their cell (Mesa's example)",
+    )
+    legitimacy_trust_weight: float = _f(
+        0.0, "u in L_i = (1 - u) L + u trust_police_i; 0 is Epstein", "-", ge=0.0, le=1.0
+    )
+    movement: bool = _f(True, "Agents move to a random empty cell within vision each tick")
+    move_first: bool = _f(
+        False, "Move before acting (NetLogo order) instead of after (Mesa's order)"
+    )
+
+
+# --------------------------------------------------------------------------- peacekeeping
+
+
+class ArmedGroups(_Section):
+    """Armed-group members (MODEL.md 4.3). Density 0 switches the layer off."""
+
+    density: float = _f(0.0, "Initial combatants per cell", "agents/cell", ge=0.0, le=1.0)
+    factions: int = _f(1, "Number of factions", "-", ge=1, le=4)
+    vision: int = _f(5, "Vision radius of combatants", "cells", ge=1, le=50)
+    aggression: float = _f(
+        0.05, "Mean per-tick propensity to attack a resident in vision", "1/tick", ge=0.0, le=1.0
+    )
+    cohesion: float = _f(
+        0.5, "Faction cohesion: resists disarmament (DDR uptake x (1 - cohesion))", "-",
+        ge=0.0, le=1.0,
+    )
+    risk_constant: float = _f(
+        1.0, "k_c in the perceived risk P_c = 1 - exp(-k_c S_v / B_v)", "-", ge=0.0, le=100.0
+    )
+    p_lethal: float = _f(0.3, "Probability that an attack kills its victim", "-", ge=0.0, le=1.0)
+    p_clash: float = _f(
+        0.03, "Per-tick probability that a combatant with security forces in vision clashes",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    p_battle_death: float = _f(
+        0.2, "Probability that a clash kills the combatant (half that for the unit)", "-",
+        ge=0.0, le=1.0,
+    )
+    p_retaliate: float = _f(
+        0.5, "Probability that an attacker picks a known informant in vision first", "-",
+        ge=0.0, le=1.0,
+    )
+    reinforcement: float = _f(
+        0.5, "Fighters joining per tick from outside the region (Poisson), near the faction's "
+        "stronghold on the edge of the map", "agents/tick", ge=0.0, le=100.0,
+    )
+    stronghold_radius: int = _f(
+        4, "Reach around a stronghold where reinforcements appear", "cells", ge=0, le=100
+    )
+    recruit_rate: float = _f(
+        0.03, "r0: recruitment probability scale, r0 G (1 - E) (1 - rho trust_pk)", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    trust_damping: float = _f(
+        0.8, "rho: how much trust in peacekeepers blocks recruitment", "-", ge=0.0, le=1.0
+    )
+
+
+class DDR(_Section):
+    """Disarmament, demobilisation and reintegration (MODEL.md 4.3)."""
+
+    rate: float = _f(
+        0.1, "ddr_rate: per-tick disarmament probability near a DDR unit", "1/tick", ge=0.0, le=1.0
+    )
+    radius: int = _f(4, "Reach of a DDR site", "cells", ge=1, le=50)
+    relapse_rate: float = _f(
+        0.05, "Per-tick relapse scale for unemployed ex-combatants", "1/tick", ge=0.0, le=1.0
+    )
+    reintegration_support: float = _f(
+        0.0, "Reintegration support (0-1): damps relapse, puts ex-combatants first for jobs",
+        "-", ge=0.0, le=1.0,
+    )
+
+
+class Roles(_Section):
+    """Shares of the peacekeeping force by role; they must sum to 1 (roles left out are 0)."""
+
+    patrol: float = _f(0.0, "Mobile patrols biased toward recent violence", "share", ge=0, le=1)
+    static: float = _f(0.0, "Fixed posts at settlements and markets", "share", ge=0, le=1)
+    rapid_response: float = _f(
+        0.0, "Units that rush to the worst reported violence", "share", ge=0, le=1
+    )
+    engagement: float = _f(0.0, "Community engagement in settlements", "share", ge=0, le=1)
+    ddr: float = _f(0.0, "Disarmament sites", "share", ge=0, le=1)
+    police_mentoring: float = _f(0.0, "Joint patrols with police", "share", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Roles:
+        total = sum(getattr(self, r) for r in ROLE_NAMES)
+        if abs(total - 1.0) > 1e-6:
+            shares = ", ".join(f"{r}={getattr(self, r):g}" for r in ROLE_NAMES)
+            raise ValueError(f"role shares must sum to 1 (got {total:.6g}: {shares})")
+        return self
+
+
+ROLE_NAMES = ("patrol", "static", "rapid_response", "engagement", "ddr", "police_mentoring")
+
+
+class Strategy(_Section):
+    """How the mission uses its force (MODEL.md 4.4); strategy files set this table."""
+
+    name: str = _f("default", "Strategy name used in reports")
+    roles: Roles = Field(
+        default_factory=lambda: Roles(patrol=0.5, static=0.2, rapid_response=0.1,
+                                      engagement=0.1, ddr=0.05, police_mentoring=0.05)
+    )
+    cultural_competence: float = _f(
+        0.5, "Training: scales trust gained through engagement and de-escalation", "-",
+        ge=0.0, le=1.0,
+    )
+    restraint: float = _f(
+        0.8, "Use-of-force discipline; civilians harmed per interdiction = 1 - restraint", "-",
+        ge=0.0, le=1.0,
+    )
+    transparency: float = _f(
+        0.3, "Information campaigns: trust gains x (1 + t), losses x (1 - t/2)", "-",
+        ge=0.0, le=1.0,
+    )
+    early_warning: float = _f(
+        0.3, "Mobile reporting: tip probability x (1 + e), tip reach", "-", ge=0.0, le=1.0
+    )
+    local_partners: float = _f(
+        0.0, "Work with local organisations: DDR uptake, reintegration, engagement gain", "-",
+        ge=0.0, le=1.0,
+    )
+    p_interdict: float = _f(
+        0.005, "Per-tick probability that a unit interdicts a combatant in vision (no tips)",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    tip_boost: float = _f(
+        1.0, "Interdiction multiplier where tips point: p (1 + boost x tips)", "-", ge=0.0, le=50.0
+    )
+    rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
+    engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)
+    adaptive: bool = _f(
+        False, "Review every review_interval ticks: move posted units (static, engagement, DDR) "
+        "toward districts where violence rose and trust fell since the last review",
+    )
+    review_interval: int = _f(13, "Ticks between adaptive reviews", "ticks", ge=1, le=10_000)
+    adapt_share: float = _f(
+        0.25, "Share of posted units an adaptive review may move", "-", ge=0.0, le=1.0
+    )
+
+
+class Mission(_Section):
+    """Mission timeline (MODEL.md 4.8)."""
+
+    deploy_tick: int = _f(0, "Tick at which the peacekeepers are deployed", "tick", ge=0)
+    drawdown_start: int | None = _f(
+        None, "Tick at which the drawdown starts; none: the mission stays", "tick", ge=1
+    )
+    drawdown_ticks: int = _f(
+        0, "Duration of the drawdown (0 = abrupt exit at drawdown_start)", "ticks", ge=0
+    )
+    drawdown_schedule: list[tuple[int, float]] | None = _f(
+        None, "Explicit drawdown instead of drawdown_ticks: [ticks after drawdown_start, share "
+        "of the deployed force kept from then on] pairs, e.g. [[0, 0.75], [26, 0.5], [52, 0]]",
+    )
+    exit_window: int = _f(
+        52, "Ticks before the drawdown and after the exit over which violence is compared",
+        "ticks", ge=1, le=10_000,
+    )
+
+    @field_validator("drawdown_schedule")
+    @classmethod
+    def _schedule(cls, value: list[tuple[int, float]] | None) -> Any:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("give at least one [ticks after drawdown_start, share kept] pair")
+        offsets = [t for t, _ in value]
+        shares = [k for _, k in value]
+        if any(t < 0 for t in offsets) or any(b <= a for a, b in itertools.pairwise(offsets)):
+            raise ValueError("tick offsets must be >= 0 and strictly increasing")
+        if any(not 0.0 <= k <= 1.0 for k in shares):
+            raise ValueError("shares kept must lie in [0, 1]")
+        if any(b > a for a, b in itertools.pairwise(shares)):
+            raise ValueError("shares kept must not increase (a drawdown only removes units)")
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_needs_start(self) -> Mission:
+        if self.drawdown_schedule is not None and self.drawdown_start is None:
+            raise ValueError("drawdown_schedule needs drawdown_start (the offsets count from it)")
+        return self
+
+
+class Trust(_Section):
+    """Residents' trust in peacekeepers and police (MODEL.md 4.6)."""
+
+    initial_pk: float = _f(0.4, "Mean initial trust in peacekeepers", "-", ge=0.0, le=1.0)
+    initial_police: float = _f(0.3, "Mean initial trust in police", "-", ge=0.0, le=1.0)
+    memory: float = _f(
+        0.98, "mu: share of trust kept each tick; the rest relaxes to the initial level", "-",
+        ge=0.0, le=1.0,
+    )
+    engagement_gain: float = _f(
+        0.05, "Trust gain per tick within reach of engagement (x competence)", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    protection_gain: float = _f(
+        0.05, "Trust gain when one sees peacekeepers stop violence nearby", "-", ge=0.0, le=1.0
+    )
+    victimization_loss: float = _f(
+        0.05, "Trust loss when one sees an unprotected attack nearby", "-", ge=0.0, le=1.0
+    )
+    harm_loss: float = _f(
+        0.4, "Trust loss when one sees peacekeepers harm civilians", "-", ge=0.0, le=1.0
+    )
+    abuse_loss: float = _f(
+        0.1, "Loss of trust in police when one sees police abuse", "-", ge=0.0, le=1.0
+    )
+    mentoring_transfer: float = _f(
+        0.03, "Per-tick pull of trust in police toward trust in peacekeepers near joint patrols",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    tip_threshold: float = _f(
+        0.5, "Residents report combatants they see if their trust exceeds this", "-",
+        ge=0.0, le=1.0,
+    )
+    p_tip: float = _f(0.2, "Per-tick reporting probability at full trust, x (1 + early_warning); "
+                      "scaled by (trust - threshold) / (1 - threshold)", "1/tick",
+                      ge=0.0, le=1.0)
+    leader_share: float = _f(0.02, "Share of residents who are community leaders", "share",
+                             ge=0.0, le=1.0)
+    leader_radius: int = _f(4, "Reach of a leader's influence", "cells", ge=1, le=50)
+    leader_influence: float = _f(
+        0.05, "Pull of nearby leaders' trust on a resident's trust per tick", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    de_escalation: float = _f(
+        0.3, "Grievance reduction from dialogue with competent engagement units", "-",
+        ge=0.0, le=1.0,
+    )
+
+
+class Economy(_Section):
+    """Livelihoods and infrastructure (MODEL.md 4.6, 4.7)."""
+
+    initial: float = _f(0.4, "Initial economy level E", "-", ge=0.0, le=1.0)
+    base: float = _f(0.2, "Economy target with no infrastructure, security or markets", "-",
+                     ge=0.0, le=1.0)
+    w_infrastructure: float = _f(0.4, "Weight of infrastructure in the economy target", "-",
+                                 ge=0.0, le=1.0)
+    w_security: float = _f(0.3, "Weight of security presence in the economy target", "-",
+                           ge=0.0, le=1.0)
+    w_violence: float = _f(
+        0.8, "Weight of recent violence within 3 cells (down) in the economy target", "-",
+        ge=0.0, le=10.0,
+    )
+    market_bonus: float = _f(0.2, "Extra target on market cells", "-", ge=0.0, le=1.0)
+    rate: float = _f(0.05, "Relaxation rate toward the target", "1/tick", ge=0.0, le=1.0)
+    diffusion: float = _f(0.1, "Share spread to neighbours per tick", "1/tick", ge=0.0, le=1.0)
+    hardship_weight: float = _f(
+        0.0, "w in H = (1 - w) h + w (1 - E_cell); 0 is Epstein", "-", ge=0.0, le=1.0
+    )
+    markets: float = _f(0.03, "Share of cells that are settlements/markets", "share",
+                        ge=0.0, le=1.0)
+    districts: int = _f(4, "Districts per side (districts x districts blocks)", "-", ge=1, le=20)
+    programme_rate: float = _f(
+        0.0, "Per-tick probability that an unemployed resident finds programme work", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    job_loss: float = _f(0.01, "Per-tick job loss scale, x (1 - E)", "1/tick", ge=0.0, le=1.0)
+    employment_relief: float = _f(
+        0.5, "Hardship reduction for the employed", "-", ge=0.0, le=1.0
+    )
+    infrastructure_initial: float = _f(0.3, "Initial infrastructure level", "-", ge=0.0, le=1.0)
+    build_rate: float = _f(0.02, "Infrastructure growth under programmes", "1/tick",
+                           ge=0.0, le=1.0)
+    damage_rate: float = _f(0.05, "Infrastructure damage by violence", "1/tick", ge=0.0, le=1.0)
+
+
+class Violence(_Section):
+    """The violence layer V (MODEL.md 4.7)."""
+
+    decay: float = _f(0.2, "Share of violence that fades per tick", "1/tick", ge=0.0, le=1.0)
+    spread: float = _f(0.1, "Share that spreads to neighbours per tick", "1/tick", ge=0.0, le=1.0)
+    per_attack: float = _f(1.0, "Violence added by an attack", "-", ge=0.0, le=100.0)
+    per_clash: float = _f(2.0, "Violence added by a clash", "-", ge=0.0, le=100.0)
+    flee_threshold: float = _f(
+        0.5, "Residents move away from cells whose violence exceeds this", "-", ge=0.0,
+        le=1000.0,
+    )
+
+
+class Scenario(_Section):
+    """A complete, validated scenario. Build with :func:`load_scenario`."""
+
+    name: str = _f("scenario", "Short name used in output folder names")
+    description: str = _f("", "One line saying what this scenario is for")
+    model: Literal["epstein", "peacekeeping"] = _f(
+        "epstein",
+        "epstein: the civil-violence core only (Models I and II); peacekeeping: adds armed "
+        "groups, peacekeeper roles, police, trust, livelihoods and the mission timeline",
+    )
+    world: World = Field(default_factory=World)
+    run: Run = Field(default_factory=Run)
+    residents: Residents = Field(default_factory=Residents)
+    police: Police = Field(default_factory=Police)
+    peacekeepers: Peacekeepers = Field(default_factory=Peacekeepers)
+    unrest: Unrest = Field(default_factory=Unrest)
+    armed_groups: ArmedGroups = Field(default_factory=ArmedGroups)
+    ddr: DDR = Field(default_factory=DDR)
+    strategy: Strategy = Field(default_factory=Strategy)
+    mission: Mission = Field(default_factory=Mission)
+    trust: Trust = Field(default_factory=Trust)
+    economy: Economy = Field(default_factory=Economy)
+    violence: Violence = Field(default_factory=Violence)
+
+    @model_validator(mode="after")
+    def _populations_fit(self) -> Scenario:
+        police_max = max(self.police.density, self.police.ramp_to or 0.0)
+        police_max = max(police_max, self.police.target or 0.0)
+        total = (
+            self.residents.density + police_max + self.peacekeepers.density
+            + self.armed_groups.density
+        )
+        if total > 1.0 + 1e-12:
+            raise ValueError(
+                "residents.density + police.density (or its ramp/target) + "
+                f"peacekeepers.density + armed_groups.density = {total:.4g} exceeds 1 "
+                "(one agent per cell)"
+            )
+        return self
+
+    def get(self, dotted: str) -> Any:
+        """Value at a dotted key such as ``"world.width"``."""
+        obj: Any = self
+        for part in dotted.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def flat(self) -> dict[str, Any]:
+        """All parameters as ``{dotted_key: value}``."""
+        return _flatten(self.model_dump())
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """One row per scenario parameter: key, meaning, unit, default, allowed range."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(instance: BaseModel, prefix: str) -> None:
+        for name, field in type(instance).model_fields.items():
+            value = getattr(instance, name)
+            if isinstance(value, BaseModel):
+                walk(value, f"{prefix}{name}.")
+                continue
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            rows.append(
+                {
+                    "key": f"{prefix}{name}",
+                    "meaning": field.description or "",
+                    "unit": extra.get("unit", "-"),
+                    "default": value,
+                    "range": _allowed(field),
+                }
+            )
+
+    walk(Scenario(), "")
+    return rows
+
+
+def _allowed(field: Any) -> str:
+    import typing
+
+    ann = field.annotation
+    if typing.get_origin(ann) is Literal:
+        return " | ".join(str(a) for a in typing.get_args(ann))
+    lo = hi = None
+    lo_op, hi_op = "[", "]"
+    for m in field.metadata:
+        for attr, op in (("ge", "["), ("gt", "(")):
+            if getattr(m, attr, None) is not None:
+                lo, lo_op = getattr(m, attr), op
+        for attr, op in (("le", "]"), ("lt", ")")):
+            if getattr(m, attr, None) is not None:
+                hi, hi_op = getattr(m, attr), op
+    if ann is bool:
+        return "true | false"
+    if any(typing.get_origin(a) is list for a in (ann, *typing.get_args(ann))):
+        return "list (see meaning)"
+    if lo is None and hi is None:
+        return "any"
+    return f"{lo_op}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{hi_op}"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``--set`` value as TOML (numbers, booleans, arrays); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ScenarioError(f"{source}: override '{key}': '{part}' is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` on top of ``base`` (tables merged key by key, other values replaced)."""
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a :class:`ScenarioError` naming the file."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"{p}: file not found")
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a folder, expected a TOML file")
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{p}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p}: not a UTF-8 text file ({exc.reason})") from None
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot be read: {exc.strerror}") from None
+
+
+def format_validation_error(
+    exc: ValidationError,
+    source: str,
+    model: type[BaseModel],
+    override_keys: set[str] | frozenset[str] = frozenset(),
+) -> str:
+    """One line per problem: file, dotted key, the bad value and what is allowed.
+
+    Keys that came from overrides (``--set``) are marked as such, not blamed on the file.
+    """
+    lines = [f"{source}: invalid scenario ({exc.error_count()} problem(s))"]
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc) if loc else "(top level)"
+        if key in override_keys:
+            key += " (from --set)"
+        value = err.get("input")
+        etype = err["type"]
+        if etype == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            lines.append(
+                f"  {key}: unknown key (value {value!r}); allowed keys here: {', '.join(allowed)}"
+            )
+        elif etype == "missing":
+            lines.append(f"  {key}: required key is missing")
+        elif not loc:
+            lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
+        else:
+            lines.append(f"  {key} = {value!r}: {err['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
+    cur: Any = model
+    for part in loc:
+        field = getattr(cur, "model_fields", {}).get(part)
+        if field is None or not (
+            isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        ):
+            return []
+        cur = field.annotation
+    return sorted(getattr(cur, "model_fields", {}))
+
+
+def build_scenario(
+    data: dict[str, Any],
+    source: str = "<scenario>",
+    overrides: dict[str, Any] | None = None,
+) -> Scenario:
+    """Validate a scenario dictionary, with dotted-key overrides applied on top."""
+    data = copy.deepcopy(data)
+    if any(k.startswith("strategy.roles.") for k in overrides or {}):
+        # one share set on the command line adjusts the roles in force, it does not
+        # silently zero the others
+        strategy = data.setdefault("strategy", {})
+        if isinstance(strategy, dict) and "roles" not in strategy:
+            strategy["roles"] = Strategy().roles.model_dump()
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value, source)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(
+            format_validation_error(exc, source, Scenario, set(overrides or {}))
+        ) from None
+
+
+#: tables a strategy file may set (how the mission uses its force, not the context)
+STRATEGY_SECTIONS = ("strategy", "mission", "peacekeepers", "police", "ddr", "economy")
+
+
+def apply_strategy(data: dict[str, Any], strategy_path: str | Path) -> dict[str, Any]:
+    """A context's data with a strategy file's tables on top (its role shares replace the
+    context's whole ``strategy.roles`` table, so shares are never mixed)."""
+    sdata = read_toml(strategy_path)
+    unknown = sorted(set(sdata) - set(STRATEGY_SECTIONS))
+    if unknown:
+        raise ScenarioError(
+            f"{strategy_path}: a strategy file may set only "
+            f"{', '.join(f'[{t}]' for t in STRATEGY_SECTIONS)}; found {', '.join(unknown)}"
+        )
+    merged = deep_merge(data, sdata)
+    roles = sdata.get("strategy", {}).get("roles") if isinstance(sdata.get("strategy"), dict) \
+        else None
+    if roles is not None:
+        merged["strategy"]["roles"] = copy.deepcopy(roles)
+    return merged
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    strategy: str | Path | None = None,
+) -> Scenario:
+    """Read and validate a scenario file, optionally crossed with a strategy file.
+
+    ``overrides`` maps dotted keys to values, e.g. ``{"world.width": 100}``; unknown keys
+    are errors just as in the file. ``strategy`` is a file under ``scenarios/strategies/``
+    whose tables are laid over the context's.
+    """
+    data = read_toml(path)
+    source = str(path)
+    if strategy is not None:
+        data = apply_strategy(data, strategy)
+        source = f"{path} with strategy {strategy}"
+    return build_scenario(data, source, overrides)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, BaseModel):
+        return "(table)"
+    return str(value)
+
+
+def parameter_table_markdown() -> str:
+    """The ODD parameter table (docs/ODD.md embeds it; a test keeps the two identical)."""
+    lines = [
+        "| key | meaning | unit | default | range |",
+        "|---|---|---|---|---|",
+    ]
+    for row in parameter_table():
+        meaning = row["meaning"].replace("|", "/")
+        rng = row["range"].replace("|", "/")
+        lines.append(
+            f"| `{row['key']}` | {meaning} | {row['unit']} | {_fmt(row['default'])} | {rng} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m sim.config.scenario > table.md
+    print(parameter_table_markdown(), end="")

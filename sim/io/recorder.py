@@ -1,0 +1,145 @@
+"""From a finished model to tidy outputs: the per-tick table and the per-run summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config.scenario import Scenario
+
+
+def timeseries(model: Any) -> pd.DataFrame:
+    """One row per tick (tick 0 is the initial state), from the model's DataCollector."""
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df.insert(0, "tick", np.arange(len(df), dtype=np.int64))
+    return df
+
+
+def outbursts(active: np.ndarray, threshold: float) -> list[tuple[int, int, int]]:
+    """Maximal runs with ``active > threshold``: (first index, length, peak) for each."""
+    above = np.asarray(active) > threshold
+    runs: list[tuple[int, int, int]] = []
+    i, n = 0, len(above)
+    while i < n:
+        if above[i]:
+            j = i
+            while j < n and above[j]:
+                j += 1
+            runs.append((i, j - i, int(np.max(active[i:j]))))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+def summarise(ts: pd.DataFrame, scenario: Scenario, seed: int) -> dict[str, Any]:
+    """Per-run outcomes (MODEL.md section 5) computed from the per-tick table."""
+    body = ts.iloc[1:] if len(ts) > 1 else ts  # tick 0 is the set-up
+    residents0 = max(int(ts["residents"].iloc[0]), 1)
+    threshold = scenario.run.outburst_share * residents0
+    bursts = outbursts(ts["active"].to_numpy(), threshold)
+    share = body[["quiescent", "active", "jailed"]].div(body["residents"].clip(lower=1), axis=0)
+    out: dict[str, Any] = {
+        "scenario": scenario.name,
+        "seed": int(seed),
+        "ticks": int(len(ts) - 1),
+        "residents_initial": residents0,
+        "residents_final": int(ts["residents"].iloc[-1]),
+        "peak_active": int(ts["active"].max()),
+        "peak_active_tick": int(ts["active"].idxmax()),
+        "mean_active": float(body["active"].mean()),
+        "mean_share_quiescent": float(share["quiescent"].mean()),
+        "mean_share_active": float(share["active"].mean()),
+        "mean_share_jailed": float(share["jailed"].mean()),
+        "arrests_total": int(ts["arrests"].sum()),
+        "outburst_threshold": float(threshold),
+        "outbursts": len(bursts),
+        "outburst_mean_peak": float(np.mean([b[2] for b in bursts])) if bursts else 0.0,
+        "outburst_mean_duration": float(np.mean([b[1] for b in bursts])) if bursts else 0.0,
+        "outburst_max_peak": max((b[2] for b in bursts), default=0),
+        "final_quiescent": int(ts["quiescent"].iloc[-1]),
+        "final_active": int(ts["active"].iloc[-1]),
+        "final_jailed": int(ts["jailed"].iloc[-1]),
+    }
+    if scenario.model == "peacekeeping":
+        out.update(peacekeeping_summary(ts, scenario))
+    if "killings" in ts:
+        out["killings_total"] = int(ts["killings"].sum())
+    if "group_0" in ts:
+        extinct = [g for g in (0, 1) if ts[f"group_{g}"].iloc[-1] == 0]
+        out["extinct_group"] = extinct[0] if len(extinct) == 1 else None
+        ticks_extinct = [
+            int(np.argmax(ts[f"group_{g}"].to_numpy() == 0)) for g in extinct
+        ]
+        out["extinction_tick"] = min(ticks_extinct) if ticks_extinct else None
+    return out
+
+
+def exit_tick(ts: pd.DataFrame, scenario: Scenario) -> int | None:
+    """First tick at or after the drawdown start with no peacekeepers left (None: no exit)."""
+    start = scenario.mission.drawdown_start
+    if start is None:
+        return None
+    gone = ts.index[(ts["tick"] >= start) & (ts["peacekeepers"] == 0)]
+    return int(ts["tick"].iloc[gone[0]]) if len(gone) else None
+
+
+def stable_from(series: np.ndarray, window: int, level: float) -> int | None:
+    """First index from which the trailing ``window`` mean stays at or below ``level``."""
+    if len(series) < window:
+        return None
+    means = np.convolve(series, np.ones(window) / window, mode="valid")
+    above = np.flatnonzero(means > level)
+    if len(above) == 0:
+        return 0
+    first = int(above[-1]) + 1  # the window starting here, and all later ones, are calm
+    return first + window - 1 if first < len(means) else None
+
+
+def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
+    """Per-run outcomes of the peacekeeping model (MODEL.md 5; issue interface keys)."""
+    w = scenario.mission.exit_window
+    last = ts.iloc[-1]
+    out: dict[str, Any] = {
+        "casualties_total": int(ts["civilian_casualties"].sum()),
+        "attacks_total": int(ts["attacks"].sum()),
+        "clashes_total": int(ts["clashes"].sum()),
+        "battle_deaths_total": int(ts["battle_deaths"].sum()),
+        "abuses_total": int(ts["abuses"].sum()),
+        "tips_total": int(ts["tips"].sum()),
+        "recruits_total": int(ts["recruits"].sum()),
+        "disarmed_total": int(ts["disarmed"].sum()),
+        "relapses_total": int(ts["relapses"].sum()),
+        "weapons_collected_total": int(ts["weapons_collected"].sum()),
+        "combatants_final": int(last["combatants"]),
+        "combatants_mean": float(ts["combatants"].iloc[1:].mean()),
+        "final_trust_pk": float(last["trust_pk_mean"]),
+        "final_trust_police": float(last["trust_police_mean"]),
+        "final_professionalism": float(last["police_professionalism_mean"]),
+        "final_economy": float(last["economy_mean"]),
+        "final_displaced": int(last["displaced"]),
+        "troop_weeks": int(ts["peacekeepers"].iloc[1:].sum()),
+        "time_to_stability": stable_from(
+            ts["civilian_casualties"].to_numpy(dtype=float), 13, 0.1
+        ),
+    }
+    start = scenario.mission.drawdown_start
+    exit_at = exit_tick(ts, scenario)
+    before = after = ratio = None
+    if start is not None:
+        pre = ts[(ts["tick"] < start) & (ts["tick"] >= start - w)]
+        before = float(pre["violence_mean"].mean()) if len(pre) else None
+    if exit_at is not None:
+        post = ts[(ts["tick"] > exit_at) & (ts["tick"] <= exit_at + w)]
+        after = float(post["violence_mean"].mean()) if len(post) else None
+    if before is not None and after is not None and before > 0:
+        ratio = after / before
+    out.update(
+        exit_tick=exit_at,
+        violence_before_exit=before,
+        violence_after_exit=after,
+        relapse_ratio=ratio,
+    )
+    return out

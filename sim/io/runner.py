@@ -1,0 +1,48 @@
+"""Run a scenario: build the model, step it, return tidy results (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from sim.config.scenario import Scenario
+from sim.io.recorder import summarise, timeseries
+from sim.model.model import PeaceSimModel
+
+
+@dataclass
+class RunResult:
+    """What one run produced: the per-tick table, the summary and what made them."""
+
+    scenario: Scenario
+    seed: int
+    ticks: int
+    timeseries: pd.DataFrame
+    summary: dict[str, Any]
+    model: PeaceSimModel | None = field(default=None, repr=False)
+
+
+def run(
+    scenario: Scenario,
+    seed: int | None = None,
+    ticks: int | None = None,
+    keep_model: bool = False,
+) -> RunResult:
+    """Simulate ``scenario`` for ``ticks`` ticks (default ``run.ticks``) from ``seed``
+    (default ``run.seed``). Same scenario and seed give bit-identical results."""
+    seed = scenario.run.seed if seed is None else int(seed)
+    ticks = scenario.run.ticks if ticks is None else int(ticks)
+    model = PeaceSimModel(scenario, seed=seed)
+    for _ in range(ticks):
+        model.step()
+    ts = timeseries(model)
+    return RunResult(
+        scenario=scenario,
+        seed=seed,
+        ticks=ticks,
+        timeseries=ts,
+        summary=summarise(ts, scenario, seed),
+        model=model if keep_model else None,
+    )

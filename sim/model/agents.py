@@ -1,0 +1,169 @@
+"""Mesa agent types that are views onto the model's arrays.
+
+The arrays in :class:`sim.engine.kernels.Agents` are the one source of truth; an agent object holds
+only its slot and reads (and, for the few writable attributes, writes) the arrays. This keeps
+Mesa's idioms (``model.agents_by_type[Resident]``, ``agent.cell``, AgentSet queries) while
+the engine advances every agent inside numba kernels.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa.discrete_space import CellAgent
+from mesa.discrete_space.cell_agent import HasCell
+
+from sim.engine import kernels as K
+
+if TYPE_CHECKING:
+    from mesa.discrete_space import Cell
+
+    from sim.model.model import PeaceSimModel
+
+STATE_NAMES = {K.QUIESCENT: "quiescent", K.ACTIVE: "active", K.JAILED: "jailed"}
+
+
+class ArrayAgent(CellAgent):
+    """Base view: the agent in array slot ``slot`` of ``model.arrays``."""
+
+    def __init__(self, model: PeaceSimModel, slot: int) -> None:
+        super().__init__(model)
+        self.slot = slot
+        self.uid = int(model.arrays.i[slot, K.I_UID])
+
+    @property
+    def pos(self) -> tuple[int, int] | None:  # type: ignore[override]
+        """``(x, y)`` of the agent's cell, or ``None`` when off the grid (jailed)."""
+        x = int(self.model.arrays.i[self.slot, K.I_X])
+        return None if x < 0 else (x, int(self.model.arrays.i[self.slot, K.I_Y]))
+
+    @pos.setter
+    def pos(self, value: object) -> None:  # Mesa's Agent.__init__ assigns pos = None
+        if value is not None:
+            raise AttributeError("positions are set by the engine, not by assignment")
+
+    @property
+    def cell(self) -> Cell | None:  # type: ignore[override]
+        """The Mesa cell the agent occupies (the grid is brought up to date on demand)."""
+        self.model.sync_grid()
+        return self._mesa_cell
+
+    @cell.setter
+    def cell(self, cell: Cell | None) -> None:
+        HasCell.cell.fset(self, cell)  # used by Mesa's remove() and by sync_grid()
+
+    @property
+    def alive(self) -> bool:
+        """False once the agent died or left (its slot may since hold someone else)."""
+        ag = self.model.arrays
+        return bool(ag.i[self.slot, K.I_ALIVE]) and int(ag.i[self.slot, K.I_UID]) == self.uid
+
+
+class Resident(ArrayAgent):
+    """A member of the population: hardship h, risk aversion R, state, jail term, group."""
+
+    @property
+    def hardship(self) -> float:
+        return float(self.model.arrays.f[self.slot, K.F_HARDSHIP])
+
+    @property
+    def risk_aversion(self) -> float:
+        return float(self.model.arrays.f[self.slot, K.F_RISK])
+
+    @property
+    def state(self) -> str:
+        """``"quiescent"``, ``"active"`` or ``"jailed"``."""
+        return STATE_NAMES[int(self.model.arrays.i[self.slot, K.I_STATE])]
+
+    @property
+    def jail_term(self) -> int:
+        return int(self.model.arrays.i[self.slot, K.I_JAIL])
+
+    @property
+    def group(self) -> int:
+        return int(self.model.arrays.i[self.slot, K.I_GROUP])
+
+    @property
+    def age(self) -> int:
+        return int(self.model.arrays.i[self.slot, K.I_AGE])
+
+    @property
+    def grievance(self) -> float:
+        """G = H (1 - L_i) at the current legitimacy (with the peacekeeping layer's terms)."""
+        if self.model.layer is None:
+            return self.hardship * (1.0 - self.model.legitimacy)
+        from sim.model.layer import grievances
+
+        return float(grievances(self.model, np.array([self.slot]))[0])
+
+    @property
+    def trust_pk(self) -> float:
+        return float(self.model.arrays.f[self.slot, K.F_TRUST_PK])
+
+    @property
+    def trust_police(self) -> float:
+        return float(self.model.arrays.f[self.slot, K.F_TRUST_POLICE])
+
+    @property
+    def employed(self) -> bool:
+        return bool(self.model.arrays.i[self.slot, K.I_EMPLOYED])
+
+    @property
+    def ex_combatant(self) -> bool:
+        return bool(self.model.arrays.i[self.slot, K.I_EX_COMBATANT])
+
+    @property
+    def displaced(self) -> bool:
+        return bool(self.model.arrays.i[self.slot, K.I_DISPLACED])
+
+    @property
+    def leader(self) -> bool:
+        return bool(self.model.arrays.i[self.slot, K.I_LEADER])
+
+
+class Police(ArrayAgent):
+    """A police officer (Epstein's cop): arrests a random active in vision."""
+
+    @property
+    def professionalism(self) -> float:
+        return float(self.model.arrays.f[self.slot, K.F_PROFESSIONALISM])
+
+    @property
+    def community_policing(self) -> bool:
+        return bool(self.model.arrays.i[self.slot, K.I_COMMUNITY])
+
+
+ROLE_BY_CODE = {code: name for name, code in K.ROLE_CODES.items()}
+
+
+class Peacekeeper(ArrayAgent):
+    """A peacekeeping unit; in the Epstein scenarios an even-handed cop (Model II)."""
+
+    @property
+    def role(self) -> str:
+        return ROLE_BY_CODE[int(self.model.arrays.i[self.slot, K.I_ROLE])]
+
+
+class Combatant(ArrayAgent):
+    """An armed-group member: faction, aggression (MODEL.md 4.3)."""
+
+    @property
+    def faction(self) -> int:
+        return int(self.model.arrays.i[self.slot, K.I_FACTION])
+
+    @property
+    def aggression(self) -> float:
+        return float(self.model.arrays.f[self.slot, K.F_AGGRESSION])
+
+    @property
+    def cohesion(self) -> float:
+        return float(self.model.scenario_config.armed_groups.cohesion)
+
+
+VIEW_CLASSES: dict[int, type[ArrayAgent]] = {
+    K.RESIDENT: Resident,
+    K.POLICE: Police,
+    K.PEACEKEEPER: Peacekeeper,
+    K.COMBATANT: Combatant,
+}

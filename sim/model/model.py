@@ -1,0 +1,497 @@
+"""PeaceSimModel: the Mesa model whose tick runs in numba kernels over numpy arrays.
+
+Reading order follows the ODD description: set-up (space, populations), then each tick
+(schedules -> random-sequential activation -> bookkeeping -> observation).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import mesa
+import numpy as np
+from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid, PropertyLayer
+
+from sim.config.scenario import ROLE_NAMES, Scenario
+from sim.engine import kernels as K
+from sim.engine.rng import seed_state
+from sim.engine.space import vision_offsets
+from sim.engine.state import AgentTable
+from sim.model.agents import VIEW_CLASSES, ArrayAgent, Peacekeeper, Police, Resident
+from sim.model.layer import PeacekeepingLayer
+from sim.rules.schedules import legitimacy_at, police_density_at
+
+RATIO_RULES = {"floor": K.RATIO_FLOOR, "round": K.RATIO_ROUND, "exact": K.RATIO_EXACT}
+MOORE_1 = np.array(
+    [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int32
+)
+
+
+def metric_columns(scenario: Scenario) -> list[str]:
+    """Per-tick columns this scenario produces (besides ``tick``)."""
+    cols = [
+        "legitimacy", "quiescent", "active", "jailed", "residents",
+        "police", "peacekeepers", "arrests", "releases", "activations",
+    ]
+    if scenario.residents.groups == 2:
+        cols += ["group_0", "group_1"]
+    if scenario.unrest.mode == "intergroup":
+        cols += ["killings"]
+    if scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
+        cols += ["births", "deaths"]
+    if scenario.model == "peacekeeping":
+        cols += PEACEKEEPING_COLUMNS
+    return cols
+
+
+PEACEKEEPING_COLUMNS = [
+    "combatants", "civilian_casualties", "attacks", "clashes", "battle_deaths", "abuses",
+    "tips", "recruits", "disarmed", "relapses", "weapons_collected", "interdictions",
+    "harmed_by_security", "combatant_arrests", "displaced", "employed", "ex_combatants",
+    "trust_pk_mean", "trust_police_mean", "police_professionalism_mean", "grievance_mean",
+    "economy_mean", "infrastructure_mean", "violence_mean",
+    *(f"pk_{r}" for r in ROLE_NAMES),
+]
+
+
+class PeaceSimModel(mesa.Model):
+    """The PeaceSim model for one scenario and one seed.
+
+    Args:
+        scenario: a validated :class:`sim.config.scenario.Scenario`.
+        seed: root seed; every random stream of the run derives from
+            ``numpy.random.SeedSequence(seed)``. Defaults to ``scenario.run.seed``.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        seed = scenario.run.seed if seed is None else int(seed)
+        root = np.random.SeedSequence(seed)
+        setup_seq, engine_seq, mesa_seq = root.spawn(3)
+        super().__init__(rng=np.random.default_rng(mesa_seq))
+        self.scenario_config = scenario
+        self.seed = seed
+        self.width = scenario.world.width
+        self.height = scenario.world.height
+        self.n_cells = self.width * self.height
+        self._rng_state = seed_state(engine_seq)
+        self.legitimacy = scenario.unrest.legitimacy
+
+        self._build_geometry()
+        self._build_arrays()
+        setup = np.random.default_rng(setup_seq)
+        self.layer: PeacekeepingLayer | None = None
+        self._populate(setup)
+        if scenario.model == "peacekeeping":
+            self.layer = PeacekeepingLayer(self, setup)
+            if scenario.mission.deploy_tick == 0:
+                self.layer.deploy()
+        self._views: dict[int, ArrayAgent] = {}
+        self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
+        self._changed = np.empty(self.capacity, dtype=np.int64)
+        self._census = np.zeros(K.N_CENSUS, dtype=np.int64)
+        self._sync_views()
+        self._grid: OrthogonalVonNeumannGrid | OrthogonalMooreGrid | None = None
+        self._grid_dirty = True
+
+        self.events = np.zeros(K.N_EVENTS, dtype=np.int64)
+        self.columns = metric_columns(scenario)
+        self.metrics: dict[str, float] = {}
+        self.datacollector = MetricsCollector(self.columns)
+        self._observe()
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _build_geometry(self) -> None:
+        sc = self.scenario_config
+        w = sc.world
+        radii = [sc.residents.vision]
+        extra = (sc.armed_groups.vision,) if sc.model == "peacekeeping" else ()
+        for r in (sc.police.vision, sc.peacekeepers.vision, *extra):
+            if r not in radii:
+                radii.append(r)
+        self.vision_radii = radii
+        offs = [vision_offsets(w.vision_shape, r, w.width, w.height, w.torus) for r in radii]
+        n_max = max(len(o) for o in offs)
+        table = np.zeros((len(offs), max(n_max, 1), 2), dtype=np.int32)
+        for k, o in enumerate(offs):
+            table[k, : len(o)] = o
+        flat = table[:, :, 0].astype(np.int64) * w.height + table[:, :, 1]
+        reach = np.array([np.abs(o).max() if len(o) else 0 for o in offs], dtype=np.int64)
+        run_lists = [_runs(o) for o in offs]
+        runs = np.zeros((len(offs), max(1, *map(len, run_lists)), 3), dtype=np.int64)
+        for k, r in enumerate(run_lists):
+            runs[k, : len(r)] = r
+        self.geometry = K.Geometry(
+            offsets=table,
+            n_off=np.array([len(o) for o in offs], dtype=np.int32),
+            neigh=MOORE_1,
+            track=self._tracked_classes(radii),
+            flat=flat,
+            reach=reach,
+            runs=runs,
+            n_runs=np.array([len(r) for r in run_lists], dtype=np.int64),
+            width=w.width,
+            height=w.height,
+            torus=w.torus,
+        )
+        u = sc.unrest
+        self.params = K.Params(
+            intergroup=u.mode == "intergroup",
+            threshold=float(u.threshold),
+            arrest_constant=float(u.arrest_constant),
+            ratio_rule=RATIO_RULES[u.arrest_ratio],
+            max_jail_term=int(u.max_jail_term),
+            jail_on_cell=u.jail == "on_cell",
+            movement=bool(u.movement),
+            move_first=bool(u.move_first),
+            p_clone=float(sc.residents.p_clone),
+            max_age=int(sc.residents.max_age),
+            cops_class=radii.index(sc.police.vision),
+            pk_class=radii.index(sc.peacekeepers.vision),
+            pk_are_cops=bool(sc.peacekeepers.act_as_cops),
+            extended=sc.model == "peacekeeping",
+            hardship_weight=float(sc.economy.hardship_weight),
+            trust_weight=float(sc.unrest.legitimacy_trust_weight),
+            employment_relief=float(sc.economy.employment_relief),
+        )
+
+    def _tracked_classes(self, radii: list[int]) -> np.ndarray:
+        """Vision classes whose active field someone reads: residents, police, and
+        peacekeepers when they act as cops."""
+        sc = self.scenario_config
+        track = np.zeros(len(radii), np.bool_)
+        track[0] = True
+        track[radii.index(sc.police.vision)] = True
+        if sc.peacekeepers.act_as_cops:
+            track[radii.index(sc.peacekeepers.vision)] = True
+        return track
+
+    def _build_arrays(self) -> None:
+        # every cell can hold one agent, plus room for as many off the grid (jailed)
+        # and as many newborns in one tick: capacity never runs out
+        cap = 2 * self.n_cells + 16
+        self.capacity = cap
+        self.arrays = AgentTable(cap)
+        self.ag = self.arrays.packed  # what the kernels take
+        shape = (self.width, self.height)
+        fields = np.zeros((1 + len(self.vision_radii), *shape), np.int32)
+        self.cells = K.Grid(
+            occ=np.full(shape, -1, np.int32),
+            fields=fields,
+            cop_field=fields[0],
+            active_field=fields[1:],
+            economy=np.zeros(shape, np.float64),
+            abuse_ev=np.zeros(shape, np.float64),
+        )
+        self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
+        self.meta = np.array([cap, 0, 0], dtype=np.int64)
+        self._perm = np.empty(cap, np.int32)
+
+    def _populate(self, gen: np.random.Generator) -> None:
+        """Initial residents and police (and peacekeepers deployed at tick 0)."""
+        sc = self.scenario_config
+        n = self.n_cells
+        dens_res = sc.residents.density
+        dens_pol = police_density_at(sc.police, 0)
+        if sc.world.placement == "per_cell":
+            u = gen.random(n)
+            res_cells = np.flatnonzero(u < dens_res)
+            pol_cells = np.flatnonzero((u >= dens_res) & (u < dens_res + dens_pol))
+        else:
+            order = gen.permutation(n)
+            n_res = round(dens_res * n)
+            n_pol = round(dens_pol * n)
+            res_cells = np.sort(order[:n_res])
+            pol_cells = np.sort(order[n_res : n_res + n_pol])
+        ag = self.arrays
+        a = 0
+        for cells, kind, vclass in (
+            (res_cells, K.RESIDENT, 0),
+            (pol_cells, K.POLICE, self.params.cops_class),
+        ):
+            m = len(cells)
+            sl = slice(a, a + m)
+            ag.kind[sl] = kind
+            ag.set("alive", sl, 1)
+            ag.x[sl] = cells // self.height
+            ag.y[sl] = cells % self.height
+            ag.vclass[sl] = vclass
+            if kind == K.RESIDENT:
+                ag.hardship[sl] = gen.random(m)
+                ag.risk[sl] = gen.random(m)
+                if sc.residents.groups == 2:
+                    ag.group[sl] = (gen.random(m) >= sc.residents.group_share).astype(np.int8)
+                if sc.residents.max_age > 0:
+                    ag.death_age[sl] = gen.integers(0, sc.residents.max_age + 1, m)
+                    ag.age[sl] = (gen.random(m) * (ag.death_age[sl] + 1)).astype(np.int32)
+            a += m
+        ag.uid[:a] = np.arange(a)
+        self.meta[K.META_NEXT_UID] = a
+        self.free_stack[: self.capacity - a] = np.arange(self.capacity - 1, a - 1, -1)
+        self.meta[K.META_FREE_TOP] = self.capacity - a
+        self.meta[K.META_HIGH] = a
+        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        if sc.mission.deploy_tick == 0 and sc.model == "epstein":
+            self._deploy_peacekeepers()
+
+    def _deploy_peacekeepers(self) -> None:
+        n = round(self.scenario_config.peacekeepers.density * self.n_cells)
+        K.place_new(self.ag, self.cells, self.geometry, self.params, self._rng_state,
+                    K.PEACEKEEPER, self.params.pk_class, n, self.free_stack, self.meta)
+
+    # ------------------------------------------------------------------ the tick
+
+    def step(self) -> None:
+        """Advance one tick: schedules, random-sequential activation, observation."""
+        t = self.steps
+        sc = self.scenario_config
+        self.legitimacy = legitimacy_at(sc.unrest, t)
+        self._apply_police_ramp(t)
+        self.events[:] = 0
+        if self.layer is not None:
+            self.layer.step(t)  # the core runs inside the layer's tick (one kernel call)
+        else:
+            if t == sc.mission.deploy_tick and t > 0:
+                self._deploy_peacekeepers()
+            K.tick(self.ag, self.cells, self.geometry, self.params, self._rng_state,
+                   self.legitimacy, self._perm, self.free_stack, self.meta,
+                   self.events)
+        self._after_tick()
+
+    def count(self, what: int) -> int:
+        """How many agents there are now of a census category (``kernels.C_*``)."""
+        K.census(self.ag, self.meta, self._census)
+        return int(self._census[what])
+
+    def _apply_police_ramp(self, t: int) -> None:
+        pol = self.scenario_config.police
+        if pol.ramp_to is None or t < pol.ramp_start:
+            return
+        want = round(police_density_at(pol, t) * self.n_cells)
+        have = self.count(K.C_POLICE)
+        args = (self.ag, self.cells, self.geometry, self.params, self._rng_state)
+        if want > have:
+            K.place_new(*args, K.POLICE, self.params.cops_class, want - have,
+                        self.free_stack, self.meta)
+        elif want < have:
+            K.remove_random(*args, K.POLICE, have - want, self.free_stack, self.meta)
+
+    def _after_tick(self) -> None:
+        self._sync_views()
+        self._grid_dirty = True
+        self._observe()
+        self.datacollector.collect(self)
+
+    def _observe(self) -> None:
+        if self.layer is None:
+            K.census(self.ag, self.meta, self._census)
+            layer_metrics = {}
+        else:
+            layer_metrics = self.layer.metrics()  # counts the census too (one kernel call)
+        c = self._census.tolist()  # Python ints: cheaper to index than numpy scalars
+        ev = self.events.tolist()
+        m = {
+            "legitimacy": float(self.legitimacy),
+            "quiescent": c[K.C_QUIESCENT],
+            "active": c[K.C_ACTIVE],
+            "jailed": c[K.C_JAILED],
+            "residents": c[K.C_QUIESCENT] + c[K.C_ACTIVE] + c[K.C_JAILED],
+            "police": c[K.C_POLICE],
+            "peacekeepers": c[K.C_PEACEKEEPERS],
+            "arrests": ev[K.EV_ARRESTS],
+            "releases": ev[K.EV_RELEASES],
+            "activations": ev[K.EV_ACTIVATIONS],
+            "group_0": c[K.C_GROUP0],
+            "group_1": c[K.C_GROUP1],
+            "killings": ev[K.EV_KILLINGS],
+            "births": ev[K.EV_BIRTHS],
+            "deaths": ev[K.EV_DEATHS] + ev[K.EV_KILLINGS],
+            "combatants": c[K.C_COMBATANTS],
+        }
+        m.update(layer_metrics)
+        self.metrics = m
+
+    # ------------------------------------------------------------------ Mesa views
+
+    def _sync_views(self) -> None:
+        """Create / remove Mesa agent views where the arrays gained / lost agents."""
+        # any birth or death moves the uid counter or the free-slot stack
+        mark = (int(self.meta[K.META_NEXT_UID]), int(self.meta[K.META_FREE_TOP]))
+        if mark == getattr(self, "_views_mark", None):
+            return
+        self._views_mark = mark
+        ai = self.arrays.i
+        n = K.view_changes(self.ag, self.meta, self._view_uid, self._changed)
+        for slot in self._changed[:n].tolist():
+            old = self._views.pop(slot, None)
+            if old is not None:
+                old.remove()
+            if ai[slot, K.I_ALIVE]:
+                self._views[slot] = VIEW_CLASSES[int(ai[slot, K.I_KIND])](self, slot)
+
+    @property
+    def grid(self) -> OrthogonalVonNeumannGrid | OrthogonalMooreGrid:
+        """The Mesa grid, with occupancy brought up to date from the arrays."""
+        self.sync_grid()
+        assert self._grid is not None
+        return self._grid
+
+    def _add_property_layers(self) -> None:
+        """Expose the cell layers as Mesa property layers that share the engine's arrays
+        (no copy: ``cell.economy`` and ``grid.economy.data`` always show the current state)."""
+        if self.layer is None:
+            return
+        lay = self.layer.lay
+        for name, data in (("economy", self.cells.economy),
+                           ("infrastructure", lay.infrastructure),
+                           ("violence", lay.violence), ("district", lay.district)):
+            layer = PropertyLayer(name, (self.width, self.height), default_value=0,
+                                  dtype=data.dtype.type)
+            layer._data = data  # share, do not copy
+            self._grid.add_property_layer(layer)
+
+    def sync_grid(self) -> None:
+        """Place every agent view on its Mesa cell (lazily: only when someone looks)."""
+        if self._grid is None:
+            klass = (
+                OrthogonalMooreGrid
+                if self.scenario_config.world.vision_shape == "moore"
+                else OrthogonalVonNeumannGrid
+            )
+            self._grid = klass(
+                (self.width, self.height),
+                torus=self.scenario_config.world.torus,
+                capacity=1,
+                random=self.random,
+            )
+            self._add_property_layers()
+            self._grid_dirty = True
+        if not self._grid_dirty:
+            return
+        self._grid_dirty = False
+        for view in self._views.values():
+            if view._mesa_cell is not None:
+                view._mesa_cell.remove_agent(view)
+                view._mesa_cell = None
+        cells = self._grid._cells
+        for slot, view in self._views.items():
+            x = int(self.arrays.x[slot])
+            if x >= 0:
+                cell = cells[(x, int(self.arrays.y[slot]))]
+                cell.add_agent(view)
+                view._mesa_cell = cell
+
+    # ------------------------------------------------------------------ conveniences
+
+    @property
+    def residents(self):
+        return self.agents_by_type.get(Resident, [])
+
+    @property
+    def police(self):
+        return self.agents_by_type.get(Police, [])
+
+    @property
+    def peacekeepers(self):
+        return self.agents_by_type.get(Peacekeeper, [])
+
+    def add_agent(
+        self,
+        kind: str,
+        x: int,
+        y: int,
+        *,
+        state: str = "quiescent",
+        hardship: float = 0.0,
+        risk_aversion: float = 0.0,
+        group: int = 0,
+        jail_term: int = 0,
+        role: str | None = None,
+        **columns: float,
+    ) -> ArrayAgent:
+        """Put one agent on the empty cell ``(x, y)`` (hand-built worlds: tests, teaching).
+
+        ``role`` names a peacekeeper role; other keyword arguments set columns of the agent
+        table by name (``trust_pk=0.8``, ``professionalism=0.3``, ``home=...``).
+        """
+        kinds = {"resident": K.RESIDENT, "police": K.POLICE, "peacekeeper": K.PEACEKEEPER,
+                 "combatant": K.COMBATANT}
+        states = {"quiescent": K.QUIESCENT, "active": K.ACTIVE, "jailed": K.JAILED}
+        if self.cells.occ[x, y] >= 0:
+            raise ValueError(f"cell ({x}, {y}) is occupied")
+        k = kinds[kind]
+        comb_class = (self.layer.params.comb_class if self.layer is not None else 0)
+        vclass = {K.RESIDENT: 0, K.POLICE: self.params.cops_class,
+                  K.PEACEKEEPER: self.params.pk_class, K.COMBATANT: comb_class}[k]
+        slot = K.new_agent(self.ag, self.cells, self.geometry, self.params,
+                           self._rng_state, k, vclass, x * self.height + y,
+                           self.free_stack, self.meta)
+        ag = self.arrays
+        ag.state[slot] = states[state]
+        ag.hardship[slot] = hardship
+        ag.risk[slot] = risk_aversion
+        ag.group[slot] = group
+        ag.jail[slot] = jail_term
+        if role is not None:
+            ag.set("role", slot, K.ROLE_CODES[role])
+        for name, value in columns.items():
+            ag.set(name, slot, value)
+        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        self._sync_views()
+        self._grid_dirty = True
+        self._observe()
+        return self._views[slot]
+
+    def check_invariants(self) -> None:
+        """Recompute fields from scratch and compare (tests call this)."""
+        occ = self.cells.occ.copy()
+        cop = self.cells.cop_field.copy()
+        act = self.cells.active_field.copy()
+        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        assert np.array_equal(occ, self.cells.occ), "occupancy out of step"
+        assert np.array_equal(cop, self.cells.cop_field), "cop field out of step"
+        assert np.array_equal(act, self.cells.active_field), "active field out of step"
+
+
+def _runs(offsets: np.ndarray) -> list[tuple[int, int, int]]:
+    """The offsets as runs ``(dx, first dy, length)`` of consecutive dy at the same dx."""
+    runs: list[list[int]] = []
+    for dx, dy in offsets.tolist():
+        if runs and runs[-1][0] == dx and runs[-1][1] + runs[-1][2] == dy:
+            runs[-1][2] += 1
+        else:
+            runs.append([dx, dy, 1])
+    return [tuple(r) for r in runs]
+
+
+def _metric(name: str, model: PeaceSimModel) -> float:
+    return model.metrics[name]
+
+
+class MetricsCollector(mesa.DataCollector):
+    """Mesa's DataCollector with one reporter per metric column, reading ``model.metrics``.
+
+    ``collect`` appends the numbers straight from ``model.metrics``: they are plain Python
+    scalars, so Mesa's per-column reporter call and deepcopy (about a microsecond each, sixty
+    columns a tick) change nothing but the time. Reporters added later are collected Mesa's way.
+    """
+
+    def __init__(self, columns: list[str]) -> None:
+        super().__init__(model_reporters={c: partial(_metric, c) for c in columns})
+        self._columns = list(columns)
+
+    def collect(self, model: mesa.Model) -> None:
+        if (
+            self.agent_reporters
+            or self.agenttype_reporters
+            or len(self.model_reporters) != len(self._columns)
+        ):
+            super().collect(model)
+            return
+        self._collection_steps.append(model.time)
+        self._validated = True
+        metrics, model_vars = model.metrics, self.model_vars
+        for c in self._columns:
+            model_vars[c].append(metrics[c])
+
