@@ -6,7 +6,11 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PEACESIM := $(VENV)/bin/peacesim
-STAMP := $(VENV)/.installed
+# Exact versions of everything installed: requirements/*.lock (`make lock` upgrades them).
+# run.lock: what running needs; viz.lock: + the trainer app; dev.lock: + tests, Dask, analysis.
+RUN_STAMP := $(VENV)/.installed-run
+VIZ_STAMP := $(VENV)/.installed-viz
+DEV_STAMP := $(VENV)/.installed-dev
 # Scenario for `make run`; extra CLI flags via ARGS, e.g. make run ARGS="--seed 3"
 SCENARIO ?= $(firstword $(wildcard scenarios/baseline.toml) scenarios/epstein_model1.toml)
 ARGS ?=
@@ -15,13 +19,13 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # If the venv is missing, broken or older than 3.12, force a (re)build even
-# when the stamp looks up to date.
+# when the stamps look up to date.
 VENV_OK := $(shell $(PY) -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && echo yes)
 ifneq ($(VENV_OK),yes)
-$(STAMP): FORCE
+$(RUN_STAMP) $(VIZ_STAMP) $(DEV_STAMP): FORCE
 endif
 
-.PHONY: help venv run test lint bench viz clean FORCE
+.PHONY: help venv run test lint bench viz lock clean FORCE
 
 help:
 	@echo "make run    - run the default scenario ($(SCENARIO)) and print where results went"
@@ -29,44 +33,70 @@ help:
 	@echo "make lint   - ruff check only"
 	@echo "make bench  - performance benchmark (peacesim bench)"
 	@echo "make viz    - trainer app in the browser (peacesim viz; HOST=, PORT=, SCENARIO=)"
-	@echo "make venv   - create/update $(VENV) (done automatically by the targets above)"
-	@echo "make clean  - remove the install stamp and caches (keeps $(VENV) and results/)"
+	@echo "make lock   - upgrade the pinned versions in requirements/*.lock"
+	@echo "make venv   - create/update $(VENV) with what running needs (done by the targets above)"
+	@echo "make clean  - remove the install stamps and caches (keeps $(VENV) and results/)"
 
-venv: $(STAMP)
+venv: $(RUN_STAMP)
 
-# sim/__init__.py: reinstall once if the venv was set up before the package existed.
-$(STAMP): pyproject.toml $(wildcard sim/__init__.py)
+# Create the venv with a Python >= 3.12 (PATH first, then pyenv), then install one lock file
+# and PeaceSim itself (editable, no further dependencies: the lock file has them all).
+define install_lock
 	@if ! $(PY) -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then \
 	    py="$$(bash .ci/find-python.sh)"; \
 	    echo "Creating $(VENV) with $$py ($$("$$py" -V 2>&1))"; \
 	    "$$py" -m venv --clear $(VENV); \
 	fi
+	@echo "Installing the pinned versions of $(1) into $(VENV) ..."
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install -e '.[dev,viz]'
+	$(PY) -m pip install --quiet -r $(1)
+	$(PY) -m pip install --quiet --no-deps -e .
+endef
+
+$(RUN_STAMP): requirements/run.lock pyproject.toml $(wildcard sim/__init__.py)
+	$(call install_lock,requirements/run.lock)
 	@touch $@
 
-run: venv
+$(VIZ_STAMP): requirements/viz.lock pyproject.toml $(wildcard sim/__init__.py)
+	$(call install_lock,requirements/viz.lock)
+	@touch $@ $(RUN_STAMP)
+
+$(DEV_STAMP): requirements/dev.lock pyproject.toml $(wildcard sim/__init__.py)
+	$(call install_lock,requirements/dev.lock)
+	@touch $@ $(VIZ_STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	@log="$$(mktemp)"; trap 'rm -f "$$log"' EXIT; \
 	$(PEACESIM) run $(SCENARIO) $(ARGS) | tee "$$log"; \
 	echo "Results are in: $$(tail -n 1 "$$log")"
 
-lint: venv
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check sim tests
 
 test: lint
 	$(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
-bench: venv
+bench: $(RUN_STAMP)
 	$(PEACESIM) bench
 
 # Trainer app: make viz [SCENARIO=scenarios/liberia.toml] [HOST=0.0.0.0] [PORT=8765]
 HOST ?= localhost
 PORT ?= 8765
-viz: venv
+viz: $(VIZ_STAMP)
 	$(PEACESIM) viz $(SCENARIO) --host $(HOST) --port $(PORT)
 
+# Re-resolve every dependency to its newest allowed version, consistently across the three
+# lock files (run and viz are constrained by dev), then reinstall: make lock && make test
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml --python-version 3.12 --quiet --no-header \
+	--annotation-style line --upgrade
+lock: $(DEV_STAMP)
+	$(LOCK) --extra dev -o requirements/dev.lock
+	$(LOCK) -c requirements/dev.lock -o requirements/run.lock
+	$(LOCK) --extra viz -c requirements/dev.lock -o requirements/viz.lock
+	@echo "requirements/*.lock updated; review the diff, then run make test"
+
 clean:
-	rm -f $(STAMP)
+	rm -f $(RUN_STAMP) $(VIZ_STAMP) $(DEV_STAMP) $(VENV)/.installed
 	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 	find . -path ./$(VENV) -prune -o \( -name '*.nbi' -o -name '*.nbc' \) -type f -print0 | xargs -0 rm -f
