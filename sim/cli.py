@@ -203,6 +203,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-open", action="store_true", help="do not open a browser")
     p.set_defaults(handler=cmd_viz)
 
+    p = sub.add_parser(
+        "data", help="event data (ACLED, UCDP GED) and deployments (Geo-PKO): statistics",
+        description="Work with real-world data files; see docs/data.md.",
+    )
+    data = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    p = data.add_parser(
+        "summarise", help="statistics of a data file, as the model reports them",
+        description="Read an ACLED or UCDP GED export (or Geo-PKO deployments), select a "
+        "region and period, and print events and fatalities per month (civilian, battle), "
+        "per 100,000 people with --population, the trend after a mission's exit with --exit "
+        "and the share of events per model district with --districts. Exit status 2 for "
+        "bad data or options.",
+    )
+    p.add_argument("file", metavar="FILE", help="CSV file")
+    p.add_argument("--format", required=True, choices=("acled", "ucdp-ged", "geo-pko"))
+    p.add_argument("--region", action="append", metavar="SPEC",
+                   help="admin1=NAME[,NAME], admin2=NAME[,NAME], country=NAME (geo-pko: "
+                   "mission=, location=, country=) or box=LAT_MIN,LAT_MAX,LON_MIN,LON_MAX; "
+                   "repeatable (all must hold)")
+    p.add_argument("--start", metavar="DATE", help="first day, YYYY-MM-DD or YYYY-MM")
+    p.add_argument("--end", metavar="DATE", help="last day (included), YYYY-MM-DD or YYYY-MM")
+    p.add_argument("--population", type=float, metavar="N",
+                   help="people in the region, for rates per 100,000 people")
+    p.add_argument("--exit", metavar="DATE", help="a mission's exit (its month is the exit "
+                   "month): fatalities per month 12 months after vs before")
+    p.add_argument("--districts", type=_positive, metavar="K",
+                   help="share of events in each of the model's K x K districts laid over "
+                   "--box (or the --region box)")
+    p.add_argument("--box", metavar="LAT_MIN,LAT_MAX,LON_MIN,LON_MAX",
+                   help="the area the model's grid covers, for --districts (write "
+                   "--box=-12,-10,-20,-18 when it starts with a minus)")
+    p.add_argument("--json", action="store_true", help="print a JSON object instead")
+    p.set_defaults(handler=cmd_data_summarise)
+
     # parsed by sim.bench.bench itself: main() hands it everything after the word "bench"
     p = sub.add_parser(
         "bench", help="performance benchmark (see: peacesim bench --help)", add_help=False
@@ -362,6 +396,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     print(report)
+    return EXIT_OK
+
+
+def cmd_data_summarise(args: argparse.Namespace) -> int:
+    """``peacesim data summarise``: statistics of an event or deployment file."""
+    import json
+
+    from sim.evidence import DataError, format_summary, summarise_file
+
+    try:
+        stats = summarise_file(args.file, args.format, region=args.region, start=args.start,
+                               end=args.end, population=args.population, exit_date=args.exit,
+                               districts=args.districts, box=args.box)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(stats, indent=2, allow_nan=False) if args.json else format_summary(stats))
     return EXIT_OK
 
 
