@@ -217,11 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         "bad data or options.",
     )
     p.add_argument("file", metavar="FILE", help="CSV file")
-    p.add_argument("--format", required=True, choices=("acled", "ucdp-ged", "geo-pko"))
+    p.add_argument("--format", required=True, metavar="{acled,ucdp-ged,geo-pko}",
+                   help="the file's format")
     p.add_argument("--region", action="append", metavar="SPEC",
                    help="admin1=NAME[,NAME], admin2=NAME[,NAME], country=NAME (geo-pko: "
                    "mission=, location=, country=) or box=LAT_MIN,LAT_MAX,LON_MIN,LON_MAX; "
-                   "repeatable (all must hold)")
+                   "repeatable: names of one kind widen, other kinds and a box narrow")
     p.add_argument("--start", metavar="DATE", help="first day, YYYY-MM-DD or YYYY-MM")
     p.add_argument("--end", metavar="DATE", help="last day (included), YYYY-MM-DD or YYYY-MM")
     p.add_argument("--population", type=float, metavar="N",

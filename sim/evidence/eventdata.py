@@ -207,8 +207,8 @@ class BoxDistricts:
 
     def describe(self) -> str:
         k = self.districts
-        return (f"{k} x {k} blocks over box {self.box.text()}; district = bx * {k} + by, "
-                "bx west to east, by south to north")
+        return (f"{k} x {k} blocks over box {self.box.text()}, district = bx * {k} + by "
+                "(bx west to east, by south to north)")
 
 
 @dataclass(frozen=True)
@@ -302,6 +302,8 @@ def summarise(events: pd.DataFrame, population: float | None = None, exit_date: 
     or nothing happened before. With ``districts``: each district's share of the events
     that fall in a district (``district_shares``, summing to 1).
     """
+    if events.empty:
+        raise DataError(f"{events.attrs.get('path', 'event data')}: no events to summarise")
     if population is not None and not (np.isfinite(population) and population > 0):
         raise DataError(f"population {population!r}: expected a number of people > 0")
     if not isinstance(exit_window, int) or exit_window < 1:

@@ -92,8 +92,8 @@ def format_summary(stats: dict[str, Any]) -> str:
                          f"{_num(s[f'{kind}_fatalities_per_month_after_exit']):>12}"
                          f"{_num(s[f'relapse_ratio_{kind}']):>10}")
     if "district_shares" in s:
-        lines += ["", f"share of events per district ({s['district_mapping']}); "
-                  f"{s['events_outside_districts']} event(s) outside"]
+        lines += ["", f"share of events per district: {s['district_mapping']}",
+                  f"  events outside the districts: {s['events_outside_districts']}"]
         shares = s["district_shares"] or [0.0] * s["districts"]
         k = round(s["districts"] ** 0.5)
         if k * k == s["districts"] and "blocks" in s["district_mapping"]:
