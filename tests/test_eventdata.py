@@ -468,6 +468,9 @@ def test_cli_bad_date_and_bad_numbers(capsys, tmp_path):
     path = _write_acled(tmp_path / "n.csv", [("2020-01-01", CIV, "three", "A", "a", 0, 0)])
     msg = _one_line_error(capsys, str(path), "--format", "acled")
     assert "data row 1, column fatalities: 'three' is not a whole number" in msg
+    path = _write_acled(tmp_path / "i.csv", [("2020-01-01", CIV, "inf", "A", "a", 0, 0)])
+    assert "column fatalities: 'inf' is not a whole number" in _one_line_error(
+        capsys, str(path), "--format", "acled")
     path = _write_acled(tmp_path / "l.csv", [("2020-01-01", CIV, 1, "A", "a", 95, 0)])
     assert "column latitude: '95' is not a number from -90 to 90" in _one_line_error(
         capsys, str(path), "--format", "acled")

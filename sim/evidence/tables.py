@@ -57,9 +57,6 @@ class Table:
         if len(self.df) == 0:
             raise DataError(f"{self.path}: no data rows after the header")
 
-    def has(self, column: str) -> bool:
-        return column in self.names
-
     def _where(self, column: str, i: int) -> str:
         return f"{self.path}: data row {i + 1}, column {self.names[column]}"
 
@@ -80,7 +77,7 @@ class Table:
         values = pd.to_numeric(raw.where(~(empty | missing), None), errors="coerce")
         values = values.astype(float)
         what = "a whole number" if integer else "a number"
-        bad = values.isna() & ~empty & ~missing
+        bad = (values.isna() & ~empty & ~missing) | np.isinf(values)
         if not empty_ok:
             bad |= empty
         if integer:
