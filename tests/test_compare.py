@@ -24,6 +24,8 @@ from sim.experiments.compare import (
     cost_effectiveness_table,
     difference_table,
     dominance_table,
+    headline_paragraphs,
+    headline_table,
     mean_ci,
     outcome_table,
     pairwise_table,
@@ -31,6 +33,7 @@ from sim.experiments.compare import (
     welch_half,
     wilson,
 )
+from sim.experiments.html import Document, Table
 from sim.experiments.store import read_summaries
 from sim.experiments.sweep import run_sweep, warm_worker
 
@@ -169,6 +172,46 @@ def test_cost_effectiveness_ratio_and_same_cost():
     y = ce.loc["same"]
     assert not y["cost_differs"] and math.isnan(y["per_1000"])
     assert y["verdict"].startswith("dominates ref")
+
+
+def test_headline_when_the_reference_is_best():
+    """The reference has the fewest casualties: the headline says so and compares it with
+    the best alternative, whose difference is within the noise."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(5)
+    n = 10
+    luck = rng.normal(0, 4, n)
+    cost = 1000 + rng.normal(0, 5, n)
+    noise = rng.normal(0, 3, n)
+    noise += 1.0 - noise.mean()  # on average one more casualty than ref, well within noise
+    runs = _runs({"ref": {"casualties_total": 20 + luck, "troop_weeks": cost},
+                  "close": {"casualties_total": 20 + luck + noise, "troop_weeks": cost},
+                  "bad": {"casualties_total": 60 + luck, "troop_weeks": cost}}, n)
+    keys = ["casualties_total", "troop_weeks"]
+    table = outcome_table(runs, keys)
+    diff = difference_table(runs, keys, "ref", paired=True)
+    ce = cost_effectiveness_table(runs, "ref", paired=True)
+    head = headline_table(table, diff, ce, ["ref", "close", "bad"], "ref",
+                          "casualties_total").iloc[0]
+    assert head["best"] == "ref" and head["best_is_reference"]
+    assert head["compared"] == "close" and head["clear"] == 0
+    title, paras = headline_paragraphs(SimpleNamespace(reference="ref", paired=True), head)
+    assert "the reference, ref, is best" in title
+    assert "best alternative, **close**" in paras[0] and "cannot tell close and ref" in paras[-1]
+
+
+def test_html_inline_markup_is_escaped_and_local():
+    doc = Document("T <1>")
+    doc.p("**bold** `a<b>` [here](#x) [away](https://example.org) *em* <script>")
+    doc.add(Table(["a|b"], [[("1,000", 1000.0)], ["x"]]))
+    page = doc.html()
+    assert "<strong>bold</strong>" in page and "<code>a&lt;b&gt;</code>" in page
+    assert '<a href="#x">here</a>' in page and "https://example.org" in page
+    assert 'href="https://' not in page and "&lt;script&gt;" in page
+    assert '<td data-sort="1000.0">1,000</td>' in page
+    md = doc.markdown()
+    assert "| a\\|b |" in md and "# T <1>" in md
 
 
 def test_per_capita_and_missing_keys():
@@ -400,7 +443,10 @@ def test_missing_and_future_summary_keys(drawdown_sweep, tmp_path, monkeypatch):
                                                "time_to_stability", "exit_tick"])
 
     monkeypatch.setattr(compare_mod, "read_summaries", without)
-    res = compare_mod.compare(work)
+    figure_heavy = (compare_mod.section_outcomes, compare_mod.section_differences,
+                    compare_mod.section_time)
+    sections = [s for s in compare_mod.SECTIONS if s not in figure_heavy]
+    res = compare_mod.compare(work, sections=sections)
     text = res.report_md.read_text()
     assert "## Headline" in text and "## Trade-offs" in text
     assert "## Cost-effectiveness" not in text and "**Cost-effectiveness**" not in text
@@ -414,7 +460,7 @@ def test_missing_and_future_summary_keys(drawdown_sweep, tmp_path, monkeypatch):
                         peacekeeper_deaths=1.0)
 
     monkeypatch.setattr(compare_mod, "read_summaries", future)
-    res = compare_mod.compare(work)
+    res = compare_mod.compare(work, sections=sections)
     t = res.tables["outcomes"]
     per = t[t.outcome == "casualties_per_100k"].iloc[0]
     runs = future(work)

@@ -651,7 +651,7 @@ def difference_figure(diff: pd.DataFrame, outcomes: list[str], contexts: list[st
 
 def envelope_figure(env: pd.DataFrame, metric: str, contexts: list[str],
                     strategies: list[str], by: str | None, levels: list[Any],
-                    marks: pd.DataFrame | None = None) -> MplFigure:
+                    marks: pd.DataFrame | None = None, time_unit: str = "week") -> MplFigure:
     """Median and 5-95% band over runs, per strategy; one row of panels per context (and one
     column per level of ``by``). The drawdown start (grey dotted) and the median exit week
     (dashed, in the strategy's colour) are marked on every panel."""
@@ -688,13 +688,16 @@ def envelope_figure(env: pd.DataFrame, metric: str, contexts: list[str],
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
             if i == len(contexts) - 1:
-                ax.set_xlabel("week", fontsize=8)
+                ax.set_xlabel(time_unit, fontsize=8)
             if j == 0:
                 ax.set_ylabel(o.unit or o.label, fontsize=8)
     handles, labels = fig.axes[0].get_legend_handles_labels() if fig.axes else ([], [])
-    handles = [*handles, Line2D([], [], color="#555555", ls=":"),
-               Line2D([], [], color="#555555", ls="--")]
-    labels = [*labels, "drawdown starts", "exit (median week)"]
+    if marks is not None and len(marks) and marks["drawdown_start"].notna().any():
+        handles.append(Line2D([], [], color="#555555", ls=":"))
+        labels.append("drawdown starts")
+    if marks is not None and len(marks) and marks["exit_median"].notna().any():
+        handles.append(Line2D([], [], color="#555555", ls="--"))
+        labels.append(f"exit (median {time_unit})")
     right = 1 - 2.5 / width
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(right + 0.02, 0.5),
                fontsize=8, frameon=False)
@@ -845,6 +848,12 @@ class Comparison:
     def peacekeeping(self) -> bool:
         return "casualties_total" in self.runs
 
+    @property
+    def tick_text(self) -> str:
+        """What a tick is, for the reader."""
+        return ("one tick of the model is one week" if self.peacekeeping else
+                "one tick is one cycle of the model (abstract time in the Epstein scenarios)")
+
     def cell(self, name: str, ctx: str, arm: str, outcome: str, signed: bool = False,
              bold_clear: bool = False) -> tuple[str, float]:
         """A table cell ``mean (lo to hi)`` and its sort key, from table ``name``."""
@@ -855,7 +864,7 @@ class Comparison:
         x = x.iloc[0]
         m = x["diff"] if "diff" in x else x["mean"]
         if x["n"] == 0:
-            return "no run has it", math.nan
+            return oc.outcome(outcome).missing, math.nan
         text = oc.fmt_value_ci(outcome, m, x["lo"], x["hi"], signed=signed)
         if bold_clear and x.get("clear", 0):
             text = f"**{text}**"
@@ -1011,8 +1020,8 @@ def section_headline(cmp: Comparison, doc: Document) -> None:
     o = oc.outcome(cmp.headline_outcome)
     doc.p(f"The best strategy in each context on **{o.label.lower()}** "
           f"({o.unit or o.label.lower()} per run), compared with the "
-          f"reference strategy **{cmp.reference}**. One tick of the model is one week; "
-          "numbers are per run (one simulated mission) unless stated. Terms: see "
+          f"reference strategy **{cmp.reference}**. {cmp.tick_text.capitalize()}; "
+          "numbers are per run unless stated. Terms: see "
           "[how to read this report](#how-to-read).")
     cmp.shown.update({cmp.headline_outcome, "casualties_per_100k", oc.COST})
     for _, h in cmp.tables["headline"].iterrows():
@@ -1026,8 +1035,9 @@ def section_glossary(cmp: Comparison, doc: Document) -> None:
     doc.h(2, "How to read this report", "how-to-read")
     m = cmp.manifest
     ticks = sorted(int(t) for t in cmp.design["ticks"].unique())
-    doc.p(f"**Time**: one tick is one week; these runs last "
-          f"{', '.join(f'{t} weeks ({t / 52:.1f} years)' for t in ticks)}. "
+    length = (", ".join(f"{t} weeks ({t / 52:.1f} years)" for t in ticks) if cmp.peacekeeping
+              else ", ".join(f"{t} ticks" for t in ticks))
+    doc.p(f"**Time**: {cmp.tick_text}; these runs last {length}. "
           f"**Runs**: {len(cmp.runs)} finished, {m.get('replications')} per strategy and "
           f"context{' and design point' if cmp.factors else ''}; "
           + ("every strategy ran from the same seeds, so differences are paired."
@@ -1037,6 +1047,8 @@ def section_glossary(cmp: Comparison, doc: Document) -> None:
              "rank", "drawdown"]
     if not cmp.paired:
         terms.remove("paired")
+    if not cmp.peacekeeping:
+        terms.remove("drawdown")
     if cmp.tables.get("cost_effectiveness") is None or cmp.tables["cost_effectiveness"].empty:
         terms.remove("ce")
     if "dominance" not in cmp.tables:
@@ -1243,15 +1255,18 @@ def section_time(cmp: Comparison, doc: Document) -> None:
     doc.p(f"{oc.TERMS['envelope'][1]}"
           + (" Runs are pooled over the design points." if cmp.factors and not by else "")
           + (f" Panels: one per value of {oc.factor_label(by)}." if by else "")
-          + (f" Series start after a burn-in of {burn} weeks." if burn else "")
-          + " Civilian casualties are counted from week 0 and shown per 100,000 residents, "
-          "so the lines only rise and their slope is the rate. "
-          + ("Dotted grey line: the drawdown starts; dashed line in a strategy's colour: "
-             "the median week in which its last unit left." if known else
-             "Dashed line in a strategy's colour: the median week in which its last unit "
-             "left (the drawdown start could not be read from the experiment)."))
+          + (f" Series start after a burn-in of {burn} ticks." if burn else "")
+          + (" Civilian casualties are counted from week 0 and shown per 100,000 residents, "
+             "so the lines only rise and their slope is the rate." if cmp.peacekeeping else "")
+          + (" Dotted grey line: the drawdown starts." if known else "")
+          + (" Dashed line in a strategy's colour: the median week in which its last unit "
+             "left." if marks["exit_median"].notna().any() else "")
+          + (" (The drawdown start could not be read from the experiment file.)"
+             if cmp.peacekeeping and not known and marks["exit_median"].notna().any()
+             else ""))
     for m in [m for m in metrics if m in set(env["metric"])]:
-        fig = envelope_figure(env, m, cmp.contexts, cmp.strategies, by, levels, marks)
+        fig = envelope_figure(env, m, cmp.contexts, cmp.strategies, by, levels, marks,
+                              "week" if cmp.peacekeeping else "tick")
         doc.add(Figure(f"envelope_{m}.png", png_bytes(fig), oc.outcome(m).label))
 
 

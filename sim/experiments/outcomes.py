@@ -32,6 +32,7 @@ class Outcome:
     what: str = ""  #: one sentence: what it counts and over which period
     cumulative: bool = False  #: per-tick metric that is plotted as a running total
     binary: bool = False  #: 0/1 per run: shown as a share of runs, Wilson interval
+    missing: str = "no run has it"  #: what a table says when no run has a value
 
     @property
     def axis(self) -> str:
@@ -74,7 +75,8 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
        "over the whole run."),
     _O("time_to_stability", "Weeks to stability", "weeks", "lower",
        "First week from which every 13-week average of civilian casualties stays at or below "
-       "0.1 a week; missing when the run never got there (see 'Reached stability')."),
+       "0.1 a week; missing when the run never got there (see 'Reached stability').",
+       missing="never reached"),
     _O("stabilised", "Reached stability", "share of runs", "higher",
        "Share of runs that reached stability before they ended.", binary=True),
     _O("final_displaced", "Displaced at the end", "residents", "lower",
@@ -165,7 +167,8 @@ PARETO = ("casualties_total", "final_economy", "troop_weeks")
 
 #: statistical and model terms, explained once in the glossary (key -> (term, text))
 TERMS: dict[str, tuple[str, str]] = {
-    "tick": ("Tick", "One simulated week. Five years are 260 ticks."),
+    "tick": ("Tick", "One simulated week in the peacekeeping scenarios (five years are 260 "
+             "ticks); an abstract cycle in the Epstein scenarios."),
     "run": ("Run", "One simulation of one strategy in one context from one random seed."),
     "arm": ("Arm", "A strategy (at one setting of the experiment's factors, when it "
             "varies them) whose runs are compared with the others'."),
@@ -204,7 +207,7 @@ TERMS: dict[str, tuple[str, str]] = {
             "percentile), the line inside is the median, whiskers reach the most extreme "
             "run within 1.5 box-lengths; dots are single runs."),
     "envelope": ("Envelope", "Over time: the line is the median run, the shaded band holds "
-                 "the middle 90% of runs (5th to 95th percentile) in each week."),
+                 "the middle 90% of runs (5th to 95th percentile) at each point in time."),
     "rank": ("Mean rank", "Each arm is ranked on each outcome by its mean (1 = best); the "
              "mean of these ranks orders the arms. It ignores the intervals."),
     "drawdown": ("Drawdown and exit", "The drawdown is the week the mission starts "
