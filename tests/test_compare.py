@@ -252,7 +252,7 @@ def test_report_tables_and_figures(drawdown_sweep, report, capsys):
     # friendly labels on the tables, not raw keys; the glossary says what a tick is
     assert "Civilian casualties (lower is better)" in text
     assert "| casualties_total" not in text and "±p" not in text
-    assert "one tick is one week" in text.lower()
+    assert "one tick of the model is one week" in text.lower()
     for outcome in ("Abuses by police", "Weeks to stability", "Displaced at the end",
                     "Civilian casualties per 100,000"):
         assert outcome in _section(text, "## Key outcomes"), outcome

@@ -555,7 +555,8 @@ def discover(sweep_dir: str | Path, outcome: str, above: float | None = None,
     sel = ", ".join(x for x in (f"strategy {strategy}" if strategy else "",
                                 f"context {context}" if context else "") if x)
     question = f"{o.label} {op} {threshold:g}" + (f" ({o.unit})" if o.unit else "")
-    doc = Document(f"Scenario discovery: when is {o.label.lower()} {op} {threshold:g}?")
+    doc = Document(f"Scenario discovery: under which conditions is {o.label.lower()} {op} "
+                   f"{threshold:g}?")
     k, n = int(y.sum()), len(y)
     doc.p(f"Sweep `{sweep_dir}` ({manifest.get('experiment_name', '')}, design "
           f"{manifest.get('design')}). Runs of interest: **{question}**: {k} of {n} runs "
