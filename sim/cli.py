@@ -155,10 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "compare",
-        help="compare the strategies of a sweep: report.md, figures/, tables/",
-        description="Write report.md (means and 95% CIs, paired differences against a "
-        "reference strategy, ranking, Pareto set, time-series envelopes, post-exit relapse), "
-        "figures/ and tables/ into the sweep folder; prints the report's path.",
+        help="compare the strategies of a sweep: report.md, report.html, figures/, tables/",
+        description="Write report.md and a self-contained report.html (headline per context, "
+        "glossary, means and 95%% CIs, paired differences against a reference strategy, "
+        "cost-effectiveness, trade-offs with confidence, distributions, time-series "
+        "envelopes, post-exit relapse), figures/ and tables/ into the sweep folder; prints "
+        "the Markdown report's path.",
     )
     p.add_argument("sweep_dir", metavar="SWEEP_DIR", type=Path, help="folder of a sweep")
     p.add_argument(
@@ -166,7 +168,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="strategy the others are compared with (default: the experiment's "
         "report.reference, else its first strategy)",
     )
+    p.add_argument("--outcome", dest="outcomes", metavar="KEY", action="append",
+                   help="key outcome to report (repeatable; default: the experiment's "
+                   "report.outcomes, else civilian casualties, troop-weeks, economy, ...)")
+    p.add_argument("--headline", metavar="KEY",
+                   help="outcome the headline ranks strategies by (default casualties_total)")
     p.set_defaults(handler=cmd_compare)
+
+    p = sub.add_parser(
+        "discover",
+        help="scenario discovery on a sweep: under which conditions does an outcome occur?",
+        description="PRIM (peeling trajectory, coverage/density trade-off, box limits, "
+        "quasi-p-values, a chosen box) and a CART tree over the sweep's uncertain factors, "
+        "for the runs whose OUTCOME is above or below a threshold (EMA Workbench). Writes "
+        "report.md, report.html, boxes.csv, tables and figures into SWEEP_DIR/discovery/ "
+        "(or --out) and prints the report's path.",
+    )
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR", type=Path, help="folder of a sweep")
+    p.add_argument("--outcome", required=True, metavar="KEY",
+                   help="summary key that defines the runs of interest, e.g. casualties_total")
+    side = p.add_mutually_exclusive_group(required=True)
+    side.add_argument("--above", type=float, metavar="X", help="runs of interest: OUTCOME > X")
+    side.add_argument("--below", type=float, metavar="X", help="runs of interest: OUTCOME < X")
+    p.add_argument("--strategy", metavar="NAME", help="only the runs of this strategy")
+    p.add_argument("--context", metavar="NAME", help="only the runs of this context")
+    p.add_argument("--box", type=_non_negative, metavar="N",
+                   help="pick box N of the peeling trajectory (default: the documented rule)")
+    p.add_argument("--min-density", type=float, default=0.0, metavar="D",
+                   help="default rule: only boxes at least this dense (0-1; default 0)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: SWEEP_DIR/discovery)")
+    p.set_defaults(handler=cmd_discover)
 
     p = sub.add_parser(
         "sensitivity",
@@ -393,10 +425,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.experiments.store import StoreError
 
     try:
-        report = compare(args.sweep_dir, reference=args.reference)
+        res = compare(args.sweep_dir, reference=args.reference, outcomes=args.outcomes,
+                      headline=args.headline)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
-    print(report)
+    print(f"also {res.report_html} (self-contained)", file=sys.stderr)
+    print(res.report_md)
+    return EXIT_OK
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """``peacesim discover``: PRIM and CART on a sweep's uncertain factors."""
+    from sim.experiments.discovery import DiscoveryError, discover
+    from sim.experiments.store import StoreError
+
+    try:
+        res = discover(args.sweep_dir, args.outcome, above=args.above, below=args.below,
+                       strategy=args.strategy, context=args.context, box=args.box,
+                       min_density=args.min_density, out=args.out)
+    except (DiscoveryError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    print(res.summary, file=sys.stderr)
+    print(res.report_md)
     return EXIT_OK
 
 
