@@ -330,3 +330,11 @@ def test_quick_run_of_every_pattern(tmp_path, capsys):
         assert (tmp_path / "q" / "figures" / f"{r['pattern']}.png").is_file()
     assert code == (0 if data["holding"] == len(data["results"]) else 1)
     assert seconds < 600, seconds  # the budget is 5 minutes on 2 free cores
+
+
+def test_designs_sharing_a_name_must_be_identical(tmp_path):
+    other = P.Design(name="tiny_density", scenario="epstein_model1.toml",
+                     arms=(P.Arm("sparse", {"residents.density": 0.2}),), replications=2,
+                     ticks=3, set=TINY)
+    with pytest.raises(P.PatternError, match="tiny_density"):
+        _run([_pattern("rises", +1), _pattern("other", +1, design=other)], tmp_path / "o")

@@ -486,15 +486,15 @@ def hultman_kathman_shannon_2013_troops() -> Pattern:
         w = runs.wide(y, [f"troops_{d:g}" for d in _TROOPS])
         t0, t2, t4, t8 = (f"troops_{d:g}" for d in (0.0, 0.02, 0.04, 0.08))
         drop = bootstrap(w, lambda d: float((d[t0] - d[t8]).mean()))
-        flatten = bootstrap(w, lambda d: float((d[t0] - d[t2]).mean() / 0.02
-                                               - (d[t4] - d[t8]).mean() / 0.04))
+        flatten = bootstrap(w, lambda d: float((d[t0] - d[t2]).mean() / 2
+                                               - (d[t4] - d[t8]).mean() / 4))
         ratio = bootstrap(w, lambda d: float(((d[t4] - d[t8]).mean() / 0.04)
                                              / ((d[t0] - d[t2]).mean() / 0.02)))
         checks = [
             check_positive("civilian deaths per 100k per month, none minus 0.08 troops/cell "
                            "(paired)", drop),
-            check_positive("decline per unit of troop density over 0-0.02 minus over "
-                           "0.04-0.08 (paired)", flatten,
+            check_positive("decline per 0.01 troops/cell over 0-0.02 minus over 0.04-0.08 "
+                           "(paired)", flatten,
                            "> 0 with the CI excluding 0 (steep, then flatter)"),
         ]
         notes = [f"high-range slope as a share of the low-range slope: {ratio.text()}"]
@@ -1417,12 +1417,20 @@ def run_patterns(
     out.mkdir(parents=True, exist_ok=True)
     designs: dict[str, Design] = {}
     missing: dict[str, list[str]] = {}
+    probed: dict[str, tuple[set[str], set[str]]] = {}
+
+    def probe_once(d: Design) -> tuple[set[str], set[str]]:
+        if d.name not in probed:
+            probed[d.name] = probe(d)
+        return probed[d.name]
+
+    seen: dict[str, Design] = {}
     for p in patterns:
         d = p.design.resolved(quick)
-        if d.name in designs and designs[d.name].spec() != d.spec():
+        if seen.setdefault(d.name, d).spec() != d.spec():
             raise PatternError(f"patterns share the design name {d.name!r} with different "
                                "contents; give each design its own name")
-        lack = missing_inputs(p, d, probe)
+        lack = missing_inputs(p, d, probe_once)
         if lack:
             missing[p.name] = lack
             log(f"{p.name}: cannot be evaluated, the model lacks {', '.join(lack)}")
