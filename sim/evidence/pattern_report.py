@@ -20,6 +20,8 @@ from sim.io.store import atomic_path, atomic_write_text, to_jsonable
 
 VERDICT = {"holds": "holds", "fails": "FAILS", "cannot be evaluated": "cannot be evaluated",
            "runs failed": "runs failed"}
+PLURAL = {"holds": "hold", "fails": "fail", "cannot be evaluated": "cannot be evaluated",
+          "runs failed": "with failed runs"}
 
 
 # --------------------------------------------------------------------------- table
@@ -197,7 +199,7 @@ def validation_markdown(run: PatternRun) -> str:
         "# Validation: the patterns the model should reproduce",
         "",
         f"**{hold} of {n} patterns hold.** "
-        + ", ".join(f"{int(v)} {k}" for k, v in counts.items() if k != "holds")
+        + ", ".join(f"{int(v)} {PLURAL[k]}" for k, v in counts.items() if k != "holds")
         + (" (a pattern that cannot be evaluated counts as not holding)." if hold < n else "."),
         "",
         "Pattern-oriented modelling (Grimm et al. 2005, *Science* 310: 987-991): each pattern "
