@@ -200,7 +200,10 @@ def test_a_pattern_that_must_hold_holds_and_one_that_must_fail_fails(tmp_path):
     assert res.holding == 1 and not res.all_hold
     rows = table_rows(res)
     assert [r["holds"] for r in rows] == ["holds", "FAILS"]
-    assert "1 of 2 patterns hold" in format_table(res)
+    table = format_table(res)
+    assert table.splitlines()[0].split() == ["pattern", "statistic", "value", "criterion",
+                                             "holds"]
+    assert "1 of 2 patterns hold" in table
 
 
 def test_missing_outputs_are_reported_not_skipped(tmp_path):

@@ -46,10 +46,11 @@ def table_rows(run: PatternRun) -> list[dict[str, str]]:
     return rows
 
 
-def format_table(run: PatternRun, width: int = 120) -> str:
+def format_table(run: PatternRun) -> str:
     """The console table (long cells shortened; validation.md has them whole)."""
     rows = table_rows(run)
-    cols = [("pattern", 36), ("value", 34), ("holds", 20)]
+    cols = [("pattern", 30), ("statistic", 40), ("value", 28), ("criterion", 32),
+            ("holds", 19)]
 
     def cut(text: str, n: int) -> str:
         return text if len(text) <= n else text[: n - 1] + "~"
