@@ -217,6 +217,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sensitivity)
 
     p = sub.add_parser(
+        "patterns",
+        help="pattern-oriented validation: run the empirical patterns, write validation.md",
+        description="Run the empirical patterns the model should reproduce (sim/evidence/"
+        "patterns.py) on the sweep runner, print a table (pattern, statistic, model value with "
+        "CI, criterion, holds?) and write validation.md, figures/, patterns.csv and "
+        "patterns.json into the output folder. Exit status 0 when every pattern holds, 1 "
+        "otherwise (a pattern the model cannot evaluate yet counts as not holding), 2 for bad "
+        "input.",
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="fewer replications, shorter runs and smaller maps (minutes, not hours)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run only these patterns")
+    _add_runner_options(p, "patterns run", "results/patterns/validation-<time>",
+                        "keep finished runs, redo missing, failed or corrupt ones, then "
+                        "evaluate")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar; print only the table and the report's path")
+    p.set_defaults(handler=cmd_patterns)
+
+    p = sub.add_parser(
         "viz",
         help="trainer app in the browser: live map, strategy levers, two strategies compared",
         description="Serve the trainer app (a Mesa SolaraViz app, sim/app.py) on HOST:PORT and "
@@ -417,6 +437,28 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(res.out / "report.md")
     return EXIT_OK
+
+
+def cmd_patterns(args: argparse.Namespace) -> int:
+    """``peacesim patterns``: run and evaluate the empirical patterns."""
+    from sim.evidence.pattern_report import format_table, write_report
+    from sim.evidence.patterns import PatternError, all_patterns, run_patterns, select
+    from sim.experiments.store import StoreError
+    from sim.experiments.sweep import SweepError
+
+    opts = _runner_options(args, "patterns run")
+    opts.pop("quiet")
+    try:
+        chosen = select(all_patterns(), args.only)
+        res = run_patterns(chosen, quick=args.quick, **opts,
+                           log=(lambda m: None) if args.quiet else
+                           (lambda m: print(m, file=sys.stderr)))
+    except (PatternError, SweepError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    write_report(res)
+    print(format_table(res))
+    print(res.out / "validation.md")
+    return EXIT_OK if res.all_hold else EXIT_FAILURE
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

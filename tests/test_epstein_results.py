@@ -62,21 +62,34 @@ def _extinction_ticks(path: Path, ticks: int, seeds, **overrides) -> list[int]:
     return out
 
 
-def test_model2_without_peacekeepers_one_group_is_wiped_out():
+def test_model2_run7_one_group_is_wiped_out_in_the_replication_range():
+    """Table 2's Run 7 read as vision 1.7 = the 8 Moore neighbours, move then act: one group
+    is wiped out in every run, after tens to a couple of hundred ticks (a 20-seed replication
+    of Run 7 reports 30-190; docs/validation.md). The NetLogo-style radius-7 vision of the
+    earlier file did it in 4-19 ticks."""
     sc = load_scenario(SCENARIOS / "epstein_model2.toml")
-    for seed in range(1, 7):
+    ticks = []
+    for seed in range(1, 13):
         s = run(sc, seed=seed, ticks=300).summary
         assert s["extinct_group"] in (0, 1), s
         assert s["killings_total"] > 0
+        ticks.append(s["extinction_tick"])
+    assert np.mean(ticks) - 3 * _se(ticks) > 30, ticks
+    assert np.mean(ticks) + 3 * _se(ticks) < 190, ticks
 
 
-def test_model2_peacekeepers_delay_extinction_and_more_delay_longer():
+def test_model2_waiting_time_rises_with_peacekeeper_density_in_mean_and_spread():
+    """Figs. 15-17: the time to genocide rises with the initial cop (peacekeeper) density, and
+    so does its spread. Under the Run 7 reading the rise is modest (mean ~90 ticks without
+    peacekeepers, ~155 at density 0.1; ODD section 8)."""
     path = SCENARIOS / "epstein_model2_peacekeepers.toml"
-    seeds = range(1, 7)
-    none = _extinction_ticks(SCENARIOS / "epstein_model2.toml", 400, seeds)
-    few = _extinction_ticks(path, 400, seeds, **{"peacekeepers.density": 0.02})
-    more = _extinction_ticks(path, 400, seeds, **{"peacekeepers.density": 0.04})
-    d1 = np.subtract(few, none)
-    d2 = np.subtract(more, few)
-    assert np.mean(d1) - 3 * _se(d1) > 0, (none, few)
-    assert np.mean(d2) - 3 * _se(d2) > 0, (few, more)
+    seeds = range(1, 25)  # common seeds: the mean difference is paired
+    none = _extinction_ticks(path, 800, seeds, **{"peacekeepers.density": 0.0})
+    many = _extinction_ticks(path, 800, seeds, **{"peacekeepers.density": 0.1})
+    assert max(many) < 800, many  # no run censored
+    d = np.subtract(many, none)
+    assert np.mean(d) - 3 * _se(d) > 0, (none, many)
+    # spread: a point comparison with a margin (measured: s.d. 37 vs 60 ticks). A test of
+    # spread with CIs has little power here; `peacesim patterns` reports it with its CI
+    # over six densities (epstein2002_genocide_waits).
+    assert np.std(many, ddof=1) > 1.25 * np.std(none, ddof=1), (none, many)
