@@ -28,7 +28,7 @@ help:
 	@echo "make test   - lint (ruff) and run the test suite (pytest, 2 workers)"
 	@echo "make lint   - ruff check only"
 	@echo "make bench  - performance benchmark (peacesim bench)"
-	@echo "make viz    - trainer app in the browser (peacesim viz; HOST=, PORT=, SCENARIO=)"
+	@echo "make viz    - trainer app in the browser (peacesim viz; HOST=, PORT=, SCENARIO=, ARGS=)"
 	@echo "make venv   - create/update $(VENV) (done automatically by the targets above)"
 	@echo "make clean  - remove the install stamp and caches (keeps $(VENV) and results/)"
 
@@ -60,10 +60,15 @@ bench: venv
 	$(PEACESIM) bench
 
 # Trainer app: make viz [SCENARIO=scenarios/liberia.toml] [HOST=0.0.0.0] [PORT=8765]
-HOST ?= localhost
+#   [ARGS="--no-open --allow-host trainer-pc.local"]
+# HOST counts only on the make command line: conda and some shells export a HOST of their own,
+# which must not move the server off this machine (0.0.0.0 exposes it to the network).
+ifneq ($(origin HOST),command line)
+HOST := localhost
+endif
 PORT ?= 8765
 viz: venv
-	$(PEACESIM) viz $(SCENARIO) --host $(HOST) --port $(PORT)
+	$(PEACESIM) viz $(SCENARIO) --host $(HOST) --port $(PORT) $(ARGS)
 
 clean:
 	rm -f $(STAMP)

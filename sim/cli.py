@@ -395,6 +395,12 @@ def cmd_viz(args: argparse.Namespace) -> int:
         serve(args.host, args.port, open_browser=not args.no_open, allow_hosts=args.allow_host)
     except ServeError as exc:
         raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        # the server has stopped; a thread the app left (a page still rendering) must not keep
+        # the process alive, so exit now, as SIGTERM does
+        print("interrupted", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -545,5 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+# solara runs an app given as a file (solara run sim/viz/app.py) with __name__ == "__main__"
+# too, in a namespace of its own: only a real ``python -m sim.viz.app`` measures
+if __name__ == "__main__" and sys.modules["__main__"].__dict__ is globals():
     raise SystemExit(main())
