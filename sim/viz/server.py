@@ -184,6 +184,7 @@ async def _refuse(kind: str, receive: Receive, send: Send, reason: str) -> None:
     body = f"403 Forbidden: {reason}\n".encode()
     await send({"type": "http.response.start", "status": 403,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"x-content-type-options", b"nosniff"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
