@@ -4,6 +4,7 @@ and that a signal stops it (no server left behind)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import http.client
 import importlib.util
 import os
@@ -297,8 +298,11 @@ def call(policy: HostPolicy, kind: str, host: str | None,
     headers = [(b"host", host.encode())] if host is not None else []
     if origin is not None:
         headers.append((b"origin", origin.encode()))
-    asyncio.run(HostOriginGuard(app, policy)({"type": kind, "path": "/", "headers": headers},
-                                             receive, send))
+    guard = HostOriginGuard(app, policy)({"type": kind, "path": "/", "headers": headers},
+                                         receive, send)
+    # in a thread of its own: Playwright's sync API may keep a loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, guard).result()
     return sent[0]["type"], sent[0].get("status", sent[0].get("code"))
 
 
