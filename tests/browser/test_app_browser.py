@@ -96,14 +96,22 @@ def pick(page, label: str, item: str) -> None:
     page.locator(".menuable__content__active .v-list-item", has_text=item).click()
 
 
-def play_for(page, seconds: float, ui_results: Path, name: str) -> float:
-    """Press Play, wait, press Pause; the ticks per second seen in the time label (written to
-    results/ui/play_rate_<name>.txt, not asserted: the machine may be busy)."""
+#: true once the time label shows at least the given tick (it may have passed it already)
+PLAYED_TO = """tick => [...document.querySelectorAll("span")].some(
+    e => /^Time: \\d/.test(e.textContent) && parseFloat(e.textContent.slice(6)) >= tick)"""
+
+
+def play_for(page, seconds: float, ui_results: Path, name: str, ticks_at_least: int = 3) -> float:
+    """Press Play, wait ``seconds`` and until the model has played ``ticks_at_least`` ticks,
+    press Pause; the ticks played. The ticks per second seen in the time label go to
+    results/ui/play_rate_<name>.txt, not asserted: the machine may be busy (on a loaded
+    2-core machine the compare page played 1 tick in 3 s)."""
     label = page.get_by_text(re.compile(r"^Time: \d+"))
     start_tick = float(label.inner_text().split()[1])
     page.get_by_role("button", name="▶").click()
     start = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
+    page.wait_for_function(PLAYED_TO, arg=start_tick + ticks_at_least, timeout=TIMEOUT_MS)
     page.get_by_role("button", name="❚❚").click()
     elapsed = time.monotonic() - start
     page.get_by_role("button", name="Step").wait_for(timeout=TIMEOUT_MS)
