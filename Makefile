@@ -32,7 +32,7 @@ help:
 	@echo "make test   - lint (ruff) and run the test suite (pytest, 2 workers)"
 	@echo "make lint   - ruff check only"
 	@echo "make bench  - performance benchmark (peacesim bench)"
-	@echo "make viz    - trainer app in the browser (peacesim viz; HOST=, PORT=, SCENARIO=)"
+	@echo "make viz    - trainer app in the browser (peacesim viz; HOST=, PORT=, SCENARIO=, ARGS=)"
 	@echo "make lock   - upgrade the pinned versions in requirements/*.lock"
 	@echo "make venv   - create/update $(VENV) with what running needs (done by the targets above)"
 	@echo "make clean  - remove the install stamps and caches (keeps $(VENV) and results/)"
@@ -80,10 +80,15 @@ bench: $(RUN_STAMP)
 	$(PEACESIM) bench
 
 # Trainer app: make viz [SCENARIO=scenarios/liberia.toml] [HOST=0.0.0.0] [PORT=8765]
-HOST ?= localhost
+#   [ARGS="--no-open --allow-host trainer-pc.local"]
+# HOST counts only on the make command line: conda and some shells export a HOST of their own,
+# which must not move the server off this machine (0.0.0.0 exposes it to the network).
+ifneq ($(origin HOST),command line)
+HOST := localhost
+endif
 PORT ?= 8765
 viz: $(VIZ_STAMP)
-	$(PEACESIM) viz $(SCENARIO) --host $(HOST) --port $(PORT)
+	$(PEACESIM) viz $(SCENARIO) --host $(HOST) --port $(PORT) $(ARGS)
 
 # Re-resolve every dependency to its newest allowed version, consistently across the three
 # lock files (run and viz are constrained by dev), then reinstall: make lock && make test

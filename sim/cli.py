@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "viz",
         help="trainer app in the browser: live map, strategy levers, two strategies compared",
-        description="Serve the trainer app (a Mesa SolaraViz app, sim/app.py) on HOST:PORT and "
+        description="Serve the trainer app (a Mesa SolaraViz app, sim/viz/app.py) on HOST:PORT and "
         "open it in a browser. Pages: the trainer page (map, levers, live charts) and "
         "compare (two strategies on the same context and seed). Needs the viz extra: "
         "pip install -e '.[viz]'. Stop with Ctrl+C.",
@@ -249,10 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="peacekeeping context to open with (default: scenarios/baseline.toml)",
     )
     p.add_argument("--host", default="localhost",
-                   help="address to serve on (default localhost; 0.0.0.0 for the room's network)")
+                   help="address to serve on (default localhost: this machine only; 0.0.0.0 "
+                   "lets anyone on the network open the app and drive the model, no password)")
     p.add_argument("--port", type=_non_negative, default=8765,
                    help="port to serve on (default 8765; 0 picks a free one)")
     p.add_argument("--no-open", action="store_true", help="do not open a browser")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a host name (or address) the app may be opened under, as typed in the "
+                   "browser, e.g. trainer-pc.local; repeatable. On localhost the app answers "
+                   "only to localhost, 127.0.0.1 and [::1] plus these names; on 0.0.0.0 or a "
+                   "LAN address it answers to any name unless names are given here")
     p.set_defaults(handler=cmd_viz)
 
     p = sub.add_parser(
@@ -509,9 +515,11 @@ def cmd_data_summarise(args: argparse.Namespace) -> int:
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
-    """``peacesim viz``: check the scenario, then run the solara server on :mod:`sim.viz.app`."""
+    """``peacesim viz``: check the scenario, then serve :mod:`sim.viz.app` in this process.
+
+    In this process, not a child: a signal that stops ``peacesim viz`` stops the server.
+    """
     import importlib.util
-    import subprocess
 
     missing = [m for m in ("solara", "solara_assets") if importlib.util.find_spec(m) is None]
     if missing:
@@ -519,20 +527,24 @@ def cmd_viz(args: argparse.Namespace) -> int:
             f"the trainer app needs the viz extra ({', '.join(missing)} not installed); "
             "install it with: pip install -e '.[viz]'  (make venv installs it too)"
         )
-    env = dict(os.environ)
+    from sim.viz.server import ServeError, serve
+
     if args.scenario is not None:
         from sim.viz.trainer import SCENARIO_ENV, settings_from_files
 
         settings_from_files(args.scenario)  # a bad file fails here, with the usual message
-        env[SCENARIO_ENV] = str(Path(args.scenario).resolve())
-    # --no-check-version: solara is pinned on purpose (solara-assets), and offline the check
-    # only costs time
-    cmd = [sys.executable, "-m", "solara", "run", "sim.viz.app", "--host", args.host,
-           "--port", str(args.port), "--production", "--no-check-version",
-           "--no-open" if args.no_open else "--open"]
-    where = f"http://{args.host}:{args.port}/" if args.port else "a free port"
-    print(f"PeaceSim trainer app on {where} (Ctrl+C stops it)", file=sys.stderr)
-    return subprocess.call(cmd, env=env)
+        os.environ[SCENARIO_ENV] = str(Path(args.scenario).resolve())
+    try:
+        serve(args.host, args.port, open_browser=not args.no_open, allow_hosts=args.allow_host)
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        # the server has stopped; a thread the app left (a page still rendering) must not keep
+        # the process alive, so exit now, as SIGTERM does
+        print("interrupted", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)
+    return 0
 
 
 def cmd_bench(argv: list[str]) -> int:

@@ -7,7 +7,10 @@ the widgets themselves.
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -278,3 +281,21 @@ def test_compare_pickers_and_sliders_change_one_side(scenario_dir: Path) -> None
     select(rc, "Context (scenarios/)").v_model = "broken.toml"
     assert "world.width = 2" in error_text(rc)  # (the strategies replace the roles)
     assert h.model.value.b.scenario_config.strategy.restraint == pytest.approx(0.1)
+
+
+def test_speed_report_prints_only_its_two_lines(scenario_dir: Path, repo_root: Path) -> None:
+    # outside a server (and outside pytest's widget environment), AppLayout's app-bar children
+    # went through IPython's display() fallback, which printed widget reprs
+    out = subprocess.run([sys.executable, "-m", "sim.viz.app", "--ticks", "2"], cwd=repo_root,
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert re.fullmatch(r"trainer page: [\d.]+ ticks/s \(step \+ redraw\)", lines[0]), out
+    assert re.fullmatch(r"compare page: [\d.]+ ticks/s \(step \+ redraw\)", lines[1]), out
+
+
+def test_speed_report_rejects_a_bad_tick_count(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        app.main(["--ticks", "0"])
+    assert exc.value.code == 2
+    assert "--ticks 0: give a whole number of at least 1" in capsys.readouterr().err

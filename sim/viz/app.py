@@ -1,6 +1,7 @@
 """The trainer app: a Mesa SolaraViz app for showing policy trade-offs in a room.
 
-Two pages (``solara run sim.viz.app``, or ``peacesim viz``):
+Two pages, served by ``peacesim viz`` (:mod:`sim.viz.server`: solara behind a Host/Origin
+guard; plain ``solara run sim.viz.app`` serves them without it):
 
 * **Trainer** - one model: the map (residents by state and trust, combatants, peacekeepers by
   role, police, over a violence / economy / trust layer), live charts, and the levers: context
@@ -18,6 +19,9 @@ at once what that week would look like under the new setting.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -502,7 +506,11 @@ routes = [
 
 def measure_ticks_per_second(ticks: int = 100, page: Callable[..., Any] = TrainerPage) -> float:
     """Ticks per second of Step in the rendered page, without a browser: each tick steps the
-    model and redraws every component (map and charts as PNG, widgets reconciled)."""
+    model and redraws every component (map and charts as PNG, widgets reconciled).
+
+    Outside a server, solara's AppLayout hands its app-bar children to IPython's ``display``,
+    which without an IPython shell prints their reprs; that output is swallowed here.
+    """
     import ipyvuetify as v
 
     @solara.component
@@ -510,17 +518,35 @@ def measure_ticks_per_second(ticks: int = 100, page: Callable[..., Any] = Traine
         with solara.AppLayout():
             page()
 
-    _, rc = solara.render(Layout(), handle_error=False)
-    step = rc.find(v.Btn, children=["Step"]).widget
-    step.click()  # warm-up: first full draw of the charts
-    start = time.perf_counter()
-    for _ in range(ticks):
-        step.click()
-    rate = ticks / (time.perf_counter() - start)
-    rc.close()
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, rc = solara.render(Layout(), handle_error=False)
+        step = rc.find(v.Btn, children=["Step"]).widget
+        step.click()  # warm-up: first full draw of the charts
+        start = time.perf_counter()
+        for _ in range(ticks):
+            step.click()
+        rate = ticks / (time.perf_counter() - start)
+        rc.close()
     return rate
 
 
-if __name__ == "__main__":  # python -m sim.viz.app: the speed of the pages (no browser)
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.viz.app [--ticks N]``: the speed of both pages (step + redraw, no
+    browser), one line each."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sim.viz.app", description=main.__doc__)
+    parser.add_argument("--ticks", type=int, default=100, help="ticks to time per page (>= 1)")
+    args = parser.parse_args(argv)
+    if args.ticks < 1:
+        parser.error(f"--ticks {args.ticks}: give a whole number of at least 1")
     for name, page in (("trainer page", TrainerPage), ("compare page", ComparePage)):
-        print(f"{name}: {measure_ticks_per_second(page=page):.1f} ticks/s (step + redraw)")
+        rate = measure_ticks_per_second(args.ticks, page=page)
+        print(f"{name}: {rate:.1f} ticks/s (step + redraw)")
+    return 0
+
+
+# solara runs an app given as a file (solara run sim/viz/app.py) with __name__ == "__main__"
+# too, in a namespace of its own: only a real ``python -m sim.viz.app`` measures
+if __name__ == "__main__" and sys.modules["__main__"].__dict__ is globals():
+    raise SystemExit(main())

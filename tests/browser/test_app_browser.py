@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-import sim.viz.app
 from sim.viz.trainer import SCENARIO_ENV, SCENARIOS_DIR_ENV
 
 pytestmark = pytest.mark.browser
 
-APP = str(Path(sim.viz.app.__file__).resolve())
+APP = "sim.viz.app"  # the module, as peacesim viz serves it (not the file: solara
+# would run it as __main__)
 TIMEOUT_MS = 30_000
 BROKEN = """name = "broken"
 model = "peacekeeping"
@@ -95,14 +96,22 @@ def pick(page, label: str, item: str) -> None:
     page.locator(".menuable__content__active .v-list-item", has_text=item).click()
 
 
-def play_for(page, seconds: float, ui_results: Path, name: str) -> float:
-    """Press Play, wait, press Pause; the ticks per second seen in the time label (written to
-    results/ui/play_rate_<name>.txt, not asserted: the machine may be busy)."""
+#: true once the time label shows at least the given tick (it may have passed it already)
+PLAYED_TO = """tick => [...document.querySelectorAll("span")].some(
+    e => /^Time: \\d/.test(e.textContent) && parseFloat(e.textContent.slice(6)) >= tick)"""
+
+
+def play_for(page, seconds: float, ui_results: Path, name: str, ticks_at_least: int = 3) -> float:
+    """Press Play, wait ``seconds`` and until the model has played ``ticks_at_least`` ticks,
+    press Pause; the ticks played. The ticks per second seen in the time label go to
+    results/ui/play_rate_<name>.txt, not asserted: the machine may be busy (on a loaded
+    2-core machine the compare page played 1 tick in 3 s)."""
     label = page.get_by_text(re.compile(r"^Time: \d+"))
     start_tick = float(label.inner_text().split()[1])
     page.get_by_role("button", name="▶").click()
     start = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
+    page.wait_for_function(PLAYED_TO, arg=start_tick + ticks_at_least, timeout=TIMEOUT_MS)
     page.get_by_role("button", name="❚❚").click()
     elapsed = time.monotonic() - start
     page.get_by_role("button", name="Step").wait_for(timeout=TIMEOUT_MS)
@@ -191,5 +200,38 @@ def test_compare_page(solara_server, solara_app, page_session, scenario_dir, ui_
             assert play_for(page, 3, ui_results, "compare") >= 3
             assert not traffic.outside, traffic.outside
             assert not traffic.failed, traffic.failed
+        finally:
+            page.goto("about:blank")
+
+
+WS_STATE = """url => new Promise(resolve => {
+    const ws = new WebSocket(url);
+    ws.onopen = () => { ws.close(); resolve("open"); };
+    ws.onerror = () => resolve("refused");
+    setTimeout(() => resolve("no answer"), 20000);
+})"""
+
+
+def test_foreign_pages_cannot_reach_the_app(solara_server, solara_app, page_session,
+                                            foreign_site, rebind_name, scenario_dir) -> None:
+    """What a browser does for an attacker's page: DNS rebinding (a name of the attacker's that
+    resolves to 127.0.0.1; here chromium's resolver rules) gets 403, and another site's page
+    cannot open the app's websocket (which would let it drive the model); the same script on
+    the app's own page can. (Against solara without the guard: 200, and the websocket opens.)"""
+    page = page_session
+    port = solara_server.port
+    kernel_ws = (f"ws://127.0.0.1:{port}/jupyter/api/kernels/{uuid.uuid4()}/channels"
+                 f"?session_id={uuid.uuid4()}")
+    with solara_app(APP):
+        try:
+            response = page.goto(f"http://{rebind_name}:{port}/")
+            assert response is not None and response.status == 403
+            assert "is not a name of this app" in page.content()
+
+            page.goto(foreign_site)
+            assert page.evaluate(WS_STATE, kernel_ws) == "refused"
+
+            open_page(page, solara_server.base_url + "/")
+            assert page.evaluate(WS_STATE, kernel_ws) == "open"
         finally:
             page.goto("about:blank")
