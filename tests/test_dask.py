@@ -21,7 +21,7 @@ from sim.experiments.store import read_summaries
 from sim.experiments.sweep import run_sweep, warm_worker
 
 distributed = pytest.importorskip("distributed")
-QUIET = {"progress": False, "quiet": True}
+QUIET = {"progress": False}  # the library prints nothing unless given a log
 
 
 def _free_port() -> int:

@@ -28,7 +28,7 @@ from sim.sensitivity.study import (
 from sim.sensitivity.testfunctions import ishigami_indices
 
 REPO = Path(__file__).resolve().parents[1]
-QUIET = {"progress": False, "quiet": True}
+QUIET = {"progress": False}  # the library prints nothing unless given a log
 PI = math.pi
 
 

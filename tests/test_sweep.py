@@ -28,7 +28,7 @@ from sim.experiments.store import (
 )
 from sim.experiments.sweep import FAIL_ENV, SweepAborted, run_sweep, warm_worker
 
-QUIET = {"progress": False, "quiet": True}
+QUIET = {"progress": False}  # the library prints nothing unless given a log
 
 
 @pytest.fixture(scope="module", autouse=True)
