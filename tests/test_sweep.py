@@ -202,3 +202,55 @@ def test_bad_options_exit_2(tmp_path, capsys):
     assert main(["sweep", str(exp), "--workers", "-1"]) == 2
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
     assert (out / FAILURES).exists() is False
+
+
+def test_corrupt_manifest_is_one_clear_line(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    out = tmp_path / "s"
+    run_sweep(exp, out, workers=0, **QUIET)
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text()[:150])  # cut short, as by a full disk
+    for args in (["sweep", str(exp), "--out", str(out), "--resume", "--quiet"],
+                 ["compare", str(out)]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert str(manifest) in err and "corrupt or truncated" in err, err
+        assert "restore it from a backup" in err and "JSONDecodeError" not in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_resume_that_is_refused_creates_nothing(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    missing = tmp_path / "nowhere" / "s"
+    assert main(["sweep", str(exp), "--out", str(missing), "--resume", "--quiet"]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("x")
+    assert main(["sweep", str(exp), "--out", str(other), "--resume", "--quiet"]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]  # no lock, no manifest
+
+
+def test_new_sweep_folder_removed_when_the_set_up_fails(tmp_path, capsys, monkeypatch):
+    bad = tiny_experiment(tmp_path, name="bad.toml",
+                          extra="[output]\nmetrics = ['happiness']\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", str(bad), "--workers", "0", "--quiet"]) == 2
+    assert "'happiness'" in capsys.readouterr().err
+    assert not list((tmp_path / "results" / "sweeps").iterdir())  # no empty sweep folder
+
+
+def test_read_only_sweep_folder_refused_before_anything_runs(tmp_path):
+    from sweep_util import in_tmpfs
+
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    proc = in_tmpfs(disk, "ro,size=1m", ["sweep", str(exp), "--workers", "0", "--out",
+                                         str(disk / "s")])
+    if proc is None:
+        pytest.skip("no private mount namespaces here (unshare -Urm)")
+    assert proc.returncode == 2, proc.stderr
+    assert "read-only file system" in proc.stderr and "checking" not in proc.stderr

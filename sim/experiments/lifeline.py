@@ -70,11 +70,13 @@ def watch(coordinator: int, coordinator_id: str | None, parent: int,
           interval: float = WATCH_INTERVAL_S) -> threading.Thread:
     """Start a daemon thread that ends this process (``os._exit``) as soon as the process
     ``coordinator`` is gone (or another process took its pid) or this process's parent is no
-    longer ``parent`` (the forkserver died)."""
+    longer ``parent`` (the forkserver died). ``coordinator_id`` is :func:`identity` of the
+    coordinator taken while it lived (None: it was gone already)."""
 
     def run() -> None:
         while True:
-            if os.getppid() != parent or identity(coordinator) != coordinator_id:
+            if (coordinator_id is None or os.getppid() != parent
+                    or identity(coordinator) != coordinator_id):
                 os._exit(75)  # EX_TEMPFAIL: nobody is left to take the result
             time.sleep(interval)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import shutil
 import socket
 import sys
 import time
@@ -53,7 +54,9 @@ from sim.config.experiment import (
 from sim.config.scenario import ScenarioError, build_scenario
 from sim.experiments.lifeline import PARENT_ENV, die_with_parent, identity, watch
 from sim.experiments.store import (
+    FAILURES,
     LOCK,
+    SUMMARIES,
     StoreError,
     append_failure,
     check_resumable,
@@ -379,8 +382,10 @@ def open_pool(workers: int | None = None, scheduler: str | None = None,
                 "--tls-cert and --tls-key (docs/cluster.md)")
     else:
         security = _temporary_security()
+        # no dashboard; the scheduler's remaining HTTP routes (health, metrics) on loopback
         cluster = LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                security=security or None)
         client = Client(cluster)
         what = (f"local Dask cluster, {dask_local} worker(s) on 127.0.0.1, "
@@ -549,7 +554,7 @@ def claim_out(out: str | Path | None, *, resume: bool, what: str, name: str, roo
     ``resume``: ``out`` must be a store of the same experiment (``store_id``) and writable;
     nothing is created when it is refused. Otherwise ``out`` (default: a fresh
     ``<root>/<name>-<time>``) must be new or empty and writable; a folder created here is
-    removed again if the block ends before anything was stored in it.
+    removed again if the block fails before any run was stored (or recorded as failed).
     """
     if resume:
         if out is None:
@@ -583,10 +588,15 @@ def claim_out(out: str | Path | None, *, resume: bool, what: str, name: str, roo
                 raise StoreError(f"--out {out}: folder is not empty; choose a new folder, or "
                                  f"add --resume to continue the {what} in it")
             yield out
-    finally:
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()  # only if nothing was stored (rmdir refuses a non-empty folder)
+    except BaseException:
+        # set-up failed (bad option, unreachable cluster, Ctrl+C) before any run was stored
+        # or failed: a folder made here holds nothing worth keeping
+        if created and not (out / SUMMARIES).exists() and not (out / FAILURES).exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    if created:
+        with contextlib.suppress(OSError):
+            out.rmdir()  # nothing was stored at all (rmdir refuses a non-empty folder)
 
 
 def write_session_status(stats: SweepStats) -> None:
