@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -254,3 +255,52 @@ def test_read_only_sweep_folder_refused_before_anything_runs(tmp_path):
         pytest.skip("no private mount namespaces here (unshare -Urm)")
     assert proc.returncode == 2, proc.stderr
     assert "read-only file system" in proc.stderr and "checking" not in proc.stderr
+
+
+def test_the_library_prints_nothing_unless_asked(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    run_sweep(exp, tmp_path / "quiet", workers=0)  # defaults: no log, no progress bar
+    assert capsys.readouterr() == ("", "")
+    lines: list[str] = []
+    run_sweep(exp, tmp_path / "told", workers=0, log=lines.append)
+    assert capsys.readouterr() == ("", "") and any("checking" in m for m in lines)
+
+
+def _prints_outside_main(path) -> list[int]:
+    """Lines of ``print(...)`` calls and ``sys.stdout/stderr.write`` in a module, except
+    under ``if __name__ == "__main__":``."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+                and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"):
+            allowed |= {n.lineno for n in ast.walk(node) if hasattr(n, "lineno")}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or node.lineno in allowed:
+            continue
+        f = node.func
+        printing = isinstance(f, ast.Name) and f.id == "print"
+        writing = (isinstance(f, ast.Attribute) and f.attr == "write"
+                   and isinstance(f.value, ast.Attribute)
+                   and f.value.attr in ("stdout", "stderr"))
+        if printing or writing:
+            found.append(node.lineno)
+    return found
+
+
+def test_no_stray_prints_in_the_library():
+    """Only the command line prints (sim/cli.py, and the benchmark tools it dispatches to)."""
+    import sim
+
+    package = Path(sim.__file__).resolve().parent
+    stray = {}
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if rel == "cli.py" or rel.startswith("bench/"):
+            continue
+        if lines := _prints_outside_main(path):
+            stray[rel] = lines
+    assert not stray, f"print() in library modules: {stray}"

@@ -208,8 +208,10 @@ def worker_sys_path() -> list[str]:
     may be the current folder, when that is the source checkout being run)."""
     cwd = os.path.realpath(os.getcwd())
     root = str(_package_root())
-    path = [p for p in sys.path if p and os.path.realpath(p) != cwd and p != root]
-    return path if _is_site_dir(root) else [root, *path]
+    if _is_site_dir(root):  # an installed package: found where the libraries are
+        return [p for p in sys.path if p and os.path.realpath(p) != cwd]
+    return [root, *(p for p in sys.path
+                    if p and os.path.realpath(p) not in (cwd, os.path.realpath(root)))]
 
 
 @contextlib.contextmanager
@@ -560,6 +562,9 @@ def claim_out(out: str | Path | None, *, resume: bool, what: str, name: str, roo
         if out is None:
             raise SweepError(f"--resume needs --out DIR: the folder of the {what} to continue")
         out = Path(out)
+        if (out / LOCK).exists():
+            with lock(out, command):  # names the holder if a session runs there now
+                pass
         check_resumable(out, store_id, what)
         check_writable(out)
         with lock(out, command):
