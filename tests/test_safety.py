@@ -76,6 +76,21 @@ def test_worker_import_path_leaves_out_the_current_folder(tmp_path, monkeypatch)
     assert path[0] == str(Path(sim.__file__).resolve().parent.parent)  # this source tree
 
 
+def test_worker_import_path_of_an_installed_package_keeps_site_packages(tmp_path,
+                                                                      monkeypatch):
+    import site
+
+    from sim.experiments import sweep
+
+    sites = site.getsitepackages()
+    monkeypatch.setattr(sweep, "_package_root", lambda: Path(sites[0]))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", ["", str(tmp_path), *sys.path])
+    path = worker_sys_path()
+    assert sites[0] in path and "" not in path and str(tmp_path) not in path
+    assert path.index(sites[0]) > 0  # not moved before the standard library
+
+
 def _alive(procs: list) -> list:
     """Processes still running (a zombie has exited: only its exit status is left)."""
     left = []
