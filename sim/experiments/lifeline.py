@@ -29,6 +29,7 @@ PARENT_ENV = "PEACESIM_FORKSERVER_PARENT"
 #: how often a worker's watchdog looks at its coordinator (seconds)
 WATCH_INTERVAL_S = 0.25
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_HAS_PROC = os.path.exists("/proc/self/stat")
 
 
 def die_with_parent(sig: int = signal.SIGKILL) -> bool:
@@ -45,21 +46,19 @@ def die_with_parent(sig: int = signal.SIGKILL) -> bool:
 
 def identity(pid: int) -> str | None:
     """What tells process ``pid`` apart from a later process that reuses its number (its
-    start time on Linux, else ``""``), or None when it is gone or a zombie (killed, not yet
-    reaped by its own parent)."""
+    start time where there is ``/proc``, else ``""``), or None when it is gone or a zombie
+    (killed, not yet reaped by its own parent)."""
+    if not _HAS_PROC:  # macOS, ...: only whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):  # gone, or reused by another user
+            return None
+        return ""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read().decode(errors="replace")
-    except FileNotFoundError:
+    except OSError:
         return None
-    except OSError:  # no /proc (macOS, ...): only whether the pid exists
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:  # the pid now belongs to another user's process
-            return None
-        return ""
     fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
     if not fields or fields[0] in ("Z", "X"):
         return None
