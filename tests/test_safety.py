@@ -217,3 +217,25 @@ def test_identity_without_proc_falls_back_to_the_pid(monkeypatch):
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     assert lifeline.identity(child.pid) is None
+
+
+def test_a_session_that_loses_the_race_for_a_new_folder_leaves_it_alone(tmp_path,
+                                                                        monkeypatch):
+    """Two new sweeps into the same new --out at the same moment: both make the folder, one
+    gets the lock; the other stops and must not delete the folder it thought it made."""
+    from sim.experiments import store, sweep
+
+    out = tmp_path / "new"
+    rival = contextlib.ExitStack()
+
+    def rival_locks_first(folder, command=None):
+        rival.enter_context(store.lock(folder, ["peacesim", "sweep", "rival"]))
+        (folder / "manifest.json").write_text("{}")  # the rival has started writing
+        return store.lock(folder, command)
+
+    monkeypatch.setattr(sweep, "lock", rival_locks_first)
+    with rival, pytest.raises(store.StoreLocked, match="peacesim sweep rival"), \
+            sweep.claim_out(out, resume=False, what="sweep", name="x", root=str(tmp_path),
+                            store_id="x"):
+        pass
+    assert (out / "manifest.json").exists()

@@ -587,21 +587,18 @@ def claim_out(out: str | Path | None, *, resume: bool, what: str, name: str, roo
         check_writable(out)
         created = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
-    try:
-        with lock(out, command):
-            if not is_empty(out):  # another process got here first and has finished since
-                raise StoreError(f"--out {out}: folder is not empty; choose a new folder, or "
-                                 f"add --resume to continue the {what} in it")
+    with lock(out, command):  # only the holder may clean up: another may have made it too
+        if not is_empty(out):  # another process got here first and has finished since
+            raise StoreError(f"--out {out}: folder is not empty; choose a new folder, or add "
+                             f"--resume to continue the {what} in it")
+        try:
             yield out
-    except BaseException:
-        # set-up failed (bad option, unreachable cluster, Ctrl+C) before any run was stored
-        # or failed: a folder made here holds nothing worth keeping
-        if created and not (out / SUMMARIES).exists() and not (out / FAILURES).exists():
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    if created:
-        with contextlib.suppress(OSError):
-            out.rmdir()  # nothing was stored at all (rmdir refuses a non-empty folder)
+        except BaseException:
+            # set-up failed (bad option, unreachable cluster, Ctrl+C) before any run was
+            # stored or failed: a folder made here holds nothing worth keeping
+            if created and not (out / SUMMARIES).exists() and not (out / FAILURES).exists():
+                shutil.rmtree(out, ignore_errors=True)
+            raise
 
 
 def write_session_status(stats: SweepStats) -> None:
