@@ -15,6 +15,7 @@ from typing import Any
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEBUG_ENV = "PEACESIM_DEBUG"
+DEFAULT_RESULTS = Path("results")  # where `peacesim run` writes without --out
 # commands reserved for later; calling one says so instead of "invalid choice"
 PLANNED: tuple[str, ...] = ()
 
@@ -86,6 +87,16 @@ def _add_runner_options(p: argparse.ArgumentParser, what: str, default_out: str,
         help="retry a run that raised up to K times (default 1; invalid parameters are not "
         "retried)",
     )
+    tls = p.add_argument_group(
+        "TLS for --scheduler",
+        "Anyone who can reach a Dask scheduler can run any code on its workers: secure a "
+        "cluster that others can reach with TLS (a tls:// address; see docs/cluster.md). "
+        "Without these options Dask's own configuration (distributed.comm.tls) applies.")
+    tls.add_argument("--tls-ca-file", metavar="PEM",
+                     help="certificate of the CA that signed the cluster's certificates")
+    tls.add_argument("--tls-cert", metavar="PEM", help="this client's certificate")
+    tls.add_argument("--tls-key", metavar="PEM",
+                     help="this client's private key (if not appended to --tls-cert)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,7 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="output folder (must be new or empty; default: results/<name>-seed<S>-<time>)",
+        help="output folder (new or empty; default: "
+        "results/<scenario>[-<strategy>]-seed<S>-<time>)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace --out DIR if it holds a previous run (never any other folder); the old "
+        "run is deleted only once the new one is written",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", action="store_true", help="print only the output folder")
@@ -207,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         "experiments/morris_screening.toml), run every sample row on the sweep runner "
         "(resumable store, failures recorded, process pool or Dask), analyse with SALib and "
         "write indices (CSV, Parquet), plots and report.md into the study folder. Prints the "
-        "report's path last. Exit status 0 when analysed, 1 if runs failed, 2 for bad input.",
+        "report's path last. Exit status 0 when analysed, 1 if runs failed or no output "
+        "could be analysed (constant over the sample), 2 for bad input.",
     )
     p.add_argument("study", metavar="EXPERIMENT", help="sensitivity study TOML file")
     _add_runner_options(p, "study", "results/sensitivity/<name>-<time>",
@@ -307,6 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- commands
 
 
+def _mission_text(s: dict[str, Any]) -> str:
+    """How the mission ended, in words: its exit tick, or that it stayed or never came."""
+    if s.get("exit_tick") is not None:
+        ratio = s.get("relapse_ratio")
+        ratio_txt = "not defined" if ratio is None else f"{ratio:.2f}"
+        return f"exit at tick {s['exit_tick']};  post-exit violence ratio {ratio_txt}"
+    if not s.get("troop_weeks"):
+        return "no mission (no peacekeepers deployed)"
+    return "mission stays to the end (no exit)"
+
+
 def _print_summary(result: Any) -> None:
     """A few headline numbers; tolerant of missing keys so a report never fails a run."""
     s, sc = result.summary, result.scenario
@@ -324,8 +353,6 @@ def _print_summary(result: Any) -> None:
           f"mean share active {share_txt}")
     print(f"arrests       {get('arrests_total')};  outbursts {get('outbursts')}")
     if "casualties_total" in s:
-        ratio = s.get("relapse_ratio")
-        ratio_txt = "no exit" if ratio is None else f"{ratio:.2f}"
         print(f"casualties    {get('casualties_total')} civilians;  attacks "
               f"{get('attacks_total')};  clashes {get('clashes_total')}")
         print(f"armed groups  {get('combatants_final')} fighters at end;  recruits "
@@ -333,8 +360,7 @@ def _print_summary(result: Any) -> None:
               f"{get('relapses_total')}")
         print(f"trust         peacekeepers {s['final_trust_pk']:.2f}, police "
               f"{s['final_trust_police']:.2f};  economy {s['final_economy']:.2f}")
-        print(f"mission       {get('troop_weeks')} troop-weeks;  exit at tick "
-              f"{get('exit_tick')};  post-exit violence ratio {ratio_txt}")
+        print(f"mission       {get('troop_weeks')} troop-weeks;  {_mission_text(s)}")
     if "killings_total" in s:
         extinct = s.get("extinct_group")
         fate = "no group extinct" if extinct is None else (
@@ -343,35 +369,36 @@ def _print_summary(result: Any) -> None:
         print(f"killings      {get('killings_total')};  {fate}")
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        raise UsageError(
-            f"--out {out}: folder is not empty; choose a new or empty folder "
-            "(or leave out --out for a fresh folder under results/)"
-        )
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    """``peacesim run``: load, run, write, report."""
+    """``peacesim run``: load, check the output folder, run, write, report."""
     from sim.config.scenario import load_scenario
     from sim.io import runner, store
 
     overrides = dict(args.overrides)
     scenario = load_scenario(args.scenario, overrides or None, strategy=args.strategy)
-    if args.out is not None:
-        _check_out(args.out)  # before the run: do not waste a long run on a bad folder
+    replace = False
+    try:  # before the run: never compute a long run only to find it cannot be written
+        if args.out is not None:
+            store.check_run_out(args.out, overwrite=args.overwrite)
+            replace = args.overwrite and args.out.is_dir() and any(args.out.iterdir())
+        else:
+            if args.overwrite:
+                raise UsageError("--overwrite goes with --out DIR (the folder to replace)")
+            store.check_writable(DEFAULT_RESULTS)
+    except store.OutputFolderError as exc:
+        raise UsageError(str(exc)) from None
     seed = scenario.run.seed if args.seed is None else args.seed
     ticks = scenario.run.ticks if args.ticks is None else args.ticks
     if not args.quiet:
         print(f"running {scenario.name}: seed {seed}, {ticks} ticks ...", file=sys.stderr)
     result = runner.run(scenario, seed=seed, ticks=ticks, keep_model=True)
-    out = args.out if args.out is not None else store.default_out_dir(scenario, seed)
+    strategy = Path(args.strategy).stem if args.strategy else None
     extra = {"overrides": overrides, "strategy_file": args.strategy,
              "command": ["peacesim", *args.argv]}
-    store.write_run(result, out, scenario_path=args.scenario, plots=not args.no_plots,
-                    extra=extra)
+    write = store.replace_run if replace else store.write_run
+    out = args.out if args.out is not None else store.default_out_dir(
+        scenario, seed, DEFAULT_RESULTS, strategy=strategy)
+    write(result, out, scenario_path=args.scenario, plots=not args.no_plots, extra=extra)
     if not args.quiet:
         _print_summary(result)
     print(out)
@@ -394,25 +421,51 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
 def _runner_options(args: argparse.Namespace, what: str) -> dict[str, Any]:
     """The options of :func:`_add_runner_options` as keyword arguments of ``run_sweep`` and
     ``run_study``."""
+    from sim.experiments.sweep import TLSFiles
+
     if args.resume and args.out is None:
         raise UsageError(f"--resume needs --out DIR: the folder of the {what} to continue")
+    tls = None
+    given = {"--tls-ca-file": args.tls_ca_file, "--tls-cert": args.tls_cert,
+             "--tls-key": args.tls_key}
+    if any(v is not None for v in given.values()):
+        if args.scheduler is None:
+            raise UsageError(f"{', '.join(k for k, v in given.items() if v)}: only with "
+                             "--scheduler (a local Dask cluster secures itself)")
+        missing = [k for k in ("--tls-ca-file", "--tls-cert") if given[k] is None]
+        if missing:
+            raise UsageError(f"TLS needs {' and '.join(missing)} as well (and --tls-key "
+                             "unless the key is appended to the certificate file)")
+        tls = TLSFiles(ca_file=args.tls_ca_file, cert=args.tls_cert, key=args.tls_key)
     return {"out": args.out, "workers": args.workers, "scheduler": args.scheduler,
-            "dask_local": args.dask_local, "resume": args.resume, "retries": args.retries,
-            "progress": not args.quiet, "quiet": args.quiet,
-            "command": ["peacesim", *args.argv]}
+            "dask_local": args.dask_local, "tls": tls, "resume": args.resume,
+            "retries": args.retries, "progress": not args.quiet,
+            "log": None if args.quiet else _stderr, "command": ["peacesim", *args.argv]}
+
+
+def _runner_errors() -> tuple[type[Exception], ...]:
+    """Exceptions of sweeps and studies that are the user's to fix (exit 2)."""
+    from sim.experiments.store import StoreError
+    from sim.experiments.sweep import SweepError
+    from sim.io.store import OutputFolderError
+
+    return SweepError, StoreError, OutputFolderError
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``peacesim sweep``: run or resume an experiment's sweep."""
-    from sim.experiments.store import StoreError
-    from sim.experiments.sweep import SweepError, run_sweep
+    from sim.experiments.sweep import run_sweep
 
     try:
         stats = run_sweep(args.experiment, **_runner_options(args, "sweep"))
-    except (SweepError, StoreError) as exc:
+    except _runner_errors() as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
         failed = len(stats.failed)
@@ -426,21 +479,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``peacesim sensitivity``: sample, run, analyse a study."""
-    from sim.experiments.store import StoreError
-    from sim.experiments.sweep import SweepError
     from sim.sensitivity.study import IncompleteStudy, run_study
 
     try:
         res = run_study(args.study, **_runner_options(args, "study"))
-    except (SweepError, StoreError) as exc:
+    except _runner_errors() as exc:
         raise UsageError(str(exc)) from None
     except IncompleteStudy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    skipped = res.analysis.skipped
+    for output, why in skipped.items():
+        print(f"warning: output {output!r} is {why}", file=sys.stderr)
+    if skipped and not res.analysis.analysed:
+        print(f"error: no output of the study could be analysed (see {res.out / 'report.md'}); "
+              "choose outputs that vary over the sample", file=sys.stderr)
+        print(res.out / "report.md")
+        return EXIT_FAILURE
     if not args.quiet:
+        analysed = (f"; analysed: {', '.join(res.analysis.analysed)}" if skipped else "")
         print(f"sensitivity study finished in {res.seconds:.1f} s: {res.stats.done} run(s) "
-              f"now, {res.stats.skipped} from before; indices, plots and report in {res.out}",
-              file=sys.stderr)
+              f"now, {res.stats.skipped} from before{analysed}; indices, plots and report in "
+              f"{res.out}", file=sys.stderr)
     print(res.out / "report.md")
     return EXIT_OK
 

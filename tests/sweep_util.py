@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,3 +69,30 @@ def kill_after(args: list[str], out: Path, runs: int, log_path: Path) -> int:
             os.killpg(proc.pid, signal.SIGKILL)  # coordinator and its worker processes
             proc.wait()
     return proc.returncode
+
+
+def in_tmpfs(folder: Path, options: str, args: list[str], *, fill: bool = False,
+             timeout: float = 300) -> subprocess.CompletedProcess | None:
+    """Run ``peacesim ARGS`` with a fresh tmpfs mounted at ``folder`` (mount ``options``, e.g.
+    ``ro`` or ``size=256k``; ``fill``: filled up first, as a full disk) in a private user and
+    mount namespace (``unshare -Urm``), so nothing outside the command sees the mount; None
+    where the system does not allow that."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return None
+    check = subprocess.run(["unshare", "-Urm", "sh", "-c",
+                            f"mount -t tmpfs -o size=64k tmpfs '{folder}'"],
+                           capture_output=True, timeout=30)
+    if check.returncode != 0:
+        return None
+    filler = ' && (head -c 16M /dev/zero > "$1/filler" 2>/dev/null; true)' if fill else ""
+    script = f'mount -t tmpfs -o "$2" tmpfs "$1"{filler} && shift 2 && exec "$@"'
+    return subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script, "sh", str(folder), options,
+         sys.executable, "-m", "sim.cli", *args],
+        env=subprocess_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def constant_outputs(params: dict, seed: int) -> dict[str, float]:
+    """A test function for sensitivity studies (``function = "sweep_util:constant_outputs"``):
+    outputs ``A`` and ``B`` are constant, ``Y = x1 + 2 x2``."""
+    return {"A": 1.0, "B": 2.0, "Y": float(params["x1"]) + 2.0 * float(params["x2"])}

@@ -253,3 +253,110 @@ def test_help_and_unknown_command(capsys):
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
     assert main(["sensitivity"]) == 2  # the study file is required
     assert "required: EXPERIMENT" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- first hour
+
+
+def test_readme_quickstart_runs_twice_with_overwrite(capsys, tmp_path, scenarios_dir):
+    sc = scenarios_dir / "epstein_model1.toml"
+    out = tmp_path / "demo"
+    _run_ok(capsys, sc, out, "--seed", "3", "--no-plots")
+    code, _, err = _run(capsys, "run", str(sc), *SMALL, "--out", str(out))
+    assert code == 2 and "holds a previous run" in err and "--overwrite" in err
+    (out / "note.txt").write_text("mine")  # a folder of a run, with more in it, is replaced
+    _run_ok(capsys, sc, out, "--seed", "4", "--no-plots", "--overwrite")
+    assert json.loads((out / "summary.json").read_text())["seed"] == 4
+    assert not (out / "note.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temporary folders
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "peacesim-run"
+
+
+def test_overwrite_never_replaces_anything_but_a_run(capsys, tmp_path, scenarios_dir):
+    from sweep_util import tiny_experiment
+
+    sc = scenarios_dir / "epstein_model1.toml"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    code, _, err = _run(capsys, "run", str(sc), *SMALL, "--out", str(mine), "--overwrite")
+    assert code == 2 and "not a peacesim run folder" in err
+    assert _files(mine) == {"thesis.tex"}
+    sweep = tmp_path / "sweep"
+    assert main(["sweep", str(tiny_experiment(tmp_path, reps=1, ticks=3)), "--workers", "0",
+                 "--out", str(sweep), "--quiet"]) == 0
+    capsys.readouterr()
+    before = _files(sweep)
+    code, _, err = _run(capsys, "run", str(sc), *SMALL, "--out", str(sweep), "--overwrite")
+    assert code == 2 and "not a peacesim run folder" in err and _files(sweep) == before
+    code, _, err = _run(capsys, "run", str(sc), *SMALL, "--overwrite")
+    assert code == 2 and "--overwrite goes with --out" in err
+
+
+def test_default_folder_names_scenario_strategy_and_seed(capsys, tmp_path, scenarios_dir,
+                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, "run", str(scenarios_dir / "liberia.toml"), "--strategy",
+                          str(scenarios_dir / "strategies" / "integrated.toml"), *SMALL,
+                          "--seed", "3", "--no-plots", "--quiet")
+    assert code == 0, err
+    folder = Path(out.strip())
+    assert folder.parent == Path("results")
+    assert folder.name.startswith("liberia-integrated-seed3-"), folder.name
+    code, out, err = _run(capsys, "run", str(scenarios_dir / "liberia.toml"), *SMALL,
+                          "--seed", "3", "--no-plots", "--quiet")
+    assert code == 0 and Path(out.strip()).name.startswith("liberia-seed3-")
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ([], "mission stays to the end"),
+    (["--set", "peacekeepers.density=0"], "no mission"),
+    (["--set", "mission.drawdown_start=2", "--set", "mission.drawdown_ticks=1"],
+     "exit at tick "),
+])
+def test_summary_says_how_the_mission_ended(capsys, tmp_path, scenarios_dir, extra,
+                                            expected):
+    code, out, err = _run(capsys, "run", str(scenarios_dir / "baseline.toml"), *SMALL,
+                          "--ticks", "12", *extra, "--no-plots", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    mission = next(line for line in out.splitlines() if line.startswith("mission"))
+    assert expected in mission and "?" not in mission, mission
+
+
+def test_output_folder_is_checked_before_the_run(capsys, tmp_path, scenarios_dir,
+                                                 monkeypatch):
+    from sim.io import runner
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("simulated although the output folder cannot be written")
+
+    monkeypatch.setattr(runner, "run", no_run)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = _run(capsys, "run", str(scenarios_dir / "epstein_model1.toml"), *SMALL,
+                        "--out", str(blocker / "sub"))
+    assert code == 2 and "is a file, not a folder" in err and "running" not in err
+    monkeypatch.chdir(blocker.parent)
+    (tmp_path / "results").write_text("not a folder")  # where runs go without --out
+    code, _, err = _run(capsys, "run", str(scenarios_dir / "epstein_model1.toml"), *SMALL)
+    assert code == 2 and "is a file, not a folder" in err
+
+
+@pytest.mark.parametrize(("options", "fill", "reason"), [
+    ("ro,size=1m", False, "read-only file system"),
+    ("size=256k", True, "no space left on the device"),
+])
+def test_read_only_or_full_folder_refused_before_simulating(tmp_path, scenarios_dir,
+                                                            options, fill, reason):
+    from sweep_util import in_tmpfs
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    proc = in_tmpfs(disk, options, ["run", str(scenarios_dir / "baseline.toml"),
+                                    "--ticks", "2000", "--out", str(disk / "run")], fill=fill)
+    if proc is None:
+        pytest.skip("no private mount namespaces here (unshare -Urm)")
+    assert proc.returncode == 2, proc.stderr
+    assert reason in proc.stderr and str(disk / "run") in proc.stderr
+    assert "running" not in proc.stderr  # refused before the 2,000-tick run
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -37,7 +37,7 @@ from sim.experiments.html import Document, Table
 from sim.experiments.store import read_summaries
 from sim.experiments.sweep import run_sweep, warm_worker
 
-QUIET = {"progress": False, "quiet": True, "workers": 0}
+QUIET = {"progress": False, "workers": 0}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -28,7 +28,7 @@ from sim.sensitivity.study import (
 from sim.sensitivity.testfunctions import ishigami_indices
 
 REPO = Path(__file__).resolve().parents[1]
-QUIET = {"progress": False, "quiet": True}
+QUIET = {"progress": False}  # the library prints nothing unless given a log
 PI = math.pi
 
 
@@ -365,3 +365,59 @@ def test_second_order_indices_of_ishigami(tmp_path):
         row = s2.loc[pair]
         assert abs(row["value"] - truth) <= max(1.5 * row["conf"], 0.05), (pair, row, truth)
     assert (res.out / "second_order.csv").is_file()
+
+
+def _constant_study(folder: Path, outputs: list[str]) -> Path:
+    path = folder / "constant.toml"
+    path.write_text(f'method = "sobol"\nfunction = "sweep_util:constant_outputs"\nN = 8\n'
+                    f'outputs = {outputs!r}\nbootstrap = 50\n'
+                    '[[factors]]\nkey = "x1"\nbounds = [0, 1]\n'
+                    '[[factors]]\nkey = "x2"\nbounds = [0, 1]\n'.replace("'", '"'))
+    return path
+
+
+def test_constant_outputs_are_named_and_the_others_analysed(tmp_path, capsys):
+    out = tmp_path / "some"
+    assert main(["sensitivity", str(_constant_study(tmp_path, ["A", "Y"])), "--workers", "0",
+                 "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: output 'A' is constant (1) over the whole sample" in err
+    assert "indices are undefined" in err and "'Y'" not in err
+    indices = pd.read_csv(out / "indices.csv")
+    assert set(indices["output"]) == {"Y"}
+    report = (out / "report.md").read_text()
+    assert "**Not analysed:** `A` is constant (1)" in report and "Analysed: `Y`." in report
+
+
+def test_all_outputs_constant_is_a_clear_message_not_a_crash(tmp_path, capsys):
+    out = tmp_path / "none"
+    assert main(["sensitivity", str(_constant_study(tmp_path, ["A", "B"])), "--workers", "0",
+                 "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "TypeError" not in captured.err
+    assert "output 'A' is constant (1)" in captured.err
+    assert "output 'B' is constant (2)" in captured.err
+    assert "no output of the study could be analysed" in captured.err
+    assert captured.out.strip() == str(out / "report.md")
+    assert "No output could be analysed" in (out / "report.md").read_text()
+    assert pd.read_csv(out / "convergence.csv").empty
+
+
+def test_corrupt_study_manifest_and_full_disk(tmp_path, capsys):
+    from sweep_util import in_tmpfs
+
+    study = ishigami_study(tmp_path, n=8)
+    out = tmp_path / "o"
+    run_study(study, out, workers=0, **QUIET)
+    (out / "manifest.json").write_bytes(b"\x00\x00\x00")  # zeroed by a crash
+    assert main(["sensitivity", str(study), "--out", str(out), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'manifest.json'}: corrupt or truncated" in err
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    proc = in_tmpfs(disk, "size=256k", ["sensitivity", str(study), "--workers", "0",
+                                        "--out", str(disk / "s")], fill=True)
+    if proc is None:
+        pytest.skip("no private mount namespaces here (unshare -Urm)")
+    assert proc.returncode == 2, proc.stderr
+    assert "no space left on the device" in proc.stderr and "checking" not in proc.stderr

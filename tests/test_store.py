@@ -6,6 +6,7 @@ import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +16,15 @@ from sim.config.scenario import Scenario
 from sim.io.manifest import build_manifest, git_state
 from sim.io.runner import RunResult
 from sim.io.store import (
+    OutputFolderError,
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
+    check_run_out,
+    check_writable,
     default_out_dir,
+    is_run_dir,
+    replace_run,
     write_json,
     write_run,
 )
@@ -100,3 +106,71 @@ def test_manifest_without_git_is_none(tmp_path):
     json.dumps(m, allow_nan=False)  # JSON-serialisable as is
     assert m["note"] == "x" and m["seed_entropy"] == "numpy.random.SeedSequence(seed)"
     assert build_manifest(Scenario(), 1, 2)["scenario_hash"] == m["scenario_hash"]
+
+
+def test_residents_initial_is_the_true_count_even_when_zero(scenarios_dir):
+    for name in ("epstein_model1", "baseline"):
+        sc = load_scenario(scenarios_dir / f"{name}.toml", {"residents.density": 0.0,
+                                                           "world.width": 10,
+                                                           "world.height": 10})
+        s = run(sc, seed=1, ticks=3).summary
+        assert s["residents_initial"] == 0, name
+        assert s["mean_share_active"] == 0.0 and s["outbursts"] == 0  # divisions guarded
+    sc = load_scenario(scenarios_dir / "epstein_model1.toml",
+                       {"world.width": 12, "world.height": 12})
+    res = run(sc, seed=1, ticks=2)
+    assert res.summary["residents_initial"] == int(res.timeseries["residents"].iloc[0]) > 1
+
+
+def test_check_writable_creates_nothing_and_names_the_problem(tmp_path):
+    check_writable(tmp_path / "new" / "deeper")  # probed in tmp_path
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputFolderError, match="is a file, not a folder"):
+        check_writable(tmp_path / "f" / "out")
+
+
+def test_replace_run_keeps_the_old_run_when_the_new_one_fails(tmp_path, scenarios_dir,
+                                                              monkeypatch):
+    sc = load_scenario(scenarios_dir / "epstein_model1.toml",
+                       {"world.width": 12, "world.height": 12})
+    out = write_run(run(sc, seed=1, ticks=2), tmp_path / "r", plots=False)
+    assert is_run_dir(out)
+    old = (out / "summary.json").read_bytes()
+    import sim.io.store as store
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "write_timeseries", broken)
+    with pytest.raises(OSError):
+        replace_run(run(sc, seed=2, ticks=2), out, plots=False)
+    assert (out / "summary.json").read_bytes() == old  # the previous run, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary folders
+    monkeypatch.undo()
+    replace_run(run(sc, seed=2, ticks=2), out, plots=False)
+    assert json.loads((out / "summary.json").read_text())["seed"] == 2
+    with pytest.raises(OutputFolderError, match="holds a previous run"):
+        check_run_out(out)
+    check_run_out(out, overwrite=True)
+
+
+def test_model_version_covers_the_model_sources_not_the_tooling(tmp_path):
+    import shutil
+
+    import sim
+    from sim.experiments.store import model_sources, source_version
+
+    package = Path(sim.__file__).resolve().parent
+    rel = {p.relative_to(package).as_posix() for p in model_sources(package)}
+    assert {"engine/kernels.py", "model/model.py", "model/layer.py", "rules/trust.py",
+            "config/scenario.py", "io/recorder.py", "io/runner.py"} <= rel
+    assert not rel & {"cli.py", "experiments/sweep.py", "viz/plots.py", "io/store.py"}
+    copy = tmp_path / "sim"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    base = source_version(copy, "0")
+    (copy / "cli.py").write_text((copy / "cli.py").read_text() + "\n# a comment\n")
+    assert source_version(copy, "0") == base  # tooling: same content keys
+    kernels = copy / "engine" / "kernels.py"
+    kernels.write_text(kernels.read_text() + "\n# a comment\n")
+    assert source_version(copy, "0") != base  # the engine changed: new content keys

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -28,7 +29,7 @@ from sim.experiments.store import (
 )
 from sim.experiments.sweep import FAIL_ENV, SweepAborted, run_sweep, warm_worker
 
-QUIET = {"progress": False, "quiet": True}
+QUIET = {"progress": False}  # the library prints nothing unless given a log
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -202,3 +203,104 @@ def test_bad_options_exit_2(tmp_path, capsys):
     assert main(["sweep", str(exp), "--workers", "-1"]) == 2
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
     assert (out / FAILURES).exists() is False
+
+
+def test_corrupt_manifest_is_one_clear_line(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    out = tmp_path / "s"
+    run_sweep(exp, out, workers=0, **QUIET)
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text()[:150])  # cut short, as by a full disk
+    for args in (["sweep", str(exp), "--out", str(out), "--resume", "--quiet"],
+                 ["compare", str(out)]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert str(manifest) in err and "corrupt or truncated" in err, err
+        assert "restore it from a backup" in err and "JSONDecodeError" not in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_resume_that_is_refused_creates_nothing(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    missing = tmp_path / "nowhere" / "s"
+    assert main(["sweep", str(exp), "--out", str(missing), "--resume", "--quiet"]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("x")
+    assert main(["sweep", str(exp), "--out", str(other), "--resume", "--quiet"]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]  # no lock, no manifest
+
+
+def test_new_sweep_folder_removed_when_the_set_up_fails(tmp_path, capsys, monkeypatch):
+    bad = tiny_experiment(tmp_path, name="bad.toml",
+                          extra="[output]\nmetrics = ['happiness']\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", str(bad), "--workers", "0", "--quiet"]) == 2
+    assert "'happiness'" in capsys.readouterr().err
+    assert not list((tmp_path / "results" / "sweeps").iterdir())  # no empty sweep folder
+
+
+def test_read_only_sweep_folder_refused_before_anything_runs(tmp_path):
+    from sweep_util import in_tmpfs
+
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    proc = in_tmpfs(disk, "ro,size=1m", ["sweep", str(exp), "--workers", "0", "--out",
+                                         str(disk / "s")])
+    if proc is None:
+        pytest.skip("no private mount namespaces here (unshare -Urm)")
+    assert proc.returncode == 2, proc.stderr
+    assert "read-only file system" in proc.stderr and "checking" not in proc.stderr
+
+
+def test_the_library_prints_nothing_unless_asked(tmp_path, capsys):
+    exp = tiny_experiment(tmp_path, reps=1, ticks=3)
+    run_sweep(exp, tmp_path / "quiet", workers=0)  # defaults: no log, no progress bar
+    assert capsys.readouterr() == ("", "")
+    lines: list[str] = []
+    run_sweep(exp, tmp_path / "told", workers=0, log=lines.append)
+    assert capsys.readouterr() == ("", "") and any("checking" in m for m in lines)
+
+
+def _prints_outside_main(path) -> list[int]:
+    """Lines of ``print(...)`` calls and ``sys.stdout/stderr.write`` in a module, except
+    under ``if __name__ == "__main__":``."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+                and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"):
+            allowed |= {n.lineno for n in ast.walk(node) if hasattr(n, "lineno")}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or node.lineno in allowed:
+            continue
+        f = node.func
+        printing = isinstance(f, ast.Name) and f.id == "print"
+        writing = (isinstance(f, ast.Attribute) and f.attr == "write"
+                   and isinstance(f.value, ast.Attribute)
+                   and f.value.attr in ("stdout", "stderr"))
+        if printing or writing:
+            found.append(node.lineno)
+    return found
+
+
+def test_no_stray_prints_in_the_library():
+    """Only the command line prints (sim/cli.py, and the benchmark tools it dispatches to)."""
+    import sim
+
+    package = Path(sim.__file__).resolve().parent
+    stray = {}
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if rel == "cli.py" or rel.startswith("bench/"):
+            continue
+        if lines := _prints_outside_main(path):
+            stray[rel] = lines
+    assert not stray, f"print() in library modules: {stray}"

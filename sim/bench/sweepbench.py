@@ -74,8 +74,7 @@ def speedup(runs: int, target: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         exp = _experiment(Path(tmp), "speed", runs, ticks)
         for workers in (1, 2):
-            s = run_sweep(exp, Path(tmp) / f"w{workers}", workers=workers, progress=False,
-                          quiet=True)
+            s = run_sweep(exp, Path(tmp) / f"w{workers}", workers=workers)
             assert s.done == runs and not s.failed
             mean_run = s.run_time_s / runs
             out[f"workers_{workers}"] = {
@@ -136,7 +135,7 @@ def _memory_child(runs: int, folder: Path) -> None:
 
     exp = _experiment(folder, f"mem{runs}", runs, ticks=2, size=10)
     t0 = time.perf_counter()
-    s = run_sweep(exp, folder / "out", workers=2, progress=False, quiet=True)
+    s = run_sweep(exp, folder / "out", workers=2)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"runs": runs, "done": s.done, "failed": len(s.failed),
                       "peak_rss_mb": peak_kb / 1024, "wall_s": time.perf_counter() - t0}))

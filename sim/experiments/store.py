@@ -11,6 +11,7 @@ Layout of a sweep folder::
     timeseries/<context>/<strategy>/<key>.parquet   the kept per-tick metrics
     failures.jsonl       one line per failed attempt, with its traceback
     status.json          counts at the end of the last session
+    .peacesim.lock       while a session runs: its pid, host and command (see :func:`lock`)
 
 Every result file is named by the run's *content key*, a hash of its resolved parameters,
 seed, ticks, what is kept and the model version (:func:`run_key`); a run is finished when
@@ -18,17 +19,24 @@ its summary file exists, reads back whole (page checksums are on) and names its 
 time series is written before the summary, each through a temporary file and a rename, so
 the summary doubles as the run's completion mark. ``--resume`` keeps finished runs, moves
 unreadable files to ``corrupt/`` and redoes those runs.
+
+One session at a time: a session holds an exclusive lock on the folder (``flock`` on
+``.peacesim.lock``), so two ``--resume`` processes never both redo the missing runs; the
+second stops at once and names the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,37 +52,57 @@ from sim.io.store import atomic_path, atomic_write_text, to_jsonable, write_json
 FORMAT = 1
 MANIFEST, DESIGN, EXPERIMENT_COPY = "manifest.json", "design.parquet", "experiment.toml"
 SUMMARIES, TIMESERIES, CORRUPT = "summaries", "timeseries", "corrupt"
-FAILURES, STATUS = "failures.jsonl", "status.json"
+FAILURES, STATUS, LOCK = "failures.jsonl", "status.json", ".peacesim.lock"
 #: design and bookkeeping columns of a summary row (everything else is a model outcome)
 META_COLUMNS = ("run_id", "key", "context", "strategy", "point", "replicate", "seed", "ticks",
                 "attempt", "elapsed_s", "worker", "ts_rows")
-#: modules that describe, run or store experiments rather than the model: editing them does
-#: not change results, so they are left out of the model version
-NON_MODEL_MODULES = {"__init__.py", "_cache.py", "bench.py", "cli.py", "compare.py",
-                     "experiment.py", "manifest.py", "plots.py", "store.py", "sweep.py",
-                     "sweepbench.py", "sweepstore.py", "sensitivity.py",
-                     "sensitivity_report.py", "app.py", "trainer.py", "viz_components.py"}
+#: source files and folders of the package (relative paths) that describe, run or store
+#: experiments rather than the model: editing them does not change results, so they are left
+#: out of the model version; every other ``*.py`` file under ``sim/`` is in it
+NON_MODEL_SOURCES = ("__init__.py", "cli.py", "engine/cache.py", "config/experiment.py",
+                     "config/study.py", "io/manifest.py", "io/store.py", "experiments/",
+                     "sensitivity/study.py", "sensitivity/report.py", "viz/", "bench/")
 
 
 class StoreError(ValueError):
     """A folder that cannot be used as (or read as) a sweep store; CLI exit 2."""
 
 
+class StoreLocked(StoreError):
+    """Another process holds the folder's lock (a sweep or study session runs in it)."""
+
+
 # --------------------------------------------------------------------------- identity
+
+
+def model_sources(package: Path) -> list[Path]:
+    """The package's source files that decide a run's results (sorted)."""
+    files = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if not any(rel == n or (n.endswith("/") and rel.startswith(n))
+                   for n in NON_MODEL_SOURCES):
+            files.append(path)
+    return files
+
+
+def source_version(package: Path, version: str) -> str:
+    """``<version>+<sha256 of the model's source files under package>`` (first 16 hex)."""
+    h = hashlib.sha256()
+    for path in model_sources(package):
+        rel = path.relative_to(package).as_posix()
+        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{version}+{h.hexdigest()[:16]}"
 
 
 @functools.cache
 def model_version() -> str:
-    """``<package version>+<sha256 of the model's source files>``: any edit to the engine
-    gives new content keys, so a resumed sweep never mixes results of two engines."""
+    """``<package version>+<sha256 of the model's source files>``: any edit to the engine,
+    the rules, the model or the recorder gives new content keys, so a resumed sweep never
+    mixes results of two engines."""
     import sim
 
-    src = Path(sim.__file__).parent
-    h = hashlib.sha256()
-    for path in sorted(src.glob("*.py")):
-        if path.name not in NON_MODEL_MODULES:
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return f"{sim.__version__}+{h.hexdigest()[:16]}"
+    return source_version(Path(sim.__file__).resolve().parent, sim.__version__)
 
 
 def run_key(parameters: Any, seed: int, ticks: int, keep: dict[str, Any], version: str) -> str:
@@ -101,6 +129,118 @@ def is_store(out: Path) -> bool:
     return (out / MANIFEST).is_file() and (out / DESIGN).is_file()
 
 
+def read_manifest(out: Path) -> dict[str, Any]:
+    """The folder's ``manifest.json``; :class:`StoreError` (one line: which file, what is
+    wrong, what to do) if it cannot be read or is not whole."""
+    path = Path(out) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        where = (f" at line {exc.lineno}, column {exc.colno}"
+                 if isinstance(exc, json.JSONDecodeError) else "")
+        raise StoreError(
+            f"{path}: corrupt or truncated (not valid JSON{where}); it records how the "
+            f"folder was made: restore it from a backup, or run again into a new folder "
+            f"(finished runs under {SUMMARIES}/ are not affected)") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: not a peacesim manifest (a JSON object expected); restore "
+                         "it from a backup, or run again into a new folder")
+    return data
+
+
+def _holder(fd: int) -> str:
+    """Who holds a lock file, from what it wrote into it."""
+    try:
+        info = json.loads(os.pread(fd, 65536, 0).decode("utf-8"))
+        command = " ".join(info.get("command") or []) or "?"
+        return (f"pid {info['pid']} on {info['host']}, since {info['started']}: "
+                f"{command}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "a process that is starting"
+
+
+@contextlib.contextmanager
+def lock(out: Path, command: list[str] | None = None) -> Iterator[Path]:
+    """Hold the folder's exclusive lock for the block: ``flock`` on ``.peacesim.lock`` in
+    ``out`` (an existing folder), which holds this process's pid, host, command and start
+    time. :class:`StoreLocked` at once, naming the holder, if another process has it.
+
+    The kernel drops the lock when its process dies, however it dies, so a killed session
+    never leaves a stale lock. The file is removed on release. On systems without ``fcntl``
+    (Windows) no lock is taken.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - POSIX only
+        yield out
+        return
+    path = Path(out) / LOCK
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the folder's lock file "
+                             f"({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise StoreLocked(f"{out}: in use by another peacesim process ({holder}); wait "
+                              "for it to finish or stop it, then try again") from None
+        except OSError:
+            os.close(fd)
+            raise
+        # the holder may have released and removed the file between our open and flock: then
+        # we locked an orphaned inode, and must lock the file now at that path instead
+        try:
+            st, now = os.fstat(fd), os.stat(path)
+            if (st.st_dev, st.st_ino) == (now.st_dev, now.st_ino):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        info = {"pid": os.getpid(), "host": socket.gethostname(),
+                "started": datetime.now(UTC).isoformat(timespec="seconds"),
+                "command": command}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        yield out
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # still ours: nobody else can lock it while we hold it
+        os.close(fd)
+
+
+def is_empty(out: Path) -> bool:
+    """No entries but (maybe) this folder's lock file."""
+    return all(p.name == LOCK for p in Path(out).iterdir())
+
+
+def check_resumable(out: Path, store_id: str, what: str = "sweep") -> dict[str, Any]:
+    """The manifest of the store at ``out`` if ``--resume`` may continue it: a whole store of
+    the same experiment (``store_id``: the sha256 recorded at its start); else
+    :class:`StoreError`. Creates nothing."""
+    if not out.is_dir():
+        raise StoreError(f"--resume {out}: no such folder; start a new {what} there without "
+                         "--resume")
+    if not is_store(out):
+        raise StoreError(f"--resume {out}: not a {what} folder (no {MANIFEST} and "
+                         f"{DESIGN}); start a new {what} in a new folder, without --resume")
+    manifest = read_manifest(out)
+    if manifest.get("experiment_sha256") != store_id:
+        other = ("experiment file" if what == "sweep" else
+                 "study (its sample, seeds, model or factors differ)")
+        raise StoreError(
+            f"--resume {out}: the folder holds a {what} of a different {other} (sha256 "
+            f"{str(manifest.get('experiment_sha256'))[:12]}..., now {store_id[:12]}...); "
+            f"start a new {what} folder")
+    return manifest
+
+
 def init_store(out: Path, experiment_path: Path, experiment_sha256: str,
                design: pd.DataFrame, info: dict[str, Any], resume: bool) -> dict[str, Any]:
     """Create (or, with ``resume``, reopen) a sweep folder and record this session.
@@ -108,19 +248,13 @@ def init_store(out: Path, experiment_path: Path, experiment_sha256: str,
     A new sweep needs a new or empty folder; a resumed one must hold a sweep of the very
     same experiment file (same sha256), or results of two experiments would mix.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        out.mkdir(parents=True, exist_ok=True)
     session = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
                "resume": resume, **{k: info[k] for k in ("command", "executor") if k in info}}
     if resume:
-        if not is_store(out):
-            raise StoreError(f"--resume {out}: not a sweep folder (no {MANIFEST} and "
-                             f"{DESIGN}); start a new sweep there without --resume")
-        manifest = json.loads((out / MANIFEST).read_text())
-        if manifest.get("experiment_sha256") != experiment_sha256:
-            raise StoreError(
-                f"--resume {out}: the folder holds a sweep of a different experiment file "
-                f"(sha256 {str(manifest.get('experiment_sha256'))[:12]}..., now "
-                f"{experiment_sha256[:12]}...); start a new sweep folder")
+        manifest = check_resumable(out, experiment_sha256,
+                                   "study" if info.get("kind") == "sensitivity" else "sweep")
         if manifest.get("model_version") != info["model_version"]:
             session["note"] = (f"model version changed from {manifest.get('model_version')}: "
                                "earlier results have other keys and are not reused")
@@ -129,7 +263,7 @@ def init_store(out: Path, experiment_path: Path, experiment_sha256: str,
         manifest["git"] = git_state()
         manifest["packages"] = _packages()
     else:
-        if any(out.iterdir()):
+        if not is_empty(out):
             raise StoreError(f"--out {out}: folder is not empty; choose a new folder, or "
                              "add --resume to continue the sweep in it")
         import platform
@@ -297,11 +431,12 @@ def open_store(out: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     if not is_store(out):
         raise StoreError(f"{out}: not a sweep folder (no {MANIFEST} and {DESIGN}; "
                          "`peacesim sweep` writes them)")
+    manifest = read_manifest(out)
     try:
-        manifest = json.loads((out / MANIFEST).read_text())
         design = pq.read_table(out / DESIGN).to_pandas()
     except (OSError, ValueError, pa.ArrowException) as exc:
-        raise StoreError(f"{out}: cannot read the sweep's manifest or design: {exc}") from None
+        raise StoreError(f"{out / DESIGN}: cannot read it ({exc}); restore it from a backup, "
+                         "or run again into a new folder") from None
     return manifest, design
 
 

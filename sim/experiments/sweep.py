@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import shutil
 import socket
 import sys
 import time
@@ -51,18 +52,28 @@ from sim.config.experiment import (
     scenario_inputs,
 )
 from sim.config.scenario import ScenarioError, build_scenario
+from sim.experiments.lifeline import PARENT_ENV, die_with_parent, identity, watch
 from sim.experiments.store import (
+    FAILURES,
+    LOCK,
+    SUMMARIES,
+    StoreError,
     append_failure,
+    check_resumable,
     init_store,
+    is_empty,
+    lock,
     model_version,
     run_key,
     scan_finished,
     write_result,
     write_status,
 )
+from sim.io.store import check_writable
 from sim.sensitivity.testfunctions import call_function
 
 FAIL_ENV = "PEACESIM_SWEEP_FAIL"
+_HAS_FORKSERVER = "forkserver" in mp.get_all_start_methods()
 
 
 class SweepError(ValueError):
@@ -176,15 +187,97 @@ class Pool:
     renew: Callable[[], Executor] | None = None  # a new pool after a worker process died
 
 
+def _package_root() -> Path:
+    """The folder holding the ``sim`` package this process imported."""
+    import sim
+
+    return Path(sim.__file__).resolve().parent.parent
+
+
+def _is_site_dir(folder: str) -> bool:
+    import site
+
+    sites = [*site.getsitepackages(), site.getusersitepackages()]
+    return any(os.path.realpath(folder) == os.path.realpath(s) for s in sites)
+
+
+def worker_sys_path() -> list[str]:
+    """Import path of pool workers: this process's, without the current folder (``""`` or
+    its absolute path), so a ``sim/`` folder or a ``concurrent.py`` in the folder a sweep is
+    started from is never imported; the root of the ``sim`` package in use comes first (it
+    may be the current folder, when that is the source checkout being run)."""
+    cwd = os.path.realpath(os.getcwd())
+    root = str(_package_root())
+    if _is_site_dir(root):  # an installed package: found where the libraries are
+        return [p for p in sys.path if p and os.path.realpath(p) != cwd]
+    return [root, *(p for p in sys.path
+                    if p and os.path.realpath(p) not in (cwd, os.path.realpath(root)))]
+
+
+@contextlib.contextmanager
+def _child_env(**changes: str) -> Iterator[None]:
+    """Set environment variables for processes started inside the block."""
+    saved = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _safe_env(extra: dict[str, str] | None = None) -> contextlib.AbstractContextManager:
+    """Environment for starting Python pool processes: ``PYTHONSAFEPATH`` keeps the current
+    folder off their import path (``python -c`` would put it first), ``PYTHONPATH`` leads
+    with the root of the ``sim`` package in use so they import the same one."""
+    root = str(_package_root())
+    env = {"PYTHONSAFEPATH": "1", **(extra or {})}
+    if not _is_site_dir(root):
+        old = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join([root, *(p for p in old if p != root)])
+    return _child_env(**env)
+
+
+def _start_forkserver() -> int:
+    """Start (once per coordinator) the forkserver that forks pool workers, with a safe import
+    path and its life tied to this process (:mod:`sim.experiments.lifeline`); its pid."""
+    from multiprocessing import forkserver
+
+    mp.get_context("forkserver").set_forkserver_preload(
+        ["sim.experiments.forkserver_preload", "sim.io.runner", "sim.experiments.sweep"])
+    with _safe_env({PARENT_ENV: str(os.getpid())}):
+        forkserver.ensure_running()
+    return int(forkserver._forkserver._forkserver_pid)  # type: ignore[attr-defined]
+
+
+def pool_worker_init(parent: int, coordinator: int, coordinator_id: str | None,
+                     sys_path: list[str]) -> None:
+    """Initialiser of pool workers: the safe import path, die with the coordinator (parent
+    -death signal and a watchdog, :mod:`sim.experiments.lifeline`), load the kernels."""
+    sys.path[:] = sys_path
+    if die_with_parent() and os.getppid() != parent:
+        os._exit(75)  # the parent died before the signal was armed
+    watch(coordinator, coordinator_id, parent)
+    warm_worker()
+
+
 def _process_pool(workers: int) -> Executor:
+    """Worker processes forked by a forkserver (imports done once), or spawned where there is
+    none (:func:`open_pool` then sets a safe environment for them); safe import path, and
+    they end when this process ends, however it ends."""
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        # import once, fork cheaply
-        ctx.set_forkserver_preload(["sim.io.runner", "sim.experiments.sweep"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_worker)
+    if _HAS_FORKSERVER:
+        ctx, parent = mp.get_context("forkserver"), _start_forkserver()
+    else:
+        ctx, parent = mp.get_context("spawn"), os.getpid()
+    me = os.getpid()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                               initializer=pool_worker_init,
+                               initargs=(parent, me, identity(me), worker_sys_path()))
 
 
 def cpu_count() -> int:
@@ -194,23 +287,79 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """PEM files for a TLS-secured Dask cluster (Dask's ``Security``): the CA that signed
+    every endpoint's certificate, and this client's certificate and key (the key may be
+    appended to the certificate file instead)."""
+
+    ca_file: str
+    cert: str
+    key: str | None = None
+
+
+def _loopback(address: str) -> bool:
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _dask_security(scheduler: str, tls: TLSFiles | None) -> Any:
+    """Dask ``Security`` for ``--scheduler`` with ``--tls-*`` files (checked here, before
+    connecting), or None: Dask's own configuration (``distributed.comm.tls``) then applies."""
+    if tls is None:
+        return None
+    from distributed.security import Security
+
+    for option, value in (("--tls-ca-file", tls.ca_file), ("--tls-cert", tls.cert),
+                          ("--tls-key", tls.key)):
+        if value is not None and not os.access(value, os.R_OK):
+            raise SweepError(f"{option} {value}: no such file, or not readable")
+    if not scheduler.startswith("tls://"):
+        raise SweepError(f"--scheduler {scheduler}: TLS files were given, so the address must "
+                         f"start with tls:// (e.g. tls://{scheduler.split('://')[-1]})")
+    return Security(tls_ca_file=tls.ca_file, tls_client_cert=tls.cert,
+                    tls_client_key=tls.key, require_encryption=True)
+
+
+def _temporary_security() -> Any:
+    """Mutual TLS with throw-away credentials held in memory (``Security.temporary``), so no
+    other user of this machine can submit work to a local cluster; None without the
+    ``cryptography`` package (the cluster then relies on listening on 127.0.0.1 only)."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError:
+        return None
+
+
 @contextlib.contextmanager
 def open_pool(workers: int | None = None, scheduler: str | None = None,
-              dask_local: int | None = None) -> Iterator[Pool]:
+              dask_local: int | None = None, tls: TLSFiles | None = None,
+              log: Callable[[str], None] | None = None) -> Iterator[Pool]:
     """The executor for a sweep, shut down on exit: serial (``workers=0``), a process pool
-    (default: one worker per CPU), a Dask cluster at ``scheduler``, or a local Dask cluster
-    of ``dask_local`` single-threaded worker processes."""
+    (default: one worker per CPU), a Dask cluster at ``scheduler`` (TLS with ``tls``), or a
+    local Dask cluster of ``dask_local`` single-threaded worker processes (on 127.0.0.1 only,
+    no dashboard, mutual TLS with temporary credentials when ``cryptography`` is installed).
+
+    Anyone who can reach a Dask scheduler can run code on its workers (tasks are pickles):
+    a cluster outside this machine should use TLS (``tls://`` and ``tls``)."""
+    log = log or _silent
+    if tls is not None and scheduler is None:
+        raise SweepError("--tls-ca-file, --tls-cert and --tls-key go with --scheduler")
     if scheduler is None and dask_local is None:
         if workers == 0:
             yield Pool(SerialExecutor(), "serial (in the coordinator process)", 1)
             return
         n = workers or cpu_count()
-        pool = Pool(_process_pool(n), f"process pool, {n} worker(s)", n,
-                    renew=lambda: _process_pool(n))
-        try:
-            yield pool
-        finally:
-            pool.executor.shutdown(wait=True, cancel_futures=True)
+        # spawned workers start at the first submissions: keep their environment safe meanwhile
+        with contextlib.nullcontext() if _HAS_FORKSERVER else _safe_env():
+            pool = Pool(_process_pool(n), f"process pool, {n} worker(s)", n,
+                        renew=lambda: _process_pool(n))
+            try:
+                yield pool
+            finally:
+                pool.executor.shutdown(wait=True, cancel_futures=True)
         return
     try:
         from distributed import Client, LocalCluster
@@ -219,17 +368,30 @@ def open_pool(workers: int | None = None, scheduler: str | None = None,
                          "'peacesim[dask]'") from None
     cluster = None
     if scheduler is not None:
+        security = _dask_security(scheduler, tls)
         try:
-            client = Client(scheduler, timeout="15s")
-        except (OSError, TimeoutError, ValueError) as exc:
+            client = Client(scheduler, timeout="15s", security=security)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            hint = ("; a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key (or "
+                    "Dask's distributed.comm.tls configuration)"
+                    if scheduler.startswith("tls://") and tls is None else "")
             raise SweepError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler "
-                             f"({type(exc).__name__}: {exc})") from None
+                             f"({type(exc).__name__}: {exc}){hint}") from None
         what = f"Dask cluster at {scheduler}"
+        if not scheduler.startswith("tls://") and not _loopback(scheduler):
+            log(f"warning: {scheduler} is neither encrypted nor authenticated: anyone who can "
+                "reach it can run any code on its workers; use tls:// with --tls-ca-file, "
+                "--tls-cert and --tls-key (docs/cluster.md)")
     else:
+        security = _temporary_security()
+        # no dashboard; the scheduler's remaining HTTP routes (health, metrics) on loopback
         cluster = LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")  # any free port
+                               host="127.0.0.1", dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                               security=security or None)
         client = Client(cluster)
-        what = f"local Dask cluster, {dask_local} worker(s)"
+        what = (f"local Dask cluster, {dask_local} worker(s) on 127.0.0.1, "
+                + ("TLS" if security is not None else "no TLS (install cryptography)"))
     try:
         client.run(warm_worker)
         slots = max(sum(client.nthreads().values()), 1)
@@ -316,7 +478,10 @@ def plan(exp: Experiment) -> tuple[pd.DataFrame, dict[tuple[str, str, int], dict
 def default_sweep_dir(name: str, root: str | Path = "results/sweeps") -> Path:
     """A fresh ``<root>/<name>-<YYYYmmdd-HHMMSS>`` folder (``-2``, ... if taken)."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{root}: cannot create it ({exc.strerror or exc})") from None
     base = f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     for n in range(1, 10_000):
         candidate = root / (base if n == 1 else f"{base}-{n}")
@@ -328,8 +493,8 @@ def default_sweep_dir(name: str, root: str | Path = "results/sweeps") -> Path:
     raise SweepError(f"{root}: cannot create a fresh sweep folder")
 
 
-def _log(quiet: bool) -> Callable[[str], None]:
-    return (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+def _silent(msg: str) -> None:
+    """The default ``log`` of the library: it prints nothing (the CLI passes its own)."""
 
 
 def run_sweep(
@@ -339,51 +504,101 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     dask_local: int | None = None,
+    tls: TLSFiles | None = None,
     resume: bool = False,
     retries: int = 1,
-    progress: bool = True,
-    quiet: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
     command: list[str] | None = None,
 ) -> SweepStats:
     """Run (or, with ``resume``, finish) the experiment's sweep into ``out``.
+
+    The folder is checked (writable; new or empty, or with ``resume`` a sweep of this very
+    experiment) and locked before anything runs. ``log`` receives progress messages and
+    ``progress`` shows a progress bar on stderr; by default the library prints nothing.
 
     Like any code that starts worker processes, a script calling this with a process pool
     must do so under ``if __name__ == "__main__":``.
     """
     t_setup = time.perf_counter()
-    log = _log(quiet)
+    log = log or _silent
     exp = load_experiment(experiment)
-    check_out(out, resume, "sweep")
     keep = keep_spec(exp)
-    log(f"checking {exp.name} (the first run after an install compiles the model: ~1 min)")
-    probe(exp, keep)
-    design, cells = plan(exp)
-    out = Path(out) if out is not None else default_sweep_dir(exp.name)
-    executor_text = ("serial" if workers == 0 and not (scheduler or dask_local) else
-                     scheduler or (f"dask-local {dask_local}" if dask_local else
-                                   f"process pool {workers or 'auto'}"))
-    init_store(out, exp.path, exp.sha256, design,
-               {"experiment_name": exp.name, "description": exp.spec.description,
-                "model_version": model_version(), "runs": len(design),
-                "replications": exp.spec.replications, "seed": exp.spec.seed,
-                "seed_policy": exp.spec.seed_policy, "design": exp.spec.design.kind,
-                "factors": exp.factor_keys, "keep": keep,
-                "command": command, "executor": executor_text}, resume)
-    stats = execute_design(design, cells, keep, out, exp.factor_keys, workers=workers,
-                           scheduler=scheduler, dask_local=dask_local, resume=resume,
-                           retries=retries, progress=progress, log=log)
-    stats.setup_s += time.perf_counter() - t_setup
-    write_session_status(stats)
+    with claim_out(out, resume=resume, what="sweep", name=exp.name, root="results/sweeps",
+                   store_id=exp.sha256, command=command) as out:
+        log(f"checking {exp.name} (the first run after an install compiles the model: ~1 min)")
+        probe(exp, keep)
+        design, cells = plan(exp)
+        executor_text = ("serial" if workers == 0 and not (scheduler or dask_local) else
+                         scheduler or (f"dask-local {dask_local}" if dask_local else
+                                       f"process pool {workers or 'auto'}"))
+        init_store(out, exp.path, exp.sha256, design,
+                   {"experiment_name": exp.name, "description": exp.spec.description,
+                    "model_version": model_version(), "runs": len(design),
+                    "replications": exp.spec.replications, "seed": exp.spec.seed,
+                    "seed_policy": exp.spec.seed_policy, "design": exp.spec.design.kind,
+                    "factors": exp.factor_keys, "keep": keep,
+                    "command": command, "executor": executor_text}, resume)
+        stats = execute_design(design, cells, keep, out, exp.factor_keys, workers=workers,
+                               scheduler=scheduler, dask_local=dask_local, tls=tls,
+                               resume=resume, retries=retries, progress=progress, log=log)
+        stats.setup_s += time.perf_counter() - t_setup
+        write_session_status(stats)
     return stats
 
 
-def check_out(out: str | Path | None, resume: bool, what: str) -> None:
-    """A new sweep (or study) needs a new or empty folder; ``--resume`` needs one."""
-    if resume and out is None:
-        raise SweepError(f"--resume needs --out DIR: the folder of the {what} to continue")
-    if out is not None and not resume and Path(out).is_dir() and any(Path(out).iterdir()):
-        raise SweepError(f"--out {out}: folder is not empty; choose a new folder, or add "
-                         f"--resume to continue the {what} in it")
+@contextlib.contextmanager
+def claim_out(out: str | Path | None, *, resume: bool, what: str, name: str, root: str,
+              store_id: str, command: list[str] | None = None) -> Iterator[Path]:
+    """The folder of a sweep or study, checked and locked before anything runs; the lock is
+    held for the block (:func:`sim.experiments.store.lock`).
+
+    ``resume``: ``out`` must be a store of the same experiment (``store_id``) and writable;
+    nothing is created when it is refused. Otherwise ``out`` (default: a fresh
+    ``<root>/<name>-<time>``) must be new or empty and writable; a folder created here is
+    removed again if the block fails before any run was stored (or recorded as failed).
+    """
+    if resume:
+        if out is None:
+            raise SweepError(f"--resume needs --out DIR: the folder of the {what} to continue")
+        out = Path(out)
+        if (out / LOCK).exists():
+            with lock(out, command):  # names the holder if a session runs there now
+                pass
+        check_resumable(out, store_id, what)
+        check_writable(out)
+        with lock(out, command):
+            check_resumable(out, store_id, what)  # as it is now that no one else writes it
+            yield out
+        return
+    if out is None:
+        check_writable(root)
+        out, created = default_sweep_dir(name, root), True
+    else:
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise StoreError(f"--out {out}: exists and is not a folder")
+        if out.is_dir() and not is_empty(out):
+            if (out / LOCK).exists():
+                with lock(out, command):  # names the holder if a session runs there now
+                    pass
+            raise StoreError(f"--out {out}: folder is not empty; choose a new folder, or add "
+                             f"--resume to continue the {what} in it")
+        check_writable(out)
+        created = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+    with lock(out, command):  # only the holder may clean up: another may have made it too
+        if not is_empty(out):  # another process got here first and has finished since
+            raise StoreError(f"--out {out}: folder is not empty; choose a new folder, or add "
+                             f"--resume to continue the {what} in it")
+        try:
+            yield out
+        except BaseException:
+            # set-up failed (bad option, unreachable cluster, Ctrl+C) before any run was
+            # stored or failed: a folder made here holds nothing worth keeping
+            if created and not (out / SUMMARIES).exists() and not (out / FAILURES).exists():
+                shutil.rmtree(out, ignore_errors=True)
+            raise
 
 
 def write_session_status(stats: SweepStats) -> None:
@@ -400,9 +615,10 @@ def write_session_status(stats: SweepStats) -> None:
 def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[str, Any]],
                    keep: dict[str, Any], out: Path, factor_keys: list[str], *,
                    workers: int | None = None, scheduler: str | None = None,
-                   dask_local: int | None = None, resume: bool = False, retries: int = 1,
-                   progress: bool = True, log: Callable[[str], None] = print,
-                   desc: str = "sweep") -> SweepStats:
+                   dask_local: int | None = None, tls: TLSFiles | None = None,
+                   resume: bool = False, retries: int = 1, progress: bool = False,
+                   log: Callable[[str], None] | None = None, desc: str = "sweep"
+                   ) -> SweepStats:
     """Run every run of ``design`` not yet in the store at ``out`` (an initialised store).
 
     ``cells`` maps a design cell ``(context, strategy, point)`` to the plain data its task
@@ -411,6 +627,7 @@ def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[
     sweeps and by sensitivity studies alike.
     """
     t_setup = time.perf_counter()
+    log = log or _silent
     stats = SweepStats(out=out, runs=len(design))
     done_keys: set[str] = set()
     if resume:
@@ -431,7 +648,7 @@ def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[
     if queue:
         if workers != 0:  # no more processes than runs
             workers = min(workers or cpu_count(), len(queue))
-        with open_pool(workers, scheduler, dask_local) as pool:
+        with open_pool(workers, scheduler, dask_local, tls=tls, log=log) as pool:
             stats.executor = pool.description
             log(f"{len(queue)} run(s) on {pool.description} -> {out}")
             try:

@@ -37,7 +37,7 @@ def outbursts(active: np.ndarray, threshold: float) -> list[tuple[int, int, int]
 def summarise(ts: pd.DataFrame, scenario: Scenario, seed: int) -> dict[str, Any]:
     """Per-run outcomes (MODEL.md section 5) computed from the per-tick table."""
     body = ts.iloc[1:] if len(ts) > 1 else ts  # tick 0 is the set-up
-    residents0 = max(int(ts["residents"].iloc[0]), 1)
+    residents0 = int(ts["residents"].iloc[0])  # the true count, 0 included
     threshold = scenario.run.outburst_share * residents0
     bursts = outbursts(ts["active"].to_numpy(), threshold)
     share = body[["quiescent", "active", "jailed"]].div(body["residents"].clip(lower=1), axis=0)

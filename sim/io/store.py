@@ -7,11 +7,13 @@ renamed over the target (``os.replace`` is atomic on POSIX and Windows within on
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -31,6 +33,89 @@ TIMESERIES_CSV = "timeseries.csv"
 SUMMARY_JSON = "summary.json"
 MANIFEST_JSON = "manifest.json"
 PLOTS_DIR = "plots"
+RUN_KIND = "peacesim-run"  # manifest "kind" of a run folder
+#: size of the probe file written to check an output folder before a run (a full disk
+#: refuses it)
+PROBE_BYTES = 64 * 1024
+_WRITE_ERRORS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+                 errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on the device",
+                 errno.EDQUOT: "disk quota exceeded", errno.EFBIG: "file size limit reached"}
+
+
+class OutputFolderError(ValueError):
+    """An output folder that cannot be used (not a folder, not writable, full, holding
+    something else); reported before anything runs, CLI exit 2."""
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable(folder: str | Path) -> None:
+    """Write, flush and delete a small probe file in ``folder`` (or, while it does not exist,
+    in the nearest folder above it that does), so a read-only, full or misplaced output
+    folder is reported before a long simulation rather than after it. Creates nothing."""
+    folder = Path(folder)
+    target = _existing_ancestor(folder)
+    if not target.is_dir():
+        raise OutputFolderError(f"{folder}: {target} is a file, not a folder; choose another "
+                                "output folder")
+    probe = target / f".peacesim-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        try:
+            with open(probe, "xb") as fh:
+                fh.write(bytes(PROBE_BYTES))
+                fh.flush()
+                os.fsync(fh.fileno())
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+    except OSError as exc:
+        reason = _WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
+        where = "" if target == Path(os.path.abspath(folder)) else f" (in {target})"
+        raise OutputFolderError(f"{folder}: cannot write there{where}: {reason}; nothing was "
+                                "run: free space, fix the permissions or choose another "
+                                "folder") from None
+
+
+def is_run_dir(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a run written by :func:`write_run` (its ``manifest.json``
+    names a run: ``kind``, or the keys of a run's manifest for folders written before)."""
+    try:
+        data = json.loads((Path(folder) / MANIFEST_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    if "kind" in data:
+        return data["kind"] == RUN_KIND
+    return all(k in data for k in ("scenario", "seed", "parameters", "peacesim_version"))
+
+
+def check_run_out(out: str | Path, overwrite: bool = False) -> None:
+    """Can a run be written to ``out``? A new or empty folder, or with ``overwrite`` one that
+    holds a previous run (nothing else is ever replaced); and writable. Raises
+    :class:`OutputFolderError` before anything runs."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        previous = is_run_dir(out)
+        if not overwrite:
+            raise OutputFolderError(
+                f"--out {out}: folder is not empty"
+                + ("; it holds a previous run: add --overwrite to replace it, or choose a new "
+                   "folder" if previous else "; choose a new or empty folder (or leave out "
+                   "--out for a fresh folder under results/)"))
+        if not previous:
+            raise OutputFolderError(
+                f"--out {out}: not a peacesim run folder (no {MANIFEST_JSON} of a run); "
+                "--overwrite replaces only a previous run's folder, never anything else")
+        check_writable(out.parent)  # the new run is written beside it, then swapped in
+    check_writable(out)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -120,6 +205,39 @@ def _file_sha256(path: str | Path) -> str | None:
         return None
 
 
+def replace_run(
+    result: RunResult,
+    out_dir: str | Path,
+    scenario_path: str | None = None,
+    *,
+    plots: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a run over the folder of a previous run: into a fresh folder beside it first,
+    which is then renamed into place; the old folder is deleted only after that, so a failure
+    at any point leaves one whole run at ``out_dir``."""
+    out_dir = Path(out_dir)
+    if not is_run_dir(out_dir):
+        raise OutputFolderError(f"--out {out_dir}: not a peacesim run folder; refusing to "
+                                "replace it")
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    new = out_dir.parent / f".{out_dir.name}.new-{tag}"
+    old = out_dir.parent / f".{out_dir.name}.old-{tag}"
+    try:
+        write_run(result, new, scenario_path, plots=plots, extra=extra)
+        os.rename(out_dir, old)
+        try:
+            os.rename(new, out_dir)
+        except BaseException:
+            os.rename(old, out_dir)
+            raise
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+    _fsync_dir(out_dir.parent)
+    shutil.rmtree(old, ignore_errors=True)
+    return out_dir
+
+
 def write_run(
     result: RunResult,
     out_dir: str | Path,
@@ -140,6 +258,7 @@ def write_run(
     summary.setdefault("seed", result.seed)
     write_json(out_dir / SUMMARY_JSON, summary)
     info: dict[str, Any] = {
+        "kind": RUN_KIND,
         "scenario_file": None if scenario_path is None else str(scenario_path),
         "scenario_file_sha256": None if scenario_path is None else _file_sha256(scenario_path),
     }
@@ -164,8 +283,10 @@ def default_out_dir(
     seed: int,
     root: str | Path = "results",
     now: datetime | None = None,
+    strategy: str | None = None,
 ) -> Path:
-    """Create and return a fresh ``<root>/<name>-seed<seed>-<YYYYmmdd-HHMMSS>`` folder.
+    """Create and return a fresh ``<root>/<name>[-<strategy>]-seed<seed>-<YYYYmmdd-HHMMSS>``
+    folder (``strategy``: the strategy file's name, when one was laid over the scenario).
 
     The folder is created here (``mkdir`` without ``exist_ok``), so two runs started in the
     same second, even in parallel processes, get different folders (``-2``, ``-3``, ...).
@@ -173,7 +294,8 @@ def default_out_dir(
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = f"{_slug(scenario.name)}-seed{int(seed)}-{stamp}"
+    label = _slug(scenario.name) + (f"-{_slug(strategy)}" if strategy else "")
+    base = f"{label}-seed{int(seed)}-{stamp}"
     n = 1
     while True:
         candidate = root / (base if n == 1 else f"{base}-{n}")

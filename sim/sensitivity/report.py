@@ -188,6 +188,13 @@ def report_text(study: Study, analysis: Analysis, stats: SweepStats, seconds: fl
         f"CI of every noise reference ({', '.join(study.references)})",
         "",
     ]
+    if analysis.skipped:
+        analysed = analysis.analysed
+        lines += ["**Not analysed:** " + "; ".join(
+            f"`{o}` is {why}" for o, why in analysis.skipped.items()) + ". "
+            + (f"Analysed: {', '.join(f'`{o}`' for o in analysed)}." if analysed else
+               "No output could be analysed: choose outputs that vary over the sample "
+               "(other summary keys, longer runs or wider factor ranges)."), ""]
     if spec.seed_policy == "common":
         lines += [f"Common random numbers: the dummy `{spec.dummy}`'s runs repeat their base "
                   "rows exactly, so its indices are zero"

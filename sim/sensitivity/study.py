@@ -55,7 +55,8 @@ import io
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,9 +83,9 @@ from sim.experiments.store import (
 )
 from sim.experiments.sweep import (
     SweepStats,
-    _log,
-    check_out,
-    default_sweep_dir,
+    TLSFiles,
+    _silent,
+    claim_out,
     execute_design,
     write_session_status,
 )
@@ -600,51 +601,56 @@ def run_study(
     workers: int | None = None,
     scheduler: str | None = None,
     dask_local: int | None = None,
+    tls: TLSFiles | None = None,
     resume: bool = False,
     retries: int = 1,
-    progress: bool = True,
-    quiet: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
     command: list[str] | None = None,
 ) -> StudyResult:
     """Sample, run (or, with ``resume``, finish) and analyse a study into ``out``.
 
-    A script calling this with a process pool must do so under
+    The folder is checked and locked before anything runs, as for sweeps
+    (:func:`sim.experiments.sweep.claim_out`); ``log`` and ``progress`` as there (the library
+    prints nothing by default). A script calling this with a process pool must do so under
     ``if __name__ == "__main__":``.
     """
     from sim.sensitivity.report import write_outputs
 
     t0 = time.perf_counter()
-    log = _log(quiet)
+    log = log or _silent
     study = load_study(path)
-    check_out(out, resume, "study")
-    log(f"checking {study.name} (the first run after an install compiles the model: ~1 min)")
-    probe(study)
-    x = sample(study)
-    design, cells = plan(study, x)
-    out = Path(out) if out is not None else default_sweep_dir(study.name, "results/sensitivity")
-    keep = keep_spec(study)
-    init_store(out, study.path, study.runs_sha256, design,
-               {"experiment_name": study.name, "kind": "sensitivity",
-                "description": study.spec.description, "model_version": model_version(),
-                "runs": len(design), "method": study.spec.method, "N": study.spec.N,
-                "replicates": study.spec.replicates, "seed": study.spec.seed,
-                "seed_policy": study.spec.seed_policy, "factors": study.keys,
-                "keep": keep, "command": command,
-                "executor": scheduler or (f"dask-local {dask_local}" if dask_local else
-                                          f"workers {workers if workers is not None else 'auto'}")},
-               resume)
-    atomic_write_bytes(out / "study.toml", study.path.read_bytes())  # as analysed last
-    log(f"{study.spec.method} study: {study.model_factors} factors + "
-        f"{' and '.join(study.references)}, N = "
-        f"{study.spec.N}, {study.rows} sample rows x {study.spec.replicates} replicate(s)")
-    stats = execute_design(design, cells, keep, out, study.keys, workers=workers,
-                           scheduler=scheduler, dask_local=dask_local, resume=resume,
-                           retries=retries, progress=progress, log=log, desc=study.name)
-    write_session_status(stats)
-    y, within = outputs_in_sample_order(study, out, design)
-    analysis = analyse(study, x, y, within)
-    seconds = time.perf_counter() - t0
-    files = write_outputs(study, out, x, y, analysis, stats, seconds)
+    with claim_out(out, resume=resume, what="study", name=study.name,
+                   root="results/sensitivity", store_id=study.runs_sha256,
+                   command=command) as out:
+        log(f"checking {study.name} (the first run after an install compiles the model: "
+            "~1 min)")
+        probe(study)
+        x = sample(study)
+        design, cells = plan(study, x)
+        keep = keep_spec(study)
+        executor = scheduler or (f"dask-local {dask_local}" if dask_local else
+                                 f"workers {workers if workers is not None else 'auto'}")
+        init_store(out, study.path, study.runs_sha256, design,
+                   {"experiment_name": study.name, "kind": "sensitivity",
+                    "description": study.spec.description, "model_version": model_version(),
+                    "runs": len(design), "method": study.spec.method, "N": study.spec.N,
+                    "replicates": study.spec.replicates, "seed": study.spec.seed,
+                    "seed_policy": study.spec.seed_policy, "factors": study.keys,
+                    "keep": keep, "command": command, "executor": executor}, resume)
+        atomic_write_bytes(out / "study.toml", study.path.read_bytes())  # as analysed last
+        log(f"{study.spec.method} study: {study.model_factors} factors + "
+            f"{' and '.join(study.references)}, N = "
+            f"{study.spec.N}, {study.rows} sample rows x {study.spec.replicates} replicate(s)")
+        stats = execute_design(design, cells, keep, out, study.keys, workers=workers,
+                               scheduler=scheduler, dask_local=dask_local, tls=tls,
+                               resume=resume, retries=retries, progress=progress, log=log,
+                               desc=study.name)
+        write_session_status(stats)
+        y, within = outputs_in_sample_order(study, out, design)
+        analysis = analyse(study, x, y, within)
+        seconds = time.perf_counter() - t0
+        files = write_outputs(study, out, x, y, analysis, stats, seconds)
     return StudyResult(out=out, stats=stats, x=x, y=y, analysis=analysis, files=files,
                        seconds=seconds)
 
@@ -660,8 +666,9 @@ class Analysis:
     conf (half-width of the bootstrap CI), low, high, above_dummy, above_seed, above_noise
     (None for the references and for indices without a noise test). ``second_order``:
     output, n, factor_a, factor_b, value, conf. ``convergence``: output, factor, index,
-    value_half, value_full, change, conf_full, within_ci. ``notes``: output -> remarks
-    (constant or undefined outputs).
+    value_half, value_full, change, conf_full, within_ci. ``notes``: output -> remarks.
+    ``skipped``: output -> why it has no indices (constant over the sample, or undefined in
+    some rows); every other output is analysed.
     """
 
     indices: pd.DataFrame
@@ -669,6 +676,12 @@ class Analysis:
     convergence: pd.DataFrame
     noise_share: dict[str, float | None]
     notes: dict[str, list[str]]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def analysed(self) -> list[str]:
+        """Outputs that have indices, in the study's order."""
+        return [o for o in self.notes if o not in self.skipped]
 
 
 #: index -> (its key, its CI key in SALib's result) for each method
@@ -762,6 +775,7 @@ def analyse(study: Study, x: np.ndarray, y: np.ndarray,
     records: list[dict[str, Any]] = []
     second: list[dict[str, Any]] = []
     notes: dict[str, list[str]] = {o: [] for o in spec.outputs}
+    skipped: dict[str, str] = {}
     noise_share: dict[str, float | None] = {}
     main = _SOBOL if spec.method == "sobol" else _MORRIS
     for j, output in enumerate(spec.outputs):
@@ -769,12 +783,14 @@ def analyse(study: Study, x: np.ndarray, y: np.ndarray,
         noise_share[output] = None
         if not np.all(np.isfinite(yj)):
             bad = int((~np.isfinite(yj)).sum())
-            notes[output].append(f"undefined (None/NaN) in {bad} of {len(yj)} sample rows: "
-                                 "not analysed")
+            skipped[output] = (f"undefined (None/NaN) in {bad} of {len(yj)} sample rows: its "
+                               "indices cannot be computed, not analysed")
+            notes[output].append(skipped[output])
             continue
         if np.ptp(yj) == 0:
-            notes[output].append(f"constant ({yj[0]:.6g}) over the sample: no variance to "
-                                 "apportion, not analysed")
+            skipped[output] = (f"constant ({yj[0]:.6g}) over the whole sample: no variance to "
+                               "apportion, so its indices are undefined; not analysed")
+            notes[output].append(skipped[output])
             continue
         if within_var is not None and spec.replicates > 1:
             total = float(np.var(yj, ddof=1))
@@ -803,12 +819,17 @@ def analyse(study: Study, x: np.ndarray, y: np.ndarray,
                         second, columns=["output", "n", "factor_a", "factor_b", "value",
                                          "conf"]),
                     convergence=convergence(indices, spec.N, spec.method),
-                    noise_share=noise_share, notes=notes)
+                    noise_share=noise_share, notes=notes, skipped=skipped)
 
 
 def convergence(indices: pd.DataFrame, n: int, method: str) -> pd.DataFrame:
     """How far each main index moved from N/2 to N, beside its CI half-width at N."""
+    columns = ["output", "factor", "index", "value_half", "value_full", "change",
+               "conf_full", "within_ci"]
     main = indices[indices["method"] == method]
+    if main.empty:  # no output could be analysed
+        return pd.DataFrame({c: pd.Series(dtype=object if c in columns[:3] else float)
+                             for c in columns})
     half = main[main["n"] == n // 2].set_index(["output", "factor", "index"])
     full = main[main["n"] == n].set_index(["output", "factor", "index"])
     df = pd.DataFrame({"value_half": half["value"], "value_full": full["value"],
@@ -816,5 +837,4 @@ def convergence(indices: pd.DataFrame, n: int, method: str) -> pd.DataFrame:
     df["change"] = (df["value_full"] - df["value_half"]).abs()
     df["within_ci"] = np.where(np.isfinite(df["conf_full"]),
                                df["change"] <= df["conf_full"], np.nan)
-    return df[["output", "factor", "index", "value_half", "value_full", "change",
-               "conf_full", "within_ci"]]
+    return df[columns]
