@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from sim.config.experiment import META_COLUMNS  # noqa: F401 (re-exported)
 from sim.io.manifest import PACKAGES, canonical_json, git_state, package_versions
 from sim.io.store import atomic_path, atomic_write_text, to_jsonable, write_json
 
@@ -45,9 +46,6 @@ FORMAT = 1
 MANIFEST, DESIGN, EXPERIMENT_COPY = "manifest.json", "design.parquet", "experiment.toml"
 SUMMARIES, TIMESERIES, CORRUPT = "summaries", "timeseries", "corrupt"
 FAILURES, STATUS = "failures.jsonl", "status.json"
-#: design and bookkeeping columns of a summary row (everything else is a model outcome)
-META_COLUMNS = ("run_id", "key", "context", "strategy", "point", "replicate", "seed", "ticks",
-                "attempt", "elapsed_s", "worker", "ts_rows")
 #: modules that describe, run or store experiments rather than the model: editing them does
 #: not change results, so they are left out of the model version
 NON_MODEL_MODULES = {"__init__.py", "_cache.py", "bench.py", "cli.py", "compare.py",
