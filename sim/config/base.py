@@ -130,6 +130,7 @@ def check_depth(data: Any, source: str, limit: int = MAX_DEPTH) -> None:
     while stack:
         node, depth, key = stack.pop()
         if depth > limit:
+            key = key if len(key) <= MAX_VALUE_CHARS else key[: MAX_VALUE_CHARS - 3] + "..."
             raise ScenarioError(f"{source}: {key or 'the file'} is nested {limit}+ levels deep; "
                                 f"configuration files need at most {limit} levels of tables "
                                 "and arrays")
@@ -249,7 +250,7 @@ def problems_of(exc: ValidationError, root: type[BaseModel] | None = None,
             problem = Problem(shown, "required key is missing", show_value=False)
         elif etype == "too_short" and value == []:
             problem = Problem(shown, "the list is empty; give at least one entry", value)
-        elif etype == "model_type" or (isinstance(value, dict) and etype != "dict_type"):
+        elif etype == "model_type" or (isinstance(value, dict) and etype == "value_error"):
             # a table failed as a whole (a cross-field rule): the message names the keys
             problem = Problem(shown, msg if etype != "model_type" else
                               f"expected a table, got {short_repr(value)}", show_value=False)

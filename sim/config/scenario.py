@@ -397,20 +397,26 @@ class Mission(_Section):
     )
 
     @model_validator(mode="after")
-    def _timeline(self) -> Mission:
-        start = self.drawdown_start
-        if self.drawdown_schedule is not None and start is None:
+    def _schedule_needs_start(self) -> Mission:
+        if self.drawdown_schedule is not None and self.drawdown_start is None:
             raise ValueError("drawdown_schedule needs drawdown_start (the offsets count from it)")
-        if start is not None and start <= self.deploy_tick:
-            raise ValueError(
-                f"drawdown_start = {start} must come after deploy_tick = {self.deploy_tick}: "
-                "a mission cannot draw down before it is deployed")
-        if start is not None and self.exit_window > start:
-            raise ValueError(
-                f"exit_window = {self.exit_window} does not fit before drawdown_start = "
-                f"{start} (violence is compared over the exit_window ticks before the "
-                "drawdown): use exit_window <= drawdown_start")
         return self
+
+    def timeline_problem(self) -> str | None:
+        """Why the drawdown does not fit the mission's timeline (None if it does): it must
+        come after deployment, and the exit window must fit before it. Checked by
+        :class:`Scenario` for the peacekeeping model, the one that draws down."""
+        start = self.drawdown_start
+        if start is None:
+            return None
+        if start <= self.deploy_tick:
+            return (f"mission.drawdown_start = {start} must come after mission.deploy_tick = "
+                    f"{self.deploy_tick}: a mission cannot draw down before it is deployed")
+        if self.exit_window > start:
+            return (f"mission.exit_window = {self.exit_window} does not fit before "
+                    f"mission.drawdown_start = {start} (violence is compared over the "
+                    "exit_window ticks before the drawdown): use exit_window <= drawdown_start")
+        return None
 
 
 def planned_exit_tick(mission: Mission) -> int | None:
@@ -574,6 +580,9 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _peacekeeping_only(self) -> Scenario:
         if self.model == "peacekeeping":
+            problem = self.mission.timeline_problem()
+            if problem is not None:
+                raise ValueError(problem)
             return self
         given = [t for t in PEACEKEEPING_TABLES if t in self.model_fields_set]
         given += [f"mission.{k}" for k in PEACEKEEPING_MISSION_KEYS
@@ -749,8 +758,8 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     kind = file_kind(data)
     if kind == "strategy":
         raise ScenarioError(
-            f"{path}: looks like a strategy file (only "
-            f"{'/'.join(f'[{t}]' for t in sorted(data))} tables, no model), not a scenario; "
+            f"{path}: looks like a strategy file (it sets only "
+            f"{', '.join(f'[{t}]' for t in sorted(data))} and no model), not a scenario; "
             "give it with --strategy, or under strategies = [...] in an experiment")
     if kind == "experiment":
         raise ScenarioError(f"{path}: an experiment file (it lists contexts/strategies), not "

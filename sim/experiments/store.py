@@ -113,7 +113,7 @@ def init_store(out: Path, experiment_path: Path, experiment_sha256: str,
         if not is_store(out):
             raise StoreError(f"--resume {out}: not a sweep folder (no {MANIFEST} and "
                              f"{DESIGN}); start a new sweep there without --resume")
-        manifest = json.loads((out / MANIFEST).read_text())
+        manifest = _read_manifest(out)
         if manifest.get("experiment_sha256") != experiment_sha256:
             raise StoreError(
                 f"--resume {out}: the folder holds a sweep of a different experiment file "
@@ -285,6 +285,21 @@ def write_text(out: Path, name: str, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- reading
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    """The manifest of a sweep folder being resumed; a corrupt one is a one-line
+    :class:`StoreError` that says what to do."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"--resume {out}: {MANIFEST} cannot be read ({type(exc).__name__}: "
+                         f"{str(exc)[:120]}); the folder is damaged: restore {MANIFEST} or "
+                         "start a new sweep folder") from None
+    if not isinstance(manifest, dict):
+        raise StoreError(f"--resume {out}: {MANIFEST} is not a sweep manifest (a JSON "
+                         f"{type(manifest).__name__}); restore it or start a new sweep folder")
+    return manifest
 
 
 def open_store(out: Path) -> tuple[dict[str, Any], pd.DataFrame]:
