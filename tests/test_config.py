@@ -64,7 +64,8 @@ def test_an_integer_is_a_real_number():
 
 
 def test_drawdown_must_come_after_deployment():
-    with pytest.raises(ScenarioError, match="drawdown_start = 10 must come after mission.deploy_tick = 20"):
+    with pytest.raises(ScenarioError,
+                       match="drawdown_start = 10 must come after mission.deploy_tick = 20"):
         load_scenario(BASELINE, {"mission.deploy_tick": 20, "mission.drawdown_start": 10,
                                  "mission.exit_window": 5})
 

@@ -380,7 +380,10 @@ class Mission(_Section):
 
     deploy_tick: int = _f(0, "Tick at which the peacekeepers are deployed", "tick", ge=0)
     drawdown_start: int | None = _f(
-        None, "Tick at which the drawdown starts; none: the mission stays", "tick", ge=1
+        None, "Tick at which the drawdown starts, after deploy_tick (peacekeeping model only); "
+        "none: the mission stays. Allowed with peacekeepers.density = 0 (a no-mission "
+        "counterfactual of a context that draws down): there is nobody to withdraw",
+        "tick", ge=1,
     )
     drawdown_ticks: int = _f(
         0, "Duration of the drawdown (0 = abrupt exit at drawdown_start)", "ticks", ge=0
