@@ -81,32 +81,33 @@ class SAFactor(StrictModel):
     """An uncertain factor: a scenario key (or a test function's argument) and its law."""
 
     key: str = Field(description="Dotted scenario key, e.g. strategy.restraint")
-    bounds: list[float] = Field(min_length=2, max_length=4, description="See `dist`")
     dist: Literal["unif", "logunif", "triang", "norm", "truncnorm", "lognorm"] = Field(
         "unif", description="Distribution (SALib's names); `bounds` as in DIST_MEANING")
+    bounds: list[float] = Field(min_length=2, max_length=4, description="See `dist`")
     name: str | None = Field(None, max_length=100,
                              description="Label in tables and plots (default: the key)")
 
-    @model_validator(mode="after")
-    def _bounds_fit_the_law(self) -> SAFactor:
-        b, dist = self.bounds, self.dist
+    @field_validator("bounds")
+    @classmethod
+    def _bounds_fit_the_law(cls, b: list[float], info: ValidationInfo) -> list[float]:
+        dist = info.data.get("dist")
+        if dist is None:
+            return b  # the distribution itself is wrong: reported on its own
         arity = DIST_ARITY[dist]
         if len(b) != arity:
-            raise ValueError(f"bounds = {b}: dist = {dist!r} takes {arity} values: "
-                             f"{DIST_MEANING[dist]}")
+            raise ValueError(f"dist = {dist!r} takes {arity} values: {DIST_MEANING[dist]}")
         if dist in ("unif", "logunif", "triang", "truncnorm") and not b[0] < b[1]:
-            raise ValueError(f"bounds = {b}: low ({b[0]}) must be below high ({b[1]}); "
-                             f"bounds are {DIST_MEANING[dist]}")
+            raise ValueError(f"low ({b[0]}) must be below high ({b[1]}); bounds are "
+                             f"{DIST_MEANING[dist]}")
         if dist == "logunif" and b[0] <= 0:
-            raise ValueError(f"bounds = {b}: logunif needs low > 0")
+            raise ValueError("logunif needs low > 0")
         if dist == "triang" and not 0 <= b[2] <= 1:
-            raise ValueError(f"bounds = {b}: the peak ({b[2]}) is a fraction of the range, "
-                             "in [0, 1]")
+            raise ValueError(f"the peak ({b[2]}) is a fraction of the range, in [0, 1]")
         if dist in ("norm", "lognorm") and b[1] <= 0:
-            raise ValueError(f"bounds = {b}: the standard deviation must be > 0")
+            raise ValueError("the standard deviation must be > 0")
         if dist == "truncnorm" and b[3] <= 0:
-            raise ValueError(f"bounds = {b}: the standard deviation must be > 0")
-        return self
+            raise ValueError("the standard deviation must be > 0")
+        return b
 
     def support(self) -> tuple[float, float] | None:
         """The range sampled values can take, when it is bounded."""
