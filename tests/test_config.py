@@ -46,6 +46,8 @@ def validate(capsys, *args: str) -> tuple[int, str, str]:
     ("[unrest]\nlegitimacy = nan\n", ["unrest.legitimacy = nan", "finite number"]),
     ("[run]\nseed = 18446744073709551616\n", ["run.seed", "64-bit integer"]),
     ("[world]\nwidth = 40.0\n", ["world.width = 40.0", "valid integer"]),
+    ("[residents]\ngroups = 2.0\n", ["residents.groups = 2.0", "1 or 2"]),
+    ("[residents]\ngroups = true\n", ["residents.groups = True", "1 or 2"]),
 ])
 def test_file_values_are_strictly_typed(tmp_path, text, fragments):
     path = write(tmp_path, 'model = "epstein"\n' + text)

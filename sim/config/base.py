@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 #: configuration files are small text files; anything larger is not one of them
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -68,12 +75,29 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False,
                               validate_assignment=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _exact_choices(cls, value: Any, info: ValidationInfo) -> Any:
+        # a choice among numbers (``groups: 1 | 2``) is not met by 2.0 or true
+        fld = cls.model_fields.get(info.field_name or "")
+        return exact_choice(fld.annotation if fld is not None else None, value)
+
     @field_validator("*", mode="after")
     @classmethod
     def _fits_64_bits(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
             raise ValueError("must fit a 64-bit integer (at most 9223372036854775807)")
         return value
+
+
+def exact_choice(annotation: Any, value: Any) -> Any:
+    """``value`` if it is one of the choices of a ``Literal`` annotation in their own type
+    (``2.0`` and ``true`` are not the choice ``2`` or ``1``); raises ValueError otherwise."""
+    if typing.get_origin(annotation) is Literal and isinstance(value, bool | float):
+        choices = typing.get_args(annotation)
+        if not any(type(c) is type(value) for c in choices):
+            raise ValueError(f"Input should be {' or '.join(map(repr, choices))}")
+    return value
 
 
 def check_name(value: str) -> str:

@@ -32,6 +32,7 @@ from sim.config.base import (
     check_name,
     deep_merge,
     documented,
+    exact_choice,
     flatten,
     format_problems,
     format_validation_error,
@@ -805,9 +806,14 @@ def check_value(dotted: str, value: Any) -> str | None:
         sub = model.model_fields[part].annotation
         assert isinstance(sub, type) and issubclass(sub, BaseModel)
         model = sub
+    sub = model.model_fields[parts[-1]].annotation
     try:
-        field_adapter(model, parts[-1]).validate_python(value)
-        StrictModel._fits_64_bits(value)
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            sub.model_validate(value)  # a whole table, e.g. strategy.roles
+        else:
+            field_adapter(model, parts[-1]).validate_python(value)
+            StrictModel._fits_64_bits(value)
+            exact_choice(sub, value)
     except ValidationError as exc:
         return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
     except ValueError as exc:
@@ -855,6 +861,7 @@ def strategy_problems(data: dict[str, Any]) -> list[Problem]:
                 else:
                     field_adapter(section, key).validate_python(value)
                     StrictModel._fits_64_bits(value)
+                    exact_choice(sub, value)
                     if table == "strategy" and key == "name":
                         check_name(value)
             except ValidationError as exc:

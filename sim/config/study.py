@@ -181,6 +181,12 @@ class StudySpec(StrictModel):
     def _distinct_outputs(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("a key is listed twice")
+        for key in value:  # each names a plot file
+            try:
+                check_name(key)
+            except ValueError:
+                raise ValueError(f"{short_repr(key)} is not a summary key (they are names of "
+                                 "letters, digits, '.', '_', '-')") from None
         return value
 
     @model_validator(mode="after")
