@@ -368,3 +368,13 @@ def test_validate_imports_no_engine(tmp_path):
                           timeout=120, cwd=tmp_path,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert proc.stdout.strip().splitlines()[-1] == "0 []", proc.stdout + proc.stderr
+
+
+def test_validate_odd_paths_are_clear_errors(capsys, tmp_path):
+    for path in ("x" * 5000, str(tmp_path), "/dev/null", str(tmp_path / "missing.toml")):
+        code, _, err = validate(capsys, path)
+        assert code == 2 and err.startswith("error: ") and len(err.splitlines()) == 1, err
+    exp = write(tmp_path, f'contexts = ["{"y" * 5000}.toml"]\nstrategies = [{{name = "a"}}]\n',
+                "exp.toml")
+    code, _, err = validate(capsys, str(exp))
+    assert code == 2 and "cannot be read" in err and len(err) < 2000

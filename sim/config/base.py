@@ -119,17 +119,18 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning every failure into a one-line :class:`ScenarioError` that
     names the file and says what to do (size, encoding, syntax and nesting are checked)."""
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError(f"{p}: file not found")
-    if p.is_dir():
-        raise ScenarioError(f"{p}: is a folder, expected a TOML file")
-    if not p.is_file():
-        raise ScenarioError(f"{p}: not a regular file, expected a TOML file")
+    name = short_repr(str(p), 200)[1:-1] if len(str(p)) > 200 else str(p)
     try:
+        if not p.exists():
+            raise ScenarioError(f"{name}: file not found")
+        if p.is_dir():
+            raise ScenarioError(f"{name}: is a folder, expected a TOML file")
+        if not p.is_file():
+            raise ScenarioError(f"{name}: not a regular file, expected a TOML file")
         with p.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError(f"{p}: cannot be read: {exc.strerror}") from None
+        raise ScenarioError(f"{name}: cannot be read: {exc.strerror or exc}") from None
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(f"{p}: larger than {MAX_FILE_BYTES // 2**20} MiB; configuration "
                             "files are small TOML text files")

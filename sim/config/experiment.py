@@ -114,7 +114,6 @@ MAX_CHECKED_CELLS = 50_000
 
 
 _PARAM_KEYS: list[str] = sorted(Scenario().flat())
-_flatten = flatten  # kept for the modules that import it from here
 
 
 def _param_kind(key: str) -> str:
@@ -145,12 +144,6 @@ def param_key_problem(key: str) -> str | None:
     return None
 
 
-def _check_key(key: str, where: str, source: str) -> None:
-    problem = param_key_problem(key)
-    if problem is not None:
-        raise ExperimentError(f"{source}: {where} = {key!r}: {problem}")
-
-
 def check_param_key(key: str) -> str:
     """A validator: ``key`` is a scenario parameter an experiment may set."""
     problem = param_key_problem(key)
@@ -168,9 +161,9 @@ def check_set_table(value: dict[str, Any]) -> dict[str, Any]:
         if problem is None:
             problem = check_value(key, v)
             if problem is not None:
-                problem = f"{key} = {v!r}: {problem}"
+                problem = f"{short_repr(key)} = {short_repr(v)}: {problem}"
         else:
-            problem = f"{key!r}: {problem}"
+            problem = f"{short_repr(key)}: {problem}"
         if problem is not None:
             problems.append(problem)
     if problems:
@@ -183,13 +176,6 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _resolve_file(base: Path, text: str, where: str, source: str) -> Path:
-    try:
-        return resolve_path(base, text)
-    except ValueError as exc:
-        raise ExperimentError(f"{source}: {where} = {text!r}: {exc}") from None
-
-
 def resolve_path(base: Path, text: str) -> Path:
     """``text`` relative to ``base`` (the experiment's folder); the file must exist."""
     if "\0" in text:
@@ -198,14 +184,14 @@ def resolve_path(base: Path, text: str) -> Path:
     if not path.is_absolute():
         path = base / path
     try:
-        ok = path.is_file()
-    except OSError as exc:
-        raise ValueError(f"cannot be read: {exc.strerror}") from None
-    if not ok:
+        if path.is_file():
+            return path
         what = "is a folder" if path.is_dir() else "file not found"
-        raise ValueError(f"{what} (looked for {path.resolve()}; paths are relative to the "
-                         "experiment file's folder)")
-    return path
+        where = short_repr(str(path.resolve()), 200)
+    except (OSError, RuntimeError) as exc:
+        raise ValueError(f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    raise ValueError(f"{what} (looked for {where}; paths are relative to the experiment "
+                     "file's folder)")
 
 
 def _context_base(info: ValidationInfo) -> Path:
@@ -587,13 +573,6 @@ def scenario_inputs(
     source = f"{ctx.file}" + (f" with strategy {strat.file}" if strat.file else "") + \
         f" (experiment {exp.path})"
     return exp.base_data[(context, strategy)], source, overrides
-
-
-def _build(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Scenario:
-    try:
-        return build_scenario(data, source, overrides, override_label="from the experiment")
-    except ScenarioError as exc:
-        raise ExperimentError(str(exc)) from None
 
 
 def load_experiment(path: str | Path) -> Experiment:
