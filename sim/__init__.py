@@ -1,23 +1,27 @@
 """PeaceSim: an agent-based model of peacekeeping missions and local communities."""
 
+from typing import Any
+
 from sim.engine.cache import configure_numba_cache
 
-configure_numba_cache()  # before numba is imported by the engine modules
+configure_numba_cache()  # before the compiled engine is first imported
 
 from sim.config.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
-from sim.io.runner import RunResult, run  # noqa: E402
 
 __all__ = ["RunResult", "Scenario", "ScenarioError", "compare", "discover", "load_scenario",
            "run"]
 __version__ = "0.1.0"
 
-# the analysis entry points, imported on first use (matplotlib, EMA Workbench):
+# imported on first use: the engine (numba, Mesa) and the analysis entry points (matplotlib,
+# EMA Workbench), so that reading and checking configuration files stays light:
+#   sim.run(scenario, seed=..., ticks=...) -> RunResult
 #   sim.compare(sweep_dir, reference=..., outcomes=..., headline=...) -> CompareResult
 #   sim.discover(sweep_dir, outcome, above=... | below=..., strategy=..., ...) -> DiscoveryResult
-_LAZY = {"compare": "sim.experiments.compare", "discover": "sim.experiments.discovery"}
+_LAZY = {"run": "sim.io.runner", "RunResult": "sim.io.runner",
+         "compare": "sim.experiments.compare", "discover": "sim.experiments.discovery"}
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

@@ -151,10 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "validate",
-        help="check scenario files without running them",
-        description="Validate scenario files; exit status 0 if all are valid, 2 otherwise.",
+        help="check scenario, strategy, experiment and study files without running them",
+        description="Validate configuration files: scenarios, strategies, experiments and "
+        "sensitivity studies, each recognised by its content. Prints 'OK FILE (kind)' for "
+        "each valid file and the problems of each invalid one; exit status 0 if all are "
+        "valid, 2 otherwise. Scenarios are checked for a run of their own run.ticks.",
     )
-    p.add_argument("files", metavar="FILE", nargs="+", help="scenario TOML files")
+    p.add_argument("files", metavar="FILE", nargs="+",
+                   help="scenario, strategy, experiment or study TOML files")
+    p.add_argument(
+        "--strategy", metavar="FILE",
+        help="strategy file laid over each scenario file, as in 'peacesim run --strategy'",
+    )
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser(
@@ -371,7 +379,7 @@ def _print_summary(result: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``peacesim run``: load, check the output folder, run, write, report."""
-    from sim.config.scenario import load_scenario
+    from sim.config.scenario import check_run_length, load_scenario
     from sim.io import runner, store
 
     overrides = dict(args.overrides)
@@ -389,6 +397,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     seed = scenario.run.seed if args.seed is None else args.seed
     ticks = scenario.run.ticks if args.ticks is None else args.ticks
+    check_run_length(scenario, ticks, args.scenario)
     if not args.quiet:
         print(f"running {scenario.name}: seed {seed}, {ticks} ticks ...", file=sys.stderr)
     result = runner.run(scenario, seed=seed, ticks=ticks, keep_model=True)
@@ -405,19 +414,52 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def validate_file(path: str, strategy: str | None = None) -> str:
+    """Check one configuration file of any kind; returns its kind, raises
+    :class:`~sim.config.scenario.ScenarioError` with every problem otherwise. Reads and
+    validates only: the simulation engine is never imported."""
+    from sim.config.scenario import (
+        ScenarioError,
+        check_run_length,
+        file_kind,
+        load_scenario,
+        load_strategy,
+        read_toml,
+    )
+
+    kind = file_kind(read_toml(path))
+    if strategy is not None and kind != "scenario":
+        raise ScenarioError(f"{path}: a {kind} file; --strategy applies to scenario files only")
+    if kind == "scenario":
+        sc = load_scenario(path, strategy=strategy)
+        source = path if strategy is None else f"{path} with strategy {strategy}"
+        check_run_length(sc, sc.run.ticks, source)
+    elif kind == "strategy":
+        load_strategy(path)
+    elif kind == "experiment":
+        from sim.config.experiment import load_experiment
+
+        load_experiment(path)
+    else:
+        from sim.config.study import load_study
+
+        load_study(path)
+    return kind
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """``peacesim validate``: report every file, fail if any is invalid."""
-    from sim.config.scenario import ScenarioError, load_scenario
+    from sim.config.scenario import ScenarioError
 
     status = EXIT_OK
     for f in args.files:
         try:
-            load_scenario(f)
+            kind = validate_file(f, args.strategy)
         except ScenarioError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = EXIT_USAGE
         else:
-            print(f"OK {f}")
+            print(f"OK {f} ({kind})")
     return status
 
 

@@ -141,6 +141,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     return p
 
 
+# a file that says something (an empty one is refused: it would run with every default)
+MINIMAL = 'model = "epstein"\n'
 # each case: (file contents or None for a missing file, extra CLI args, expected fragments)
 BAD_INPUTS = {
     "unknown key": (
@@ -156,13 +158,13 @@ BAD_INPUTS = {
     "missing file": (None, [], ["{file}", "not found"]),
     "malformed toml": ("[world\nwidth = 3\n", [], ["{file}", "malformed TOML", "line 1"]),
     "unknown --set key": (
-        "", ["--set", "world.widht=3"], ["{file}", "world.widht", "3", "unknown key", "width"]
+        MINIMAL, ["--set", "world.widht=3"], ["{file}", "world.widht", "3", "unknown key", "width"]
     ),
-    "wrong --set type": ("", ["--set", "world.width=big"], ["{file}", "world.width", "'big'"]),
+    "wrong --set type": (MINIMAL, ["--set", "world.width=big"], ["{file}", "world.width", "'big'"]),
     "out of range --set": (
-        "", ["--set", "unrest.legitimacy=2"], ["{file}", "unrest.legitimacy", "2", "less than"]
+        MINIMAL, ["--set", "unrest.legitimacy=2"], ["{file}", "unrest.legitimacy", "2", "less than"]
     ),
-    "bad --set syntax": ("", ["--set", "world.width"], ["--set", "KEY=VALUE", "world.width"]),
+    "bad --set syntax": (MINIMAL, ["--set", "world.width"], ["--set", "KEY=VALUE", "world.width"]),
 }
 
 
@@ -206,7 +208,7 @@ def test_validate_all_shipped_scenarios(capsys, scenarios_dir):
     assert files
     code, out, err = _run(capsys, "validate", *files)
     assert code == 0, err
-    assert out.splitlines() == [f"OK {f}" for f in files]
+    assert out.splitlines() == [f"OK {f} (scenario)" for f in files]
 
 
 def test_validate_reports_each_file(capsys, tmp_path, scenarios_dir):

@@ -69,6 +69,7 @@ ticks = 30
 "world.width" = 20
 "world.height" = 20
 "strategy.restraint" = 0.5
+"mission.exit_window" = 26     # the window before the drawdown fits before week 50
 [[factors]]
 key = "armed_groups.aggression"
 levels = [0.02, 0.08]
@@ -161,7 +162,7 @@ BAD = {
          "did you mean armed_groups.aggression"]),
     "invalid value in set": (
         BASE + "[set]\n'world.width' = -3\n",
-        ["world.width", "-3", "from the experiment", "greater than or equal to 3"]),
+        ["world.width", "set", "-3", "greater than or equal to 3"]),
     "reserved key": (BASE + "[set]\n'run.ticks' = 3\n", ["run.ticks", "ticks"]),
     "duplicate names": (
         'contexts = ["@SC/baseline.toml", "@SC/baseline.toml"]\n'

@@ -34,8 +34,9 @@ def digest(case: str) -> str:
     context, strategy = CASES[case]
     sc = load_scenario(
         ROOT / "scenarios" / f"{context}.toml",
+        # exit_window only changes the summary (not digested): it must fit the 80 ticks
         overrides={"world.width": 30, "world.height": 30, "mission.drawdown_start": 40,
-                   "mission.drawdown_ticks": 20},
+                   "mission.drawdown_ticks": 20, "mission.exit_window": 20},
         strategy=None if strategy is None else ROOT / "scenarios" / "strategies"
         / f"{strategy}.toml",
     )

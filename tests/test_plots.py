@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_peacekeeping_plots(tmp_path):
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml",
                        overrides={"world.width": 20, "world.height": 20,
-                                  "mission.drawdown_start": 10, "mission.drawdown_ticks": 5})
+                                  "mission.drawdown_start": 10, "mission.drawdown_ticks": 5,
+                                  "mission.exit_window": 10})  # fits before and after
     res = run(sc, seed=1, ticks=30, keep_model=True)
     fig = plot_peacekeeping_timeseries(res.timeseries, sc)
     titles = [ax.get_title() for ax in fig.axes]

@@ -8,7 +8,7 @@ import pytest
 
 from sim import ScenarioError, load_scenario, run
 from sim.cli import main
-from sim.config.scenario import ROLE_NAMES
+from sim.config.scenario import ROLE_NAMES, Strategy, check_run_length, load_strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -27,19 +27,28 @@ def test_the_promised_files_exist():
         "integrated", "minimal_presence"}
 
 
-@pytest.mark.parametrize("path", SCENARIOS + STRATEGIES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_file_validates_and_runs_20_ticks(path):
     sc = load_scenario(path)
+    check_run_length(sc, sc.run.ticks, str(path))  # its own run length fits its drawdown
     res = run(sc, seed=1, ticks=20)
     assert len(res.timeseries) == 21
     assert res.timeseries["tick"].tolist() == list(range(21))
+
+
+@pytest.mark.parametrize("path", STRATEGIES, ids=lambda p: p.stem)
+def test_every_strategy_file_validates_on_its_own_and_is_no_scenario(path):
+    data = load_strategy(path)
+    assert Strategy.model_validate(data["strategy"]).name == path.stem
+    with pytest.raises(ScenarioError, match="looks like a strategy file"):
+        load_scenario(path)  # it used to run the Epstein model with the strategy ignored
 
 
 @pytest.mark.parametrize("context", CONTEXTS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda p: p.stem)
 def test_any_strategy_combines_with_any_context(context, strategy):
     sc = load_scenario(context, overrides=SMALL, strategy=strategy)
-    expected = load_scenario(strategy).strategy
+    expected = Strategy.model_validate(load_strategy(strategy)["strategy"])
     assert sc.strategy.name == expected.name
     # the strategy's role shares replace the context's, whole
     assert [getattr(sc.strategy.roles, r) for r in ROLE_NAMES] == \

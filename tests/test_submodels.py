@@ -181,7 +181,8 @@ def test_drawdown_abrupt_and_gradual():
 
 
 def test_mission_deploys_by_role_and_leaves_on_schedule():
-    m = world(peacekeepers={"density": 0.1}, mission={"drawdown_start": 3, "drawdown_ticks": 2},
+    m = world(peacekeepers={"density": 0.1}, mission={"drawdown_start": 3, "drawdown_ticks": 2,
+                                                            "exit_window": 1},
               strategy={"roles": {"patrol": 0.5, "static": 0.5}})
     counts = []
     for _ in range(5):
@@ -201,7 +202,8 @@ def test_drawdown_schedule_keeps_the_listed_shares():
     assert drawdown_count(60, 120, 100, 0, sched) == 0
     assert drawdown_count(60, 500, 100, 0, [(0, 0.5)]) == 30  # a mission that stays smaller
     m = world(peacekeepers={"density": 0.1},
-              mission={"drawdown_start": 2, "drawdown_schedule": [[0, 0.5], [2, 0.0]]})
+              mission={"drawdown_start": 2, "drawdown_schedule": [[0, 0.5], [2, 0.0]],
+                       "exit_window": 1})
     counts = []
     for _ in range(5):
         m.step()

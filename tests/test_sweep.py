@@ -27,7 +27,7 @@ from sim.experiments.store import (
     read_summaries,
     read_timeseries,
 )
-from sim.experiments.sweep import FAIL_ENV, SweepAborted, run_sweep, warm_worker
+from sim.experiments.sweep import FAIL_ENV, SweepAborted, execute, run_sweep, warm_worker
 
 QUIET = {"progress": False}  # the library prints nothing unless given a log
 
@@ -70,10 +70,9 @@ def test_serial_and_process_pool_give_identical_results(tmp_path):
 
 
 def test_failing_runs_recorded_and_the_others_complete(tmp_path, monkeypatch, capsys):
-    # point 1 puts too many fighters on the map: its runs fail validation when they run;
     # the hook makes run 0 fail once (then succeed on retry) and run 1 fail every time
     exp = tiny_experiment(tmp_path, extra="[[factors]]\nkey = 'armed_groups.density'\n"
-                                          "levels = [0.02, 0.5]\n")
+                                          "levels = [0.02, 0.04]\n")
     out = tmp_path / "out"
     monkeypatch.setenv(FAIL_ENV, "0@1,1")
     code = main(["sweep", str(exp), "--out", str(out), "--workers", "0", "--retries", "1",
@@ -81,10 +80,9 @@ def test_failing_runs_recorded_and_the_others_complete(tmp_path, monkeypatch, ca
     assert code == 1  # finished, but not every run succeeded
     assert capsys.readouterr().out.strip() == str(out)
     _, design = open_store(out)
-    invalid = set(design.loc[design["armed_groups.density"] == 0.5, "run_id"])
-    assert len(design) == 16 and len(invalid) == 8
+    assert len(design) == 16
     results = model_results(out)
-    assert set(results["run_id"]) == set(design["run_id"]) - invalid - {1}
+    assert set(results["run_id"]) == set(design["run_id"]) - {1}
     attempts = read_summaries(out).set_index("run_id")["attempt"]
     assert attempts[0] == 2 and (attempts.drop(0) == 1).all()
     records = read_failures(out)
@@ -95,18 +93,34 @@ def test_failing_runs_recorded_and_the_others_complete(tmp_path, monkeypatch, ca
     assert [r["attempt"] for r in by_run[1]] == [1, 2]
     assert [r["will_retry"] for r in by_run[1]] == [True, False]
     assert "RuntimeError: injected failure" in by_run[1][0]["traceback"]
-    for rid in invalid:  # deterministic: not retried
-        (rec,) = by_run[rid]
-        assert not rec["will_retry"] and "exceeds 1" in rec["error"]
-        assert "Traceback" in rec["traceback"] and "ScenarioError" in rec["traceback"]
-    assert set(by_run) == invalid | {0, 1}
+    assert set(by_run) == {0, 1}
     status = json.loads((out / "status.json").read_text())
-    assert status["failed"] == 9
+    assert status["failed"] == 1
 
-    # --resume retries what failed: run 1 now succeeds, the invalid runs fail again
+    # --resume retries what failed: run 1 now succeeds
     monkeypatch.delenv(FAIL_ENV)
     stats = run_sweep(exp, out, resume=True, workers=0, **QUIET)
-    assert stats.skipped == 7 and stats.done == 1 and sorted(stats.failed) == sorted(invalid)
+    assert stats.skipped == 15 and stats.done == 1 and not stats.failed
+
+
+def test_invalid_design_points_are_refused_at_load_not_run(tmp_path, capsys):
+    # too many fighters on the map: caught when the experiment loads, nothing runs
+    exp = tiny_experiment(tmp_path, extra="[[factors]]\nkey = 'armed_groups.density'\n"
+                                          "levels = [0.02, 0.5]\n")
+    code = main(["sweep", str(exp), "--out", str(tmp_path / "out"), "--workers", "0",
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "armed_groups.density = 0.5" in err and "exceeds 1" in err
+    assert "--resume" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_scenario_error_in_a_worker_is_not_retried():
+    # deterministic: a task whose scenario is invalid (e.g. a design too large to check
+    # every point at load) fails the same way every time
+    res = execute({"run_id": 0, "attempt": 1, "data": {"model": "peacekeeping"},
+                   "source": "x", "overrides": {"armed_groups.density": 0.9}, "seed": 1,
+                   "ticks": 2, "keep": {}})
+    assert not res["ok"] and not res["retryable"] and "exceeds 1" in res["error"]
 
 
 def test_worker_crash_renews_the_pool(tmp_path, monkeypatch):

@@ -45,23 +45,46 @@ import copy
 import difflib
 import hashlib
 import itertools
-import re
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from sim.config.base import (
+    ScenarioError,
+    StrictModel,
+    as_tuple,
+    check_name,
+    flatten,
+    format_validation_error,
+    read_toml,
+    short_repr,
+    submodel,
+)
 from sim.config.scenario import (
     Scenario,
-    ScenarioError,
     apply_strategy,
     build_scenario,
-    read_toml,
+    check_run_length,
+    check_value,
+    load_strategy,
+    read_scenario_file,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ExperimentError(ScenarioError):
@@ -73,19 +96,113 @@ DEFAULT_METRICS = (
     "violence_mean", "civilian_casualties", "combatants", "economy_mean", "trust_pk_mean",
     "trust_police_mean", "peacekeepers", "police", "active", "jailed",
 )
+#: design and bookkeeping columns of a summary row in the sweep store (everything else is a
+#: model outcome); factor names may not take them
+META_COLUMNS = ("run_id", "key", "context", "strategy", "point", "replicate", "seed", "ticks",
+                "attempt", "elapsed_s", "worker", "ts_rows")
 #: scenario keys a factor or ``set`` may not touch (the experiment owns them)
 RESERVED_KEYS = {"run.seed": "seed / seed_policy", "run.ticks": "ticks"}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: design points and runs an experiment may ask for (beyond that it is a typo, not a plan)
+MAX_POINTS = 1_000_000
+MAX_RUNS = 10_000_000
+#: design cells (context x strategy x point) whose scenarios are all built at load; larger
+#: designs check every factor level on its own and the first cells
+MAX_CHECKED_CELLS = 50_000
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+_PARAM_KEYS: list[str] = sorted(Scenario().flat())
+
+
+def _param_kind(key: str) -> str:
+    """'int', 'float' or 'other': how values sampled for ``key`` must be rounded."""
+    model: Any = Scenario
+    ann: Any = None
+    for part in key.split("."):
+        fld = model.model_fields[part]
+        ann = fld.annotation
+        model = submodel(ann)
+    args = set(typing.get_args(ann)) - {type(None)} or {ann}
+    if args == {int}:
+        return "int"
+    if args == {float}:
+        return "float"
+    return "other"
+
+
+def param_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be set by an experiment or study (None if it can)."""
+    if key in RESERVED_KEYS:
+        return f"set this with the experiment's {RESERVED_KEYS[key]} instead"
+    if key not in _PARAM_KEYS:
+        close = difflib.get_close_matches(key, _PARAM_KEYS, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else (
+            "; see the parameter table in docs/ODD.md")
+        return f"not a scenario parameter{hint}"
+    return None
+
+
+def check_param_key(key: str) -> str:
+    """A validator: ``key`` is a scenario parameter an experiment may set."""
+    problem = param_key_problem(key)
+    if problem is not None:
+        raise ValueError(problem)
+    return key
+
+
+def check_set_table(value: dict[str, Any]) -> dict[str, Any]:
+    """A validator of ``set`` tables: every dotted key a settable parameter, every value of
+    its type and within its bounds."""
+    problems = []
+    for key, v in flatten(value).items():
+        problem = param_key_problem(key)
+        if problem is None:
+            problem = check_value(key, v)
+            if problem is not None:
+                problem = f"{short_repr(key)} = {short_repr(v)}: {problem}"
+        else:
+            problem = f"{short_repr(key)}: {problem}"
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        raise ValueError("; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
+                                                   if len(problems) > 5 else ""))
+    return value
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def resolve_path(base: Path, text: str) -> Path:
+    """``text`` relative to ``base`` (the experiment's folder); the file must exist."""
+    if "\0" in text:
+        raise ValueError("not a path (it holds a NUL character)")
+    path = Path(text)
+    if not path.is_absolute():
+        path = base / path
+    try:
+        if path.is_file():
+            return path
+        what = "is a folder" if path.is_dir() else "file not found"
+        where = short_repr(str(path.resolve()), 200)
+    except (OSError, RuntimeError) as exc:
+        raise ValueError(f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    raise ValueError(f"{what} (looked for {where}; paths are relative to the experiment "
+                     "file's folder)")
+
+
+def _context_base(info: ValidationInfo) -> Path:
+    ctx = info.context or {}
+    return Path(ctx.get("base", "."))
 
 
 # --------------------------------------------------------------------------- schema
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ArmSpec(_Strict):
+class ArmSpec(StrictModel):
     """A context or a strategy: a file, and/or dotted-key values laid over it."""
 
     name: str | None = Field(None, description="Label in reports and folder names "
@@ -94,28 +211,141 @@ class ArmSpec(_Strict):
                              "the experiment file's folder")
     set: dict[str, Any] = Field(default_factory=dict, description="Dotted-key values, e.g. "
                                 "{\"strategy.restraint\" = 0.9}")
+    _path: Path | None = PrivateAttr(None)
+    _data: dict[str, Any] | None = PrivateAttr(None)
+    _label: str = PrivateAttr("")
+
+    @field_validator("name")
+    @classmethod
+    def _path_safe(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
+
+    @field_validator("file")
+    @classmethod
+    def _exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            resolve_path(_context_base(info), value)
+        return value
+
+    @field_validator("set")
+    @classmethod
+    def _settable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_set_table(value)
+
+    def _default_name(self, data: dict[str, Any] | None) -> str | None:
+        """The name the file gives itself, if any."""
+        return None
+
+    @model_validator(mode="after")
+    def _load(self, info: ValidationInfo) -> ArmSpec:
+        if self.file is not None:
+            self._path = resolve_path(_context_base(info), self.file)
+            try:
+                self._data = self._read_file(self._path)
+            except ScenarioError as exc:
+                raise ValueError(f"file = {self.file!r}:\n{exc}") from None
+        name = self.name or self._default_name(self._data)
+        if name is None and self._path is not None:
+            name = self._path.stem
+        if name is None:
+            raise ValueError("needs a name or a file")
+        try:
+            self._label = check_name(name)
+        except ValueError:
+            raise ValueError(f"name {name!r} (from the file) cannot name a folder; give the "
+                             "entry a `name` of letters, digits, '.', '_' or '-'") from None
+        return self
+
+    def _read_file(self, path: Path) -> dict[str, Any]:
+        """The file's data, checked for its kind (scenario or strategy)."""
+        return read_toml(path)
 
 
-class Factor(_Strict):
+class ContextSpec(ArmSpec):
+    """A context: a scenario file (required), and dotted-key values laid over it."""
+
+    file: str = Field(description="Scenario TOML file, relative to the experiment file's "
+                      "folder (a context is a scenario file)")
+
+    def _read_file(self, path: Path) -> dict[str, Any]:
+        return read_scenario_file(path)
+
+    def _default_name(self, data: dict[str, Any] | None) -> str | None:
+        name = (data or {}).get("name")
+        return name if isinstance(name, str) else None
+
+
+class StrategySpec(ArmSpec):
+    """A strategy: a strategy file and/or lever values."""
+
+    def _read_file(self, path: Path) -> dict[str, Any]:
+        return load_strategy(path)
+
+    def _default_name(self, data: dict[str, Any] | None) -> str | None:
+        table = (data or {}).get("strategy")
+        name = table.get("name") if isinstance(table, dict) else None
+        return name if isinstance(name, str) else None
+
+
+class Factor(StrictModel):
     """An uncertain factor (or lever) varied by the design."""
 
     key: str = Field(description="Dotted scenario key, e.g. armed_groups.aggression")
-    levels: list[Any] | None = Field(None, min_length=1, description="Explicit values")
-    range: tuple[float, float] | None = Field(None, description="[low, high] (continuous)")
+    levels: list[Any] | None = Field(None, min_length=1, max_length=100_000,
+                                     description="Explicit values")
+    range: Annotated[tuple[float, float] | None, BeforeValidator(as_tuple)] = Field(
+        None, description="[low, high] (continuous)")
     n: int | None = Field(None, ge=2, le=1000, description="Full factorial: evenly spaced "
                           "levels across `range`")
 
+    @field_validator("key")
+    @classmethod
+    def _settable(cls, value: str) -> str:
+        return check_param_key(value)
 
-class Design(_Strict):
+    @model_validator(mode="after")
+    def _levels_or_range(self) -> Factor:
+        if (self.levels is None) == (self.range is None):
+            raise ValueError("give either `levels` (a list of values) or `range` ([low, "
+                             "high]), not both or neither")
+        kind = _param_kind(self.key)
+        if self.range is not None:
+            lo, hi = self.range
+            if not lo < hi:
+                raise ValueError(f"range = {list(self.range)}: low must be below high")
+            if kind == "other":
+                raise ValueError(f"range: {self.key} is not numeric; list its values in "
+                                 "`levels`")
+            if kind == "int" and math.floor(hi) < math.ceil(lo):
+                raise ValueError(f"range = {list(self.range)}: holds no whole number, and "
+                                 f"{self.key} is an integer")
+            for end in (lo, hi):
+                value = int(round(end)) if kind == "int" else float(end)
+                problem = check_value(self.key, value)
+                if problem is not None:
+                    raise ValueError(f"range = {list(self.range)}: {self.key} = {value!r} is "
+                                     f"not allowed ({problem})")
+        if self.levels is not None:
+            if len({repr(v) for v in self.levels}) != len(self.levels):
+                raise ValueError(f"levels = {short_repr(self.levels)}: values repeat")
+            for i, value in enumerate(self.levels):
+                problem = check_value(self.key, value)
+                if problem is not None:
+                    raise ValueError(f"levels[{i}] = {short_repr(value)}: not allowed for "
+                                     f"{self.key} ({problem})")
+        return self
+
+
+class Design(StrictModel):
     """How factor values are combined into design points."""
 
     kind: Literal["full_factorial", "latin_hypercube"] = "full_factorial"
-    n: int | None = Field(None, ge=1, le=1_000_000, description="Latin hypercube: points")
+    n: int | None = Field(None, ge=1, le=MAX_POINTS, description="Latin hypercube: points")
     seed: int | None = Field(None, ge=0, description="Latin hypercube sampling seed "
                              "(default: the experiment seed)")
 
 
-class Output(_Strict):
+class Output(StrictModel):
     """What each run keeps."""
 
     summary_keys: list[str] | None = Field(None, description="Summary keys kept (default all)")
@@ -125,7 +355,7 @@ class Output(_Strict):
     every: int = Field(1, ge=1, le=100_000, description="Keep every k-th tick")
 
 
-class ReportSpec(_Strict):
+class ReportSpec(StrictModel):
     """Defaults for ``peacesim compare``."""
 
     reference: str | None = Field(None, description="Strategy the others are compared with")
@@ -134,13 +364,14 @@ class ReportSpec(_Strict):
                                     "the time-series envelopes")
 
 
-class ExperimentSpec(_Strict):
-    """An experiment file as written."""
+class ExperimentSpec(StrictModel):
+    """An experiment file as written, and every rule it must meet (validated with the
+    context ``{"base": folder of the file, "source": its path}``)."""
 
     name: str | None = None
     description: str = ""
-    contexts: list[ArmSpec] = Field(min_length=1)
-    strategies: list[ArmSpec] = Field(min_length=1)
+    contexts: list[ContextSpec] = Field(min_length=1)
+    strategies: list[StrategySpec] = Field(min_length=1)
     factors: list[Factor] = Field(default_factory=list)
     design: Design = Field(default_factory=Design)
     replications: int = Field(1, ge=1, le=1_000_000)
@@ -151,6 +382,13 @@ class ExperimentSpec(_Strict):
     set: dict[str, Any] = Field(default_factory=dict)
     output: Output = Field(default_factory=Output)
     report: ReportSpec = Field(default_factory=ReportSpec)
+    _base_data: dict[tuple[str, str], dict[str, Any]] = PrivateAttr(default_factory=dict)
+    _ticks: dict[tuple[str, str], int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _path_safe(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
 
     @field_validator("contexts", "strategies", mode="before")
     @classmethod
@@ -159,6 +397,116 @@ class ExperimentSpec(_Strict):
         if isinstance(value, list):
             return [{"file": v} if isinstance(v, str) else v for v in value]
         return value
+
+    @field_validator("set")
+    @classmethod
+    def _settable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_set_table(value)
+
+    @model_validator(mode="after")
+    def _names_and_design(self) -> ExperimentSpec:
+        for kind, arms in (("contexts", self.contexts), ("strategies", self.strategies)):
+            seen: set[str] = set()
+            for i, arm in enumerate(arms):
+                if arm._label in seen:
+                    raise ValueError(f"{kind}[{i}]: the name {arm._label!r} is used twice; "
+                                     "give each entry its own `name`")
+                seen.add(arm._label)
+        keys = [f.key for f in self.factors]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise ValueError(f"factors[{i}].key = {key!r}: factor given twice")
+        lhs = self.design.kind == "latin_hypercube"
+        for i, f in enumerate(self.factors):
+            if f.range is not None and not lhs and f.n is None:
+                raise ValueError(f"factors[{i}]: a full factorial needs `n` (number of levels "
+                                 "across the range) or `levels`")
+            if f.n is not None and (lhs or f.range is None):
+                raise ValueError(f"factors[{i}].n: only for `range` in a full factorial (a "
+                                 "latin hypercube samples the range)")
+        if lhs and self.design.n is None:
+            raise ValueError("design.n: a latin hypercube needs the number of points")
+        if lhs and not self.factors:
+            raise ValueError("design.kind = 'latin_hypercube': needs at least one [[factors]] "
+                             "entry")
+        if not lhs and self.design.n is not None:
+            raise ValueError("design.n: only for design.kind = 'latin_hypercube'")
+        points = self.n_points()
+        cells = points * len(self.contexts) * len(self.strategies)
+        if points > MAX_POINTS or cells * self.replications > MAX_RUNS:
+            runs = cells * self.replications
+            raise ValueError(f"the design has {points:,} point(s) and {runs:,} run(s); at most "
+                             f"{MAX_POINTS:,} points and {MAX_RUNS:,} runs")
+        names = [s._label for s in self.strategies]
+        if self.report.reference is not None and self.report.reference not in names:
+            raise ValueError(f"report.reference = {self.report.reference!r}: not a strategy of "
+                             f"this experiment ({', '.join(names)})")
+        if self.report.envelope_by is not None and self.report.envelope_by not in \
+                [f.key for f in self.factors]:
+            raise ValueError(f"report.envelope_by = {self.report.envelope_by!r}: not a factor "
+                             "key of this experiment")
+        return self
+
+    def n_points(self) -> int:
+        """Design points (1 without factors)."""
+        if not self.factors:
+            return 1
+        if self.design.kind == "latin_hypercube":
+            return self.design.n or 1
+        return math.prod(len(f.levels) if f.levels is not None else (f.n or 1)
+                         for f in self.factors)
+
+    @model_validator(mode="after")
+    def _every_cell_runs(self, info: ValidationInfo) -> ExperimentSpec:
+        """Every context x strategy x design point must be a valid scenario whose run is long
+        enough (checked now, not when its runs fail)."""
+        source = (info.context or {}).get("source", "<experiment>")
+        for ctx in self.contexts:
+            for strat in self.strategies:
+                data = copy.deepcopy(ctx._data or {})
+                if strat._path is not None:
+                    try:
+                        data = apply_strategy(data, strat._path, ctx._path)
+                    except ScenarioError as exc:
+                        raise ValueError(f"contexts {ctx._label!r} x strategies "
+                                         f"{strat._label!r}: {exc}") from None
+                elif strat.set and data.get("model", "epstein") != "peacekeeping":
+                    raise ValueError(
+                        f"strategies {strat._label!r}: its lever values steer a peacekeeping "
+                        f"mission; context {ctx._label!r} has model = "
+                        f"{data.get('model', 'epstein')!r}")
+                self._base_data[(ctx._label, strat._label)] = data
+        points = design_points_of(self, {f.key: _param_kind(f.key) for f in self.factors})
+        cells = len(points) * len(self.contexts) * len(self.strategies)
+        checked = points if cells <= MAX_CHECKED_CELLS else points[:1]
+        for ctx in self.contexts:
+            for strat in self.strategies:
+                data = self._base_data[(ctx._label, strat._label)]
+                label = (f"{ctx._path}" + (f" with strategy {strat._path}" if strat._path
+                                           else "") + f" (experiment {source})")
+                overrides = {**flatten(self.set), **flatten(ctx.set), **flatten(strat.set)}
+                for p, point in enumerate(checked):
+                    try:
+                        sc = build_scenario(data, label, {**overrides, **point},
+                                            override_label="from the experiment")
+                        ticks = self.ticks or sc.run.ticks
+                        check_run_length(sc, ticks, label)
+                    except ScenarioError as exc:
+                        where = f"design point {p} ({_point_text(point)})" if point else \
+                            "the base scenario"
+                        raise ValueError(f"{ctx._label} x {strat._label}, {where}:\n{exc}"
+                                         ) from None
+                    if p == 0:
+                        self._ticks[(ctx._label, strat._label)] = ticks
+                        if self.burn_in >= ticks:
+                            raise ValueError(
+                                f"burn_in = {self.burn_in}: must be below the number of ticks "
+                                f"({ticks} for {ctx._label} x {strat._label})")
+        return self
+
+
+def _point_text(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in point.items())
 
 
 # --------------------------------------------------------------------------- resolved form
@@ -198,202 +546,15 @@ class Experiment:
 # --------------------------------------------------------------------------- errors
 
 
-def _loc_text(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _submodel(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _submodel(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _allowed_here(loc: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
-    model: type[BaseModel] | None = root
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fld = model.model_fields.get(part) if model else None
-        model = _submodel(fld.annotation) if fld else None
-        if model is None:
-            return []
-    return sorted(model.model_fields) if model else []
-
-
 def format_experiment_error(exc: ValidationError, source: str,
-                            root: type[BaseModel] | None = None,
+                            root: type[StrictModel] | None = None,
                             what: str = "experiment") -> str:
-    """One line per problem: file, key (``factors[0].range``), the bad value, what is allowed
-    (``root``: the file's schema, default :class:`ExperimentSpec`)."""
-    root = root or ExperimentSpec
-    lines = [f"{source}: invalid {what} ({exc.error_count()} problem(s))"]
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = _loc_text(loc)
-        value = err.get("input")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            allowed = ", ".join(_allowed_here(loc[:-1], root))
-            lines.append(f"  {key}: unknown key (value {value!r}); allowed keys here: {allowed}")
-        elif err["type"] == "missing":
-            lines.append(f"  {key}: required key is missing")
-        elif err["type"] == "too_short" and loc and loc[-1] in ("contexts", "strategies"):
-            lines.append(f"  {key} = {value!r}: the list is empty; give at least one "
-                         f"{'scenario' if loc[-1] == 'contexts' else 'strategy'} file")
-        else:
-            lines.append(f"  {key} = {value!r}: {msg}")
-    return "\n".join(lines)
+    """The one message format (:func:`sim.config.base.format_validation_error`) for an
+    experiment (``root``: the file's schema, default :class:`ExperimentSpec`)."""
+    return format_validation_error(exc, source, root or ExperimentSpec, what)
 
 
-# --------------------------------------------------------------------------- parameters
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-_PARAM_KEYS: list[str] = sorted(Scenario().flat())
-
-
-def _param_kind(key: str) -> str:
-    """'int', 'float' or 'other': how values sampled for ``key`` must be rounded."""
-    model: Any = Scenario
-    ann: Any = None
-    for part in key.split("."):
-        fld = model.model_fields[part]
-        ann = fld.annotation
-        model = _submodel(ann)
-    args = set(typing.get_args(ann)) - {type(None)} or {ann}
-    if args == {int}:
-        return "int"
-    if args == {float}:
-        return "float"
-    return "other"
-
-
-def _check_key(key: str, where: str, source: str) -> None:
-    if key in RESERVED_KEYS:
-        raise ExperimentError(
-            f"{source}: {where} = {key!r}: set this with the experiment's "
-            f"{RESERVED_KEYS[key]} instead"
-        )
-    if key not in _PARAM_KEYS:
-        close = difflib.get_close_matches(key, _PARAM_KEYS, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else (
-            "; see the parameter table in docs/ODD.md")
-        raise ExperimentError(f"{source}: {where} = {key!r}: not a scenario parameter{hint}")
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _resolve_file(base: Path, text: str, where: str, source: str) -> Path:
-    path = Path(text)
-    if not path.is_absolute():
-        path = base / path
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "file not found"
-        raise ExperimentError(
-            f"{source}: {where} = {text!r}: {what} (looked for {path.resolve()}; paths are "
-            "relative to the experiment file's folder)"
-        )
-    return path
-
-
-def _arm_name(spec: ArmSpec, path: Path | None, data: dict[str, Any] | None,
-              where: str, source: str) -> str:
-    name = spec.name
-    if name is None and data is not None:
-        name = data.get("name") if where.startswith("contexts") else \
-            (data.get("strategy") or {}).get("name")
-    if name is None and path is not None:
-        name = path.stem
-    if name is None:
-        raise ExperimentError(f"{source}: {where}: needs a name or a file")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ExperimentError(
-            f"{source}: {where}.name = {name!r}: use letters, digits, '.', '_' or '-' "
-            "(it names folders and table rows)"
-        )
-    return name
-
-
-def _arms(specs: list[ArmSpec], kind: str, base: Path, source: str,
-          need_file: bool) -> tuple[list[Arm], dict[str, dict[str, Any]]]:
-    arms: list[Arm] = []
-    data_of: dict[str, dict[str, Any]] = {}
-    for i, spec in enumerate(specs):
-        where = f"{kind}[{i}]"
-        if spec.file is None and need_file:
-            raise ExperimentError(f"{source}: {where}.file: required key is missing "
-                                  "(a context is a scenario file)")
-        path = None if spec.file is None else _resolve_file(base, spec.file, f"{where}.file",
-                                                            source)
-        data = read_toml(path) if path is not None else None
-        overrides = _flatten(spec.set)
-        for key in overrides:
-            _check_key(key, f"{where}.set key", source)
-        name = _arm_name(spec, path, data, where, source)
-        if name in data_of:
-            raise ExperimentError(f"{source}: {where}: the name {name!r} is used twice; give "
-                                  "each entry its own `name`")
-        data_of[name] = data or {}
-        arms.append(Arm(name=name, file=path, overrides=overrides))
-    return arms, data_of
-
-
-def _check_factors(spec: ExperimentSpec, source: str) -> dict[str, str]:
-    kinds: dict[str, str] = {}
-    lhs = spec.design.kind == "latin_hypercube"
-    for i, f in enumerate(spec.factors):
-        where = f"factors[{i}]"
-        _check_key(f.key, f"{where}.key", source)
-        if f.key in kinds:
-            raise ExperimentError(f"{source}: {where}.key = {f.key!r}: factor given twice")
-        kind = _param_kind(f.key)
-        kinds[f.key] = kind
-        if (f.levels is None) == (f.range is None):
-            raise ExperimentError(f"{source}: {where}: give either `levels` (a list of "
-                                  "values) or `range` ([low, high]), not both or neither")
-        if f.range is not None:
-            lo, hi = f.range
-            if not lo < hi:
-                raise ExperimentError(f"{source}: {where}.range = {list(f.range)}: low must "
-                                      "be below high")
-            if kind == "other":
-                raise ExperimentError(f"{source}: {where}.range: {f.key} is not numeric; "
-                                      "list its values in `levels`")
-            if not lhs and f.n is None:
-                raise ExperimentError(f"{source}: {where}: a full factorial needs `n` "
-                                      "(number of levels across the range) or `levels`")
-        if f.n is not None and (lhs or f.range is None):
-            raise ExperimentError(f"{source}: {where}.n: only for `range` in a full "
-                                  "factorial (a latin hypercube samples the range)")
-        if f.levels is not None and len({repr(v) for v in f.levels}) != len(f.levels):
-            raise ExperimentError(f"{source}: {where}.levels = {f.levels!r}: values repeat")
-    if lhs and spec.design.n is None:
-        raise ExperimentError(f"{source}: design.n: a latin hypercube needs the number of "
-                              "points")
-    if lhs and not spec.factors:
-        raise ExperimentError(f"{source}: design.kind = 'latin_hypercube': needs at least "
-                              "one [[factors]] entry")
-    if not lhs and spec.design.n is not None:
-        raise ExperimentError(f"{source}: design.n: only for design.kind = 'latin_hypercube'")
-    return kinds
+# --------------------------------------------------------------------------- loading
 
 
 def scenario_inputs(
@@ -405,7 +566,7 @@ def scenario_inputs(
     ctx = next(a for a in exp.contexts if a.name == context)
     strat = next(a for a in exp.strategies if a.name == strategy)
     overrides: dict[str, Any] = {}
-    overrides.update(_flatten(exp.spec.set))
+    overrides.update(flatten(exp.spec.set))
     overrides.update(ctx.overrides)
     overrides.update(strat.overrides)
     overrides.update(point or {})
@@ -414,67 +575,42 @@ def scenario_inputs(
     return exp.base_data[(context, strategy)], source, overrides
 
 
-def _build(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Scenario:
-    try:
-        return build_scenario(data, source, overrides)
-    except ScenarioError as exc:
-        raise ExperimentError(str(exc).replace("(from --set)", "(from the experiment)")) \
-            from None
-
-
 def load_experiment(path: str | Path) -> Experiment:
     """Read and check an experiment file; raises :class:`ExperimentError` (exit 2) on any
-    problem, before anything runs."""
+    problem, before anything runs: every rule is a validator of :class:`ExperimentSpec`."""
     path = Path(path)
     source = str(path)
-    raw = read_toml(path)
+    try:
+        raw = read_toml(path)
+    except ScenarioError as exc:
+        raise ExperimentError(str(exc)) from None
     if "method" in raw and "contexts" not in raw:
         raise ExperimentError(f"{source}: a sensitivity study (it sets `method`), not a sweep "
                               f"experiment; run it with: peacesim sensitivity {path}")
+    if "contexts" not in raw and "strategies" not in raw and not raw:
+        raise ExperimentError(f"{source}: says nothing: an empty experiment file; list "
+                              "contexts = [...] and strategies = [...]")
     try:
-        spec = ExperimentSpec.model_validate(raw)
+        spec = ExperimentSpec.model_validate(
+            raw, context={"base": path.resolve().parent, "source": source})
     except ValidationError as exc:
         raise ExperimentError(format_experiment_error(exc, source)) from None
-    for key in _flatten(spec.set):
-        _check_key(key, "set key", source)
-    base = path.resolve().parent
-    contexts, ctx_data = _arms(spec.contexts, "contexts", base, source, need_file=True)
-    strategies, _ = _arms(spec.strategies, "strategies", base, source, need_file=False)
-    kinds = _check_factors(spec, source)
-    names = [s.name for s in strategies]
-    if spec.report.reference is not None and spec.report.reference not in names:
-        raise ExperimentError(f"{source}: report.reference = {spec.report.reference!r}: not "
-                              f"a strategy of this experiment ({', '.join(names)})")
-    if spec.report.envelope_by is not None and spec.report.envelope_by not in kinds:
-        raise ExperimentError(f"{source}: report.envelope_by = {spec.report.envelope_by!r}: "
-                              "not a factor key of this experiment")
-    exp_name = spec.name or path.stem
-    if not _NAME.match(exp_name):
-        raise ExperimentError(f"{source}: name = {exp_name!r}: use letters, digits, '.', '_' "
-                              "or '-' (it names the sweep folder)")
+    contexts = [Arm(c._label, c._path, flatten(c.set)) for c in spec.contexts]
+    strategies = [Arm(s._label, s._path, flatten(s.set)) for s in spec.strategies]
+    return Experiment(path=path, sha256=_file_sha256(path), spec=spec,
+                      name=spec.name or _stem_name(path, source),
+                      contexts=contexts, strategies=strategies,
+                      base_data=spec._base_data, ticks=spec._ticks,
+                      factor_kinds={f.key: _param_kind(f.key) for f in spec.factors})
 
-    base_data: dict[tuple[str, str], dict[str, Any]] = {}
-    ticks: dict[tuple[str, str], int] = {}
-    exp = Experiment(path=path, sha256=_file_sha256(path), spec=spec, name=exp_name,
-                     contexts=contexts, strategies=strategies, base_data=base_data,
-                     ticks=ticks, factor_kinds=kinds)
-    for ctx in contexts:
-        for strat in strategies:
-            data = copy.deepcopy(ctx_data[ctx.name])
-            if strat.file is not None:
-                try:
-                    data = apply_strategy(data, strat.file)
-                except ScenarioError as exc:
-                    raise ExperimentError(f"{source}: strategy {strat.name!r}: {exc}") from None
-            base_data[(ctx.name, strat.name)] = data
-            sc = _build(*scenario_inputs(exp, ctx.name, strat.name))
-            ticks[(ctx.name, strat.name)] = spec.ticks or sc.run.ticks
-            if spec.burn_in >= ticks[(ctx.name, strat.name)]:
-                raise ExperimentError(
-                    f"{source}: burn_in = {spec.burn_in}: must be below the number of ticks "
-                    f"({ticks[(ctx.name, strat.name)]} for {ctx.name} x {strat.name})"
-                )
-    return exp
+
+def _stem_name(path: Path, source: str) -> str:
+    try:
+        return check_name(path.stem)
+    except ValueError:
+        raise ExperimentError(f"{source}: name: the file's stem {path.stem!r} cannot name the "
+                              "sweep folder; set name = \"...\" (letters, digits, '.', '_', "
+                              "'-')") from None
 
 
 # --------------------------------------------------------------------------- design
@@ -491,13 +627,18 @@ def design_points(exp: Experiment) -> list[dict[str, Any]]:
     hypercube: ``design.n`` points from :class:`scipy.stats.qmc.LatinHypercube` seeded with
     ``design.seed`` (default: the experiment seed); levels are sampled as equal strata.
     """
-    factors = exp.spec.factors
+    return design_points_of(exp.spec, exp.factor_kinds)
+
+
+def design_points_of(spec: ExperimentSpec, kinds: dict[str, str]) -> list[dict[str, Any]]:
+    """:func:`design_points` of a spec (``kinds``: factor key -> int | float | other)."""
+    factors = spec.factors
     if not factors:
         return [{}]
-    if exp.spec.design.kind == "full_factorial":
+    if spec.design.kind == "full_factorial":
         axes = []
         for f in factors:
-            kind = exp.factor_kinds[f.key]
+            kind = kinds[f.key]
             if f.levels is not None:
                 axes.append(list(f.levels))
             else:
@@ -508,14 +649,14 @@ def design_points(exp: Experiment) -> list[dict[str, Any]]:
                 for combo in itertools.product(*axes)]
     from scipy.stats import qmc
 
-    seed = exp.spec.design.seed if exp.spec.design.seed is not None else exp.spec.seed
-    n = exp.spec.design.n or 1
+    seed = spec.design.seed if spec.design.seed is not None else spec.seed
+    n = spec.design.n or 1
     unit = qmc.LatinHypercube(d=len(factors), rng=np.random.default_rng(seed)).random(n)
     points = []
     for row in unit:
         point: dict[str, Any] = {}
         for f, u in zip(factors, row, strict=True):
-            kind = exp.factor_kinds[f.key]
+            kind = kinds[f.key]
             if f.levels is not None:
                 point[f.key] = f.levels[min(int(u * len(f.levels)), len(f.levels) - 1)]
             elif kind == "int":
@@ -569,6 +710,8 @@ def expand(exp: Experiment) -> pd.DataFrame:
                 cols["ticks"] += [ticks] * reps
                 for k in exp.factor_keys:
                     cols[k] += [values[k]] * reps
+    import pandas as pd
+
     df = pd.DataFrame(cols)
     df.insert(0, "run_id", np.arange(len(df), dtype=np.int64))
     for col in ("point", "replicate", "seed", "ticks"):

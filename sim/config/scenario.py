@@ -9,31 +9,51 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
-    ConfigDict,
+    BeforeValidator,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from sim.config.base import (
+    Problem,
+    ScenarioError,
+    StrictModel,
+    allowed_keys,
+    as_tuple,
+    check_name,
+    deep_merge,
+    documented,
+    exact_choice,
+    flatten,
+    format_problems,
+    format_validation_error,
+    one_problem,
+    parse_value,
+    problems_of,
+    read_toml,
+    short_repr,
+)
 
-class ScenarioError(ValueError):
-    """A scenario (or override) that cannot be used; the message says where and why."""
+__all__ = [
+    "ROLE_NAMES", "STRATEGY_SECTIONS", "Scenario", "ScenarioError", "apply_strategy",
+    "build_scenario", "check_run_length", "deep_merge", "load_scenario", "load_strategy",
+    "parse_value", "planned_exit_tick", "read_scenario_file", "read_toml",
+]
+
+_f = documented  # the documented-field helper (sim.config.base.documented)
 
 
-def _f(default: Any, description: str, unit: str = "-", **constraints: Any) -> Any:
-    """A documented field: ``unit`` goes into the JSON schema for the ODD parameter table."""
-    return Field(default, description=description, json_schema_extra={"unit": unit}, **constraints)
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class _Section(StrictModel):
+    """A table of a scenario file."""
 
 
 class World(_Section):
@@ -285,7 +305,8 @@ ROLE_NAMES = ("patrol", "static", "rapid_response", "engagement", "ddr", "police
 class Strategy(_Section):
     """How the mission uses its force (MODEL.md 4.4); strategy files set this table."""
 
-    name: str = _f("default", "Strategy name used in reports")
+    name: str = _f("default", "Strategy name used in reports and folder names (letters, "
+                   "digits, '.', '_', '-')")
     roles: Roles = Field(
         default_factory=lambda: Roles(patrol=0.5, static=0.2, rapid_response=0.1,
                                       engagement=0.1, ddr=0.05, police_mentoring=0.05)
@@ -327,48 +348,92 @@ class Strategy(_Section):
         0.25, "Share of posted units an adaptive review may move", "-", ge=0.0, le=1.0
     )
 
+    @field_validator("name")
+    @classmethod
+    def _path_safe_name(cls, value: str) -> str:
+        return check_name(value)
+
+
+def _check_schedule(value: list[tuple[int, float]] | None) -> Any:
+    if value is None:
+        return value
+    if not value:
+        raise ValueError("give at least one [ticks after drawdown_start, share kept] pair")
+    offsets = [t for t, _ in value]
+    shares = [k for _, k in value]
+    if any(t < 0 for t in offsets) or any(b <= a for a, b in itertools.pairwise(offsets)):
+        raise ValueError("tick offsets must be >= 0 and strictly increasing")
+    if any(not 0.0 <= k <= 1.0 for k in shares):
+        raise ValueError("shares kept must lie in [0, 1]")
+    if any(b > a for a, b in itertools.pairwise(shares)):
+        raise ValueError("shares kept must not increase (a drawdown only removes units)")
+    return value
+
+
+#: one step of an explicit drawdown: [ticks after drawdown_start, share of the force kept]
+SchedulePair = Annotated[tuple[int, float], BeforeValidator(as_tuple)]
+#: the whole schedule, checked where it is declared (so a strategy file's check has it too)
+DrawdownSchedule = Annotated[list[SchedulePair] | None, AfterValidator(_check_schedule)]
+
 
 class Mission(_Section):
     """Mission timeline (MODEL.md 4.8)."""
 
     deploy_tick: int = _f(0, "Tick at which the peacekeepers are deployed", "tick", ge=0)
     drawdown_start: int | None = _f(
-        None, "Tick at which the drawdown starts; none: the mission stays", "tick", ge=1
+        None, "Tick at which the drawdown starts, after deploy_tick (peacekeeping model only); "
+        "none: the mission stays. Allowed with peacekeepers.density = 0 (a no-mission "
+        "counterfactual of a context that draws down): there is nobody to withdraw",
+        "tick", ge=1,
     )
     drawdown_ticks: int = _f(
         0, "Duration of the drawdown (0 = abrupt exit at drawdown_start)", "ticks", ge=0
     )
-    drawdown_schedule: list[tuple[int, float]] | None = _f(
+    drawdown_schedule: DrawdownSchedule = _f(
         None, "Explicit drawdown instead of drawdown_ticks: [ticks after drawdown_start, share "
         "of the deployed force kept from then on] pairs, e.g. [[0, 0.75], [26, 0.5], [52, 0]]",
     )
     exit_window: int = _f(
-        52, "Ticks before the drawdown and after the exit over which violence is compared",
+        52, "Ticks before the drawdown and after the exit over which violence is compared; "
+        "the window before must fit (exit_window <= drawdown_start), and a run that reaches "
+        "the drawdown must last until the window after the exit ends",
         "ticks", ge=1, le=10_000,
     )
-
-    @field_validator("drawdown_schedule")
-    @classmethod
-    def _schedule(cls, value: list[tuple[int, float]] | None) -> Any:
-        if value is None:
-            return value
-        if not value:
-            raise ValueError("give at least one [ticks after drawdown_start, share kept] pair")
-        offsets = [t for t, _ in value]
-        shares = [k for _, k in value]
-        if any(t < 0 for t in offsets) or any(b <= a for a, b in itertools.pairwise(offsets)):
-            raise ValueError("tick offsets must be >= 0 and strictly increasing")
-        if any(not 0.0 <= k <= 1.0 for k in shares):
-            raise ValueError("shares kept must lie in [0, 1]")
-        if any(b > a for a, b in itertools.pairwise(shares)):
-            raise ValueError("shares kept must not increase (a drawdown only removes units)")
-        return value
 
     @model_validator(mode="after")
     def _schedule_needs_start(self) -> Mission:
         if self.drawdown_schedule is not None and self.drawdown_start is None:
             raise ValueError("drawdown_schedule needs drawdown_start (the offsets count from it)")
         return self
+
+    def timeline_problem(self) -> str | None:
+        """Why the drawdown does not fit the mission's timeline (None if it does): it must
+        come after deployment, and the exit window must fit before it. Checked by
+        :class:`Scenario` for the peacekeeping model, the one that draws down."""
+        start = self.drawdown_start
+        if start is None:
+            return None
+        if start <= self.deploy_tick:
+            return (f"mission.drawdown_start = {start} must come after mission.deploy_tick = "
+                    f"{self.deploy_tick}: a mission cannot draw down before it is deployed")
+        if self.exit_window > start:
+            return (f"mission.exit_window = {self.exit_window} does not fit before "
+                    f"mission.drawdown_start = {start} (violence is compared over the "
+                    "exit_window ticks before the drawdown): use exit_window <= drawdown_start")
+        return None
+
+
+def planned_exit_tick(mission: Mission) -> int | None:
+    """Tick at which the schedule removes the last peacekeeper (None: the mission stays):
+    abrupt, ``drawdown_start``; linear, ``drawdown_start + drawdown_ticks - 1``; explicit,
+    ``drawdown_start`` + the last offset when its share kept is 0."""
+    start = mission.drawdown_start
+    if start is None:
+        return None
+    if mission.drawdown_schedule is not None:
+        offset, share = mission.drawdown_schedule[-1]
+        return start + offset if share == 0 else None
+    return start + max(mission.drawdown_ticks - 1, 0)
 
 
 class Trust(_Section):
@@ -473,7 +538,8 @@ class Violence(_Section):
 class Scenario(_Section):
     """A complete, validated scenario. Build with :func:`load_scenario`."""
 
-    name: str = _f("scenario", "Short name used in output folder names")
+    name: str = _f("scenario", "Short name used in output folder names (letters, digits, "
+                   "'.', '_', '-')")
     description: str = _f("", "One line saying what this scenario is for")
     model: Literal["epstein", "peacekeeping"] = _f(
         "epstein",
@@ -510,6 +576,28 @@ class Scenario(_Section):
             )
         return self
 
+    @field_validator("name")
+    @classmethod
+    def _path_safe_name(cls, value: str) -> str:
+        return check_name(value)
+
+    @model_validator(mode="after")
+    def _peacekeeping_only(self) -> Scenario:
+        if self.model == "peacekeeping":
+            problem = self.mission.timeline_problem()
+            if problem is not None:
+                raise ValueError(problem)
+            return self
+        given = [t for t in PEACEKEEPING_TABLES if t in self.model_fields_set]
+        given += [f"mission.{k}" for k in PEACEKEEPING_MISSION_KEYS
+                  if k in self.mission.model_fields_set]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: only with model = \"peacekeeping\" (the {self.model} "
+                "model has no armed groups, strategy, drawdown, trust or economy; these "
+                "values would be ignored)")
+        return self
+
     def get(self, dotted: str) -> Any:
         """Value at a dotted key such as ``"world.width"``."""
         obj: Any = self
@@ -519,18 +607,14 @@ class Scenario(_Section):
 
     def flat(self) -> dict[str, Any]:
         """All parameters as ``{dotted_key: value}``."""
-        return _flatten(self.model_dump())
+        return flatten(self.model_dump())
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
+#: tables the Epstein model does not read: setting one there is a mistake, not a no-op
+PEACEKEEPING_TABLES = ("armed_groups", "ddr", "strategy", "trust", "economy", "violence")
+#: keys of [mission] only the peacekeeping model reads (the Epstein model reads deploy_tick)
+PEACEKEEPING_MISSION_KEYS = ("drawdown_start", "drawdown_ticks", "drawdown_schedule",
+                             "exit_window")
 
 
 def parameter_table() -> list[dict[str, Any]]:
@@ -585,14 +669,6 @@ def _allowed(field: Any) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def parse_value(text: str) -> Any:
-    """Parse a ``--set`` value as TOML (numbers, booleans, arrays); bare words are strings."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     parts = key.split(".")
     node = data
@@ -604,85 +680,14 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
     node[parts[-1]] = value
 
 
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` on top of ``base`` (tables merged key by key, other values replaced)."""
-    out = copy.deepcopy(base)
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning every failure into a :class:`ScenarioError` naming the file."""
-    p = Path(path)
-    if not p.exists():
-        raise ScenarioError(f"{p}: file not found")
-    if p.is_dir():
-        raise ScenarioError(f"{p}: is a folder, expected a TOML file")
-    try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{p}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{p}: not a UTF-8 text file ({exc.reason})") from None
-    except OSError as exc:
-        raise ScenarioError(f"{p}: cannot be read: {exc.strerror}") from None
-
-
-def format_validation_error(
-    exc: ValidationError,
-    source: str,
-    model: type[BaseModel],
-    override_keys: set[str] | frozenset[str] = frozenset(),
-) -> str:
-    """One line per problem: file, dotted key, the bad value and what is allowed.
-
-    Keys that came from overrides (``--set``) are marked as such, not blamed on the file.
-    """
-    lines = [f"{source}: invalid scenario ({exc.error_count()} problem(s))"]
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        key = ".".join(loc) if loc else "(top level)"
-        if key in override_keys:
-            key += " (from --set)"
-        value = err.get("input")
-        etype = err["type"]
-        if etype == "extra_forbidden":
-            allowed = _allowed_keys(model, loc[:-1])
-            lines.append(
-                f"  {key}: unknown key (value {value!r}); allowed keys here: {', '.join(allowed)}"
-            )
-        elif etype == "missing":
-            lines.append(f"  {key}: required key is missing")
-        elif not loc:
-            lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
-        else:
-            lines.append(f"  {key} = {value!r}: {err['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
-
-
-def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
-    cur: Any = model
-    for part in loc:
-        field = getattr(cur, "model_fields", {}).get(part)
-        if field is None or not (
-            isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-        ):
-            return []
-        cur = field.annotation
-    return sorted(getattr(cur, "model_fields", {}))
-
-
 def build_scenario(
     data: dict[str, Any],
     source: str = "<scenario>",
     overrides: dict[str, Any] | None = None,
+    override_label: str = "from --set",
 ) -> Scenario:
-    """Validate a scenario dictionary, with dotted-key overrides applied on top."""
+    """Validate a scenario dictionary, with dotted-key overrides applied on top (keys that
+    came from overrides are marked ``override_label`` in messages, not blamed on the file)."""
     data = copy.deepcopy(data)
     if any(k.startswith("strategy.roles.") for k in overrides or {}):
         # one share set on the command line adjusts the roles in force, it does not
@@ -695,25 +700,209 @@ def build_scenario(
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(
-            format_validation_error(exc, source, Scenario, set(overrides or {}))
-        ) from None
+        marks = dict.fromkeys(overrides or {}, override_label)
+        raise ScenarioError(format_validation_error(exc, source, Scenario, "scenario", marks)
+                            ) from None
+
+
+def check_run_length(scenario: Scenario, ticks: int, source: str = "<scenario>") -> None:
+    """A run that reaches the drawdown must last until the exit window after the exit ends,
+    or its post-exit violence (and relapse ratio) would be measured over a cut window.
+
+    Called where the tick count is final (``peacesim run``, the runner, experiments and
+    studies at load): ``--ticks`` and an experiment's ``ticks`` replace ``run.ticks``."""
+    mission = scenario.mission
+    start = mission.drawdown_start
+    if scenario.model != "peacekeeping" or start is None or start > ticks:
+        return  # no drawdown within the run: the mission stays throughout
+    exit_at = planned_exit_tick(mission)
+    if exit_at is None:
+        return  # an explicit schedule that keeps a share: no exit, no window after it
+    need = exit_at + mission.exit_window
+    if ticks < need:
+        raise ScenarioError(one_problem(
+            source, "run", "ticks", value=ticks, show_value=True, message=
+            f"the run ends before the post-exit window: the drawdown starts at tick "
+            f"{start}, the last peacekeeper leaves at tick {exit_at}, and violence after the "
+            f"exit is compared over mission.exit_window = {mission.exit_window} ticks, so the "
+            f"run needs at least {need} ticks (or a later drawdown_start, or a shorter "
+            "exit_window)"))
 
 
 #: tables a strategy file may set (how the mission uses its force, not the context)
 STRATEGY_SECTIONS = ("strategy", "mission", "peacekeepers", "police", "ddr", "economy")
+#: keys that say a file is an experiment or a study rather than a scenario or strategy
+EXPERIMENT_KEYS = ("contexts", "strategies")
+STUDY_KEYS = ("method",)
 
 
-def apply_strategy(data: dict[str, Any], strategy_path: str | Path) -> dict[str, Any]:
-    """A context's data with a strategy file's tables on top (its role shares replace the
-    context's whole ``strategy.roles`` table, so shares are never mixed)."""
-    sdata = read_toml(strategy_path)
-    unknown = sorted(set(sdata) - set(STRATEGY_SECTIONS))
-    if unknown:
+def file_kind(data: dict[str, Any]) -> str:
+    """What a file's content says it is: ``scenario``, ``strategy``, ``experiment`` or
+    ``study`` (experiments list ``contexts``; studies set ``method``; strategy files hold
+    only the tables of :data:`STRATEGY_SECTIONS`, with a ``[strategy]`` table, and no
+    ``model``)."""
+    if any(k in data for k in STUDY_KEYS) and "contexts" not in data:
+        return "study"
+    if any(k in data for k in EXPERIMENT_KEYS):
+        return "experiment"
+    if data and "strategy" in data and set(data) <= set(STRATEGY_SECTIONS):
+        return "strategy"
+    return "scenario"
+
+
+def _says_nothing(data: dict[str, Any]) -> bool:
+    return set(data) <= {"name", "description"}
+
+
+def read_scenario_file(path: str | Path) -> dict[str, Any]:
+    """A scenario file's data, refusing files that are something else (a strategy, an
+    experiment, a study) or that say nothing (empty, or only a name): run with every
+    default, they would give results for a scenario nobody wrote."""
+    data = read_toml(path)
+    kind = file_kind(data)
+    if kind == "strategy":
         raise ScenarioError(
-            f"{strategy_path}: a strategy file may set only "
-            f"{', '.join(f'[{t}]' for t in STRATEGY_SECTIONS)}; found {', '.join(unknown)}"
-        )
+            f"{path}: looks like a strategy file (it sets only "
+            f"{', '.join(f'[{t}]' for t in sorted(data))} and no model), not a scenario; "
+            "give it with --strategy, or under strategies = [...] in an experiment")
+    if kind == "experiment":
+        raise ScenarioError(f"{path}: an experiment file (it lists contexts/strategies), not "
+                            f"a scenario; run it with: peacesim sweep {path}")
+    if kind == "study":
+        raise ScenarioError(f"{path}: a sensitivity study (it sets method), not a scenario; "
+                            f"run it with: peacesim sensitivity {path}")
+    if _says_nothing(data):
+        raise ScenarioError(
+            f"{path}: says nothing: no model and no parameter tables (an empty or truncated "
+            "file would run with every default); set model = \"epstein\" or "
+            "\"peacekeeping\" and the tables that describe the scenario")
+    return data
+
+
+def _field_type(section: type[BaseModel], key: str) -> Any:
+    fld = section.model_fields[key]
+    return Annotated[fld.annotation, *fld.metadata] if fld.metadata else fld.annotation
+
+
+_ADAPTERS: dict[tuple[type[BaseModel], str], TypeAdapter[Any]] = {}
+
+
+def field_adapter(section: type[BaseModel], key: str) -> TypeAdapter[Any]:
+    """A validator of one field on its own: its type and bounds, strictly (no cross-field
+    rules). Strategy files and factor levels are checked with it."""
+    found = _ADAPTERS.get((section, key))
+    if found is None:
+        found = TypeAdapter(_field_type(section, key), config=StrictModel.model_config)
+        _ADAPTERS[(section, key)] = found
+    return found
+
+
+def check_value(dotted: str, value: Any) -> str | None:
+    """Why ``value`` is not allowed for the scenario key ``dotted`` on its own (type, bounds,
+    64-bit integers), or None if it is. ``dotted`` must be a scenario parameter key."""
+    parts = dotted.split(".")
+    model: type[BaseModel] = Scenario
+    for part in parts[:-1]:
+        sub = model.model_fields[part].annotation
+        assert isinstance(sub, type) and issubclass(sub, BaseModel)
+        model = sub
+    sub = model.model_fields[parts[-1]].annotation
+    try:
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            sub.model_validate(value)  # a whole table, e.g. strategy.roles
+        else:
+            field_adapter(model, parts[-1]).validate_python(value)
+            StrictModel._fits_64_bits(value)
+            exact_choice(sub, value)
+    except ValidationError as exc:
+        return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _section_model(name: str) -> type[BaseModel]:
+    sub = Scenario.model_fields[name].annotation
+    assert isinstance(sub, type) and issubclass(sub, BaseModel)
+    return sub
+
+
+def strategy_problems(data: dict[str, Any]) -> list[Problem]:
+    """What is wrong with a strategy file's tables on their own: tables other than
+    :data:`STRATEGY_SECTIONS`, unknown keys, values of the wrong type or out of bounds, role
+    shares that do not sum to 1, a strategy name that cannot name a folder. Rules that
+    involve the context (drawdown after deployment, populations fit) are checked when the
+    strategy is laid over one."""
+    problems: list[Problem] = []
+    if not data:
+        problems.append(Problem("(top level)", "says nothing: an empty strategy file; set "
+                                "[strategy] (and [mission], [police], ... if it changes them)",
+                                show_value=False))
+    for table, content in data.items():
+        if table not in STRATEGY_SECTIONS:
+            problems.append(Problem(table, "a strategy file may set only "
+                                    f"{', '.join(f'[{t}]' for t in STRATEGY_SECTIONS)}",
+                                    show_value=False))
+            continue
+        if not isinstance(content, dict):
+            problems.append(Problem(table, "must be a table", content))
+            continue
+        section = _section_model(table)
+        for key, value in content.items():
+            if key not in section.model_fields:
+                problems.append(Problem(
+                    f"{table}.{key}", f"unknown key (value {short_repr(value)}); allowed keys "
+                    f"here: {', '.join(allowed_keys(Scenario, [table]))}", show_value=False))
+                continue
+            sub = section.model_fields[key].annotation
+            try:
+                if isinstance(sub, type) and issubclass(sub, BaseModel):
+                    sub.model_validate(value)  # a whole table, e.g. strategy.roles
+                else:
+                    field_adapter(section, key).validate_python(value)
+                    StrictModel._fits_64_bits(value)
+                    exact_choice(sub, value)
+                    if table == "strategy" and key == "name":
+                        check_name(value)
+            except ValidationError as exc:
+                problems += problems_of(exc, sub if isinstance(sub, type) and
+                                        issubclass(sub, BaseModel) else None,
+                                        prefix=(table, key))
+            except ValueError as exc:
+                problems.append(Problem(f"{table}.{key}", str(exc), value))
+    return problems
+
+
+def load_strategy(path: str | Path) -> dict[str, Any]:
+    """Read and check a strategy file on its own (see :func:`strategy_problems`)."""
+    data = read_toml(path)
+    kind = file_kind(data)
+    if kind in ("experiment", "study"):
+        raise ScenarioError(f"{path}: {'an experiment' if kind == 'experiment' else 'a study'} "
+                            "file, not a strategy file")
+    if "model" in data:
+        raise ScenarioError(
+            f"{path}: looks like a scenario (context) file, not a strategy file (a strategy "
+            f"sets only {', '.join(f'[{t}]' for t in STRATEGY_SECTIONS)} tables); give it "
+            "as the scenario, or under contexts = [...] in an experiment")
+    problems = strategy_problems(data)
+    if problems:
+        raise ScenarioError(format_problems(str(path), "strategy", problems))
+    return data
+
+
+def apply_strategy(data: dict[str, Any], strategy_path: str | Path,
+                   context: str | Path | None = None) -> dict[str, Any]:
+    """A context's data with a strategy file's tables on top (its role shares replace the
+    context's whole ``strategy.roles`` table, so shares are never mixed). A strategy steers
+    a peacekeeping mission: an Epstein context is refused."""
+    sdata = load_strategy(strategy_path)
+    model = data.get("model", "epstein")
+    if model != "peacekeeping":
+        where = f"{context}: " if context is not None else ""
+        raise ScenarioError(
+            f"{where}model = {model!r}: a strategy ({strategy_path}) steers a peacekeeping "
+            "mission and applies only to contexts with model = \"peacekeeping\"")
     merged = deep_merge(data, sdata)
     roles = sdata.get("strategy", {}).get("roles") if isinstance(sdata.get("strategy"), dict) \
         else None
@@ -731,12 +920,13 @@ def load_scenario(
 
     ``overrides`` maps dotted keys to values, e.g. ``{"world.width": 100}``; unknown keys
     are errors just as in the file. ``strategy`` is a file under ``scenarios/strategies/``
-    whose tables are laid over the context's.
+    whose tables are laid over the context's. The run length is checked by
+    :func:`check_run_length` once the number of ticks is final.
     """
-    data = read_toml(path)
+    data = read_scenario_file(path)
     source = str(path)
     if strategy is not None:
-        data = apply_strategy(data, strategy)
+        data = apply_strategy(data, strategy, path)
         source = f"{path} with strategy {strategy}"
     return build_scenario(data, source, overrides)
 

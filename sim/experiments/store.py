@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from sim.config.experiment import META_COLUMNS  # noqa: F401 (re-exported)
 from sim.io.manifest import PACKAGES, canonical_json, git_state, package_versions
 from sim.io.store import atomic_path, atomic_write_text, to_jsonable, write_json
 
@@ -53,9 +54,6 @@ FORMAT = 1
 MANIFEST, DESIGN, EXPERIMENT_COPY = "manifest.json", "design.parquet", "experiment.toml"
 SUMMARIES, TIMESERIES, CORRUPT = "summaries", "timeseries", "corrupt"
 FAILURES, STATUS, LOCK = "failures.jsonl", "status.json", ".peacesim.lock"
-#: design and bookkeeping columns of a summary row (everything else is a model outcome)
-META_COLUMNS = ("run_id", "key", "context", "strategy", "point", "replicate", "seed", "ticks",
-                "attempt", "elapsed_s", "worker", "ts_rows")
 #: source files and folders of the package (relative paths) that describe, run or store
 #: experiments rather than the model: editing them does not change results, so they are left
 #: out of the model version; every other ``*.py`` file under ``sim/`` is in it
@@ -421,6 +419,21 @@ def write_text(out: Path, name: str, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- reading
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    """The manifest of a sweep folder being resumed; a corrupt one is a one-line
+    :class:`StoreError` that says what to do."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"--resume {out}: {MANIFEST} cannot be read ({type(exc).__name__}: "
+                         f"{str(exc)[:120]}); the folder is damaged: restore {MANIFEST} or "
+                         "start a new sweep folder") from None
+    if not isinstance(manifest, dict):
+        raise StoreError(f"--resume {out}: {MANIFEST} is not a sweep manifest (a JSON "
+                         f"{type(manifest).__name__}); restore it or start a new sweep folder")
+    return manifest
 
 
 def open_store(out: Path) -> tuple[dict[str, Any], pd.DataFrame]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.config.scenario import Scenario
+from sim.config.scenario import Scenario, check_run_length
 from sim.io.recorder import summarise, timeseries
 from sim.model.model import PeaceSimModel
 
@@ -31,9 +31,12 @@ def run(
     keep_model: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` for ``ticks`` ticks (default ``run.ticks``) from ``seed``
-    (default ``run.seed``). Same scenario and seed give bit-identical results."""
+    (default ``run.seed``). Same scenario and seed give bit-identical results. A run that
+    reaches the drawdown but ends before the window after the exit raises
+    :class:`~sim.config.scenario.ScenarioError` (see ``check_run_length``)."""
     seed = scenario.run.seed if seed is None else int(seed)
     ticks = scenario.run.ticks if ticks is None else int(ticks)
+    check_run_length(scenario, ticks, scenario.name)  # a cut post-exit window is an error
     model = PeaceSimModel(scenario, seed=seed)
     for _ in range(ticks):
         model.step()

@@ -50,32 +50,36 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import io
-import math
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.config.experiment import (
-    ExperimentError,
-    _check_key,
-    _file_sha256,
-    _flatten,
-    _param_kind,
-    _resolve_file,
-    format_experiment_error,
+from sim.config.base import flatten as _flatten
+from sim.config.scenario import ScenarioError, build_scenario, check_run_length
+from sim.config.study import (  # noqa: F401 (the study schema lives in sim.config.study)
+    ANALYSIS_KEYS,
+    DIST_ARITY,
+    DIST_MEANING,
+    DISTS,
+    EXTRA_ANALYSES,
+    FUNCTION_CONTEXT,
+    METHODS,
+    SEED_FACTOR,
+    SAFactor,
+    SensitivityError,
+    Study,
+    StudySpec,
+    load_study,
 )
-from sim.config.scenario import ScenarioError, apply_strategy, build_scenario, read_toml
+from sim.config.study import cast as _cast
 from sim.experiments.store import (
-    META_COLUMNS,
     init_store,
     model_version,
     read_summaries,
@@ -89,31 +93,8 @@ from sim.experiments.sweep import (
     execute_design,
     write_session_status,
 )
-from sim.io.manifest import canonical_json
 from sim.io.store import atomic_write_bytes
-from sim.sensitivity.testfunctions import FUNCTION_FACTORS, call_function, resolve
-
-METHODS = ("sobol", "morris")
-EXTRA_ANALYSES = ("pawn", "delta")
-DISTS = ("unif", "logunif", "triang", "norm", "truncnorm", "lognorm")
-#: number of values in ``bounds`` for each distribution (SALib's conventions)
-DIST_ARITY = {"unif": 2, "logunif": 2, "triang": 3, "norm": 2, "truncnorm": 4, "lognorm": 2}
-DIST_MEANING = {
-    "unif": "[low, high]",
-    "logunif": "[low, high], both > 0",
-    "triang": "[low, high, peak as a fraction of the range in [0, 1]]",
-    "norm": "[mean, standard deviation > 0]",
-    "truncnorm": "[low, high, mean, standard deviation > 0]",
-    "lognorm": "[mean of ln x, standard deviation of ln x > 0]",
-}
-FUNCTION_CONTEXT = "function"
-#: keys that only change the analysis: editing them and resuming re-analyses the stored runs
-ANALYSIS_KEYS = ("name", "description", "also", "outputs", "bootstrap", "conf_level")
-SEED_FACTOR = "seed_stream"  # name of the seed pseudo-factor
-
-
-class SensitivityError(ExperimentError):
-    """A study file that cannot be run (CLI: exit 2)."""
+from sim.sensitivity.testfunctions import call_function
 
 
 class IncompleteStudy(RuntimeError):
@@ -121,303 +102,11 @@ class IncompleteStudy(RuntimeError):
     are stored: fix the cause and resume."""
 
 
-# --------------------------------------------------------------------------- schema
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SAFactor(_Strict):
-    """An uncertain factor: a scenario key (or a test function's argument) and its law."""
-
-    key: str = Field(description="Dotted scenario key, e.g. strategy.restraint")
-    bounds: list[float] = Field(min_length=2, max_length=4, description="See `dist`")
-    dist: Literal["unif", "logunif", "triang", "norm", "truncnorm", "lognorm"] = Field(
-        "unif", description="Distribution (SALib's names); `bounds` as in DIST_MEANING")
-    name: str | None = Field(None, description="Label in tables and plots (default: the key)")
-
-
-class StudySpec(_Strict):
-    """A sensitivity study file as written."""
-
-    name: str | None = None
-    description: str = ""
-    method: Literal["sobol", "morris"] = Field(description="Sampling design and main analysis")
-    also: list[Literal["pawn", "delta"]] = Field(
-        default_factory=list, description="Further analyses of the same sample")
-    N: int = Field(ge=2, le=1_048_576, description="Sobol: base samples (a power of two); "
-                   "Morris: trajectories")
-    second_order: bool = Field(False, description="Sobol: also second-order indices "
-                               "(N (2D + 2) runs instead of N (D + 2))")
-    num_levels: int = Field(4, ge=2, le=100, description="Morris: grid levels (even)")
-    replicates: int = Field(1, ge=1, le=1000, description="Runs per sample row (averaged)")
-    seed: int = Field(1, ge=0, description="Root of the sampling and model seeds")
-    seed_policy: Literal["common", "independent"] = "common"
-    context: str | None = Field(None, description="Scenario file (relative to this file)")
-    strategy: str | None = Field(None, description="Strategy file laid over the context")
-    function: str | None = Field(None, description="Test function instead of the model "
-                                 "(ishigami, ishigami_noisy or module:callable)")
-    set: dict[str, Any] = Field(default_factory=dict, description="Fixed dotted-key values")
-    ticks: int | None = Field(None, ge=1, le=1_000_000)
-    outputs: list[str] = Field(min_length=1, description="Summary keys analysed")
-    dummy: str = Field("dummy", description="Name of the dummy factor (no effect)")
-    seed_factor: bool = Field(True, description="Add the seed pseudo-factor (a noise "
-                              "reference; only changes the random numbers of its rows)")
-    bootstrap: int = Field(1000, ge=10, le=100_000, description="Bootstrap resamples for CIs")
-    conf_level: float = Field(0.95, gt=0.5, lt=1.0)
-    factors: list[SAFactor] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _one_model(self) -> StudySpec:
-        if (self.context is None) == (self.function is None):
-            raise ValueError("give either `context` (a scenario file) or `function` (a test "
-                             "function), not both or neither")
-        return self
-
-
-@dataclass(frozen=True)
-class Study:
-    """A checked study: spec, the SALib problem (factors + dummy), and what a run needs."""
-
-    path: Path
-    sha256: str  # of the file
-    runs_sha256: str  # of what decides the runs (not the analysis settings): the store's id
-    spec: StudySpec
-    name: str
-    names: list[str]  # factor labels, then the dummy (and the seed factor)
-    keys: list[str]  # scenario keys (or function arguments), then the pseudo-factors' names
-    kinds: list[str]  # "int" | "float" per factor; then "dummy" (and "seed")
-    problem: dict[str, Any]  # SALib problem: names, bounds, dists, outputs
-    context: str  # label of the model (context name, or "function")
-    strategy: str  # label of the strategy (or the function's name)
-    data: dict[str, Any]  # scenario data (context with strategy laid over), {} for functions
-    source: str
-    ticks: int
-
-    @property
-    def n_factors(self) -> int:
-        """Factors including the pseudo-factors (D)."""
-        return len(self.names)
-
-    @property
-    def model_factors(self) -> int:
-        """Factors the model reads (the pseudo-factors come last)."""
-        return sum(k in ("int", "float") for k in self.kinds)
-
-    @property
-    def seed_column(self) -> int | None:
-        return self.kinds.index("seed") if "seed" in self.kinds else None
-
-    @property
-    def references(self) -> list[str]:
-        """Names of the noise references: the dummy, then the seed factor if any."""
-        return [n for n, k in zip(self.names, self.kinds, strict=True) if k in ("dummy", "seed")]
-
-    @property
-    def block(self) -> int:
-        """Rows per base sample (Saltelli block) or per Morris trajectory."""
-        d = self.n_factors
-        if self.spec.method == "sobol":
-            return (2 * d + 2) if self.spec.second_order else (d + 2)
-        return d + 1
-
-    @property
-    def rows(self) -> int:
-        return self.spec.N * self.block
-
-    @property
-    def runs(self) -> int:
-        return self.rows * self.spec.replicates
-
-
-def _err(source: str, text: str) -> SensitivityError:
-    return SensitivityError(f"{source}: {text}")
-
-
-def _check_bounds(f: SAFactor, where: str, source: str) -> None:
-    b = f.bounds
-    arity = DIST_ARITY[f.dist]
-    if len(b) != arity:
-        raise _err(source, f"{where}.bounds = {b}: dist = {f.dist!r} takes {arity} values: "
-                   f"{DIST_MEANING[f.dist]}")
-    if not all(math.isfinite(v) for v in b):
-        raise _err(source, f"{where}.bounds = {b}: values must be finite numbers")
-    if f.dist in ("unif", "logunif", "triang", "truncnorm") and not b[0] < b[1]:
-        raise _err(source, f"{where}.bounds = {b}: low ({b[0]}) must be below high ({b[1]}); "
-                   f"bounds are {DIST_MEANING[f.dist]}")
-    if f.dist == "logunif" and b[0] <= 0:
-        raise _err(source, f"{where}.bounds = {b}: logunif needs low > 0")
-    if f.dist == "triang" and not 0 <= b[2] <= 1:
-        raise _err(source, f"{where}.bounds = {b}: the peak ({b[2]}) is a fraction of the "
-                   "range, in [0, 1]")
-    if f.dist in ("norm", "lognorm") and b[1] <= 0:
-        raise _err(source, f"{where}.bounds = {b}: the standard deviation must be > 0")
-    if f.dist == "truncnorm" and b[3] <= 0:
-        raise _err(source, f"{where}.bounds = {b}: the standard deviation must be > 0")
-
-
-def _support(f: SAFactor) -> tuple[float, float] | None:
-    """The range sampled values can take, when it is bounded."""
-    b = f.bounds
-    if f.dist in ("unif", "logunif", "triang", "truncnorm"):
-        return b[0], b[1]
-    return None
-
-
-def load_study(path: str | Path) -> Study:
-    """Read and check a study file; raises :class:`SensitivityError` (exit 2) on any problem,
-    before anything runs."""
-    path = Path(path)
-    source = str(path)
-    raw = read_toml(path)
-    if "contexts" in raw and "method" not in raw:
-        raise SensitivityError(f"{source}: a sweep experiment (it lists `contexts`), not a "
-                               f"sensitivity study; run it with: peacesim sweep {path}")
-    try:
-        spec = StudySpec.model_validate(raw)
-    except ValidationError as exc:
-        raise SensitivityError(format_experiment_error(exc, source, StudySpec,
-                                                       "sensitivity study")) from None
-    name = spec.name or path.stem
-    if spec.method == "sobol" and spec.N & (spec.N - 1):
-        lo = 1 << (spec.N.bit_length() - 1)
-        raise _err(source, f"N = {spec.N}: Sobol' sampling needs a power of two (e.g. {lo} or "
-                   f"{2 * lo}); the sequence loses its balance properties otherwise")
-    if spec.method == "sobol" and spec.N < 4:
-        raise _err(source, f"N = {spec.N}: at least 4 base samples (the convergence check "
-                   "halves N)")
-    if spec.method == "morris":
-        if spec.num_levels % 2:
-            raise _err(source, f"num_levels = {spec.num_levels}: Morris needs an even number "
-                       "of levels")
-        if spec.N < 4:
-            raise _err(source, f"N = {spec.N}: at least 4 trajectories")
-    elif spec.num_levels != 4:
-        raise _err(source, "num_levels: only for method = 'morris'")
-    if spec.second_order and spec.method != "sobol":
-        raise _err(source, "second_order: only for method = 'sobol'")
-    base = path.resolve().parent
-    names: list[str] = []
-    keys: list[str] = []
-    kinds: list[str] = []
-    if spec.function is not None:
-        try:
-            resolve(spec.function)
-        except ValueError as exc:
-            raise _err(source, str(exc)) from None
-        if spec.strategy is not None or spec.set or spec.ticks is not None:
-            raise _err(source, "strategy, set and ticks apply to the model, not to `function`")
-    for i, f in enumerate(spec.factors):
-        where = f"factors[{i}]"
-        if spec.function is not None:
-            known = FUNCTION_FACTORS.get(spec.function)
-            if known is not None and f.key not in known:
-                raise _err(source, f"{where}.key = {f.key!r}: not an argument of "
-                           f"{spec.function} (allowed: {', '.join(known)})")
-            kind = "float"
-        else:
-            try:
-                _check_key(f.key, f"{where}.key", source)
-            except ExperimentError as exc:
-                raise SensitivityError(str(exc)) from None
-            kind = _param_kind(f.key)
-            if kind == "other":
-                raise _err(source, f"{where}.key = {f.key!r}: not a numeric parameter")
-        _check_bounds(f, where, source)
-        label = f.name or f.key
-        if f.key in META_COLUMNS or label in META_COLUMNS:
-            raise _err(source, f"{where}: {label!r} names a bookkeeping column of the store "
-                       f"({', '.join(META_COLUMNS)}); choose another name")
-        if f.key in keys or label in names:
-            raise _err(source, f"{where}.key = {f.key!r}: factor given twice")
-        names.append(label)
-        keys.append(f.key)
-        kinds.append(kind)
-    if spec.dummy in names or spec.dummy in keys or spec.dummy in META_COLUMNS:
-        raise _err(source, f"dummy = {spec.dummy!r}: clashes with a factor; name the dummy "
-                   "something else")
-    if len(set(spec.outputs)) != len(spec.outputs):
-        raise _err(source, f"outputs = {spec.outputs}: a key is listed twice")
-    names.append(spec.dummy)
-    keys.append(spec.dummy)
-    kinds.append("dummy")
-    if spec.seed_factor:
-        if SEED_FACTOR in names or SEED_FACTOR in keys:
-            raise _err(source, f"a factor is named {SEED_FACTOR!r}, the name of the seed "
-                       "factor; rename it or set seed_factor = false")
-        names.append(SEED_FACTOR)
-        keys.append(SEED_FACTOR)
-        kinds.append("seed")
-
-    if spec.function is not None:
-        data: dict[str, Any] = {}
-        context, strategy = FUNCTION_CONTEXT, spec.function.replace(":", "_")
-        study_source = f"function {spec.function} (study {path})"
-        ticks = 0
-    else:
-        assert spec.context is not None
-        ctx_path = _resolve_file(base, spec.context, "context", source)
-        data = read_toml(ctx_path)
-        context = str(data.get("name") or ctx_path.stem)
-        strategy = "as_in_context"
-        study_source = str(ctx_path.resolve())
-        if spec.strategy is not None:
-            s_path = _resolve_file(base, spec.strategy, "strategy", source)
-            try:
-                data = apply_strategy(data, s_path)
-            except ScenarioError as exc:
-                raise _err(source, f"strategy: {exc}") from None
-            strategy = s_path.stem
-            study_source += f" with strategy {s_path.resolve()}"
-        study_source += f" (study {path})"
-        fixed = _flatten(spec.set)
-        for key in fixed:
-            try:
-                _check_key(key, "set key", source)
-            except ExperimentError as exc:
-                raise SensitivityError(str(exc)) from None
-            if key in keys:
-                raise _err(source, f"set key {key!r} is also a factor")
-        sc = _build(data, study_source, fixed)
-        ticks = spec.ticks or sc.run.ticks
-        # every bounded factor at its low and high end must give a valid scenario
-        for i, f in enumerate(spec.factors):
-            sup = _support(f)
-            if sup is None:
-                continue
-            for v in sup:
-                value = _cast(v, kinds[i])
-                try:
-                    build_scenario(data, study_source, {**fixed, f.key: value})
-                except ScenarioError as exc:
-                    detail = str(exc).splitlines()[-1].strip()
-                    raise _err(source, f"factors[{i}].bounds = {f.bounds}: {f.key} = {value} "
-                               f"is not allowed ({detail})") from None
-    pseudo = len(names) - len(spec.factors)
-    problem = {
-        "names": names,
-        "bounds": [list(f.bounds) for f in spec.factors] + [[0.0, 1.0]] * pseudo,
-        "dists": [f.dist for f in spec.factors] + ["unif"] * pseudo,
-        "outputs": list(spec.outputs),
-    }
-    runs = {k: v for k, v in spec.model_dump(mode="json").items() if k not in ANALYSIS_KEYS}
-    runs_sha = hashlib.sha256(canonical_json({"study": runs, "data": data}).encode()).hexdigest()
-    return Study(path=path, sha256=_file_sha256(path), runs_sha256=runs_sha, spec=spec,
-                 name=name, names=names, keys=keys, kinds=kinds, problem=problem,
-                 context=context, strategy=strategy, data=data, source=study_source,
-                 ticks=ticks)
-
-
 def _build(data: dict[str, Any], source: str, overrides: dict[str, Any]) -> Any:
     try:
-        return build_scenario(data, source, overrides)
+        return build_scenario(data, source, overrides, override_label="from the study")
     except ScenarioError as exc:
-        raise SensitivityError(str(exc).replace("(from --set)", "(from the study)")) from None
-
-
-def _cast(value: float, kind: str) -> Any:
-    return int(round(value)) if kind == "int" else float(value)
+        raise SensitivityError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- sample
@@ -506,8 +195,9 @@ def plan(study: Study, x: np.ndarray) -> tuple[pd.DataFrame, dict[tuple[str, str
                                                          "source": study.source,
                                                          "overrides": overrides}
             try:
-                params = build_scenario(study.data, study.source, overrides).model_dump(
-                    mode="json")
+                scenario = build_scenario(study.data, study.source, overrides)
+                check_run_length(scenario, study.ticks, study.source)
+                params = scenario.model_dump(mode="json")
             except ScenarioError as exc:
                 raise SensitivityError(
                     f"{study.path}: sample row {p} is not a valid scenario: "

@@ -4,12 +4,12 @@ order, analysis) can be checked against indices known in closed form.
 
 A test function takes the factor values by name and a seed and returns named outputs, like
 a model run's summary. ``function = "ishigami"`` in a sensitivity file names one of
-:data:`FUNCTIONS`; ``"package.module:callable"`` names any other with the same signature.
+:data:`FUNCTIONS`, the registry of the project's own functions: a study file never names
+code to import (it could run anything).
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -54,24 +54,16 @@ FUNCTION_FACTORS: dict[str, tuple[str, ...]] = {
 }
 
 
-def resolve(spec: str) -> Callable[[Mapping[str, float], int], dict[str, float]]:
-    """The function named by ``spec`` (a built-in name or ``module:callable``)."""
-    if spec in FUNCTIONS:
-        return FUNCTIONS[spec]
-    module, sep, name = spec.partition(":")
-    if not sep or not module or not name:
-        raise ValueError(f"function = {spec!r}: use one of {', '.join(FUNCTIONS)} or "
-                         "'package.module:callable'")
-    try:
-        fn = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"function = {spec!r}: cannot import it ({exc})") from None
-    if not callable(fn):
-        raise ValueError(f"function = {spec!r}: not callable")
-    return fn
+def resolve(name: str) -> Callable[[Mapping[str, float], int], dict[str, float]]:
+    """The registered test function called ``name``; a :class:`ValueError` lists the
+    registered ones otherwise."""
+    if name not in FUNCTIONS:
+        raise ValueError(f"function = {name!r}: not one of the project's test functions; "
+                         f"use one of {', '.join(FUNCTIONS)}")
+    return FUNCTIONS[name]
 
 
-def call_function(spec: str, params: Mapping[str, Any], seed: int) -> dict[str, float]:
-    """Evaluate a test function on one sample row; outputs as plain floats."""
-    out = resolve(spec)(params, int(seed))
+def call_function(name: str, params: Mapping[str, Any], seed: int) -> dict[str, float]:
+    """Evaluate a registered test function on one sample row; outputs as plain floats."""
+    out = resolve(name)(params, int(seed))
     return {str(k): float(v) for k, v in out.items()}
