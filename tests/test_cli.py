@@ -313,7 +313,8 @@ def test_default_folder_names_scenario_strategy_and_seed(capsys, tmp_path, scena
 @pytest.mark.parametrize(("extra", "expected"), [
     ([], "mission stays to the end"),
     (["--set", "peacekeepers.density=0"], "no mission"),
-    (["--set", "mission.drawdown_start=2", "--set", "mission.drawdown_ticks=1"],
+    (["--set", "mission.drawdown_start=2", "--set", "mission.drawdown_ticks=1",
+      "--set", "mission.exit_window=2"],
      "exit at tick "),
 ])
 def test_summary_says_how_the_mission_ended(capsys, tmp_path, scenarios_dir, extra,
