@@ -555,12 +555,10 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     from sim.experiments.sweep import SweepError
 
     opts = _runner_options(args, "patterns run")
-    opts.pop("quiet")
+    opts["log"] = opts["log"] or (lambda m: None)
     try:
         chosen = select(all_patterns(), args.only)
-        res = run_patterns(chosen, quick=args.quick, **opts,
-                           log=(lambda m: None) if args.quiet else
-                           (lambda m: print(m, file=sys.stderr)))
+        res = run_patterns(chosen, quick=args.quick, **opts)
     except (PatternError, SweepError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     write_report(res)
@@ -637,7 +635,8 @@ def cmd_viz(args: argparse.Namespace) -> int:
         settings_from_files(args.scenario)  # a bad file fails here, with the usual message
         os.environ[SCENARIO_ENV] = str(Path(args.scenario).resolve())
     try:
-        serve(args.host, args.port, open_browser=not args.no_open, allow_hosts=args.allow_host)
+        serve(args.host, args.port, open_browser=not args.no_open, allow_hosts=args.allow_host,
+              log=lambda message: print(message, file=sys.stderr, flush=True))
     except ServeError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:

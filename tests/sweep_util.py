@@ -93,6 +93,6 @@ def in_tmpfs(folder: Path, options: str, args: list[str], *, fill: bool = False,
 
 
 def constant_outputs(params: dict, seed: int) -> dict[str, float]:
-    """A test function for sensitivity studies (``function = "sweep_util:constant_outputs"``):
+    """A test function for sensitivity studies (registered by the tests as ``"constant_outputs"``):
     outputs ``A`` and ``B`` are constant, ``Y = x1 + 2 x2``."""
     return {"A": 1.0, "B": 2.0, "Y": float(params["x1"]) + 2.0 * float(params["x2"])}

@@ -19,7 +19,7 @@ from sim.experiments.sweep import run_sweep, warm_worker
 
 pytest.importorskip("ema_workbench", reason="scenario discovery needs the analysis extra")
 
-QUIET = {"progress": False, "quiet": True, "workers": 0}
+QUIET = {"progress": False, "workers": 0}
 
 
 def synthetic(seed: int = 1, n: int = 1000, noise: float = 0.05
@@ -49,11 +49,12 @@ def test_prim_recovers_the_driving_factors(seed):
     inside = a.in_box()
     assert inside.sum() == st["n"] and a.y[inside].sum() == st["k"]
     assert st["coverage"] == pytest.approx(a.y[inside].sum() / a.y.sum())
-    # CART's densest big leaf lies in the same region (a tree may also split on noise)
+    # CART's densest big leaf lies inside the same region, give or take 0.1 (a tree may split
+    # the region further, e.g. on noise: x1 > 0.82 is still inside x1 > 0.7)
     leaf = a.leaves[a.leaves["mass"] > 0.05].iloc[0]["rule"]
     x1 = float(re.search(r"x1 > ([\d.]+)", leaf).group(1))
     x3 = float(re.search(r"x3 <= ([\d.]+)", leaf).group(1))
-    assert x1 == pytest.approx(0.7, abs=0.1) and x3 == pytest.approx(0.3, abs=0.1)
+    assert 0.6 <= x1 < 0.9 and 0.1 < x3 <= 0.4
 
 
 def test_box_option_and_errors():

@@ -367,16 +367,28 @@ def test_second_order_indices_of_ishigami(tmp_path):
     assert (res.out / "second_order.csv").is_file()
 
 
+@pytest.fixture
+def constant_function(monkeypatch):
+    """``constant_outputs`` registered as a test function for the test's duration (studies
+    name only registered functions; ``--workers 0`` runs them in this process)."""
+    from sim.sensitivity import testfunctions
+    from sweep_util import constant_outputs
+
+    monkeypatch.setitem(testfunctions.FUNCTIONS, "constant_outputs", constant_outputs)
+    monkeypatch.setitem(testfunctions.FUNCTION_FACTORS, "constant_outputs", ("x1", "x2"))
+
+
 def _constant_study(folder: Path, outputs: list[str]) -> Path:
     path = folder / "constant.toml"
-    path.write_text(f'method = "sobol"\nfunction = "sweep_util:constant_outputs"\nN = 8\n'
+    path.write_text(f'method = "sobol"\nfunction = "constant_outputs"\nN = 8\n'
                     f'outputs = {outputs!r}\nbootstrap = 50\n'
                     '[[factors]]\nkey = "x1"\nbounds = [0, 1]\n'
                     '[[factors]]\nkey = "x2"\nbounds = [0, 1]\n'.replace("'", '"'))
     return path
 
 
-def test_constant_outputs_are_named_and_the_others_analysed(tmp_path, capsys):
+def test_constant_outputs_are_named_and_the_others_analysed(tmp_path, capsys,
+                                                          constant_function):
     out = tmp_path / "some"
     assert main(["sensitivity", str(_constant_study(tmp_path, ["A", "Y"])), "--workers", "0",
                  "--out", str(out), "--quiet"]) == 0
@@ -389,7 +401,8 @@ def test_constant_outputs_are_named_and_the_others_analysed(tmp_path, capsys):
     assert "**Not analysed:** `A` is constant (1)" in report and "Analysed: `Y`." in report
 
 
-def test_all_outputs_constant_is_a_clear_message_not_a_crash(tmp_path, capsys):
+def test_all_outputs_constant_is_a_clear_message_not_a_crash(tmp_path, capsys,
+                                                           constant_function):
     out = tmp_path / "none"
     assert main(["sensitivity", str(_constant_study(tmp_path, ["A", "B"])), "--workers", "0",
                  "--out", str(out)]) == 1

@@ -282,15 +282,23 @@ def test_the_library_prints_nothing_unless_asked(tmp_path, capsys):
 
 def _prints_outside_main(path) -> list[int]:
     """Lines of ``print(...)`` calls and ``sys.stdout/stderr.write`` in a module, except
-    under ``if __name__ == "__main__":``."""
+    under ``if __name__ == "__main__":`` and in the ``main()`` that such a guard calls (the
+    module's own command line, ``python -m sim.x``)."""
     import ast
 
     tree = ast.parse(path.read_text())
     allowed: set[int] = set()
+    guarded = False
     for node in ast.walk(tree):
-        if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
-                and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"):
+        if isinstance(node, ast.If) and any(
+                isinstance(c, ast.Compare) and isinstance(c.left, ast.Name)
+                and c.left.id == "__name__" for c in ast.walk(node.test)):
             allowed |= {n.lineno for n in ast.walk(node) if hasattr(n, "lineno")}
+            guarded = True
+    if guarded:
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == "main":
+                allowed |= {n.lineno for n in ast.walk(node) if hasattr(n, "lineno")}
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or node.lineno in allowed:

@@ -22,12 +22,13 @@ Rules the registry keeps:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -1389,6 +1390,7 @@ def run_patterns(
     workers: int | None = None,
     scheduler: str | None = None,
     dask_local: int | None = None,
+    tls: Any = None,
     resume: bool = False,
     retries: int = 1,
     progress: bool = True,
@@ -1401,20 +1403,54 @@ def run_patterns(
     Designs shared by several patterns run once. A script calling this with a process pool
     must do so under ``if __name__ == "__main__":``.
     """
-    from sim.experiments.store import init_store, model_version, read_summaries, read_timeseries
-    from sim.experiments.sweep import (
-        check_out,
-        default_sweep_dir,
-        execute_design,
-        write_session_status,
-    )
-    from sim.io.store import atomic_write_text
-
     t0 = time.perf_counter()
     patterns = list(all_patterns() if patterns is None else patterns)
-    check_out(out, resume, "patterns run")
-    out = Path(out) if out is not None else default_sweep_dir("validation", "results/patterns")
-    out.mkdir(parents=True, exist_ok=True)
+    with _claim(out, resume, command) as folder:
+        return _run_patterns(patterns, folder, quick=quick, workers=workers,
+                             scheduler=scheduler, dask_local=dask_local, tls=tls, resume=resume,
+                             retries=retries, progress=progress, log=log, command=command,
+                             probe=probe, t0=t0)
+
+
+@contextlib.contextmanager
+def _claim(out: str | Path | None, resume: bool, command: list[str] | None) -> Iterator[Path]:
+    """The run's folder, checked (new or empty, or with ``resume`` one that holds a patterns
+    run) and locked for the run, like a sweep folder (:mod:`sim.experiments.store`)."""
+    from sim.experiments.store import StoreError, is_empty, lock
+    from sim.experiments.sweep import default_sweep_dir
+    from sim.io.store import check_writable
+
+    if resume:
+        if out is None:
+            raise PatternError("--resume needs --out DIR: the folder of the patterns run")
+        folder = Path(out)
+        if not (folder / "patterns_spec.toml").exists():
+            raise StoreError(f"--resume {folder}: not a patterns run (no patterns_spec.toml); "
+                             "start a new run without --resume")
+    elif out is None:
+        check_writable("results/patterns")
+        folder = default_sweep_dir("validation", "results/patterns")
+    else:
+        folder = Path(out)
+        if folder.exists() and not (folder.is_dir() and is_empty(folder)):
+            raise StoreError(f"--out {folder}: folder is not empty; choose a new folder, or "
+                             "add --resume to continue the patterns run in it")
+    check_writable(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with lock(folder, command):
+        yield folder
+
+
+def _run_patterns(patterns: list[Pattern], out: Path, *, quick: bool, workers: int | None,
+                  scheduler: str | None, dask_local: int | None, tls: Any, resume: bool,
+                  retries: int,
+                  progress: bool, log: Callable[[str], None], command: list[str] | None,
+                  probe: Callable[[Design], tuple[set[str], set[str]]],
+                  t0: float) -> PatternRun:
+    from sim.experiments.store import init_store, model_version, read_summaries, read_timeseries
+    from sim.experiments.sweep import execute_design, write_session_status
+    from sim.io.store import atomic_write_text
+
     designs: dict[str, Design] = {}
     missing: dict[str, list[str]] = {}
     probed: dict[str, tuple[set[str], set[str]]] = {}
@@ -1460,7 +1496,8 @@ def run_patterns(
             part = design_df[design_df["context"].isin(names)].reset_index(drop=True)
             stats = execute_design(part, cells, json.loads(keep_text), store, [],
                                    workers=workers, scheduler=scheduler, dask_local=dask_local,
-                                   resume=resume, retries=retries, progress=progress, log=log,
+                                   tls=tls, resume=resume, retries=retries, progress=progress,
+                                   log=log,
                                    desc="patterns")
             write_session_status(stats)
             result.runs_done += stats.done

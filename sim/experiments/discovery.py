@@ -216,6 +216,16 @@ def _drop_limit(p: Any, b: Any, i: int, factor: str, side: int) -> None:
     b.update(lims, p.yi_remaining[mask])
 
 
+def _build_tree(c: Any) -> None:
+    """EMA's ``CART.build_tree`` with a fixed ``random_state``: scikit-learn otherwise breaks
+    ties between equally good splits at random, so the same sweep could give another tree."""
+    from sklearn import tree
+
+    c.clf = tree.DecisionTreeClassifier(min_samples_leaf=int(c.mass_min * c.x.shape[0]),
+                                        random_state=0)
+    c.clf.fit(c._x, c.y)
+
+
 def analyse(x: pd.DataFrame, y: Any, box: int | None = None, min_density: float = 0.0,
             mass_min: float = 0.05, peel_alpha: float = 0.05,
             objective: str = "original") -> Analysis:
@@ -287,7 +297,7 @@ def analyse(x: pd.DataFrame, y: Any, box: int | None = None, min_density: float 
     c = cart.CART(x, y, mass_min=mass_min)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        c.build_tree()
+        _build_tree(c)
     return Analysis(x=x, y=y, trajectory=traj, peeled=peeled, candidate=candidate,
                     chosen=chosen, limits=_limits(b, chosen, x), leaves=_leaves(c, x),
                     cart=c, prim_box=b, notes=notes)

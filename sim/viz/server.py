@@ -31,7 +31,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 import webbrowser
@@ -233,10 +232,12 @@ def exposure_warning(host: str, port: int, policy: HostPolicy) -> str | None:
 
 
 def serve(host: str, port: int, *, open_browser: bool = True, allow_hosts: Sequence[str] = (),
-          on_ready: Callable[[str], None] | None = None) -> None:
+          on_ready: Callable[[str], None] | None = None,
+          log: Callable[[str], None] = lambda message: None) -> None:
     """Serve the trainer app on ``host:port`` until SIGINT, SIGTERM or SIGHUP.
 
-    ``on_ready(url)`` is called once the server answers. Raises :class:`ServeError` if the
+    ``on_ready(url)`` is called once the server answers; ``log`` receives the address and, off
+    loopback, the exposure warning (the command line prints them). Raises :class:`ServeError` if the
     address cannot be used or an ``--allow-host`` value is not a host name.
     """
     import uvicorn
@@ -246,10 +247,10 @@ def serve(host: str, port: int, *, open_browser: bool = True, allow_hosts: Seque
     port = sock.getsockname()[1]
     policy = host_policy(host, port, allowed)
     url = browser_url(host, port)
-    print(f"PeaceSim trainer app on {url} (Ctrl+C stops it)", file=sys.stderr, flush=True)
+    log(f"PeaceSim trainer app on {url} (Ctrl+C stops it)")
     warning = exposure_warning(host, port, policy)
     if warning:
-        print(warning, file=sys.stderr, flush=True)
+        log(warning)
     config = uvicorn.Config(guarded_solara_app(policy), log_config=LOGGING_CONFIG,
                             timeout_graceful_shutdown=SHUTDOWN_GRACE_S, access_log=False)
     server = uvicorn.Server(config)
