@@ -371,8 +371,9 @@ def test_second_order_indices_of_ishigami(tmp_path):
 def constant_function(monkeypatch):
     """``constant_outputs`` registered as a test function for the test's duration (studies
     name only registered functions; ``--workers 0`` runs them in this process)."""
-    from sim.sensitivity import testfunctions
     from sweep_util import constant_outputs
+
+    from sim.sensitivity import testfunctions
 
     monkeypatch.setitem(testfunctions.FUNCTIONS, "constant_outputs", constant_outputs)
     monkeypatch.setitem(testfunctions.FUNCTION_FACTORS, "constant_outputs", ("x1", "x2"))
