@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sweep_util import SC, subprocess_env
 
 from sim.cli import main
-from tests.sweep_util import SC, subprocess_env
 
 pytest.importorskip("pyabc")
 
@@ -217,13 +217,13 @@ def test_prior_is_restricted_to_valid_scenarios(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- running
 
 
-def _run(path: Path, out: Path, workers: int) -> None:
-    assert main(["calibrate", str(path), "--out", str(out), "--workers", str(workers),
-                 "--quiet"]) == 0
+def _run(path: Path, out: Path, workers: int, *extra: str) -> None:
+    where = list(extra) or ["--workers", str(workers)]
+    assert main(["calibrate", str(path), "--out", str(out), *where, "--quiet"]) == 0
 
 
-def test_outputs_and_serial_equals_process_pool(tmp_path: Path) -> None:
-    """Same file and seed: the same posterior, serial or on a process pool."""
+def test_outputs_and_same_posterior_on_every_executor(tmp_path: Path) -> None:
+    """Same file and seed: the same posterior, serial, on a process pool or on Dask."""
     path = write_cal(tmp_path, population=20, generations=2)
     _run(path, tmp_path / "serial", 0)
     _run(path, tmp_path / "pool", 2)
@@ -231,7 +231,16 @@ def test_outputs_and_serial_equals_process_pool(tmp_path: Path) -> None:
     b = pd.read_parquet(tmp_path / "pool" / "posterior.parquet")
     assert list(a.columns) == ["armed_groups.aggression", "weight"]
     assert len(a) == 20 and a["weight"].sum() == pytest.approx(1)
+    assert a["armed_groups.aggression"].nunique() > 10  # real particles, not one value
     pd.testing.assert_frame_equal(a, b)
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        _run(path, tmp_path / "dask", 0, "--dask-local", "2")
+        pd.testing.assert_frame_equal(a, pd.read_parquet(tmp_path / "dask" /
+                                                         "posterior.parquet"))
     out = tmp_path / "pool"
     for name in ("pairs.png", "marginals.png", "ppc.png", "ppc.csv", "report.md",
                  "generations.csv", "manifest.json", "calibration.toml", "abc.db"):
@@ -310,7 +319,7 @@ def test_recovers_known_parameters_from_simulated_data(tmp_path: Path) -> None:
                       for k, v in observed.items())
     priors = {"armed_groups.aggression": (0.01, 0.4), "armed_groups.recruit_rate": (0.0, 0.12)}
     params = "".join(f'"{k}" = {{ uniform = [{lo}, {hi}] }}\n' for k, (lo, hi) in priors.items())
-    path = write_cal(tmp_path, size=size, ticks=ticks, population=120, generations=6,
+    path = write_cal(tmp_path, size=size, ticks=ticks, population=80, generations=5,
                      replicates=2, seed=11, parameters=params, targets=targets)
     _run(path, tmp_path / "out", 2)
     post = pd.read_parquet(tmp_path / "out" / "posterior.parquet")

@@ -626,7 +626,8 @@ def calibrate(
     """
     from sim.calibration import report
 
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
     log: Callable[[str], None] = (lambda m: None) if quiet else \
         (lambda m: print(m, file=sys.stderr, flush=True))
     cal = load_calibration(calibration)
@@ -664,6 +665,10 @@ def calibrate(
         timing["runs"] = runner.stats.runs
         timing["wasted_runs"] = runner.stats.wasted
         timing["total_s"] = time.perf_counter() - t_start
+        timing["coordinator_cpu_s"] = time.process_time() - cpu_start
+        timing["load_average_start"] = load_start
+        timing["load_average_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") \
+            else math.nan
         paths = report.write_outputs(cal, out, posterior, gens, ppc_draws, timing)
     log(f"calibration finished in {timing['total_s']:.0f} s: {paths['report']}")
     return CalibrationResult(out=out, posterior=posterior, generations=gens,

@@ -85,8 +85,8 @@ DERIVED: dict[str, tuple[Callable[[dict[str, Any], int], float], str]] = {
 def available(summary: dict[str, Any]) -> list[str]:
     """Run statistics a target may name, given one run's summary: its numeric keys and the
     derived rates whose inputs it has."""
-    keys = [k for k, v in summary.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) or v is None]
+    keys = [k for k, v in summary.items() if k not in ("seed", "ticks")
+            and (isinstance(v, int | float) and not isinstance(v, bool) or v is None)]
     for k in DERIVED:
         if k in summary:
             continue

@@ -42,6 +42,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.config.experiment import (
+    RESERVED_KEYS,
     ExperimentError,
     _check_key,
     _flatten,
@@ -247,9 +248,17 @@ def _fmt_range(lo: float, hi: float, lo_in: bool, hi_in: bool) -> str:
     return f"{'[' if lo_in else '('}{lo:g}, {hi:g}{']' if hi_in else ')'}"
 
 
+def _check_scenario_key(key: str, where: str, source: str) -> None:
+    if key in RESERVED_KEYS:
+        own = "seed" if key == "run.seed" else "ticks"
+        raise CalibrationError(f"{source}: {where} = {key!r}: the calibration file's top-level "
+                               f"`{own}` sets this")
+    _check_key(key, where, source)
+
+
 def _check_prior(key: str, spec: PriorSpec, source: str) -> Prior:
     where = f"parameters.{key!r}" if "." in key else f"parameters.{key}"
-    _check_key(key, "parameters key", source)
+    _check_scenario_key(key, "parameters key", source)
     kind_of = _param_kind(key)
     if kind_of not in ("int", "float"):
         raise CalibrationError(f"{source}: {where}: {key} is not numeric; only numeric "
@@ -359,7 +368,7 @@ def load_calibration(path: str | Path) -> Calibration:
         data = apply_strategy(data, strategy_file)
     overrides = _flatten(spec.set)
     for key in overrides:
-        _check_key(key, "set key", source)
+        _check_scenario_key(key, "set key", source)
     priors = [_check_prior(k, v, source) for k, v in spec.parameters.items()]
     for p in priors:
         if p.key in overrides:
