@@ -222,6 +222,7 @@ def _run(path: Path, out: Path, workers: int, *extra: str) -> None:
     assert main(["calibrate", str(path), "--out", str(out), *where, "--quiet"]) == 0
 
 
+@pytest.mark.slow
 def test_outputs_and_same_posterior_on_every_executor(tmp_path: Path) -> None:
     """Same file and seed: the same posterior, serial, on a process pool or on Dask."""
     path = write_cal(tmp_path, population=20, generations=2)
@@ -272,6 +273,7 @@ def _stored_generations(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_ends_where_an_uninterrupted_run_ends(tmp_path: Path) -> None:
     path = write_cal(tmp_path, population=25, generations=4, size=14, ticks=25)
     out = tmp_path / "killed"

@@ -105,6 +105,15 @@ def probe_statistics(cal: Calibration) -> list[str]:
 # --------------------------------------------------------------------------- runs
 
 
+def execute_timed(task: dict[str, Any]) -> dict[str, Any]:
+    """:func:`sim.experiments.sweep.execute` plus the CPU time the run took in the worker
+    (``cpu_s``): on a shared machine wall time overstates what the simulations cost."""
+    cpu0 = time.process_time()
+    res = execute(task)
+    res["cpu_s"] = time.process_time() - cpu0
+    return res
+
+
 def _seeds(entropy: list[int], n: int) -> list[int]:
     children = np.random.SeedSequence(entropy).spawn(n)
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
@@ -127,7 +136,8 @@ class RunStats:
     runs: int = 0  # simulations finished and used
     wasted: int = 0  # finished or cancelled after their generation was complete
     failed_attempts: int = 0
-    worker_s: float = 0.0  # time inside the workers (model runs)
+    worker_s: float = 0.0  # wall time inside the workers (model runs)
+    worker_cpu_s: float = 0.0  # CPU time of the same
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -148,7 +158,7 @@ class ParticleRunner:
 
     def _submit(self, task: dict[str, Any]) -> tuple[Future, int]:
         with self._executor_lock:
-            return self.pool.executor.submit(execute, task), self._pool_generation
+            return self.pool.executor.submit(execute_timed, task), self._pool_generation
 
     def _renew(self, generation: int, exc: BaseException) -> None:
         with self._executor_lock:
@@ -200,6 +210,7 @@ class ParticleRunner:
                         out[r] = res["summary"]
                         with self.stats.lock:
                             self.stats.worker_s += res["elapsed_s"]
+                            self.stats.worker_cpu_s += res.get("cpu_s", math.nan)
                             self.stats.runs += 1
                             self._broken = 0
                         continue
@@ -662,6 +673,7 @@ def calibrate(
             ppc_draws = report.predictive_draws(cal, runner, posterior)
             timing["ppc_s"] = time.perf_counter() - t0
         timing["worker_s"] = runner.stats.worker_s
+        timing["worker_cpu_s"] = runner.stats.worker_cpu_s
         timing["runs"] = runner.stats.runs
         timing["wasted_runs"] = runner.stats.wasted
         timing["total_s"] = time.perf_counter() - t_start

@@ -215,7 +215,7 @@ def _limits(p: Prior) -> tuple[float, float]:
 
 
 def plot_pairs(cal: Calibration, post: pd.DataFrame, path: Path) -> Path:
-    """Posterior pairs plot: weighted histograms on the diagonal, particles (shaded by
+    """Posterior pairs plot: weighted histograms on the diagonal, particles (sized by
     weight) below it; axes span the prior."""
     import matplotlib
 
@@ -236,8 +236,8 @@ def plot_pairs(cal: Calibration, post: pd.DataFrame, path: Path) -> Path:
                         alpha=0.8)
                 ax.set_yticks([])
             else:
-                ax.scatter(post[pj.key], post[pi.key], s=8, c=w, cmap="Blues",
-                           edgecolors="none")
+                ax.scatter(post[pj.key], post[pi.key], s=4 + 40 * w / w.max(),
+                           color="tab:blue", alpha=0.6, edgecolors="none")
                 ax.set_ylim(*_limits(pi))
             ax.set_xlim(*_limits(pj))
             if i == k - 1:
@@ -412,7 +412,11 @@ def report_markdown(cal: Calibration, post: pd.DataFrame, gens: pd.DataFrame,
         f"(waiting for particles {_fmt(timing.get('sampling_s', math.nan))} s, pyabc's "
         f"database {_fmt(timing.get('database_s', math.nan))} s), predictive check "
         f"{_fmt(timing.get('ppc_s', math.nan))} s; {int(timing.get('runs', 0)):,} model runs "
-        f"took {_fmt(timing.get('worker_s', math.nan))} s of worker time in this session.")
+        f"took {_fmt(timing.get('worker_s', math.nan))} s of worker time "
+        f"({_fmt(timing.get('worker_cpu_s', math.nan))} s CPU) in this session; the "
+        f"coordinator (pyabc, this process) used {_fmt(timing.get('coordinator_cpu_s', math.nan))}"
+        f" s CPU; load average {_fmt(timing.get('load_average_start', math.nan))} at the "
+        "start.")
     lines += ["", "## What ABC is", "", ABC_EXPLAINED, "",
               "Files: `posterior.parquet` (last generation: one column per parameter and "
               "`weight`), `generations.csv`, `ppc.csv`, `ppc_draws.csv`, `abc.db` (pyabc's "
