@@ -199,6 +199,17 @@ def test_data_targets_and_derived_run_statistics(tmp_path: Path) -> None:
                          "civilian_deaths_per_month", 52) == 7.5
 
 
+def test_shipped_calibration_files_validate() -> None:
+    from sim.config.calibration import load_calibration
+
+    files = sorted((ROOT / "experiments").glob("calibrate_*.toml"))
+    assert files
+    for path in files:
+        cal = load_calibration(path)
+        assert cal.fitted and cal.holdout
+        assert all(np.isfinite(t.observed) for t in cal.targets)
+
+
 def test_prior_is_restricted_to_valid_scenarios(tmp_path: Path) -> None:
     from sim.calibration.abc import make_prior
     from sim.config.calibration import load_calibration
