@@ -66,9 +66,11 @@ def _fmt(x: float) -> str:
         return "n/a"
     if x == 0:
         return "0"
-    if abs(x) >= 1000 or abs(x) < 0.001:
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) < 0.001:
         return f"{x:.3g}"
-    return f"{x:.4g}" if abs(x) < 1 else f"{x:.4g}"
+    return f"{x:.4g}"
 
 
 # --------------------------------------------------------------------------- posterior
