@@ -8,17 +8,19 @@ configure_numba_cache()  # before the compiled engine is first imported
 
 from sim.config.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "compare", "discover", "load_scenario",
-           "run"]
+__all__ = ["RunResult", "Scenario", "ScenarioError", "calibrate", "compare", "discover",
+           "load_scenario", "run"]
 __version__ = "0.1.0"
 
 # imported on first use: the engine (numba, Mesa) and the analysis entry points (matplotlib,
-# EMA Workbench), so that reading and checking configuration files stays light:
+# EMA Workbench, pyabc), so that reading and checking configuration files stays light:
 #   sim.run(scenario, seed=..., ticks=...) -> RunResult
 #   sim.compare(sweep_dir, reference=..., outcomes=..., headline=...) -> CompareResult
 #   sim.discover(sweep_dir, outcome, above=... | below=..., strategy=..., ...) -> DiscoveryResult
+#   sim.calibrate(file, out=..., workers=..., resume=...) -> CalibrationResult
 _LAZY = {"run": "sim.io.runner", "RunResult": "sim.io.runner",
-         "compare": "sim.experiments.compare", "discover": "sim.experiments.discovery"}
+         "compare": "sim.experiments.compare", "discover": "sim.experiments.discovery",
+         "calibrate": "sim.calibration"}
 
 
 def __getattr__(name: str) -> Any:

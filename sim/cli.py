@@ -263,6 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_patterns)
 
     p = sub.add_parser(
+        "calibrate",
+        help="fit scenario parameters to observed statistics or event data (ABC-SMC, pyabc)",
+        description="Calibrate a scenario with ABC-SMC (docs/calibration.md): priors on "
+        "dotted-key parameters, targets given as numbers or computed from ACLED/UCDP event "
+        "data, simulations on a process pool or Dask, resumable. Writes posterior.parquet, "
+        "generations.csv, pairs.png, marginals.png, ppc.png/ppc.csv, report.md and "
+        "manifest.json into the output folder; prints the report's path last. Exit status 0 "
+        "when done, 1 if simulations kept failing, 2 for bad input.",
+    )
+    p.add_argument("calibration", metavar="FILE", help="calibration TOML file")
+    _add_runner_options(p, "calibration", "results/calibration/<name>-<time>",
+                        "continue from the last complete generation")
+    p.add_argument("--quiet", action="store_true", help="no progress; print only the report")
+    p.set_defaults(handler=cmd_calibrate)
+
+    p = sub.add_parser(
         "viz",
         help="trainer app in the browser: live map, strategy levers, two strategies compared",
         description="Serve the trainer app (a Mesa SolaraViz app, sim/viz/app.py) on HOST:PORT and "
@@ -565,6 +581,28 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     print(format_table(res))
     print(res.out / "validation.md")
     return EXIT_OK if res.all_hold else EXIT_FAILURE
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``peacesim calibrate``: run or resume an ABC-SMC calibration."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyabc") is None:
+        raise UsageError("calibration needs pyabc (the analysis extra): "
+                         "pip install -e '.[analysis]'")
+    from sim.calibration import CalibrationFailed, calibrate
+    from sim.experiments.sweep import SweepError
+
+    try:
+        res = calibrate(args.calibration, **_runner_options(args, "calibration"))
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+    except CalibrationFailed as exc:
+        print(f"error: {exc}; complete generations are kept: fix the cause and rerun with "
+              f"--out {args.out or 'DIR'} --resume", file=sys.stderr)
+        return EXIT_FAILURE
+    print(res.paths["report"])
+    return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

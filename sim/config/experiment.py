@@ -587,6 +587,10 @@ def load_experiment(path: str | Path) -> Experiment:
     if "method" in raw and "contexts" not in raw:
         raise ExperimentError(f"{source}: a sensitivity study (it sets `method`), not a sweep "
                               f"experiment; run it with: peacesim sensitivity {path}")
+    if "targets" in raw and "parameters" in raw and "contexts" not in raw:
+        raise ExperimentError(f"{source}: a calibration file (it has `parameters` and "
+                              f"`targets`), not a sweep experiment; run it with: peacesim "
+                              f"calibrate {path}")
     if "contexts" not in raw and "strategies" not in raw and not raw:
         raise ExperimentError(f"{source}: says nothing: an empty experiment file; list "
                               "contexts = [...] and strategies = [...]")
