@@ -10,9 +10,11 @@ import pytest
 from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
 from sim.config.scenario import build_scenario
-from sim.engine import kernels as K
+from sim.engine import layout as K
+from sim.engine.grid import rebuild_fields
 from sim.engine.space import cells_in_vision
 from sim.model.model import PeaceSimModel
+from sim.rules import civil_violence as cv
 from sim.rules.schedules import legitimacy_at, police_density_at
 
 
@@ -35,26 +37,26 @@ def empty_world(width=9, height=9, **sections) -> PeaceSimModel:
 @pytest.mark.parametrize(
     ("cops", "actives", "rule", "ratio"),
     [
-        (3, 2, K.RATIO_FLOOR, 1.0),
-        (3, 2, K.RATIO_ROUND, 2.0),  # round(1.5) = 2
-        (3, 2, K.RATIO_EXACT, 1.5),
-        (5, 2, K.RATIO_ROUND, 2.0),  # round(2.5) = 2: half to even, like Python
-        (1, 2, K.RATIO_FLOOR, 0.0),
-        (1, 2, K.RATIO_ROUND, 0.0),  # round(0.5) = 0
-        (1, 2, K.RATIO_EXACT, 0.5),
-        (0, 1, K.RATIO_EXACT, 0.0),
-        (7, 3, K.RATIO_ROUND, float(round(7 / 3))),
+        (3, 2, cv.RATIO_FLOOR, 1.0),
+        (3, 2, cv.RATIO_ROUND, 2.0),  # round(1.5) = 2
+        (3, 2, cv.RATIO_EXACT, 1.5),
+        (5, 2, cv.RATIO_ROUND, 2.0),  # round(2.5) = 2: half to even, like Python
+        (1, 2, cv.RATIO_FLOOR, 0.0),
+        (1, 2, cv.RATIO_ROUND, 0.0),  # round(0.5) = 0
+        (1, 2, cv.RATIO_EXACT, 0.5),
+        (0, 1, cv.RATIO_EXACT, 0.0),
+        (7, 3, cv.RATIO_ROUND, float(round(7 / 3))),
     ],
 )
 def test_arrest_probability_under_each_ratio_rule(cops, actives, rule, ratio):
-    p = K.arrest_probability(cops, actives, 2.3, rule)
+    p = cv.arrest_probability(cops, actives, 2.3, rule)
     assert p == pytest.approx(1.0 - math.exp(-2.3 * ratio), abs=1e-15)
 
 
 def test_round_rule_matches_python_round_everywhere():
     for c in range(0, 30):
         for a in range(1, 12):
-            assert K.arrest_ratio(c, a, K.RATIO_ROUND) == round(c / a)
+            assert cv.arrest_ratio(c, a, cv.RATIO_ROUND) == round(c / a)
 
 
 # ---------------------------------------------------------------- activation threshold
@@ -133,7 +135,7 @@ def test_jailed_off_grid_resident_returns_to_an_empty_cell():
     r = m.add_agent("resident", 1, 1, hardship=0.0)
     m.arrays.state[r.slot] = K.JAILED
     m.arrays.jail[r.slot] = 0
-    K.rebuild_fields(m.ag, m.cells, m.geometry, m.params)
+    rebuild_fields(m.ag, m.cells, m.geometry, m.params)
     m.cells.occ[1, 1] = -1
     m.arrays.x[r.slot] = -1
     m.arrays.y[r.slot] = -1

@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from sim.config.scenario import Scenario
-from sim.engine import kernels as K
+from sim.engine import layout as K
 
 STATE_COLOURS = {"quiescent": "#4c72b0", "active": "#d62728", "jailed": "#7f7f7f"}
 GROUP_COLOURS = ("#1f77b4", "#ff7f0e")
