@@ -122,46 +122,58 @@ def is_empty(ai, a, b, prm):
 
 
 @njit(inline="always", cache=True)
-def random_cell_where(ai, occ, geo, prm, rng, x, y, k, rank, a):
+def random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y, k, rank,
+                      ai, a, prm):
     """A uniformly random cell of neighbourhood class ``k`` of ``(x, y)`` whose occupant ``b``
     (-1: empty) qualifies, ``rank(ai, a, b, prm) >= 1``; and, drawn alongside, a uniformly
     random one among those ranked 2 (preferred). Returns ``(cell, preferred cell)`` as flat
     indices, -1 where none qualifies.
 
     One pass in offset order with reservoir sampling: one draw per qualifying cell, and a
-    second per preferred cell, so the draws depend only on who stands where."""
-    w = geo.width
-    h = geo.height
-    torus = geo.torus
-    inner = inside(x, y, geo.reach[k], w, h)
-    here = x * h + y
+    second per preferred cell, so the draws depend only on who stands where. The geometry
+    comes unpacked (``Geometry.offsets``, ``flat``, ``n_off``, ``reach``): an array argument
+    of an inlined function costs a reference count per call, a namedtuple one per array."""
+    inner = inside(x, y, reach[k], width, height)
+    here = x * height + y
     found = 0
     pick = -1
     found2 = 0
     pick2 = -1
-    for j in range(geo.n_off[k]):
-        c = target(inner, here, geo.flat[k, j], x, y, geo.offsets[k, j, 0],
-                   geo.offsets[k, j, 1], w, h, torus)
-        if c < 0:
-            continue
-        r = rank(ai, a, occ[c], prm)
-        if r > 0:
-            found += 1
-            if randint(rng, found) == 0:
-                pick = c
-            if r > 1:
-                found2 += 1
-                if randint(rng, found2) == 0:
-                    pick2 = c
+    for j in range(n_off[k]):
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height,
+                   torus)
+        if c >= 0:
+            r = rank(ai, a, occ[c], prm)
+            if r > 0:
+                found += 1
+                if randint(rng, found) == 0:
+                    pick = c
+                if r > 1:
+                    found2 += 1
+                    if randint(rng, found2) == 0:
+                        pick2 = c
     return pick, pick2
 
 
 @njit(inline="always", cache=True)
-def random_empty_in_vision(ai, occ, geo, prm, rng, x, y, k):
+def neighbour_where(ai, grid, geo, prm, rng, x, y, k, rank, a):
+    """:func:`random_cell_where` on the model's grid and geometry (for the layer's phases,
+    which pick rarely)."""
+    return random_cell_where(grid.occ.reshape(-1), geo.offsets, geo.flat, geo.n_off, geo.reach,
+                             geo.width, geo.height, geo.torus, rng, x, y, k, rank, ai, a, prm)
+
+
+@njit(cache=True)
+def random_empty_in_vision(occ, geo, rng, x, y, k):
     """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
 
     Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
-    scan when the neighbourhood is nearly full (still uniform)."""
+    scan when the neighbourhood is nearly full (still uniform). The core tick runs these same
+    steps as a closure over the arrays it holds (``empty_in_vision`` in
+    :func:`sim.engine.tick.tick`): there a call with six array arguments, made for every
+    agent, would cost a fifth of the tick."""
+    offs = geo.offsets
+    flat = geo.flat
     n = geo.n_off[k]
     w = geo.width
     h = geo.height
@@ -169,11 +181,11 @@ def random_empty_in_vision(ai, occ, geo, prm, rng, x, y, k):
     here = x * h + y
     for _ in range(TRY_MOVE):
         j = randint(rng, n)
-        c = target(inner, here, geo.flat[k, j], x, y, geo.offsets[k, j, 0],
-                   geo.offsets[k, j, 1], w, h, geo.torus)
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], w, h, geo.torus)
         if c >= 0 and occ[c] < 0:
             return c
-    return random_cell_where(ai, occ, geo, prm, rng, x, y, k, is_empty, -1)[0]
+    return random_cell_where(occ, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x, y,
+                             k, is_empty, occ, -1, 0)[0]
 
 
 @njit(inline="always", cache=True)
@@ -188,13 +200,12 @@ def best_sampled_cell(occ, geo, rng, x, y, k, samples, score, best_score, lay, p
     for _ in range(samples):
         j = randint(rng, n)
         c = cell_at(x, y, geo.offsets[k, j, 0], geo.offsets[k, j, 1], w, h, geo.torus)
-        if c < 0 or occ[c] >= 0:
-            continue
-        cx = c // h
-        s = score(lay, prm, rng, cx, c - cx * h)
-        if s > best_score:
-            best = c
-            best_score = s
+        if c >= 0 and occ[c] < 0:
+            cx = c // h
+            s = score(lay, prm, rng, cx, c - cx * h)
+            if s > best_score:
+                best = c
+                best_score = s
     return best
 
 
@@ -313,7 +324,7 @@ def relocate(ag, grid, geo, prm, a, c):
 def move_in_vision(ag, grid, geo, prm, rng, a):
     """Move to a uniformly random empty cell within vision (if any)."""
     ai = ag.i
-    c = random_empty_in_vision(ai, grid.occ.reshape(-1), geo, prm, rng, ai[a, I_X], ai[a, I_Y],
+    c = random_empty_in_vision(grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
                                ai[a, I_VCLASS])
     if c >= 0:
         relocate(ag, grid, geo, prm, a, c)

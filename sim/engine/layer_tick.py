@@ -17,18 +17,34 @@ from sim.engine.fields import box_sum_work, diffuse, presence
 from sim.engine.grid import shuffled_slots
 from sim.engine.layout import (
     COMBATANT,
+    EV_DISARMED,
+    F_DIALOGUE,
+    F_HARDSHIP,
     F_PROFESSIONALISM,
+    F_TRUST_PK,
+    F_TRUST_PK0,
     F_TRUST_POLICE,
     F_TRUST_POLICE0,
     I_ALIVE,
+    I_DISPLACED,
+    I_EMPLOYED,
+    I_EX_COMBATANT,
     I_INFORMANT,
     I_KIND,
+    I_LEADER,
+    I_STATE,
     I_X,
     I_Y,
+    JAILED,
     L_COMB_SEEN,
     L_COMMUNITY,
+    L_DDR_REACH,
+    L_ENGAGE,
     L_HARM_EV,
     L_INFRASTRUCTURE,
+    L_LEADER_ENGAGED,
+    L_LEADER_N,
+    L_LEADER_TRUST,
     L_MARKET,
     L_MENTOR,
     L_PROGRAMME,
@@ -58,11 +74,12 @@ from sim.rules.environment import (
     infrastructure_step,
     violence_kept,
 )
-from sim.rules.livelihoods import work
+from sim.engine.rng import uniform
+from sim.rules.livelihoods import job_change_chance
 from sim.rules.peacekeepers import calls_rapid_response, heat, move_unit
 from sim.rules.police import professionalism_step
-from sim.rules.transitions import transition
-from sim.rules.trust import flight, relax, report, respond
+from sim.rules.transitions import disarm, join, transition_chance
+from sim.rules.trust import flee, flees, relax, report, respond, settles, tip_chance
 
 
 @njit(cache=True)
@@ -107,6 +124,7 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, meta, events):
     """ODD 3 step 7: every resident and combatant on the grid once, in slot order
     (ODD 7.10)."""
     ai = ag.i
+    af = ag.f
     economy = grid.economy
     lf = lay.f
     high = meta[META_HIGH]
@@ -121,7 +139,20 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, meta, events):
             prefetch(lf_flat, L_COMB_SEEN * n_cells + c)
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
-        transition(ag, grid, geo, prm, lay, rng, legitimacy, a, meta, events)
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        p, ev = transition_chance(
+            ai[a, I_KIND], ai[a, I_STATE] == JAILED, ai[a, I_EMPLOYED], ai[a, I_EX_COMBATANT],
+            lf[L_COMB_SEEN, x, y] > 0, lf[L_DDR_REACH, x, y] > 0, af[a, F_HARDSHIP],
+            economy[x, y], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], af[a, F_TRUST_PK],
+            legitimacy, prm,
+        )
+        if p >= 0.0 and uniform(rng) < p:
+            if ev == EV_DISARMED:
+                disarm(ag, grid, geo, prm, a, meta)
+            else:
+                join(ag, grid, geo, prm, rng, a, meta)
+            events[ev] += 1
 
 
 @njit(cache=True)
@@ -157,6 +188,20 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events):
     af_flat = af.reshape(af.size)
     lf_flat = lf.reshape(lf.size)
     n_cells = w * h
+
+    def relax_row(a):
+        # sim.rules.trust.relax on the resident's row (the informant count is written only
+        # when it changes: most rows stay clean)
+        informant = ai[a, I_INFORMANT]
+        left, dialogue, t, tp = relax(informant, af[a, F_DIALOGUE], af[a, F_TRUST_PK],
+                                      af[a, F_TRUST_PK0], af[a, F_TRUST_POLICE],
+                                      af[a, F_TRUST_POLICE0], prm)
+        if left != informant:
+            ai[a, I_INFORMANT] = left
+        af[a, F_DIALOGUE] = dialogue
+        af[a, F_TRUST_PK] = t
+        af[a, F_TRUST_POLICE] = tp
+
     # residents on the grid, in cell order: what they saw this tick
     for x in range(w):
         for y in range(h):
@@ -170,8 +215,16 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events):
             a = occ[x, y]
             if a < 0 or ai[a, I_KIND] != RESIDENT:
                 continue
-            relax(ai, af, a, prm)
-            respond(ai, af, a, lf, abuse, x, y, prm)
+            relax_row(a)
+            t, tp, dialogue = respond(
+                af[a, F_TRUST_PK], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], ai[a, I_LEADER],
+                lf[L_ENGAGE, x, y], lf[L_LEADER_ENGAGED, x, y], lf[L_PROTECT_EV, x, y],
+                lf[L_VICTIM_EV, x, y], lf[L_HARM_EV, x, y], lf[L_LEADER_N, x, y],
+                lf[L_LEADER_TRUST, x, y], lf[L_MENTOR, x, y], abuse[x, y], prm,
+            )
+            af[a, F_DIALOGUE] = dialogue
+            af[a, F_TRUST_PK] = t
+            af[a, F_TRUST_POLICE] = tp
     # every resident, in slot order: those in jail only relax; the others may report and flee
     for a in range(high):
         b = a + AHEAD  # the cell of an agent a few slots on, fetched meanwhile
@@ -184,10 +237,17 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events):
         x = ai[a, I_X]
         y = ai[a, I_Y]
         if x < 0:
-            relax(ai, af, a, prm)  # in jail: sees nothing
+            relax_row(a)  # in jail: sees nothing
             continue
-        report(ai, af, a, lf, x, y, prm, rng, events)
-        flight(ag, grid, geo, prm, lay, rng, a)
+        p = tip_chance(lf[L_COMB_SEEN, x, y] > 0, af[a, F_TRUST_PK], af[a, F_TRUST_POLICE],
+                       lf[L_COMMUNITY, x, y] > 0, prm)
+        if p >= 0.0 and uniform(rng) < p:
+            report(ai, lf, a, x, y, prm, events)
+        v = lf[L_VIOLENCE, x, y]
+        if flees(v, prm):
+            flee(ag, grid, geo, prm, lay, rng, a)
+        elif ai[a, I_DISPLACED] and settles(v, prm):
+            ai[a, I_DISPLACED] = 0
 
 
 @njit(cache=True)
@@ -203,7 +263,11 @@ def livelihoods_phase(ag, grid, prm, rng, meta):
             prefetch(econ_flat, ai[b, I_X] * economy.shape[1] + ai[b, I_Y])
         if not ai[a, I_ALIVE] or ai[a, I_KIND] != RESIDENT or ai[a, I_X] < 0:
             continue
-        work(ai, a, economy[ai[a, I_X], ai[a, I_Y]], prm, rng)
+        employed = ai[a, I_EMPLOYED]
+        p = job_change_chance(employed, ai[a, I_EX_COMBATANT], economy[ai[a, I_X], ai[a, I_Y]],
+                              prm)
+        if p >= 0.0 and uniform(rng) < p:
+            ai[a, I_EMPLOYED] = 0 if employed else 1
 
 
 @njit(cache=True)

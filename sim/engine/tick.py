@@ -17,10 +17,13 @@ from __future__ import annotations
 from numba import njit
 
 from sim.engine.grid import (
+    TRY_MOVE,
+    inside,
     is_cop,
+    is_empty,
     random_cell_where,
-    random_empty_in_vision,
     remove_agent,
+    target,
     wrap,
 )
 from sim.engine.layout import (
@@ -33,8 +36,11 @@ from sim.engine.layout import (
     F_HARDSHIP,
     F_RISK,
     F_TRUST_POLICE,
+    I_AGE,
     I_ALIVE,
+    I_DEATH_AGE,
     I_EMPLOYED,
+    I_JAIL,
     I_KIND,
     I_STATE,
     I_UID,
@@ -51,20 +57,21 @@ from sim.engine.layout import (
     RESIDENT,
 )
 from sim.engine.memory import PF_CELL, PF_ROW, prefetch
-from sim.engine.rng import shuffle
+from sim.engine.rng import randint, shuffle, uniform
 from sim.rules.civil_violence import (
     INTERGROUP,
     PEACEKEEPING,
+    ageing,
     arrest,
     arrestable,
+    birth_probability,
     clone,
     dies_of_age,
     grievance,
+    jail_countdown,
     kill_target,
     moves_in_core,
     release,
-    reproduces,
-    serves_term,
     turns_active,
 )
 
@@ -75,9 +82,11 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
 
     The per-agent steps that touch the fields (move, decide, look for someone to arrest or
     kill) are inner functions of this kernel: numba inlines them with the arrays already
-    unpacked, so the per-agent loop does no reference counting. The rules they apply are
-    ``inline="always"`` functions of :mod:`sim.rules.civil_violence`, inlined the same way.
-    Each inner function is called from one place, to keep the compiled kernel small.
+    unpacked, so the per-agent loop does no reference counting (an array *argument* of an
+    inlined function costs a count per call: the move, as a module-level function of six
+    arrays, made this kernel a fifth slower). The rules they apply are ``inline="always"``
+    functions of :mod:`sim.rules.civil_violence` taking scalars, inlined the same way. Each
+    inner function is called from one place, to keep the compiled kernel small.
     """
     ai = ag.i
     af = ag.f
@@ -88,6 +97,10 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     occ = grid.occ.reshape(n_cells)
     fields = grid.fields.reshape(grid.fields.shape[0], n_cells)  # cops, then actives by class
     economy = grid.economy.reshape(n_cells)
+    offs = geo.offsets
+    flat = geo.flat
+    n_off = geo.n_off
+    reach = geo.reach
     runs = geo.runs
     n_runs = geo.n_runs
     track = geo.track
@@ -125,13 +138,28 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                     for c in range(base + max(y0, 0), base + min(y1, height)):
                         fields[row, c] += delta
 
+    def empty_in_vision(x, y, k):
+        # sim.engine.grid.random_empty_in_vision on the arrays this kernel holds: rejection
+        # sampling, then (nearly full) the exhaustive draw, which is the shared helper
+        n = n_off[k]
+        inner = inside(x, y, reach[k], width, height)
+        here = x * height + y
+        for _ in range(TRY_MOVE):
+            j = randint(rng, n)
+            c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width,
+                       height, torus)
+            if c >= 0 and occ[c] < 0:
+                return c
+        return random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, x,
+                                 y, k, is_empty, ai, -1, prm)[0]
+
     def move(a):
         # ODD 7.4: to a uniformly random empty cell within vision (if any), taking along
         # what the agent adds to the fields (an active resident to the active fields, a cop
         # to the cop field)
         x = ai[a, I_X]
         y = ai[a, I_Y]
-        c = random_empty_in_vision(ai, occ, geo, prm, rng, x, y, ai[a, I_VCLASS])
+        c = empty_in_vision(x, y, ai[a, I_VCLASS])
         if c < 0:
             return
         kind = ai[a, I_KIND]
@@ -151,8 +179,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
 
     def kill_other_group(a):
         # ODD 7.5: a random resident of the other group in vision (if any) is killed
-        c = random_cell_where(ai, occ, geo, prm, rng, ai[a, I_X], ai[a, I_Y], ai[a, I_VCLASS],
-                              kill_target, a)[0]
+        c = random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng,
+                              ai[a, I_X], ai[a, I_Y], ai[a, I_VCLASS], kill_target, ai, a, prm)[0]
         if c >= 0:
             remove_agent(ag, grid, geo, prm, occ[c], free_stack, meta)
             events[EV_KILLINGS] += 1
@@ -195,7 +223,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         y = ai[a, I_Y]
         if fields[1 + k, x * height + y] <= 0:
             return
-        c = random_cell_where(ai, occ, geo, prm, rng, x, y, k, arrestable, a)[0]
+        c = random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y, k,
+                              arrestable, ai, a, prm)[0]
         if c >= 0:
             arrest(ag, grid, geo, prm, rng, a, occ[c], events)
 
@@ -234,11 +263,15 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         kind = ai[a, I_KIND]
         cop = is_cop(kind, pk_cops)
         if kind == RESIDENT:
-            if dies_of_age(ai, a, prm):
-                remove_agent(ag, grid, geo, prm, a, free_stack, meta)
-                events[EV_DEATHS] += 1
-                continue
-            if serves_term(ai, a):
+            if ageing(prm):
+                ai[a, I_AGE] += 1
+                if dies_of_age(ai[a, I_AGE], ai[a, I_DEATH_AGE]):
+                    remove_agent(ag, grid, geo, prm, a, free_stack, meta)
+                    events[EV_DEATHS] += 1
+                    continue
+            term, serving = jail_countdown(ai[a, I_JAIL])
+            if serving:
+                ai[a, I_JAIL] = term
                 continue
             if ai[a, I_STATE] == JAILED:
                 if not release(ag, grid, geo, prm, rng, a):
@@ -255,6 +288,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                     arrest_one(a)
             elif moves and (step == 0) == move_first:
                 move(a)
-        if kind == RESIDENT and reproduces(ai, a, prm, rng):
-            clone(ag, grid, geo, prm, rng, a, free_stack, meta, events)
+        if kind == RESIDENT:
+            p = birth_probability(ai[a, I_X] >= 0, prm)
+            if p > 0.0 and uniform(rng) < p:
+                clone(ag, grid, geo, prm, rng, a, free_stack, meta, events)
     return n

@@ -14,8 +14,8 @@ from numba import njit
 
 from sim.engine.grid import (
     move_in_vision,
+    neighbour_where,
     new_agent,
-    random_cell_where,
     remove_agent,
 )
 from sim.engine.layout import (
@@ -79,12 +79,14 @@ def victim(ai, a, b, prm):
     """ODD 7.9, attack: who may be attacked, a non-jailed resident in vision, of the other
     group in two-group worlds (a faction preys on the group other than its own, faction mod
     2); a known informant is preferred (rank 2, for ``random_cell_where``)."""
-    if b < 0 or ai[b, I_KIND] != RESIDENT or ai[b, I_STATE] == JAILED:
-        return 0
     own_group = ai[a, I_FACTION] % 2
-    if prm.residents_groups == 2 and ai[b, I_GROUP] == own_group:
-        return 0
-    return 2 if ai[b, I_INFORMANT] > 0 else 1
+    ok = (
+        b >= 0
+        and ai[b, I_KIND] == RESIDENT
+        and ai[b, I_STATE] != JAILED
+        and not (prm.residents_groups == 2 and ai[b, I_GROUP] == own_group)
+    )
+    return (2 if ai[b, I_INFORMANT] > 0 else 1) if ok else 0
 
 
 # ----------------------------------------------------------------------------- probabilities
@@ -128,12 +130,11 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     y = ai[c, I_Y]
     events[EV_INTERDICTIONS] += 1
     if uniform(rng) < 1.0 - prm.strategy_restraint:
-        occ = grid.occ.reshape(-1)
-        v = random_cell_where(ai, occ, geo, prm, rng, x, y, prm.harm_class, bystander, c)[0]
+        v = neighbour_where(ai, grid, geo, prm, rng, x, y, prm.harm_class, bystander, c)[0]
         if v >= 0:
             events[EV_HARMED] += 1
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
-                remove_agent(ag, grid, geo, prm, occ[v], free_stack, meta)
+                remove_agent(ag, grid, geo, prm, grid.occ.reshape(-1)[v], free_stack, meta)
                 events[EV_CASUALTIES] += 1
         lay.f[L_HARM_EV, x, y] += 1.0
     else:
@@ -163,8 +164,8 @@ def clash(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     events[EV_CLASHES] += 1
     lay.f[L_VIOLENCE, ai[c, I_X], ai[c, I_Y]] += prm.violence_per_clash
     occ = grid.occ.reshape(-1)
-    u = random_cell_where(ai, occ, geo, prm, rng, ai[c, I_X], ai[c, I_Y], ai[c, I_VCLASS],
-                          security_unit, c)[0]
+    u = neighbour_where(ai, grid, geo, prm, rng, ai[c, I_X], ai[c, I_Y], ai[c, I_VCLASS],
+                        security_unit, c)[0]
     p_death = prm.armed_groups_p_battle_death
     if u >= 0 and uniform(rng) < p_death * prm.armed_groups_unit_death_share:
         u = occ[u]
@@ -187,8 +188,8 @@ def pick_victim(ag, grid, geo, prm, rng, c):
     ``p_retaliate`` if there is one, else a uniformly random :func:`victim` (-1: none)."""
     ai = ag.i
     occ = grid.occ.reshape(-1)
-    anyone, informant = random_cell_where(ai, occ, geo, prm, rng, ai[c, I_X], ai[c, I_Y],
-                                          ai[c, I_VCLASS], victim, c)
+    anyone, informant = neighbour_where(ai, grid, geo, prm, rng, ai[c, I_X], ai[c, I_Y],
+                                        ai[c, I_VCLASS], victim, c)
     if informant >= 0 and uniform(rng) < prm.armed_groups_p_retaliate:
         return occ[informant]
     return occ[anyone] if anyone >= 0 else -1

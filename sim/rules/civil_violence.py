@@ -3,8 +3,10 @@ movement, and Model II's killing, births and deaths.
 
 Each rule is a small function the core tick (:mod:`sim.engine.tick`) calls for one agent at
 its turn; the tick decides who acts when, keeps the vision fields in step and walks the
-memory. The grievance formula lives here once: the tick, the recruitment rule, the metrics
-and ``Resident.grievance`` all call :func:`grievance`.
+memory. Rules applied to every agent every tick take scalars (what the agent sees and is);
+the effects of rarer events (an arrest, a release, a birth) take the tables. The grievance
+formula lives here once: the tick, the recruitment rule, the metrics and
+``Resident.grievance`` all call :func:`grievance`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from sim.engine.grid import (
     enter,
     is_empty,
     leave,
+    neighbour_where,
     new_agent,
-    random_cell_where,
     random_empty_cell,
     set_state,
 )
@@ -141,13 +143,13 @@ def arrest(ag, grid, geo, prm, rng, cop, b, events):
 
 
 @njit(inline="always", cache=True)
-def serves_term(ai, a):
+def jail_countdown(term):
     """ODD 7.3: a jailed resident counts its term down one per turn (and does nothing else);
-    it decides again on the first turn with a zero term. True while serving."""
-    if ai[a, I_JAIL] > 0:
-        ai[a, I_JAIL] -= 1
-        return True
-    return False
+    it decides again on the first turn with a zero term. Returns (term after this turn,
+    still serving)."""
+    if term > 0:
+        return term - 1, True
+    return term, False
 
 
 @njit(inline="always", cache=True)
@@ -198,21 +200,22 @@ def kill_target(ai, a, b, prm):
 
 
 @njit(inline="always", cache=True)
-def dies_of_age(ai, a, prm):
-    """ODD 7.5: with ``residents.max_age`` > 0 a resident ages one tick per turn and dies once
-    older than its age of death (drawn U{0..max_age})."""
-    if prm.residents_max_age > 0:
-        ai[a, I_AGE] += 1
-        return ai[a, I_AGE] > ai[a, I_DEATH_AGE]
-    return False
+def ageing(prm):
+    """ODD 7.5: residents age (one tick per turn) only with ``residents.max_age`` > 0."""
+    return prm.residents_max_age > 0
 
 
 @njit(inline="always", cache=True)
-def reproduces(ai, a, prm, rng):
+def dies_of_age(age, death_age):
+    """ODD 7.5: a resident dies once older than its age of death (drawn U{0..max_age})."""
+    return age > death_age
+
+
+@njit(inline="always", cache=True)
+def birth_probability(on_grid, prm):
     """ODD 7.5: a resident on the grid reproduces with probability ``residents.p_clone`` a
-    turn."""
-    clones = prm.residents_p_clone > 0.0 and ai[a, I_X] >= 0
-    return clones and uniform(rng) < prm.residents_p_clone
+    turn (0 off the grid)."""
+    return prm.residents_p_clone if on_grid else 0.0
 
 
 @njit(inline="always", cache=True)
@@ -222,8 +225,8 @@ def clone(ag, grid, geo, prm, rng, a, free_stack, meta, events):
     is U(0, 1) and its age of death U{0..max_age}."""
     ai = ag.i
     af = ag.f
-    pick = random_cell_where(ai, grid.occ.reshape(-1), geo, prm, rng, ai[a, I_X], ai[a, I_Y],
-                             prm.birth_class, is_empty, a)[0]
+    pick = neighbour_where(ai, grid, geo, prm, rng, ai[a, I_X], ai[a, I_Y], prm.birth_class,
+                           is_empty, a)[0]
     if pick < 0 or meta[META_FREE_TOP] == 0:
         return
     b = new_agent(ag, grid, geo, prm, RESIDENT, ai[a, I_VCLASS], pick, free_stack, meta)

@@ -16,20 +16,9 @@ from sim.engine.layout import (
     EV_RECRUITS,
     EV_RELAPSES,
     F_AGGRESSION,
-    F_DIALOGUE,
-    F_HARDSHIP,
-    F_TRUST_PK,
-    F_TRUST_POLICE,
     I_EMPLOYED,
     I_EX_COMBATANT,
     I_FACTION,
-    I_KIND,
-    I_STATE,
-    I_X,
-    I_Y,
-    JAILED,
-    L_COMB_SEEN,
-    L_DDR_REACH,
     RESIDENT,
 )
 from sim.engine.rng import randint, uniform
@@ -66,37 +55,38 @@ def ddr_probability(e, prm):
 
 
 @njit(inline="always", cache=True)
-def transition(ag, grid, geo, prm, lay, rng, legitimacy, a, meta, events):
-    """ODD 7.10, agent ``a`` on the grid: an unemployed, non-jailed resident may relapse (if
-    an ex-combatant) or be recruited (if it sees a combatant), and becomes a combatant of a
-    uniformly random faction with a new aggression; a combatant within reach of a DDR site
-    may disarm and becomes a resident (ex-combatant, unemployed): a weapon is collected."""
-    ai = ag.i
-    af = ag.f
-    x = ai[a, I_X]
-    y = ai[a, I_Y]
-    kind = ai[a, I_KIND]
-    if kind == RESIDENT and ai[a, I_STATE] != JAILED and not ai[a, I_EMPLOYED]:
-        e = grid.economy[x, y]
-        g = grievance(af[a, F_HARDSHIP], True, e, ai[a, I_EMPLOYED], af[a, F_TRUST_POLICE],
-                      af[a, F_DIALOGUE], legitimacy, prm)
-        if ai[a, I_EX_COMBATANT]:
-            p = relapse_probability(g, e, prm)
-            ev = EV_RELAPSES
-        elif lay.f[L_COMB_SEEN, x, y] > 0:
-            p = recruit_probability(g, e, af[a, F_TRUST_PK], prm)
-            ev = EV_RECRUITS
-        else:
-            return
-        if uniform(rng) < p:
-            convert(ag, grid, geo, prm, a, COMBATANT, prm.comb_class, meta)
-            ai[a, I_FACTION] = randint(rng, prm.armed_groups_factions)
-            af[a, F_AGGRESSION] = new_aggression(prm.armed_groups_aggression,
-                                                 prm.armed_groups_aggression_min, uniform(rng))
-            events[ev] += 1
-    elif kind == COMBATANT and lay.f[L_DDR_REACH, x, y] > 0:
-        if uniform(rng) < ddr_probability(grid.economy[x, y], prm):
-            convert(ag, grid, geo, prm, a, RESIDENT, 0, meta)
-            ai[a, I_EX_COMBATANT] = 1
-            ai[a, I_EMPLOYED] = 0
-            events[EV_DISARMED] += 1
+def transition_chance(kind, jailed, employed, ex_combatant, sees_combatant, near_ddr, hardship,
+                      e, trust_police, dialogue, trust_pk, legitimacy, prm):
+    """ODD 7.10, an agent on the grid: an unemployed, non-jailed resident may relapse (an
+    ex-combatant, :func:`relapse_probability`) or be recruited (if it sees a combatant,
+    :func:`recruit_probability`), with its grievance G at economy E; a combatant within reach
+    of a DDR site may disarm (:func:`ddr_probability`). Returns (probability, event counter),
+    probability -1 when nothing can happen (nothing is drawn)."""
+    if kind == RESIDENT and not jailed and not employed:
+        g = grievance(hardship, True, e, employed, trust_police, dialogue, legitimacy, prm)
+        if ex_combatant:
+            return relapse_probability(g, e, prm), EV_RELAPSES
+        if sees_combatant:
+            return recruit_probability(g, e, trust_pk, prm), EV_RECRUITS
+    elif kind == COMBATANT and near_ddr:
+        return ddr_probability(e, prm), EV_DISARMED
+    return -1.0, -1
+
+
+@njit(inline="always", cache=True)
+def join(ag, grid, geo, prm, rng, a, meta):
+    """ODD 7.10, recruitment or relapse: the resident becomes a combatant of a uniformly
+    random faction with a new aggression (:func:`sim.rules.armed_groups.new_aggression`)."""
+    convert(ag, grid, geo, prm, a, COMBATANT, prm.comb_class, meta)
+    ag.i[a, I_FACTION] = randint(rng, prm.armed_groups_factions)
+    ag.f[a, F_AGGRESSION] = new_aggression(prm.armed_groups_aggression,
+                                           prm.armed_groups_aggression_min, uniform(rng))
+
+
+@njit(inline="always", cache=True)
+def disarm(ag, grid, geo, prm, a, meta):
+    """ODD 7.10, disarmament: the combatant becomes a resident, an unemployed ex-combatant
+    (a weapon is collected)."""
+    convert(ag, grid, geo, prm, a, RESIDENT, 0, meta)
+    ag.i[a, I_EX_COMBATANT] = 1
+    ag.i[a, I_EMPLOYED] = 0
