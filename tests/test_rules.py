@@ -1,4 +1,4 @@
-"""Each Epstein rule on hand-built tiny worlds (MODEL.md 4.1, 4.2)."""
+"""Each Epstein rule on hand-built tiny worlds (ODD 7.1-7.6)."""
 
 from __future__ import annotations
 

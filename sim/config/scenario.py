@@ -210,7 +210,7 @@ class Unrest(_Section):
 
 
 class ArmedGroups(_Section):
-    """Armed-group members (MODEL.md 4.3). Density 0 switches the layer off."""
+    """Armed-group members (ODD 7.9-7.10). Density 0 switches the layer off."""
 
     density: float = _f(0.0, "Initial combatants per cell", "agents/cell", ge=0.0, le=1.0)
     factions: int = _f(1, "Number of factions", "-", ge=1, le=4)
@@ -271,7 +271,7 @@ class ArmedGroups(_Section):
 
 
 class DDR(_Section):
-    """Disarmament, demobilisation and reintegration (MODEL.md 4.3)."""
+    """Disarmament, demobilisation and reintegration (ODD 7.10, 7.12)."""
 
     rate: float = _f(
         0.1, "ddr_rate: per-tick disarmament probability near a DDR unit", "1/tick", ge=0.0, le=1.0
@@ -319,7 +319,7 @@ ROLE_NAMES = ("patrol", "static", "rapid_response", "engagement", "ddr", "police
 
 
 class Strategy(_Section):
-    """How the mission uses its force (MODEL.md 4.4); strategy files set this table."""
+    """How the mission uses its force (ODD 7.7-7.9, 7.11, 7.15); strategy files set this table."""
 
     name: str = _f("default", "Strategy name used in reports")
     roles: Roles = Field(
@@ -411,7 +411,7 @@ class Strategy(_Section):
 
 
 class Mission(_Section):
-    """Mission timeline (MODEL.md 4.8)."""
+    """Mission timeline (ODD 7.14)."""
 
     deploy_tick: int = _f(0, "Tick at which the peacekeepers are deployed", "tick", ge=0)
     drawdown_start: int | None = _f(
@@ -454,7 +454,7 @@ class Mission(_Section):
 
 
 class Trust(_Section):
-    """Residents' trust in peacekeepers and police (MODEL.md 4.6)."""
+    """Residents' trust in peacekeepers and police (ODD 7.11)."""
 
     initial_pk: float = _f(0.4, "Mean initial trust in peacekeepers", "-", ge=0.0, le=1.0)
     initial_police: float = _f(0.3, "Mean initial trust in police", "-", ge=0.0, le=1.0)
@@ -518,7 +518,7 @@ class Trust(_Section):
 
 
 class Economy(_Section):
-    """Livelihoods and infrastructure (MODEL.md 4.6, 4.7)."""
+    """Livelihoods and infrastructure (ODD 7.12, 7.13)."""
 
     initial: float = _f(0.4, "Initial economy level E", "-", ge=0.0, le=1.0)
     base: float = _f(0.2, "Economy target with no infrastructure, security or markets", "-",
@@ -571,7 +571,7 @@ class Economy(_Section):
 
 
 class Violence(_Section):
-    """The violence layer V (MODEL.md 4.7)."""
+    """The violence layer V (ODD 7.9, 7.11, 7.13)."""
 
     decay: float = _f(0.2, "Share of violence that fades per tick", "1/tick", ge=0.0, le=1.0)
     spread: float = _f(0.1, "Share that spreads to neighbours per tick", "1/tick", ge=0.0, le=1.0)

@@ -66,6 +66,7 @@ from sim.engine.layout import (
 )
 from sim.rules.environment import security
 
+
 @njit(cache=True)
 def box_sum_work(field, r, torus, out, tmp, col):
     """``out`` = sum of ``field`` over the (2r+1) x (2r+1) box around every cell (the cell

@@ -23,8 +23,10 @@ from sim.engine.layout import (
     I_AGE,
     I_ALIVE,
     I_DEATH_AGE,
+    I_FACTION,
     I_GROUP,
     I_HOME,
+    I_INFORMANT,
     I_JAIL,
     I_KIND,
     I_STATE,
@@ -116,23 +118,28 @@ def distance(c1, c2, height, width, torus):
 
 
 @njit(inline="always", cache=True)
-def is_empty(ai, a, b, prm):
+def is_empty(b, kind, state, group, informant, my_group, my_faction, prm):
     """Rank for :func:`random_cell_where`: an empty cell qualifies."""
     return 1 if b < 0 else 0
 
 
 @njit(inline="always", cache=True)
-def random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y, k, rank,
-                      ai, a, prm):
-    """A uniformly random cell of neighbourhood class ``k`` of ``(x, y)`` whose occupant ``b``
-    (-1: empty) qualifies, ``rank(ai, a, b, prm) >= 1``; and, drawn alongside, a uniformly
-    random one among those ranked 2 (preferred). Returns ``(cell, preferred cell)`` as flat
-    indices, -1 where none qualifies.
+def random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y, k,
+                      rank, a, prm):
+    """A uniformly random cell of neighbourhood class ``k`` of ``(x, y)`` whose occupant
+    qualifies for agent ``a`` (-1: nobody), ``rank(...) >= 1``; and, drawn alongside, a
+    uniformly random one among those ranked 2 (preferred). Returns ``(cell, preferred cell)``
+    as flat indices, -1 where none qualifies.
 
-    One pass in offset order with reservoir sampling: one draw per qualifying cell, and a
-    second per preferred cell, so the draws depend only on who stands where. The geometry
-    comes unpacked (``Geometry.offsets``, ``flat``, ``n_off``, ``reach``): an array argument
-    of an inlined function costs a reference count per call, a namedtuple one per array."""
+    ``rank(b, kind, state, group, informant, my_group, my_faction, prm)`` sees the occupant
+    ``b`` (-1 for an empty cell, with kind -1) and the looker's group and faction: scalars,
+    so judging a cell costs no reference count. One pass in offset order with reservoir
+    sampling: one draw per qualifying cell, and a second per preferred cell, so the draws
+    depend only on who stands where. The geometry comes unpacked (``Geometry.offsets``,
+    ``flat``, ``n_off``, ``reach``): a namedtuple argument of an inlined function costs a
+    reference count per array per call."""
+    my_group = ai[a, I_GROUP] if a >= 0 else -1
+    my_faction = ai[a, I_FACTION] if a >= 0 else -1
     inner = inside(x, y, reach[k], width, height)
     here = x * height + y
     found = 0
@@ -142,16 +149,22 @@ def random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, 
     for j in range(n_off[k]):
         c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height,
                    torus)
-        if c >= 0:
-            r = rank(ai, a, occ[c], prm)
-            if r > 0:
-                found += 1
-                if randint(rng, found) == 0:
-                    pick = c
-                if r > 1:
-                    found2 += 1
-                    if randint(rng, found2) == 0:
-                        pick2 = c
+        if c < 0:
+            continue
+        b = occ[c]
+        if b >= 0:
+            r = rank(b, ai[b, I_KIND], ai[b, I_STATE], ai[b, I_GROUP], ai[b, I_INFORMANT],
+                     my_group, my_faction, prm)
+        else:
+            r = rank(b, -1, -1, -1, 0, my_group, my_faction, prm)
+        if r > 0:
+            found += 1
+            if randint(rng, found) == 0:
+                pick = c
+            if r > 1:
+                found2 += 1
+                if randint(rng, found2) == 0:
+                    pick2 = c
     return pick, pick2
 
 
@@ -159,8 +172,9 @@ def random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, 
 def neighbour_where(ai, grid, geo, prm, rng, x, y, k, rank, a):
     """:func:`random_cell_where` on the model's grid and geometry (for the layer's phases,
     which pick rarely)."""
-    return random_cell_where(grid.occ.reshape(-1), geo.offsets, geo.flat, geo.n_off, geo.reach,
-                             geo.width, geo.height, geo.torus, rng, x, y, k, rank, ai, a, prm)
+    return random_cell_where(grid.occ.reshape(-1), ai, geo.offsets, geo.flat, geo.n_off,
+                             geo.reach, geo.width, geo.height, geo.torus, rng, x, y, k, rank, a,
+                             prm)
 
 
 @njit(cache=True)
@@ -184,8 +198,8 @@ def random_empty_in_vision(occ, geo, rng, x, y, k):
         c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], w, h, geo.torus)
         if c >= 0 and occ[c] < 0:
             return c
-    return random_cell_where(occ, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x, y,
-                             k, is_empty, occ, -1, 0)[0]
+    return random_cell_where(occ, occ.reshape(-1, 1), offs, flat, geo.n_off, geo.reach, w, h,
+                             geo.torus, rng, x, y, k, is_empty, -1, 0)[0]
 
 
 @njit(inline="always", cache=True)

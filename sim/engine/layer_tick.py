@@ -65,6 +65,7 @@ from sim.engine.layout import (
     W_TMP,
 )
 from sim.engine.memory import AHEAD, prefetch
+from sim.engine.rng import uniform
 from sim.engine.tick import tick
 from sim.rules.armed_groups import combatant_turn
 from sim.rules.environment import (
@@ -74,7 +75,6 @@ from sim.rules.environment import (
     infrastructure_step,
     violence_kept,
 )
-from sim.engine.rng import uniform
 from sim.rules.livelihoods import job_change_chance
 from sim.rules.peacekeepers import calls_rapid_response, heat, move_unit
 from sim.rules.police import professionalism_step

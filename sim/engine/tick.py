@@ -52,7 +52,6 @@ from sim.engine.layout import (
     META_NEXT_UID,
     N_FLOAT,
     N_INT,
-    PEACEKEEPER,
     QUIESCENT,
     RESIDENT,
 )
@@ -150,8 +149,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                        height, torus)
             if c >= 0 and occ[c] < 0:
                 return c
-        return random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, x,
-                                 y, k, is_empty, ai, -1, prm)[0]
+        return random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng,
+                                 x, y, k, is_empty, -1, prm)[0]
 
     def move(a):
         # ODD 7.4: to a uniformly random empty cell within vision (if any), taking along
@@ -179,8 +178,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
 
     def kill_other_group(a):
         # ODD 7.5: a random resident of the other group in vision (if any) is killed
-        c = random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng,
-                              ai[a, I_X], ai[a, I_Y], ai[a, I_VCLASS], kill_target, ai, a, prm)[0]
+        c = random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng,
+                              ai[a, I_X], ai[a, I_Y], ai[a, I_VCLASS], kill_target, a, prm)[0]
         if c >= 0:
             remove_agent(ag, grid, geo, prm, occ[c], free_stack, meta)
             events[EV_KILLINGS] += 1
@@ -223,8 +222,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         y = ai[a, I_Y]
         if fields[1 + k, x * height + y] <= 0:
             return
-        c = random_cell_where(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y, k,
-                              arrestable, ai, a, prm)[0]
+        c = random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y,
+                              k, arrestable, a, prm)[0]
         if c >= 0:
             arrest(ag, grid, geo, prm, rng, a, occ[c], events)
 

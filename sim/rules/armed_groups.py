@@ -34,10 +34,7 @@ from sim.engine.layout import (
     F_HARDSHIP,
     F_RISK,
     I_FACTION,
-    I_GROUP,
-    I_INFORMANT,
     I_KIND,
-    I_STATE,
     I_VCLASS,
     I_X,
     I_Y,
@@ -61,32 +58,32 @@ from sim.engine.rng import uniform
 
 
 @njit(inline="always", cache=True)
-def bystander(ai, a, b, prm):
+def bystander(b, kind, state, group, informant, my_group, my_faction, prm):
     """ODD 7.9, interdiction: who may be harmed, any non-jailed resident within
-    ``strategy.harm_radius`` (rank for ``random_cell_where``)."""
-    return 1 if b >= 0 and ai[b, I_KIND] == RESIDENT and ai[b, I_STATE] != JAILED else 0
+    ``strategy.harm_radius`` (rank of the occupant ``b`` for ``random_cell_where``)."""
+    return 1 if kind == RESIDENT and state != JAILED else 0
 
 
 @njit(inline="always", cache=True)
-def security_unit(ai, a, b, prm):
+def security_unit(b, kind, state, group, informant, my_group, my_faction, prm):
     """ODD 7.9, clash: whom a clash hits, a peacekeeper or police officer in the combatant's
-    vision (rank for ``random_cell_where``)."""
-    return 1 if b >= 0 and (ai[b, I_KIND] == PEACEKEEPER or ai[b, I_KIND] == POLICE) else 0
+    vision (rank of the occupant ``b`` for ``random_cell_where``)."""
+    return 1 if kind in (PEACEKEEPER, POLICE) else 0
 
 
 @njit(inline="always", cache=True)
-def victim(ai, a, b, prm):
+def victim(b, kind, state, group, informant, my_group, my_faction, prm):
     """ODD 7.9, attack: who may be attacked, a non-jailed resident in vision, of the other
     group in two-group worlds (a faction preys on the group other than its own, faction mod
-    2); a known informant is preferred (rank 2, for ``random_cell_where``)."""
-    own_group = ai[a, I_FACTION] % 2
+    2); a known informant is preferred (rank 2; rank of the occupant ``b`` for
+    ``random_cell_where``)."""
+    own_group = my_faction % 2
     ok = (
-        b >= 0
-        and ai[b, I_KIND] == RESIDENT
-        and ai[b, I_STATE] != JAILED
-        and not (prm.residents_groups == 2 and ai[b, I_GROUP] == own_group)
+        kind == RESIDENT
+        and state != JAILED
+        and not (prm.residents_groups == 2 and group == own_group)
     )
-    return (2 if ai[b, I_INFORMANT] > 0 else 1) if ok else 0
+    return (2 if informant > 0 else 1) if ok else 0
 
 
 # ----------------------------------------------------------------------------- probabilities
@@ -238,9 +235,12 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
         if uniform(rng) < police_arrest_probability(npol, prof, prm):
             police_arrest(ag, grid, geo, prm, rng, c, prof, free_stack, meta, events)
             return
-    if npk + npol > 0 and uniform(rng) < prm.armed_groups_p_clash:
-        if clash(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
-            return
+    if (
+        npk + npol > 0
+        and uniform(rng) < prm.armed_groups_p_clash
+        and clash(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events)
+    ):
+        return  # the combatant died in the clash
     s_v = npk + lay.f[L_SEC_POLICE, x, y]
     b_v = max(1, lay.comb_own[ai[c, I_FACTION], x, y])
     if uniform(rng) < ag.f[c, F_AGGRESSION] * (1.0 - attack_risk(s_v, b_v, prm)):

@@ -35,7 +35,6 @@ from sim.engine.layout import (
     F_TRUST_PK0,
     F_TRUST_POLICE,
     F_TRUST_POLICE0,
-    I_AGE,
     I_DEATH_AGE,
     I_GROUP,
     I_JAIL,
@@ -117,10 +116,10 @@ def turns_active(grievance, risk_aversion, cops, actives, prm):
 
 
 @njit(inline="always", cache=True)
-def arrestable(ai, a, b, prm):
+def arrestable(b, kind, state, group, informant, my_group, my_faction, prm):
     """ODD 7.3 rule C: a cop arrests a uniformly random *active resident* in its vision (rank
-    for ``random_cell_where``)."""
-    return 1 if b >= 0 and ai[b, I_KIND] == RESIDENT and ai[b, I_STATE] == ACTIVE else 0
+    of the occupant ``b`` for ``random_cell_where``)."""
+    return 1 if kind == RESIDENT and state == ACTIVE else 0
 
 
 @njit(inline="always", cache=True)
@@ -186,17 +185,10 @@ def moves_in_core(kind, cop, prm):
 
 
 @njit(inline="always", cache=True)
-def kill_target(ai, a, b, prm):
+def kill_target(b, kind, state, group, informant, my_group, my_faction, prm):
     """ODD 7.5: an active kills a uniformly random non-jailed resident *of the other group*
-    in its vision (rank for ``random_cell_where``)."""
-    return (
-        1
-        if b >= 0
-        and ai[b, I_KIND] == RESIDENT
-        and ai[b, I_GROUP] != ai[a, I_GROUP]
-        and ai[b, I_STATE] != JAILED
-        else 0
-    )
+    in its vision (rank of the occupant ``b`` for ``random_cell_where``)."""
+    return 1 if kind == RESIDENT and group != my_group and state != JAILED else 0
 
 
 @njit(inline="always", cache=True)

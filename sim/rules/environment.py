@@ -13,7 +13,8 @@ from numba import njit
 
 @njit(inline="always", cache=True)
 def clip01(v):
-    """``np.clip(v, 0, 1)`` for a finite float, as numpy computes it (max, then min)."""
+    """ODD 7.13: economy and infrastructure stay in [0, 1] (``np.clip(v, 0, 1)`` for a finite
+    float, as numpy computes it: max, then min)."""
     v = v if v > 0.0 else 0.0
     return v if v < 1.0 else 1.0
 

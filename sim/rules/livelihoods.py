@@ -12,7 +12,6 @@ from __future__ import annotations
 from numba import njit
 
 
-
 @njit(inline="always", cache=True)
 def job_change_chance(employed, ex_combatant, e, prm):
     """ODD 7.12, a resident on a cell of economy ``e``: the employed lose their job with

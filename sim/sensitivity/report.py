@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.io.store import atomic_path, atomic_write_bytes, atomic_write_text
-from sim.sensitivity.study import SEED_FACTOR
+from sim.sensitivity.names import SEED_FACTOR
 from sim.viz.plots import _new_figure, figure_png
 
 if TYPE_CHECKING:

@@ -90,6 +90,7 @@ from sim.experiments.sweep import (
 )
 from sim.io.manifest import canonical_json
 from sim.io.store import atomic_write_bytes
+from sim.sensitivity.names import SEED_FACTOR
 from sim.sensitivity.testfunctions import FUNCTION_FACTORS, call_function, resolve
 
 METHODS = ("sobol", "morris")
@@ -108,7 +109,6 @@ DIST_MEANING = {
 FUNCTION_CONTEXT = "function"
 #: keys that only change the analysis: editing them and resuming re-analyses the stored runs
 ANALYSIS_KEYS = ("name", "description", "also", "outputs", "bootstrap", "conf_level")
-SEED_FACTOR = "seed_stream"  # name of the seed pseudo-factor
 
 
 class SensitivityError(ExperimentError):

@@ -356,7 +356,7 @@ def figure_png(fig: Figure) -> bytes:
 
 def save_plots(result: Any, folder: str | Path) -> list[Path]:
     """Write ``timeseries.png`` and, when the run kept its model, ``snapshot_final.png``."""
-    from sim.io.store import atomic_write_bytes
+    from sim.io.atomic import atomic_write_bytes
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
