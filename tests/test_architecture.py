@@ -152,6 +152,22 @@ def test_cli_help_and_validate_import_no_heavy_library():
     assert out.strip() == "[]"
 
 
+def test_public_api_is_documented_and_resolves():
+    import sim
+
+    assert set(sim.__all__) == {"load_scenario", "run", "RunResult", "Scenario", "ScenarioError",
+                                "PeaceSimModel", "run_sweep", "compare", "run_study"}
+    for name in sim.__all__:
+        assert callable(getattr(sim, name)), name
+    from sim import load_scenario, run
+
+    result = run(load_scenario(ROOT / "scenarios" / "epstein_model1.toml",
+                               {"world.width": 10, "world.height": 10}), ticks=2)
+    text = repr(result)
+    assert "\n" not in text and len(text) < 120
+    assert text == "RunResult(scenario='epstein_model1', seed=1, ticks=2, timeseries=3x11)"
+
+
 if __name__ == "__main__":  # python tests/test_architecture.py: the tree and its imports
     g = import_graph()
     for name in sorted(modules()):

@@ -45,7 +45,6 @@ class PeacekeepingLayer:
         self.sc = sc
         w, h = model.width, model.height
         self.lay = LayerTable(w, h, sc.armed_groups.factions)
-        self.params = model.params
         self.torus = sc.world.torus
         self._perm = np.empty(model.capacity, np.int64)
         self._metrics = np.zeros(N_METRICS, np.float64)
