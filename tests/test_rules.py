@@ -294,3 +294,59 @@ def test_incremental_fields_match_a_recount(overrides):
         if agent.pos is not None:
             assert agent.cell.coordinate == agent.pos
             assert agent in agent.cell.agents
+
+
+# ---------------------------------------------------------------- the parameter registry
+
+
+def test_every_numeric_parameter_reaches_the_kernels_under_one_name():
+    from sim.config.scenario import Scenario
+    from sim.engine.params import CHOICES, Params, build_params, code, kernel_name
+    from sim.engine.space import build_geometry
+
+    sc = build_scenario({"model": "peacekeeping", "ddr": {"rate": 0.25},
+                         "armed_groups": {"p_lethal": 0.125}, "unrest": {"arrest_ratio": "exact"}})
+    prm = build_params(sc, build_geometry(sc)[2])
+    assert prm.ddr_rate == 0.25 and prm.armed_groups_p_lethal == 0.125
+    assert prm.unrest_arrest_ratio == code("unrest_arrest_ratio", "exact") == cv.RATIO_EXACT
+    assert CHOICES["unrest_arrest_ratio"] == ("floor", "round", "exact")
+    numeric = (bool, int, float)
+    for key, value in Scenario().flat().items():
+        if key.startswith("run.") or not isinstance(value, numeric + (str,)):
+            continue
+        name = kernel_name(key)
+        if isinstance(value, str) and name not in CHOICES:
+            continue  # free text (names, descriptions)
+        assert name in Params._fields, f"{key} is not a kernel parameter"
+        expected = code(name, sc.get(key)) if name in CHOICES else sc.get(key)
+        assert getattr(prm, name) == expected, key
+    assert prm.tip_reach == sc.strategy.tip_radius + round(
+        sc.strategy.tip_radius_warning * sc.strategy.early_warning)
+
+
+def test_the_registry_is_generated_from_any_schema_and_pickles_by_reference():
+    import pickle
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    from sim.engine import params
+
+    class Inner(BaseModel):
+        rate: float = 0.1
+        mode: Literal["a", "b"] = "a"
+        label: str = "x"
+        cap: int | None = None
+
+    class Outer(BaseModel):
+        inner: Inner = Inner()
+        flag: bool = True
+
+    choices: dict[str, tuple[str, ...]] = {}
+    assert params._schema_fields(Outer, choices) == [
+        ("inner_rate", "inner.rate", float), ("inner_mode", "inner.mode", int),
+        ("flag", "flag", bool),
+    ]
+    assert choices == {"inner_mode": ("a", "b")}
+    assert params.Params.__module__ == "sim.engine.params"
+    assert pickle.loads(pickle.dumps(params.Params)) is params.Params  # numba's cache needs it

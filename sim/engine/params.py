@@ -50,22 +50,24 @@ def _kernel_type(annotation: Any) -> tuple[type, tuple[Any, ...]] | None:
     return None
 
 
-def _schema_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, type]]:
-    """(kernel name, dotted key, type) of every numeric field, in schema order."""
+def _schema_fields(model: type[BaseModel], choices: dict[str, tuple[str, ...]],
+                   prefix: str = "") -> list[tuple[str, str, type]]:
+    """(kernel name, dotted key, type) of every numeric field, in schema order; the word
+    choices of ``Literal`` fields go into ``choices``."""
     out: list[tuple[str, str, type]] = []
     for name, field in model.model_fields.items():
         ann = field.annotation
         if f"{prefix}{name}" in NOT_KERNEL:
             continue
         if isinstance(ann, type) and issubclass(ann, BaseModel):
-            out += _schema_fields(ann, f"{prefix}{name}.")
+            out += _schema_fields(ann, choices, f"{prefix}{name}.")
             continue
         kt = _kernel_type(ann)
         if kt is not None:
             key = f"{prefix}{name}"
             out.append((key.replace(".", "_"), key, kt[0]))
             if kt[1]:
-                CHOICES[key.replace(".", "_")] = kt[1]
+                choices[key.replace(".", "_")] = kt[1]
     return out
 
 
@@ -74,7 +76,7 @@ NOT_KERNEL = frozenset({"run"})
 #: word choices of the ``Literal`` fields, by kernel name: the code of a word is its position
 CHOICES: dict[str, tuple[str, ...]] = {}
 #: (kernel name, dotted key, type) of every schema field in ``Params``
-SCHEMA_FIELDS = tuple(_schema_fields(Scenario))
+SCHEMA_FIELDS = tuple(_schema_fields(Scenario, CHOICES))
 _names = [n for n, _, _ in SCHEMA_FIELDS] + [n for n, _, _ in DERIVED]
 if len(set(_names)) != len(_names):  # pragma: no cover - a schema edit that breaks the map
     dup = sorted({n for n in _names if _names.count(n) > 1})
