@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.config.scenario import ROLE_NAMES
 from sim.engine import layout as K
+from sim.engine.calls import call
 from sim.engine.fields import box_sum_into, presence
 from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
@@ -95,10 +96,10 @@ class PeacekeepingLayer:
         self._init_police(np.flatnonzero(ag.alive & (ag.kind == K.POLICE)), gen)
         a = sc.armed_groups
         n = round(a.density * m.n_cells)
-        new = np.sort(place_new_slots(m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                                      K.COMBATANT, m.params.comb_class, n, m.free_stack, m.meta))
+        new = np.sort(call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                           K.COMBATANT, m.params.comb_class, n, m.free_stack, m.meta))
         ag.faction[new] = gen.integers(0, a.factions, new.size)
-        ag.aggression[new] = [new_aggression(a.aggression, a.aggression_min, u)
+        ag.aggression[new] = [call(new_aggression, a.aggression, a.aggression_min, u)
                               for u in gen.random(new.size).tolist()]
         ag.hardship[new] = gen.random(new.size)
         ag.risk[new] = gen.random(new.size)
@@ -131,8 +132,8 @@ class PeacekeepingLayer:
         n = round(sc.peacekeepers.density * m.n_cells)
         shares = {r: getattr(sc.strategy.roles, r) for r in ROLE_NAMES}
         counts = role_counts(n, shares)
-        new = np.sort(place_new_slots(m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                                      K.PEACEKEEPER, m.params.pk_class, n, m.free_stack, m.meta))
+        new = np.sort(call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                           K.PEACEKEEPER, m.params.pk_class, n, m.free_stack, m.meta))
         roles = np.concatenate([np.full(counts[r], K.ROLE_CODES[r], np.int8) for r in ROLE_NAMES])[
             : new.size
         ]
@@ -182,8 +183,8 @@ class PeacekeepingLayer:
                                   mis.drawdown_schedule)
             have = m.count(K.C_PEACEKEEPERS)
             if have > keep:
-                remove_random(m.ag, m.cells, m.geometry, m.params, m.rng_state, K.PEACEKEEPER,
-                              have - keep, m.free_stack, m.meta)
+                call(remove_random, m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                     K.PEACEKEEPER, have - keep, m.free_stack, m.meta)
             if keep == 0 and self.exit_tick is None:
                 self.exit_tick = t
         pol = sc.police
@@ -192,9 +193,8 @@ class PeacekeepingLayer:
             gap = round(pol.target * m.n_cells) - have
             if gap > 0:
                 hires = int(self._gen.binomial(gap, pol.recruitment))
-                slots = place_new_slots(m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                                        K.POLICE, m.params.cops_class, hires, m.free_stack,
-                                        m.meta)
+                slots = call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                             K.POLICE, m.params.cops_class, hires, m.free_stack, m.meta)
                 self._init_police(np.sort(slots), self._gen)
         if t % sc.strategy.mentor_pairing_interval == 0:
             self.pair_mentors()
@@ -256,15 +256,15 @@ class PeacekeepingLayer:
     def refresh_presence(self) -> None:
         """Who is within reach of every cell, from where agents stand now (ODD 7.7)."""
         m = self.model
-        presence(m.ag, m.meta, self.lay.packed, m.params)
+        call(presence, m.ag, m.meta, self.lay.packed, m.params)
 
     def step(self, t: int) -> None:
         """One tick: the mission timeline (in Python: it draws from the set-up generator),
         then a single kernel call for the rest, the civil-violence core included."""
         m = self.model
         self.timeline(t)
-        layer_tick(m.ag, m.cells, m.geometry, m.params, self.lay.packed, m.rng_state,
-                   m.legitimacy, m.order, self._perm, m.free_stack, m.meta, m.events)
+        call(layer_tick, m.ag, m.cells, m.geometry, m.params, self.lay.packed, m.rng_state,
+             float(m.legitimacy), m.order, self._perm, m.free_stack, m.meta, m.events)
 
     # ------------------------------------------------------------------ observation
 
@@ -273,6 +273,6 @@ class PeacekeepingLayer:
         census) in the same kernel call."""
         m = self.model
         out = self._metrics
-        layer_metrics(m.ag, m.cells, m.params, self.lay.packed, m.meta, m.legitimacy,
-                      census_counts, out, self._buf)
+        call(layer_metrics, m.ag, m.cells, m.params, self.lay.packed, m.meta,
+             float(m.legitimacy), census_counts, out, self._buf)
         return layer_row(m.events.tolist(), out.tolist())

@@ -16,6 +16,7 @@ from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid, P
 
 from sim.config.scenario import Scenario
 from sim.engine import layout as K
+from sim.engine.calls import call
 from sim.engine.grid import new_agent, place_new, rebuild_fields, remove_random
 from sim.engine.metrics import census, view_changes
 from sim.engine.params import build_params
@@ -147,14 +148,14 @@ class PeaceSimModel(mesa.Model):
         self.free_stack[: self.capacity - a] = np.arange(self.capacity - 1, a - 1, -1)
         self.meta[K.META_FREE_TOP] = self.capacity - a
         self.meta[K.META_HIGH] = a
-        rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        call(rebuild_fields, self.ag, self.cells, self.geometry, self.params)
         if sc.mission.deploy_tick == 0 and sc.model == "epstein":
             self._deploy_peacekeepers()
 
     def _deploy_peacekeepers(self) -> None:
         n = round(self.scenario_config.peacekeepers.density * self.n_cells)
-        place_new(self.ag, self.cells, self.geometry, self.params, self.rng_state,
-                  K.PEACEKEEPER, self.params.pk_class, n, self.free_stack, self.meta)
+        call(place_new, self.ag, self.cells, self.geometry, self.params, self.rng_state,
+             K.PEACEKEEPER, self.params.pk_class, n, self.free_stack, self.meta)
 
     # ------------------------------------------------------------------ the tick
 
@@ -170,13 +171,13 @@ class PeaceSimModel(mesa.Model):
         else:
             if t == sc.mission.deploy_tick and t > 0:
                 self._deploy_peacekeepers()
-            tick(self.ag, self.cells, self.geometry, self.params, self.rng_state,
-                 self.legitimacy, self.order, self.free_stack, self.meta, self.events)
+            call(tick, self.ag, self.cells, self.geometry, self.params, self.rng_state,
+                 float(self.legitimacy), self.order, self.free_stack, self.meta, self.events)
         self._after_tick()
 
     def count(self, what: int) -> int:
         """How many agents there are now of a census category (``layout.C_*``)."""
-        census(self.ag, self.meta, self.census_counts)
+        call(census, self.ag, self.meta, self.census_counts)
         return int(self.census_counts[what])
 
     def _apply_police_ramp(self, t: int) -> None:
@@ -187,10 +188,10 @@ class PeaceSimModel(mesa.Model):
         have = self.count(K.C_POLICE)
         args = (self.ag, self.cells, self.geometry, self.params, self.rng_state)
         if want > have:
-            place_new(*args, K.POLICE, self.params.cops_class, want - have,
-                      self.free_stack, self.meta)
+            call(place_new, *args, K.POLICE, self.params.cops_class, want - have,
+                 self.free_stack, self.meta)
         elif want < have:
-            remove_random(*args, K.POLICE, have - want, self.free_stack, self.meta)
+            call(remove_random, *args, K.POLICE, have - want, self.free_stack, self.meta)
 
     def _after_tick(self) -> None:
         self._sync_views()
@@ -200,7 +201,7 @@ class PeaceSimModel(mesa.Model):
 
     def _observe(self) -> None:
         if self.layer is None:
-            census(self.ag, self.meta, self.census_counts)
+            call(census, self.ag, self.meta, self.census_counts)
             layer_metrics = {}
         else:
             layer_metrics = self.layer.metrics(self.census_counts)  # counts the census too
@@ -219,7 +220,7 @@ class PeaceSimModel(mesa.Model):
             return
         self._views_mark = mark
         ai = self.arrays.i
-        n = view_changes(self.ag, self.meta, self._view_uid, self._changed)
+        n = call(view_changes, self.ag, self.meta, self._view_uid, self._changed)
         for slot in self._changed[:n].tolist():
             old = self._views.pop(slot, None)
             if old is not None:
@@ -320,8 +321,8 @@ class PeaceSimModel(mesa.Model):
         k = kinds[kind]
         vclass = {K.RESIDENT: 0, K.POLICE: self.params.cops_class,
                   K.PEACEKEEPER: self.params.pk_class, K.COMBATANT: self.params.comb_class}[k]
-        slot = new_agent(self.ag, self.cells, self.geometry, self.params, k, vclass,
-                         x * self.height + y, self.free_stack, self.meta)
+        slot = call(new_agent, self.ag, self.cells, self.geometry, self.params, k, vclass,
+                    x * self.height + y, self.free_stack, self.meta)
         ag = self.arrays
         ag.state[slot] = states[state]
         ag.hardship[slot] = hardship
@@ -332,7 +333,7 @@ class PeaceSimModel(mesa.Model):
             ag.set("role", slot, K.ROLE_CODES[role])
         for name, value in columns.items():
             ag.set(name, slot, value)
-        rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        call(rebuild_fields, self.ag, self.cells, self.geometry, self.params)
         self._sync_views()
         self._grid_dirty = True
         self._observe()
@@ -343,7 +344,7 @@ class PeaceSimModel(mesa.Model):
         occ = self.cells.occ.copy()
         cop = self.cells.cop_field.copy()
         act = self.cells.active_field.copy()
-        rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        call(rebuild_fields, self.ag, self.cells, self.geometry, self.params)
         assert np.array_equal(occ, self.cells.occ), "occupancy out of step"
         assert np.array_equal(cop, self.cells.cop_field), "cop field out of step"
         assert np.array_equal(act, self.cells.active_field), "active field out of step"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.engine.calls import call
 from sim.engine.grid import (
     move_in_vision,
     neighbour_where,
@@ -279,11 +280,12 @@ def reinforce(ag, grid, geo, prm, free_stack, meta, gen: np.random.Generator,
                 if prm.world_torus:
                     x, y = x % w, y % h
                 if 0 <= x < w and 0 <= y < h and grid.occ[x, y] < 0:
-                    slot = new_agent(ag, grid, geo, prm, COMBATANT, prm.comb_class, x * h + y,
-                                     free_stack, meta)
+                    slot = call(new_agent, ag, grid, geo, prm, COMBATANT, prm.comb_class,
+                                x * h + y, free_stack, meta)
                     ag.i[slot, I_FACTION] = f
-                    ag.f[slot, F_AGGRESSION] = new_aggression(
-                        prm.armed_groups_aggression, prm.armed_groups_aggression_min, gen.random()
+                    ag.f[slot, F_AGGRESSION] = call(
+                        new_aggression, prm.armed_groups_aggression,
+                        prm.armed_groups_aggression_min, gen.random()
                     )
                     ag.f[slot, F_HARDSHIP] = gen.random()
                     ag.f[slot, F_RISK] = gen.random()
