@@ -147,3 +147,20 @@ def test_the_digest_covers_every_kernel_source_and_the_schema(tmp_path, monkeypa
     assert changed != before
     monkeypatch.setattr(cache, "_schema_signature", lambda: "another schema")
     assert cache.source_digest() != changed
+
+
+def test_call_reuses_the_compiled_version_for_the_same_argument_types():
+    import numpy as np
+
+    from sim.engine import calls
+    from sim.engine.rng import seed_state, uniform_array
+
+    s1 = seed_state(np.random.SeedSequence(3))
+    s2 = s1.copy()
+    assert np.array_equal(calls.call(uniform_array, s1, 4), uniform_array(s2, 4))
+    assert np.array_equal(s1, s2)  # the same stream advanced the same way
+    entries = dict(calls._entry)
+    calls.call(uniform_array, s1, 2)
+    assert calls._entry == entries  # same types: the version found the first time
+    calls.call(uniform_array, s1, np.int32(2))
+    assert len(calls._entry) == len(entries) + 1  # another type: its own version
