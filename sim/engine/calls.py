@@ -2,13 +2,16 @@
 
 A numba dispatcher types each argument on each call to pick the compiled version; for the
 parameter tuple (about 150 fields, :mod:`sim.engine.params`) that costs some 12 microseconds,
-a tenth of a 40x40 tick. :func:`call` keys the compiled version on the arguments' Python
-types instead (and dtype and dimensions for arrays): the engine's tuples are built with fixed
-field types (:mod:`sim.engine.layout`, :mod:`sim.engine.params`), so their class says it all.
+a tenth of a 40x40 tick. :func:`compiled` finds the compiled version once, keyed on the
+arguments' Python types (and dtype and layout for arrays): the engine's tuples are built with
+fixed field types (:mod:`sim.engine.layout`, :mod:`sim.engine.params`), so their class says
+it all. A model binds the kernels it calls every tick once; :func:`call` serves occasional
+calls. Kernels that take arrays only are cheap to dispatch and are called directly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,11 +25,16 @@ def _kind(a: Any) -> Any:
     return type(a)
 
 
-def call(kernel: Any, *args: Any) -> Any:
-    """``kernel(*args)``, through its compiled function for these argument types (compiled,
-    or loaded from the cache, on the first call with them)."""
+def compiled(kernel: Any, *args: Any) -> Callable[..., Any]:
+    """``kernel``'s compiled function for the types of ``args`` (compiled, or loaded from the
+    cache, the first time). Call it only with arguments of those same types."""
     key = (kernel, *map(_kind, args))
     fn = _entry.get(key)
     if fn is None:
         fn = _entry[key] = kernel.compile(tuple(kernel.typeof_pyval(a) for a in args))
-    return fn(*args)
+    return fn
+
+
+def call(kernel: Any, *args: Any) -> Any:
+    """``kernel(*args)`` through :func:`compiled`."""
+    return compiled(kernel, *args)(*args)

@@ -178,7 +178,7 @@ def neighbour_where(ai, grid, geo, prm, rng, x, y, k, rank, a):
 
 
 @njit(cache=True)
-def random_empty_in_vision(occ, geo, rng, x, y, k):
+def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
     """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
 
     Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
@@ -198,8 +198,8 @@ def random_empty_in_vision(occ, geo, rng, x, y, k):
         c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], w, h, geo.torus)
         if c >= 0 and occ[c] < 0:
             return c
-    return random_cell_where(occ, occ.reshape(-1, 1), offs, flat, geo.n_off, geo.reach, w, h,
-                             geo.torus, rng, x, y, k, is_empty, -1, 0)[0]
+    return random_cell_where(occ, ai, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x,
+                             y, k, is_empty, -1, 0)[0]
 
 
 @njit(inline="always", cache=True)
@@ -338,7 +338,7 @@ def relocate(ag, grid, geo, prm, a, c):
 def move_in_vision(ag, grid, geo, prm, rng, a):
     """Move to a uniformly random empty cell within vision (if any)."""
     ai = ag.i
-    c = random_empty_in_vision(grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
+    c = random_empty_in_vision(ai, grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
                                ai[a, I_VCLASS])
     if c >= 0:
         relocate(ag, grid, geo, prm, a, c)

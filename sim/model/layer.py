@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.config.scenario import ROLE_NAMES
 from sim.engine import layout as K
-from sim.engine.calls import call
+from sim.engine.calls import call, compiled
 from sim.engine.fields import box_sum_into, presence
 from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
@@ -51,6 +51,15 @@ class PeacekeepingLayer:
         self._metrics = np.zeros(N_METRICS, np.float64)
         self._buf = np.empty((4, model.capacity), np.float64)
         self._gen = gen
+        lay = self.lay.packed
+        # the kernels called every tick, bound once (sim.engine.calls)
+        self._layer_tick = compiled(
+            layer_tick, model.ag, model.cells, model.geometry, model.params, lay,
+            model.rng_state, float(model.legitimacy), model.order, self._perm, model.free_stack,
+            model.meta, model.events)
+        self._layer_metrics = compiled(
+            layer_metrics, model.ag, model.cells, model.params, lay, model.meta,
+            float(model.legitimacy), model.census_counts, self._metrics, self._buf)
         self._init_landscape(gen)
         self._init_agents(gen)
         self.pk_deployed = 0  # units at deployment (drawdown counts down from this)
@@ -263,8 +272,9 @@ class PeacekeepingLayer:
         then a single kernel call for the rest, the civil-violence core included."""
         m = self.model
         self.timeline(t)
-        call(layer_tick, m.ag, m.cells, m.geometry, m.params, self.lay.packed, m.rng_state,
-             float(m.legitimacy), m.order, self._perm, m.free_stack, m.meta, m.events)
+        self._layer_tick(m.ag, m.cells, m.geometry, m.params, self.lay.packed, m.rng_state,
+                         float(m.legitimacy), m.order, self._perm, m.free_stack, m.meta,
+                         m.events)
 
     # ------------------------------------------------------------------ observation
 
@@ -273,6 +283,6 @@ class PeacekeepingLayer:
         census) in the same kernel call."""
         m = self.model
         out = self._metrics
-        call(layer_metrics, m.ag, m.cells, m.params, self.lay.packed, m.meta,
-             float(m.legitimacy), census_counts, out, self._buf)
+        self._layer_metrics(m.ag, m.cells, m.params, self.lay.packed, m.meta,
+                            float(m.legitimacy), census_counts, out, self._buf)
         return layer_row(m.events.tolist(), out.tolist())

@@ -16,7 +16,7 @@ from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid, P
 
 from sim.config.scenario import Scenario
 from sim.engine import layout as K
-from sim.engine.calls import call
+from sim.engine.calls import call, compiled
 from sim.engine.grid import new_agent, place_new, rebuild_fields, remove_random
 from sim.engine.metrics import census, view_changes
 from sim.engine.params import build_params
@@ -61,6 +61,10 @@ class PeaceSimModel(mesa.Model):
             self.layer = PeacekeepingLayer(self, setup)
             if scenario.mission.deploy_tick == 0:
                 self.layer.deploy()
+        # the core tick's compiled function, bound once (sim.engine.calls)
+        self._tick = None if self.layer is not None else compiled(
+            tick, self.ag, self.cells, self.geometry, self.params, self.rng_state,
+            float(self.legitimacy), self.order, self.free_stack, self.meta, self.events)
         self._views: dict[int, ArrayAgent] = {}
         self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
         self._changed = np.empty(self.capacity, dtype=np.int64)
@@ -171,13 +175,14 @@ class PeaceSimModel(mesa.Model):
         else:
             if t == sc.mission.deploy_tick and t > 0:
                 self._deploy_peacekeepers()
-            call(tick, self.ag, self.cells, self.geometry, self.params, self.rng_state,
-                 float(self.legitimacy), self.order, self.free_stack, self.meta, self.events)
+            self._tick(self.ag, self.cells, self.geometry, self.params, self.rng_state,
+                       float(self.legitimacy), self.order, self.free_stack, self.meta,
+                       self.events)
         self._after_tick()
 
     def count(self, what: int) -> int:
         """How many agents there are now of a census category (``layout.C_*``)."""
-        call(census, self.ag, self.meta, self.census_counts)
+        census(self.ag, self.meta, self.census_counts)
         return int(self.census_counts[what])
 
     def _apply_police_ramp(self, t: int) -> None:
@@ -201,7 +206,7 @@ class PeaceSimModel(mesa.Model):
 
     def _observe(self) -> None:
         if self.layer is None:
-            call(census, self.ag, self.meta, self.census_counts)
+            census(self.ag, self.meta, self.census_counts)
             layer_metrics = {}
         else:
             layer_metrics = self.layer.metrics(self.census_counts)  # counts the census too
@@ -220,7 +225,7 @@ class PeaceSimModel(mesa.Model):
             return
         self._views_mark = mark
         ai = self.arrays.i
-        n = call(view_changes, self.ag, self.meta, self._view_uid, self._changed)
+        n = view_changes(self.ag, self.meta, self._view_uid, self._changed)
         for slot in self._changed[:n].tolist():
             old = self._views.pop(slot, None)
             if old is not None:
