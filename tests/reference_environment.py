@@ -1,4 +1,4 @@
-"""Cell layers of the peacekeeping model (MODEL.md 4.7): violence, economy, infrastructure.
+"""Cell layers of the peacekeeping model (ODD 7.13): violence, economy, infrastructure.
 
 Plain vectorised functions on ``(width, height)`` float arrays, updated in place once per
 tick; the model exposes the same arrays to Mesa as property layers.

@@ -44,3 +44,46 @@ def test_infrastructure_grows_under_programmes_and_violence_damages_it():
     assert i[1, 1] == pytest.approx(0.5 + 0.1 * 0.5)
     assert i[0, 0] == pytest.approx(0.5 - 0.2 * 1.0 * 0.5)
     assert i[2, 2] == 0.5
+
+
+@pytest.mark.parametrize("torus", [True, False])
+def test_the_kernel_updates_the_layers_exactly_as_the_reference(torus):
+    """``sim.engine.layer_tick.environment_phase`` (the rules of ``sim.rules.environment``
+    swept over the grid) gives the reference's layers: violence and economy to the last bit,
+    infrastructure to the last bit of an exponential."""
+    from sim.config.scenario import build_scenario
+    from sim.engine.fields import box_sum
+    from sim.engine.layer_tick import environment_phase
+    from sim.model.model import PeaceSimModel
+
+    sc = build_scenario({
+        "model": "peacekeeping",
+        "world": {"width": 13, "height": 9, "torus": torus},
+        "residents": {"density": 0.0}, "police": {"density": 0.0},
+        "economy": {"violence_radius": 2, "calm_scale": 0.7, "build_rate": 0.1,
+                    "damage_rate": 0.2, "rate": 0.3, "diffusion": 0.15},
+        "violence": {"decay": 0.25, "spread": 0.2},
+    })
+    m = PeaceSimModel(sc, seed=0)
+    lay, e = m.layer.lay, sc.economy
+    rng = np.random.default_rng(5)
+    lay.violence[:] = rng.exponential(0.5, lay.violence.shape)
+    lay.infrastructure[:] = rng.random(lay.violence.shape)
+    lay.security[:] = rng.random(lay.violence.shape)
+    lay.programme[:] = rng.random(lay.violence.shape) < 0.5
+    m.cells.economy[:] = rng.random(lay.violence.shape)
+    v, i, econ = lay.violence.copy(), lay.infrastructure.copy(), m.cells.economy.copy()
+
+    environment_phase(m.cells, m.params, lay.packed)
+
+    env.update_violence(v, sc.violence.decay, sc.violence.spread, torus)
+    target = env.economy_target(i, lay.security, box_sum(v, e.violence_radius, torus), lay.market,
+                                e.base, e.w_infrastructure, e.w_security, e.w_violence,
+                                e.market_bonus)
+    env.update_economy(econ, target, e.rate, e.diffusion, torus)
+    env.update_infrastructure(i, lay.programme, v, e.build_rate, e.damage_rate, e.calm_scale)
+    assert np.array_equal(lay.violence, v)
+    assert np.array_equal(m.cells.economy, econ)
+    # exp(-V / calm_scale): numpy's vectorised exp and the C library's (which the kernel
+    # calls) may differ in the last bit
+    np.testing.assert_array_max_ulp(lay.infrastructure, i, maxulp=2)

@@ -1,4 +1,4 @@
-"""Each Epstein rule on hand-built tiny worlds (MODEL.md 4.1, 4.2)."""
+"""Each Epstein rule on hand-built tiny worlds (ODD 7.1-7.6)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
 from sim.config.scenario import build_scenario
-from sim.engine import kernels as K
+from sim.engine import layout as K
+from sim.engine.grid import rebuild_fields
 from sim.engine.space import cells_in_vision
 from sim.model.model import PeaceSimModel
+from sim.rules import civil_violence as cv
 from sim.rules.schedules import legitimacy_at, police_density_at
 
 
@@ -35,26 +37,26 @@ def empty_world(width=9, height=9, **sections) -> PeaceSimModel:
 @pytest.mark.parametrize(
     ("cops", "actives", "rule", "ratio"),
     [
-        (3, 2, K.RATIO_FLOOR, 1.0),
-        (3, 2, K.RATIO_ROUND, 2.0),  # round(1.5) = 2
-        (3, 2, K.RATIO_EXACT, 1.5),
-        (5, 2, K.RATIO_ROUND, 2.0),  # round(2.5) = 2: half to even, like Python
-        (1, 2, K.RATIO_FLOOR, 0.0),
-        (1, 2, K.RATIO_ROUND, 0.0),  # round(0.5) = 0
-        (1, 2, K.RATIO_EXACT, 0.5),
-        (0, 1, K.RATIO_EXACT, 0.0),
-        (7, 3, K.RATIO_ROUND, float(round(7 / 3))),
+        (3, 2, cv.RATIO_FLOOR, 1.0),
+        (3, 2, cv.RATIO_ROUND, 2.0),  # round(1.5) = 2
+        (3, 2, cv.RATIO_EXACT, 1.5),
+        (5, 2, cv.RATIO_ROUND, 2.0),  # round(2.5) = 2: half to even, like Python
+        (1, 2, cv.RATIO_FLOOR, 0.0),
+        (1, 2, cv.RATIO_ROUND, 0.0),  # round(0.5) = 0
+        (1, 2, cv.RATIO_EXACT, 0.5),
+        (0, 1, cv.RATIO_EXACT, 0.0),
+        (7, 3, cv.RATIO_ROUND, float(round(7 / 3))),
     ],
 )
 def test_arrest_probability_under_each_ratio_rule(cops, actives, rule, ratio):
-    p = K.arrest_probability(cops, actives, 2.3, rule)
+    p = cv.arrest_probability(cops, actives, 2.3, rule)
     assert p == pytest.approx(1.0 - math.exp(-2.3 * ratio), abs=1e-15)
 
 
 def test_round_rule_matches_python_round_everywhere():
     for c in range(0, 30):
         for a in range(1, 12):
-            assert K.arrest_ratio(c, a, K.RATIO_ROUND) == round(c / a)
+            assert cv.arrest_ratio(c, a, cv.RATIO_ROUND) == round(c / a)
 
 
 # ---------------------------------------------------------------- activation threshold
@@ -133,7 +135,7 @@ def test_jailed_off_grid_resident_returns_to_an_empty_cell():
     r = m.add_agent("resident", 1, 1, hardship=0.0)
     m.arrays.state[r.slot] = K.JAILED
     m.arrays.jail[r.slot] = 0
-    K.rebuild_fields(m.ag, m.cells, m.geometry, m.params)
+    rebuild_fields(m.ag, m.cells, m.geometry, m.params)
     m.cells.occ[1, 1] = -1
     m.arrays.x[r.slot] = -1
     m.arrays.y[r.slot] = -1
@@ -292,3 +294,59 @@ def test_incremental_fields_match_a_recount(overrides):
         if agent.pos is not None:
             assert agent.cell.coordinate == agent.pos
             assert agent in agent.cell.agents
+
+
+# ---------------------------------------------------------------- the parameter registry
+
+
+def test_every_numeric_parameter_reaches_the_kernels_under_one_name():
+    from sim.config.scenario import Scenario
+    from sim.engine.params import CHOICES, Params, build_params, code, kernel_name
+    from sim.engine.space import build_geometry
+
+    sc = build_scenario({"model": "peacekeeping", "ddr": {"rate": 0.25},
+                         "armed_groups": {"p_lethal": 0.125}, "unrest": {"arrest_ratio": "exact"}})
+    prm = build_params(sc, build_geometry(sc)[2])
+    assert prm.ddr_rate == 0.25 and prm.armed_groups_p_lethal == 0.125
+    assert prm.unrest_arrest_ratio == code("unrest_arrest_ratio", "exact") == cv.RATIO_EXACT
+    assert CHOICES["unrest_arrest_ratio"] == ("floor", "round", "exact")
+    numeric = (bool, int, float)
+    for key, value in Scenario().flat().items():
+        if key.startswith("run.") or not isinstance(value, numeric + (str,)):
+            continue
+        name = kernel_name(key)
+        if isinstance(value, str) and name not in CHOICES:
+            continue  # free text (names, descriptions)
+        assert name in Params._fields, f"{key} is not a kernel parameter"
+        expected = code(name, sc.get(key)) if name in CHOICES else sc.get(key)
+        assert getattr(prm, name) == expected, key
+    assert prm.tip_reach == sc.strategy.tip_radius + round(
+        sc.strategy.tip_radius_warning * sc.strategy.early_warning)
+
+
+def test_the_registry_is_generated_from_any_schema_and_pickles_by_reference():
+    import pickle
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    from sim.engine import params
+
+    class Inner(BaseModel):
+        rate: float = 0.1
+        mode: Literal["a", "b"] = "a"
+        label: str = "x"
+        cap: int | None = None
+
+    class Outer(BaseModel):
+        inner: Inner = Inner()
+        flag: bool = True
+
+    choices: dict[str, tuple[str, ...]] = {}
+    assert params._schema_fields(Outer, choices) == [
+        ("inner_rate", "inner.rate", float), ("inner_mode", "inner.mode", int),
+        ("flag", "flag", bool),
+    ]
+    assert choices == {"inner_mode": ("a", "b")}
+    assert params.Params.__module__ == "sim.engine.params"
+    assert pickle.loads(pickle.dumps(params.Params)) is params.Params  # numba's cache needs it

@@ -1,5 +1,5 @@
 """Each submodel of the peacekeeping layer on a hand-built small world: known input, known
-update (MODEL.md 4.3-4.8). Probabilities are set to 0 or 1 so every outcome is certain."""
+update (ODD 7.8-7.15). Probabilities are set to 0 or 1 so every outcome is certain."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from sim.config.scenario import build_scenario
 from sim.model.model import PeaceSimModel
-from sim.rules.peacekeepers import adaptive_moves, district_need, drawdown_count, role_counts
+from sim.rules.mission import adaptive_moves, district_need, drawdown_count, role_counts
 
 QUIET = {  # everything that could interfere is switched off
     "armed_groups": {"density": 0.0, "reinforcement": 0.0, "aggression": 0.0, "p_clash": 0.0,
@@ -40,7 +40,7 @@ def post(m, x, y, role="static", **cols):
     return m.add_agent("peacekeeper", x, y, role=role, home=x * m.height + y, **cols)
 
 
-# ---------------------------------------------------------------- armed groups (4.3)
+# ---------------------------------------------------------------- armed groups (ODD 7.9-7.10)
 
 
 def test_attack_without_security_kills_a_resident_in_vision():
@@ -113,7 +113,7 @@ def test_police_arrest_combatants_and_abuse_depends_on_professionalism():
         assert not c.alive and m.metrics["abuses"] == abuses
 
 
-# ---------------------------------------------------------------- trust and information (4.6)
+# ---------------------------------------------------------------- trust and information (ODD 7.11)
 
 
 def test_engagement_raises_trust_by_the_documented_amount():
@@ -147,7 +147,7 @@ def test_residents_flee_violence():
     assert r.pos != (5, 5) and r.displaced
 
 
-# ---------------------------------------------------------------- livelihoods and police (4.5-4.6)
+# ---------------------------------------------------------------- livelihoods and police (ODD 7.12)
 
 
 def test_programmes_employ_and_mentoring_trains_police():
@@ -163,7 +163,7 @@ def test_programmes_employ_and_mentoring_trains_police():
     assert alone.professionalism == pytest.approx(0.5 - 0.05 * 0.5)
 
 
-# ---------------------------------------------------------------- mission timeline (4.4, 4.8)
+# ---------------------------------------------------------------- mission timeline (ODD 7.14-7.15)
 
 
 def test_role_counts_split_the_force_exactly():

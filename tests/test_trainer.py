@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim.config.scenario import ScenarioError
-from sim.engine import kernels as K
+from sim.engine import layout as K
 from sim.viz.components import (
     NO_RESIDENT,
     POLICE_COLOUR,

@@ -79,7 +79,7 @@ def _scenario(size: int, path: Path, extra: dict[str, Any] | None = None) -> Any
 
 def warm_up(path: Path, seed: int) -> dict[str, Any]:
     """Build and step one small model so compilation / cache loading is out of the timings."""
-    from sim.engine import kernels as K
+    from sim.engine.tick import tick
     from sim.model.model import PeaceSimModel
 
     sc = _scenario(40, path)
@@ -89,7 +89,7 @@ def warm_up(path: Path, seed: int) -> dict[str, Any]:
     first = time.perf_counter() - t0
     for _ in range(3):
         model.step()
-    stats = K.tick.stats
+    stats = tick.stats
     hits, misses = sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
     how = "cache load" if hits and not misses else "compile" if misses else "already loaded"
     return {"seconds": first, "how": how, "cache_hits": hits, "cache_misses": misses}

@@ -155,8 +155,20 @@ class Police(_Section):
         ge=0.0, le=1.0,
     )
     p_arrest_combatant: float = _f(
-        0.01, "Per-tick probability of arresting a combatant in vision, x (0.5 + prof.)",
+        0.01, "Per-tick probability of arresting a combatant in vision, x (arrest_base + prof.)",
         "1/tick", ge=0.0, le=1.0,
+    )
+    arrest_base: float = _f(
+        0.5, "Combatant arrests: p_arrest_combatant x (arrest_base + mean professionalism of "
+        "the officers in vision)", "-", ge=0.0, le=10.0,
+    )
+    professionalism_sd: float = _f(
+        0.1, "Standard deviation of officers' initial professionalism around professionalism "
+        "(clipped to [0, 1])", "-", ge=0.0, le=1.0,
+    )
+    community_tip_factor: float = _f(
+        1.5, "Tip probability multiplier for residents who see a community-policing officer "
+        "(Blair et al. 2019)", "-", ge=0.0, le=100.0,
     )
 
 
@@ -218,7 +230,7 @@ class Unrest(_Section):
 
 
 class ArmedGroups(_Section):
-    """Armed-group members (MODEL.md 4.3). Density 0 switches the layer off."""
+    """Armed-group members (ODD 7.9-7.10). Density 0 switches the layer off."""
 
     density: float = _f(0.0, "Initial combatants per cell", "agents/cell", ge=0.0, le=1.0)
     factions: int = _f(1, "Number of factions", "-", ge=1, le=4)
@@ -260,10 +272,26 @@ class ArmedGroups(_Section):
     trust_damping: float = _f(
         0.8, "rho: how much trust in peacekeepers blocks recruitment", "-", ge=0.0, le=1.0
     )
+    aggression_min: float = _f(
+        0.5, "A new combatant's aggression is aggression x U(aggression_min, aggression_min + 1)"
+        ", capped at 1", "-", ge=0.0, le=10.0,
+    )
+    protected_lethality: float = _f(
+        0.5, "Factor on p_lethal for an attack within sight of peacekeepers (protected)", "-",
+        ge=0.0, le=1.0,
+    )
+    unit_death_share: float = _f(
+        0.5, "A clash kills the unit or officer it hits with p_battle_death x this", "-",
+        ge=0.0, le=1.0,
+    )
+    stronghold_tries: int = _f(
+        20, "Random cells tried near the stronghold for each arriving fighter (none free: "
+        "the fighter does not arrive)", "-", ge=1, le=10_000,
+    )
 
 
 class DDR(_Section):
-    """Disarmament, demobilisation and reintegration (MODEL.md 4.3)."""
+    """Disarmament, demobilisation and reintegration (ODD 7.10, 7.12)."""
 
     rate: float = _f(
         0.1, "ddr_rate: per-tick disarmament probability near a DDR unit", "1/tick", ge=0.0, le=1.0
@@ -275,6 +303,14 @@ class DDR(_Section):
     reintegration_support: float = _f(
         0.0, "Reintegration support (0-1): damps relapse, puts ex-combatants first for jobs",
         "-", ge=0.0, le=1.0,
+    )
+    economy_weight: float = _f(
+        0.5, "w_E: weight of the local economy in disarmament, ddr.rate x (1 - w_E + w_E E)",
+        "-", ge=0.0, le=1.0,
+    )
+    job_priority: float = _f(
+        2.0, "Ex-combatants' programme-job probability x (1 + job_priority x "
+        "reintegration_support)", "-", ge=0.0, le=100.0,
     )
 
 
@@ -303,7 +339,7 @@ ROLE_NAMES = ("patrol", "static", "rapid_response", "engagement", "ddr", "police
 
 
 class Strategy(_Section):
-    """How the mission uses its force (MODEL.md 4.4); strategy files set this table."""
+    """How the mission uses its force (ODD 7.7-7.9, 7.11, 7.15); strategy files set this table."""
 
     name: str = _f("default", "Strategy name used in reports and folder names (letters, "
                    "digits, '.', '_', '-')")
@@ -339,6 +375,52 @@ class Strategy(_Section):
     )
     rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
     engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)
+    patrol_samples: int = _f(
+        6, "Cells in vision a patrol samples each tick; it moves to the empty one with the most "
+        "violence + tips", "-", ge=1, le=1000,
+    )
+    patrol_jitter: float = _f(
+        0.001, "Random tie-break added to a patrol's score of a cell, x U(0, 1)", "-",
+        ge=0.0, le=1.0,
+    )
+    step_samples: int = _f(
+        12, "Cells within reach a unit heading for a target samples each tick; it moves to the "
+        "empty one closest to the target", "-", ge=1, le=1000,
+    )
+    post_speed: int = _f(
+        3, "Cells a posted unit (static, engagement, DDR) moves per tick toward its post",
+        "cells/tick", ge=1, le=50,
+    )
+    mentor_speed: int = _f(
+        3, "Cells a mentoring unit moves per tick toward its police partner", "cells/tick",
+        ge=1, le=50,
+    )
+    mentor_radius: int = _f(
+        2, "Reach of a mentoring unit: officers within it are on a joint patrol", "cells",
+        ge=0, le=50,
+    )
+    mentor_pairing_interval: int = _f(
+        13, "Ticks between re-pairings of mentors whose police partner is gone", "ticks",
+        ge=1, le=10_000,
+    )
+    hot_threshold: float = _f(
+        0.001, "Least heat (V + (1 + early_warning) tips) that sends rapid response to a cell; "
+        "below it they patrol", "-", ge=0.0, le=1000.0,
+    )
+    tip_radius: int = _f(
+        1, "Reach of tips with no early warning; reach = tip_radius + round(tip_radius_warning "
+        "x early_warning)", "cells", ge=0, le=50,
+    )
+    tip_radius_warning: float = _f(
+        2.0, "Extra reach of tips per unit of early_warning", "cells", ge=0.0, le=50.0
+    )
+    harm_radius: int = _f(
+        1, "Reach (square) within which an interdiction without restraint harms a bystander",
+        "cells", ge=0, le=50,
+    )
+    transparency_loss_share: float = _f(
+        0.5, "Trust losses x (1 - transparency_loss_share x transparency)", "-", ge=0.0, le=1.0
+    )
     adaptive: bool = _f(
         False, "Review every review_interval ticks: move posted units (static, engagement, DDR) "
         "toward districts where violence rose and trust fell since the last review",
@@ -377,7 +459,7 @@ DrawdownSchedule = Annotated[list[SchedulePair] | None, AfterValidator(_check_sc
 
 
 class Mission(_Section):
-    """Mission timeline (MODEL.md 4.8)."""
+    """Mission timeline (ODD 7.14)."""
 
     deploy_tick: int = _f(0, "Tick at which the peacekeepers are deployed", "tick", ge=0)
     drawdown_start: int | None = _f(
@@ -437,7 +519,7 @@ def planned_exit_tick(mission: Mission) -> int | None:
 
 
 class Trust(_Section):
-    """Residents' trust in peacekeepers and police (MODEL.md 4.6)."""
+    """Residents' trust in peacekeepers and police (ODD 7.11)."""
 
     initial_pk: float = _f(0.4, "Mean initial trust in peacekeepers", "-", ge=0.0, le=1.0)
     initial_police: float = _f(0.3, "Mean initial trust in police", "-", ge=0.0, le=1.0)
@@ -483,10 +565,25 @@ class Trust(_Section):
         0.3, "Grievance reduction from dialogue with competent engagement units", "-",
         ge=0.0, le=1.0,
     )
+    dialogue_competence: float = _f(
+        0.5, "Cultural competence above which engagement opens dialogue: dialogue = "
+        "de_escalation (2 competence - 1)", "-", ge=0.0, le=1.0,
+    )
+    dialogue_memory: float = _f(
+        0.9, "Share of a resident's dialogue (grievance reduction) kept per tick", "-",
+        ge=0.0, le=1.0,
+    )
+    informant_memory: int = _f(
+        10, "Ticks during which armed groups know who reported them", "ticks", ge=0, le=10_000
+    )
+    initial_sd: float = _f(
+        0.1, "Standard deviation of residents' initial trust around initial_pk and "
+        "initial_police (clipped to [0, 1])", "-", ge=0.0, le=1.0,
+    )
 
 
 class Economy(_Section):
-    """Livelihoods and infrastructure (MODEL.md 4.6, 4.7)."""
+    """Livelihoods and infrastructure (ODD 7.12, 7.13)."""
 
     initial: float = _f(0.4, "Initial economy level E", "-", ge=0.0, le=1.0)
     base: float = _f(0.2, "Economy target with no infrastructure, security or markets", "-",
@@ -496,7 +593,8 @@ class Economy(_Section):
     w_security: float = _f(0.3, "Weight of security presence in the economy target", "-",
                            ge=0.0, le=1.0)
     w_violence: float = _f(
-        0.8, "Weight of recent violence within 3 cells (down) in the economy target", "-",
+        0.8, "Weight of recent violence within violence_radius cells (down) in the economy "
+        "target", "-",
         ge=0.0, le=10.0,
     )
     market_bonus: float = _f(0.2, "Extra target on market cells", "-", ge=0.0, le=1.0)
@@ -520,10 +618,25 @@ class Economy(_Section):
     build_rate: float = _f(0.02, "Infrastructure growth under programmes", "1/tick",
                            ge=0.0, le=1.0)
     damage_rate: float = _f(0.05, "Infrastructure damage by violence", "1/tick", ge=0.0, le=1.0)
+    calm_scale: float = _f(
+        0.5, "Violence scale of calm: infrastructure growth x exp(-V / calm_scale)", "-",
+        gt=0.0, le=100.0,
+    )
+    violence_radius: int = _f(
+        3, "Reach (square) of the violence that lowers a cell's economy target", "cells",
+        ge=0, le=50,
+    )
+    security_radius: int = _f(
+        3, "Reach (square) within which peacekeepers and police make a cell secure", "cells",
+        ge=0, le=50,
+    )
+    programme_radius: int = _f(
+        3, "Reach (square) of programmes around settlements and markets", "cells", ge=0, le=50
+    )
 
 
 class Violence(_Section):
-    """The violence layer V (MODEL.md 4.7)."""
+    """The violence layer V (ODD 7.9, 7.11, 7.13)."""
 
     decay: float = _f(0.2, "Share of violence that fades per tick", "1/tick", ge=0.0, le=1.0)
     spread: float = _f(0.1, "Share that spreads to neighbours per tick", "1/tick", ge=0.0, le=1.0)
@@ -532,6 +645,14 @@ class Violence(_Section):
     flee_threshold: float = _f(
         0.5, "Residents move away from cells whose violence exceeds this", "-", ge=0.0,
         le=1000.0,
+    )
+    flee_samples: int = _f(
+        8, "Cells in vision a fleeing resident samples; it moves to the calmest empty one if "
+        "calmer than its own", "-", ge=1, le=1000,
+    )
+    return_share: float = _f(
+        0.5, "A displaced resident is no longer displaced once V < return_share x "
+        "flee_threshold", "-", ge=0.0, le=1.0,
     )
 
 

@@ -1,4 +1,4 @@
-"""Presence fields of the peacekeeping layer: who is within reach of every cell.
+"""Presence fields of the peacekeeping layer (ODD 7.7): who is within reach of every cell.
 
 Each field is a square-neighbourhood sum (a box of radius r, the cell included) computed once
 per tick from summed-area tables, so its cost is O(cells) whatever the radius, and no agent
@@ -6,7 +6,9 @@ scans its neighbourhood to learn, e.g., whether a peacekeeper or a combatant is 
 
 ``presence`` computes every presence field of a tick in one kernel: occupancy planes from the
 agent table in one pass, then the box sums, into preallocated planes (``Layers.work``), so a
-tick allocates nothing and crosses from Python to numba once.
+tick allocates nothing and crosses from Python to numba once. The reach of each field is a
+scenario parameter; how a field is turned into, e.g., security is a rule
+(:mod:`sim.rules.environment`).
 """
 
 from __future__ import annotations
@@ -14,42 +16,55 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.engine import kernels as K
-
-# scratch planes of Layers.work: occupancy by who stands where, and the box sums' buffers
-(
-    W_TMP,
+from sim.engine.grid import wrap
+from sim.engine.layout import (
+    COMBATANT,
+    DDR_UNIT,
+    ENGAGEMENT,
+    F_PROFESSIONALISM,
+    F_TRUST_PK,
+    I_ALIVE,
+    I_COMMUNITY,
+    I_FACTION,
+    I_KIND,
+    I_LEADER,
+    I_ROLE,
+    I_X,
+    I_Y,
+    L_COMB_SEEN,
+    L_COMMUNITY,
+    L_DDR_REACH,
+    L_ENGAGE,
+    L_LEADER_ENGAGED,
+    L_LEADER_N,
+    L_LEADER_TRUST,
+    L_MENTOR,
+    L_N_POLICE,
+    L_PK_SEEN,
+    L_SEC_PK,
+    L_SEC_POLICE,
+    L_SECURITY,
+    MENTORING,
+    META_HIGH,
+    PEACEKEEPER,
+    POLICE,
+    RESIDENT,
+    W_COMBATANTS,
+    W_COMMUNITY,
+    W_DDR,
+    W_ENGAGE,
+    W_ENGAGED,
+    W_FACTION,
+    W_LEADER_TRUST,
+    W_LEADERS,
+    W_MENTOR,
+    W_NEAR,
     W_PK,
     W_POLICE,
     W_POLICE_PROF,
-    W_ENGAGE,
-    W_DDR,
-    W_MENTOR,
-    W_COMMUNITY,
-    W_LEADERS,
-    W_LEADER_TRUST,
-    W_ENGAGED,
-    W_COMBATANTS,
-    W_NEAR,
-    W_TARGET,
-    W_FACTION,  # one plane per faction from here on
-) = range(15)
-
-
-def n_work_planes(factions: int) -> int:
-    return W_FACTION + factions
-
-
-@njit(inline="always", cache=True)
-def _wrap(i, n, torus):
-    """Index ``i`` on an axis of length ``n``: wrapped on a torus, -1 outside otherwise."""
-    if torus:
-        while i < 0:
-            i += n
-        while i >= n:
-            i -= n
-        return i
-    return i if 0 <= i < n else -1
+    W_TMP,
+)
+from sim.rules.environment import security
 
 
 @njit(cache=True)
@@ -71,13 +86,13 @@ def box_sum_work(field, r, torus, out, tmp, col):
         for k in range(nb):
             s[k] = 0.0
         for d in range(-r, r + 1):
-            j = _wrap(d, h, torus)
+            j = wrap(d, h, torus)
             if j >= 0:
                 for k in range(nb):
                     s[k] += field[x0 + k, j]
         for y in range(h):
-            jp = _wrap(y + r + 1, h, torus)
-            jm = _wrap(y - r, h, torus)
+            jp = wrap(y + r + 1, h, torus)
+            jm = wrap(y - r, h, torus)
             for k in range(nb):
                 v = s[k]
                 tmp[x0 + k, y] = v
@@ -88,18 +103,18 @@ def box_sum_work(field, r, torus, out, tmp, col):
                 s[k] = v
     col.fill(0.0)
     for d in range(-r, r + 1):  # along x, one row of y values at a time
-        i = _wrap(d, w, torus)
+        i = wrap(d, w, torus)
         if i >= 0:
             for y in range(h):
                 col[y] += tmp[i, y]
     for x in range(w):
         for y in range(h):
             out[x, y] = col[y]
-        i = _wrap(x + r + 1, w, torus)
+        i = wrap(x + r + 1, w, torus)
         if i >= 0:
             for y in range(h):
                 col[y] += tmp[i, y]
-        i = _wrap(x - r, w, torus)
+        i = wrap(x - r, w, torus)
         if i >= 0:
             for y in range(h):
                 col[y] -= tmp[i, y]
@@ -126,6 +141,40 @@ def box(lay, plane, r, torus, out):
 
 
 @njit(cache=True)
+def diffuse(field, rate, torus, tmp):
+    """``field += rate * (mean of the 4 neighbours - field)``, with the neighbour mean summed
+    in scipy's order (up, left, right, down) from 0.0 (``tests/reference_environment.py``);
+    edges wrap on a torus and repeat the edge cell (``mode="nearest"``) otherwise."""
+    if not rate > 0.0:
+        return
+    w, h = field.shape
+    for x in range(w):
+        if torus:
+            xm = x - 1 if x > 0 else w - 1
+            xp = x + 1 if x < w - 1 else 0
+        else:
+            xm = max(x - 1, 0)
+            xp = min(x + 1, w - 1)
+        for y in range(h):
+            if torus:
+                ym = y - 1 if y > 0 else h - 1
+                yp = y + 1 if y < h - 1 else 0
+            else:
+                ym = max(y - 1, 0)
+                yp = min(y + 1, h - 1)
+            tmp[x, y] = (
+                0.0
+                + field[xm, y] * 0.25
+                + field[x, ym] * 0.25
+                + field[x, yp] * 0.25
+                + field[xp, y] * 0.25
+            )
+    for x in range(w):
+        for y in range(h):
+            field[x, y] += rate * (tmp[x, y] - field[x, y])
+
+
+@njit(cache=True)
 def _occupancy(ai, af, high, lay, factions):
     """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents."""
     work = lay.work
@@ -133,80 +182,80 @@ def _occupancy(ai, af, high, lay, factions):
         if p != W_TMP:
             work[p].fill(0.0)
     for a in range(high):
-        if not ai[a, K.I_ALIVE] or ai[a, K.I_X] < 0:
+        if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
-        x = ai[a, K.I_X]
-        y = ai[a, K.I_Y]
-        kind = ai[a, K.I_KIND]
-        if kind == K.PEACEKEEPER:
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        kind = ai[a, I_KIND]
+        if kind == PEACEKEEPER:
             work[W_PK, x, y] += 1.0
-            role = ai[a, K.I_ROLE]
-            if role == K.ENGAGEMENT:
+            role = ai[a, I_ROLE]
+            if role == ENGAGEMENT:
                 work[W_ENGAGE, x, y] += 1.0
-            elif role == K.DDR_UNIT:
+            elif role == DDR_UNIT:
                 work[W_DDR, x, y] += 1.0
-            elif role == K.MENTORING:
+            elif role == MENTORING:
                 work[W_MENTOR, x, y] += 1.0
-        elif kind == K.POLICE:
+        elif kind == POLICE:
             work[W_POLICE, x, y] += 1.0
-            work[W_POLICE_PROF, x, y] += af[a, K.F_PROFESSIONALISM]
-            if ai[a, K.I_COMMUNITY]:
+            work[W_POLICE_PROF, x, y] += af[a, F_PROFESSIONALISM]
+            if ai[a, I_COMMUNITY]:
                 work[W_COMMUNITY, x, y] += 1.0
-        elif kind == K.COMBATANT:
-            work[W_FACTION + ai[a, K.I_FACTION], x, y] += 1.0
+        elif kind == COMBATANT:
+            work[W_FACTION + ai[a, I_FACTION], x, y] += 1.0
             work[W_COMBATANTS, x, y] += 1.0
-        elif ai[a, K.I_LEADER]:
+        elif ai[a, I_LEADER]:
             work[W_LEADERS, x, y] += 1.0
-            work[W_LEADER_TRUST, x, y] += af[a, K.F_TRUST_PK]
+            work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
 
 
 @njit(cache=True)
-def presence(ag, meta, lay, lp):
+def presence(ag, meta, lay, prm):
     """Who is within reach of every cell, from where agents stand now (the presence layers
     of ``Layers.f``, and ``comb_own``: combatants of each faction within reach)."""
     ai = ag.i
-    high = meta[K.META_HIGH]
-    torus = lp.torus
+    high = meta[META_HIGH]
+    torus = prm.world_torus
     f = lay.f
     work = lay.work
-    _occupancy(ai, ag.f, high, lay, lp.factions)
-    rc = lp.comb_vision
-    box(lay, W_PK, rc, torus, f[K.L_SEC_PK])
-    box(lay, W_POLICE_PROF, rc, torus, f[K.L_SEC_POLICE])
-    box(lay, W_POLICE, rc, torus, f[K.L_N_POLICE])
-    for fac in range(lp.factions):
+    _occupancy(ai, ag.f, high, lay, prm.armed_groups_factions)
+    rc = prm.armed_groups_vision
+    box(lay, W_PK, rc, torus, f[L_SEC_PK])
+    box(lay, W_POLICE_PROF, rc, torus, f[L_SEC_POLICE])
+    box(lay, W_POLICE, rc, torus, f[L_N_POLICE])
+    for fac in range(prm.armed_groups_factions):
         box(lay, W_FACTION + fac, rc, torus, lay.comb_own[fac])
-    box(lay, W_COMBATANTS, lp.res_vision, torus, f[K.L_COMB_SEEN])
-    box(lay, W_PK, lp.pk_vision, torus, f[K.L_PK_SEEN])
-    box(lay, W_ENGAGE, lp.engagement_radius, torus, f[K.L_ENGAGE])
-    box(lay, W_DDR, lp.ddr_radius, torus, f[K.L_DDR_REACH])
-    box(lay, W_MENTOR, 2, torus, f[K.L_MENTOR])
-    box(lay, W_COMMUNITY, lp.res_vision, torus, f[K.L_COMMUNITY])
-    lr = lp.leader_radius
-    box(lay, W_LEADERS, lr, torus, f[K.L_LEADER_N])
-    box(lay, W_LEADER_TRUST, lr, torus, f[K.L_LEADER_TRUST])
+    box(lay, W_COMBATANTS, prm.residents_vision, torus, f[L_COMB_SEEN])
+    box(lay, W_PK, prm.peacekeepers_vision, torus, f[L_PK_SEEN])
+    box(lay, W_ENGAGE, prm.strategy_engagement_radius, torus, f[L_ENGAGE])
+    box(lay, W_DDR, prm.ddr_radius, torus, f[L_DDR_REACH])
+    box(lay, W_MENTOR, prm.strategy_mentor_radius, torus, f[L_MENTOR])
+    box(lay, W_COMMUNITY, prm.residents_vision, torus, f[L_COMMUNITY])
+    lr = prm.trust_leader_radius
+    box(lay, W_LEADERS, lr, torus, f[L_LEADER_N])
+    box(lay, W_LEADER_TRUST, lr, torus, f[L_LEADER_TRUST])
     # leaders reached by an engagement unit (needs the engagement field just computed)
     engaged = work[W_ENGAGED]
     engaged.fill(0.0)
     for a in range(high):
-        x = ai[a, K.I_X]
+        x = ai[a, I_X]
         if (
-            ai[a, K.I_ALIVE]
+            ai[a, I_ALIVE]
             and x >= 0
-            and ai[a, K.I_KIND] == K.RESIDENT
-            and ai[a, K.I_LEADER]
-            and f[K.L_ENGAGE, x, ai[a, K.I_Y]] > 0
+            and ai[a, I_KIND] == RESIDENT
+            and ai[a, I_LEADER]
+            and f[L_ENGAGE, x, ai[a, I_Y]] > 0
         ):
-            engaged[x, ai[a, K.I_Y]] += 1.0
-    box(lay, W_ENGAGED, lr, torus, f[K.L_LEADER_ENGAGED])
-    # security felt on a cell: peacekeepers and (professional) police within 3 cells
+            engaged[x, ai[a, I_Y]] += 1.0
+    box(lay, W_ENGAGED, lr, torus, f[L_LEADER_ENGAGED])
+    # security felt on a cell: peacekeepers and (professional) police within reach
     w, h = engaged.shape
     near = work[W_NEAR]
     for x in range(w):
         for y in range(h):
             near[x, y] = work[W_PK, x, y] + work[W_POLICE_PROF, x, y]
-    box(lay, W_NEAR, 3, torus, near)
-    security = f[K.L_SECURITY]
+    box(lay, W_NEAR, prm.economy_security_radius, torus, near)
+    sec = f[L_SECURITY]
     for x in range(w):
         for y in range(h):
-            security[x, y] = 1.0 - np.exp(-near[x, y])
+            sec[x, y] = security(near[x, y])

@@ -52,6 +52,16 @@ def randint(s, n):
     return int(uniform(s) * n)
 
 
+@njit(inline="always", cache=True)
+def shuffle(perm, n, rng):
+    """Fisher-Yates on ``perm[:n]`` in place: every random order of agents comes from here."""
+    for i in range(n - 1, 0, -1):
+        j = randint(rng, i + 1)
+        t = perm[i]
+        perm[i] = perm[j]
+        perm[j] = t
+
+
 @njit(cache=True)
 def uniform_array(s, n):
     """``n`` draws of :func:`uniform` (for tests and vectorised set-up)."""

@@ -1,7 +1,7 @@
 """Named views onto the engine's state tables, for Python code (model, agents, plots, tests).
 
-The kernels see two arrays per agent table (``kernels.Agents``) and one stack of planes for
-the cell layers (``kernels.Layers``); Python code reads and writes them by name here:
+The kernels see two arrays per agent table (``layout.Agents``) and one stack of planes for
+the cell layers (``layout.Layers``); Python code reads and writes them by name here:
 ``table.x`` is a writable view of the x column, ``table.alive`` a boolean copy.
 """
 
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import kernels as K
-from sim.engine.fields import n_work_planes
+from sim.engine import layout as K
 
 
 class AgentTable:
-    """One row per agent slot; columns by name (see ``kernels.INT_COLUMNS``/``FLOAT_COLUMNS``)."""
+    """One row per agent slot; columns by name (see ``layout.INT_COLUMNS``/``FLOAT_COLUMNS``)."""
 
     def __init__(self, capacity: int) -> None:
         self.i = np.zeros((capacity, K.N_INT), np.int32)
@@ -51,7 +50,7 @@ class LayerTable:
         self.f = np.zeros((K.N_LAYERS, width, height), np.float64)
         self.comb_own = np.zeros((factions, width, height), np.float64)
         self.district = np.zeros((width, height), np.int16)
-        work = np.zeros((n_work_planes(factions), width, height), np.float64)
+        work = np.zeros((K.n_work_planes(factions), width, height), np.float64)
         self.packed = K.Layers(self.f, self.comb_own, work, np.zeros(height, np.float64))
 
     def __getattr__(self, name: str) -> np.ndarray:

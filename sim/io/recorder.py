@@ -35,7 +35,7 @@ def outbursts(active: np.ndarray, threshold: float) -> list[tuple[int, int, int]
 
 
 def summarise(ts: pd.DataFrame, scenario: Scenario, seed: int) -> dict[str, Any]:
-    """Per-run outcomes (MODEL.md section 5) computed from the per-tick table."""
+    """Per-run outcomes (ODD 7.14) computed from the per-tick table."""
     body = ts.iloc[1:] if len(ts) > 1 else ts  # tick 0 is the set-up
     residents0 = int(ts["residents"].iloc[0])  # the true count, 0 included
     threshold = scenario.run.outburst_share * residents0
@@ -99,7 +99,7 @@ def stable_from(series: np.ndarray, window: int, level: float) -> int | None:
 
 
 def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
-    """Per-run outcomes of the peacekeeping model (MODEL.md 5; issue interface keys)."""
+    """Per-run outcomes of the peacekeeping model (ODD 7.14; issue interface keys)."""
     w = scenario.mission.exit_window
     last = ts.iloc[-1]
     out: dict[str, Any] = {

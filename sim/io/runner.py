@@ -23,6 +23,12 @@ class RunResult:
     summary: dict[str, Any]
     model: PeaceSimModel | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        """One short line: which run, and the size of its table (not the table itself)."""
+        rows, cols = self.timeseries.shape
+        return (f"RunResult(scenario={self.scenario.name!r}, seed={self.seed}, "
+                f"ticks={self.ticks}, timeseries={rows}x{cols})")
+
 
 def run(
     scenario: Scenario,

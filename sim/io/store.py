@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.config.scenario import Scenario
+from sim.io.atomic import _fsync_dir, atomic_path, atomic_write_bytes, atomic_write_text  # noqa: F401
 from sim.io.manifest import build_manifest
 from sim.io.runner import RunResult
 
@@ -116,53 +116,6 @@ def check_run_out(out: str | Path, overwrite: bool = False) -> None:
                 "--overwrite replaces only a previous run's folder, never anything else")
         check_writable(out.parent)  # the new run is written beside it, then swapped in
     check_writable(out)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (best effort: not every platform allows it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path``.
-
-    For libraries that want a file name rather than bytes (parquet, CSV). On error the
-    temporary file is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh name, not a pre-created file: the writer creates it with the usual umask
-    # permissions (mkstemp would leave the result readable by its owner only)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; returns the path."""
-    path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically; returns the path."""
-    return atomic_write_bytes(path, text.encode(encoding))
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -1,20 +1,21 @@
 """Mesa agent types that are views onto the model's arrays.
 
-The arrays in :class:`sim.engine.kernels.Agents` are the one source of truth; an agent object holds
-only its slot and reads (and, for the few writable attributes, writes) the arrays. This keeps
-Mesa's idioms (``model.agents_by_type[Resident]``, ``agent.cell``, AgentSet queries) while
-the engine advances every agent inside numba kernels.
+The arrays in :class:`sim.engine.layout.Agents` are the one source of truth; an agent object
+holds only its slot and reads (and, for the few writable attributes, writes) the arrays. This
+keeps Mesa's idioms (``model.agents_by_type[Resident]``, ``agent.cell``, AgentSet queries)
+while the engine advances every agent inside numba kernels. What an agent *does* is not here:
+each class says which rules of :mod:`sim.rules` (and which ODD sections) drive it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from mesa.discrete_space import CellAgent
 from mesa.discrete_space.cell_agent import HasCell
 
-from sim.engine import kernels as K
+from sim.engine import layout as K
+from sim.rules.civil_violence import grievance
 
 if TYPE_CHECKING:
     from mesa.discrete_space import Cell
@@ -61,7 +62,12 @@ class ArrayAgent(CellAgent):
 
 
 class Resident(ArrayAgent):
-    """A member of the population: hardship h, risk aversion R, state, jail term, group."""
+    """A member of the population: hardship h, risk aversion R, state, jail term, group.
+
+    Behaviour: rule A, jail and release, Model II killing, births and ageing in
+    :mod:`sim.rules.civil_violence` (ODD 7.2-7.5), activated by :mod:`sim.engine.tick`;
+    recruitment and relapse in :mod:`sim.rules.transitions` (7.10); trust, tips and flight
+    in :mod:`sim.rules.trust` (7.11); jobs in :mod:`sim.rules.livelihoods` (7.12)."""
 
     @property
     def hardship(self) -> float:
@@ -90,12 +96,15 @@ class Resident(ArrayAgent):
 
     @property
     def grievance(self) -> float:
-        """G = H (1 - L_i) at the current legitimacy (with the peacekeeping layer's terms)."""
-        if self.model.layer is None:
-            return self.hardship * (1.0 - self.model.legitimacy)
-        from sim.model.layer import grievances
-
-        return float(grievances(self.model, np.array([self.slot]))[0])
+        """G at the current legitimacy, by the kernels' own formula
+        (:func:`sim.rules.civil_violence.grievance`, ODD 7.2)."""
+        m = self.model
+        i, f = m.arrays.i[self.slot], m.arrays.f[self.slot]
+        x = int(i[K.I_X])
+        economy = float(m.cells.economy[x, int(i[K.I_Y])]) if x >= 0 else 0.0
+        return float(grievance(float(f[K.F_HARDSHIP]), x >= 0, economy, int(i[K.I_EMPLOYED]),
+                               float(f[K.F_TRUST_POLICE]), float(f[K.F_DIALOGUE]),
+                               float(m.legitimacy), m.params))
 
     @property
     def trust_pk(self) -> float:
@@ -123,7 +132,11 @@ class Resident(ArrayAgent):
 
 
 class Police(ArrayAgent):
-    """A police officer (Epstein's cop): arrests a random active in vision."""
+    """A police officer (Epstein's cop): arrests a random active in vision.
+
+    Behaviour: rule C and movement in :mod:`sim.rules.civil_violence` (ODD 7.3-7.4);
+    combatant arrests in :mod:`sim.rules.armed_groups` (7.9); professionalism in
+    :mod:`sim.rules.police` (7.12)."""
 
     @property
     def professionalism(self) -> float:
@@ -138,7 +151,12 @@ ROLE_BY_CODE = {code: name for name, code in K.ROLE_CODES.items()}
 
 
 class Peacekeeper(ArrayAgent):
-    """A peacekeeping unit; in the Epstein scenarios an even-handed cop (Model II)."""
+    """A peacekeeping unit; in the Epstein scenarios an even-handed cop (Model II).
+
+    Behaviour: movement by role in :mod:`sim.rules.peacekeepers` (ODD 7.8); interdiction in
+    :mod:`sim.rules.armed_groups` (7.9); deployment, drawdown and review in
+    :mod:`sim.rules.mission` and :class:`sim.model.layer.PeacekeepingLayer` (7.14-7.15); as
+    cops (Model II), :mod:`sim.rules.civil_violence` (7.3, 7.5)."""
 
     @property
     def role(self) -> str:
@@ -146,7 +164,11 @@ class Peacekeeper(ArrayAgent):
 
 
 class Combatant(ArrayAgent):
-    """An armed-group member: faction, aggression (MODEL.md 4.3)."""
+    """An armed-group member: faction, aggression.
+
+    Behaviour: interdiction, arrest, clashes, attacks, moves and reinforcements in
+    :mod:`sim.rules.armed_groups` (ODD 7.9); disarmament in :mod:`sim.rules.transitions`
+    (7.10)."""
 
     @property
     def faction(self) -> int:

@@ -1,7 +1,9 @@
 """PeaceSimModel: the Mesa model whose tick runs in numba kernels over numpy arrays.
 
-Reading order follows the ODD description: set-up (space, populations), then each tick
-(schedules -> random-sequential activation -> bookkeeping -> observation).
+Reading order follows the ODD description: set-up (space, populations; ODD 5), then each tick
+(schedules -> random-sequential activation -> bookkeeping -> observation; ODD 3). The state
+lives in the engine's tables (:mod:`sim.engine.state`); the rules in :mod:`sim.rules`; the
+peacekeeping layer's set-up and timeline in :mod:`sim.model.layer`.
 """
 
 from __future__ import annotations
@@ -12,46 +14,20 @@ import mesa
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid, PropertyLayer
 
-from sim.config.scenario import ROLE_NAMES, Scenario
-from sim.engine import kernels as K
+from sim.config.scenario import Scenario
+from sim.engine import layout as K
+from sim.engine.calls import call, compiled
+from sim.engine.grid import new_agent, place_new, rebuild_fields, remove_random
+from sim.engine.metrics import census, view_changes
+from sim.engine.params import build_params
 from sim.engine.rng import seed_state
-from sim.engine.space import vision_offsets
+from sim.engine.space import build_geometry
 from sim.engine.state import AgentTable
+from sim.engine.tick import tick
 from sim.model.agents import VIEW_CLASSES, ArrayAgent, Peacekeeper, Police, Resident
+from sim.model.columns import core_row, metric_columns
 from sim.model.layer import PeacekeepingLayer
 from sim.rules.schedules import legitimacy_at, police_density_at
-
-RATIO_RULES = {"floor": K.RATIO_FLOOR, "round": K.RATIO_ROUND, "exact": K.RATIO_EXACT}
-MOORE_1 = np.array(
-    [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int32
-)
-
-
-def metric_columns(scenario: Scenario) -> list[str]:
-    """Per-tick columns this scenario produces (besides ``tick``)."""
-    cols = [
-        "legitimacy", "quiescent", "active", "jailed", "residents",
-        "police", "peacekeepers", "arrests", "releases", "activations",
-    ]
-    if scenario.residents.groups == 2:
-        cols += ["group_0", "group_1"]
-    if scenario.unrest.mode == "intergroup":
-        cols += ["killings"]
-    if scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
-        cols += ["births", "deaths"]
-    if scenario.model == "peacekeeping":
-        cols += PEACEKEEPING_COLUMNS
-    return cols
-
-
-PEACEKEEPING_COLUMNS = [
-    "combatants", "civilian_casualties", "attacks", "clashes", "battle_deaths", "abuses",
-    "tips", "recruits", "disarmed", "relapses", "weapons_collected", "interdictions",
-    "harmed_by_security", "combatant_arrests", "displaced", "employed", "ex_combatants",
-    "trust_pk_mean", "trust_police_mean", "police_professionalism_mean", "grievance_mean",
-    "economy_mean", "infrastructure_mean", "violence_mean",
-    *(f"pk_{r}" for r in ROLE_NAMES),
-]
 
 
 class PeaceSimModel(mesa.Model):
@@ -73,7 +49,7 @@ class PeaceSimModel(mesa.Model):
         self.width = scenario.world.width
         self.height = scenario.world.height
         self.n_cells = self.width * self.height
-        self._rng_state = seed_state(engine_seq)
+        self.rng_state = seed_state(engine_seq)  # the engine's random stream (xoshiro256**)
         self.legitimacy = scenario.unrest.legitimacy
 
         self._build_geometry()
@@ -85,15 +61,17 @@ class PeaceSimModel(mesa.Model):
             self.layer = PeacekeepingLayer(self, setup)
             if scenario.mission.deploy_tick == 0:
                 self.layer.deploy()
+        # the core tick's compiled function, bound once (sim.engine.calls)
+        self._tick = None if self.layer is not None else compiled(
+            tick, self.ag, self.cells, self.geometry, self.params, self.rng_state,
+            float(self.legitimacy), self.order, self.free_stack, self.meta, self.events)
         self._views: dict[int, ArrayAgent] = {}
         self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
         self._changed = np.empty(self.capacity, dtype=np.int64)
-        self._census = np.zeros(K.N_CENSUS, dtype=np.int64)
         self._sync_views()
         self._grid: OrthogonalVonNeumannGrid | OrthogonalMooreGrid | None = None
         self._grid_dirty = True
 
-        self.events = np.zeros(K.N_EVENTS, dtype=np.int64)
         self.columns = metric_columns(scenario)
         self.metrics: dict[str, float] = {}
         self.datacollector = MetricsCollector(self.columns)
@@ -103,69 +81,10 @@ class PeaceSimModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
 
     def _build_geometry(self) -> None:
+        """Neighbourhoods (one vision class per distinct radius) and the kernels' parameters."""
         sc = self.scenario_config
-        w = sc.world
-        radii = [sc.residents.vision]
-        extra = (sc.armed_groups.vision,) if sc.model == "peacekeeping" else ()
-        for r in (sc.police.vision, sc.peacekeepers.vision, *extra):
-            if r not in radii:
-                radii.append(r)
-        self.vision_radii = radii
-        offs = [vision_offsets(w.vision_shape, r, w.width, w.height, w.torus) for r in radii]
-        n_max = max(len(o) for o in offs)
-        table = np.zeros((len(offs), max(n_max, 1), 2), dtype=np.int32)
-        for k, o in enumerate(offs):
-            table[k, : len(o)] = o
-        flat = table[:, :, 0].astype(np.int64) * w.height + table[:, :, 1]
-        reach = np.array([np.abs(o).max() if len(o) else 0 for o in offs], dtype=np.int64)
-        run_lists = [_runs(o) for o in offs]
-        runs = np.zeros((len(offs), max(1, *map(len, run_lists)), 3), dtype=np.int64)
-        for k, r in enumerate(run_lists):
-            runs[k, : len(r)] = r
-        self.geometry = K.Geometry(
-            offsets=table,
-            n_off=np.array([len(o) for o in offs], dtype=np.int32),
-            neigh=MOORE_1,
-            track=self._tracked_classes(radii),
-            flat=flat,
-            reach=reach,
-            runs=runs,
-            n_runs=np.array([len(r) for r in run_lists], dtype=np.int64),
-            width=w.width,
-            height=w.height,
-            torus=w.torus,
-        )
-        u = sc.unrest
-        self.params = K.Params(
-            intergroup=u.mode == "intergroup",
-            threshold=float(u.threshold),
-            arrest_constant=float(u.arrest_constant),
-            ratio_rule=RATIO_RULES[u.arrest_ratio],
-            max_jail_term=int(u.max_jail_term),
-            jail_on_cell=u.jail == "on_cell",
-            movement=bool(u.movement),
-            move_first=bool(u.move_first),
-            p_clone=float(sc.residents.p_clone),
-            max_age=int(sc.residents.max_age),
-            cops_class=radii.index(sc.police.vision),
-            pk_class=radii.index(sc.peacekeepers.vision),
-            pk_are_cops=bool(sc.peacekeepers.act_as_cops),
-            extended=sc.model == "peacekeeping",
-            hardship_weight=float(sc.economy.hardship_weight),
-            trust_weight=float(sc.unrest.legitimacy_trust_weight),
-            employment_relief=float(sc.economy.employment_relief),
-        )
-
-    def _tracked_classes(self, radii: list[int]) -> np.ndarray:
-        """Vision classes whose active field someone reads: residents, police, and
-        peacekeepers when they act as cops."""
-        sc = self.scenario_config
-        track = np.zeros(len(radii), np.bool_)
-        track[0] = True
-        track[radii.index(sc.police.vision)] = True
-        if sc.peacekeepers.act_as_cops:
-            track[radii.index(sc.peacekeepers.vision)] = True
-        return track
+        self.geometry, self.vision_radii, classes = build_geometry(sc)
+        self.params = build_params(sc, classes)
 
     def _build_arrays(self) -> None:
         # every cell can hold one agent, plus room for as many off the grid (jailed)
@@ -175,7 +94,7 @@ class PeaceSimModel(mesa.Model):
         self.arrays = AgentTable(cap)
         self.ag = self.arrays.packed  # what the kernels take
         shape = (self.width, self.height)
-        fields = np.zeros((1 + len(self.vision_radii), *shape), np.int32)
+        fields = np.zeros((1 + self.geometry.n_vision, *shape), np.int32)
         self.cells = K.Grid(
             occ=np.full(shape, -1, np.int32),
             fields=fields,
@@ -186,7 +105,9 @@ class PeaceSimModel(mesa.Model):
         )
         self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
         self.meta = np.array([cap, 0, 0], dtype=np.int64)
-        self._perm = np.empty(cap, np.int32)
+        self.order = np.empty(cap, np.int32)  # the core tick's random activation order
+        self.census_counts = np.zeros(K.N_CENSUS, dtype=np.int64)  # by category (K.C_*)
+        self.events = np.zeros(K.N_EVENTS, dtype=np.int64)  # this tick's counters (K.EV_*)
 
     def _populate(self, gen: np.random.Generator) -> None:
         """Initial residents and police (and peacekeepers deployed at tick 0)."""
@@ -231,14 +152,14 @@ class PeaceSimModel(mesa.Model):
         self.free_stack[: self.capacity - a] = np.arange(self.capacity - 1, a - 1, -1)
         self.meta[K.META_FREE_TOP] = self.capacity - a
         self.meta[K.META_HIGH] = a
-        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        call(rebuild_fields, self.ag, self.cells, self.geometry, self.params)
         if sc.mission.deploy_tick == 0 and sc.model == "epstein":
             self._deploy_peacekeepers()
 
     def _deploy_peacekeepers(self) -> None:
         n = round(self.scenario_config.peacekeepers.density * self.n_cells)
-        K.place_new(self.ag, self.cells, self.geometry, self.params, self._rng_state,
-                    K.PEACEKEEPER, self.params.pk_class, n, self.free_stack, self.meta)
+        call(place_new, self.ag, self.cells, self.geometry, self.params, self.rng_state,
+             K.PEACEKEEPER, self.params.pk_class, n, self.free_stack, self.meta)
 
     # ------------------------------------------------------------------ the tick
 
@@ -254,15 +175,15 @@ class PeaceSimModel(mesa.Model):
         else:
             if t == sc.mission.deploy_tick and t > 0:
                 self._deploy_peacekeepers()
-            K.tick(self.ag, self.cells, self.geometry, self.params, self._rng_state,
-                   self.legitimacy, self._perm, self.free_stack, self.meta,
-                   self.events)
+            self._tick(self.ag, self.cells, self.geometry, self.params, self.rng_state,
+                       float(self.legitimacy), self.order, self.free_stack, self.meta,
+                       self.events)
         self._after_tick()
 
     def count(self, what: int) -> int:
-        """How many agents there are now of a census category (``kernels.C_*``)."""
-        K.census(self.ag, self.meta, self._census)
-        return int(self._census[what])
+        """How many agents there are now of a census category (``layout.C_*``)."""
+        census(self.ag, self.meta, self.census_counts)
+        return int(self.census_counts[what])
 
     def _apply_police_ramp(self, t: int) -> None:
         pol = self.scenario_config.police
@@ -270,12 +191,12 @@ class PeaceSimModel(mesa.Model):
             return
         want = round(police_density_at(pol, t) * self.n_cells)
         have = self.count(K.C_POLICE)
-        args = (self.ag, self.cells, self.geometry, self.params, self._rng_state)
+        args = (self.ag, self.cells, self.geometry, self.params, self.rng_state)
         if want > have:
-            K.place_new(*args, K.POLICE, self.params.cops_class, want - have,
-                        self.free_stack, self.meta)
+            call(place_new, *args, K.POLICE, self.params.cops_class, want - have,
+                 self.free_stack, self.meta)
         elif want < have:
-            K.remove_random(*args, K.POLICE, have - want, self.free_stack, self.meta)
+            call(remove_random, *args, K.POLICE, have - want, self.free_stack, self.meta)
 
     def _after_tick(self) -> None:
         self._sync_views()
@@ -285,30 +206,12 @@ class PeaceSimModel(mesa.Model):
 
     def _observe(self) -> None:
         if self.layer is None:
-            K.census(self.ag, self.meta, self._census)
+            census(self.ag, self.meta, self.census_counts)
             layer_metrics = {}
         else:
-            layer_metrics = self.layer.metrics()  # counts the census too (one kernel call)
-        c = self._census.tolist()  # Python ints: cheaper to index than numpy scalars
-        ev = self.events.tolist()
-        m = {
-            "legitimacy": float(self.legitimacy),
-            "quiescent": c[K.C_QUIESCENT],
-            "active": c[K.C_ACTIVE],
-            "jailed": c[K.C_JAILED],
-            "residents": c[K.C_QUIESCENT] + c[K.C_ACTIVE] + c[K.C_JAILED],
-            "police": c[K.C_POLICE],
-            "peacekeepers": c[K.C_PEACEKEEPERS],
-            "arrests": ev[K.EV_ARRESTS],
-            "releases": ev[K.EV_RELEASES],
-            "activations": ev[K.EV_ACTIVATIONS],
-            "group_0": c[K.C_GROUP0],
-            "group_1": c[K.C_GROUP1],
-            "killings": ev[K.EV_KILLINGS],
-            "births": ev[K.EV_BIRTHS],
-            "deaths": ev[K.EV_DEATHS] + ev[K.EV_KILLINGS],
-            "combatants": c[K.C_COMBATANTS],
-        }
+            layer_metrics = self.layer.metrics(self.census_counts)  # counts the census too
+        # Python numbers: cheaper to index than numpy scalars
+        m = core_row(self.legitimacy, self.census_counts.tolist(), self.events.tolist())
         m.update(layer_metrics)
         self.metrics = m
 
@@ -322,7 +225,7 @@ class PeaceSimModel(mesa.Model):
             return
         self._views_mark = mark
         ai = self.arrays.i
-        n = K.view_changes(self.ag, self.meta, self._view_uid, self._changed)
+        n = view_changes(self.ag, self.meta, self._view_uid, self._changed)
         for slot in self._changed[:n].tolist():
             old = self._views.pop(slot, None)
             if old is not None:
@@ -421,12 +324,10 @@ class PeaceSimModel(mesa.Model):
         if self.cells.occ[x, y] >= 0:
             raise ValueError(f"cell ({x}, {y}) is occupied")
         k = kinds[kind]
-        comb_class = (self.layer.params.comb_class if self.layer is not None else 0)
         vclass = {K.RESIDENT: 0, K.POLICE: self.params.cops_class,
-                  K.PEACEKEEPER: self.params.pk_class, K.COMBATANT: comb_class}[k]
-        slot = K.new_agent(self.ag, self.cells, self.geometry, self.params,
-                           self._rng_state, k, vclass, x * self.height + y,
-                           self.free_stack, self.meta)
+                  K.PEACEKEEPER: self.params.pk_class, K.COMBATANT: self.params.comb_class}[k]
+        slot = call(new_agent, self.ag, self.cells, self.geometry, self.params, k, vclass,
+                    x * self.height + y, self.free_stack, self.meta)
         ag = self.arrays
         ag.state[slot] = states[state]
         ag.hardship[slot] = hardship
@@ -437,7 +338,7 @@ class PeaceSimModel(mesa.Model):
             ag.set("role", slot, K.ROLE_CODES[role])
         for name, value in columns.items():
             ag.set(name, slot, value)
-        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        call(rebuild_fields, self.ag, self.cells, self.geometry, self.params)
         self._sync_views()
         self._grid_dirty = True
         self._observe()
@@ -448,21 +349,10 @@ class PeaceSimModel(mesa.Model):
         occ = self.cells.occ.copy()
         cop = self.cells.cop_field.copy()
         act = self.cells.active_field.copy()
-        K.rebuild_fields(self.ag, self.cells, self.geometry, self.params)
+        call(rebuild_fields, self.ag, self.cells, self.geometry, self.params)
         assert np.array_equal(occ, self.cells.occ), "occupancy out of step"
         assert np.array_equal(cop, self.cells.cop_field), "cop field out of step"
         assert np.array_equal(act, self.cells.active_field), "active field out of step"
-
-
-def _runs(offsets: np.ndarray) -> list[tuple[int, int, int]]:
-    """The offsets as runs ``(dx, first dy, length)`` of consecutive dy at the same dx."""
-    runs: list[list[int]] = []
-    for dx, dy in offsets.tolist():
-        if runs and runs[-1][0] == dx and runs[-1][1] + runs[-1][2] == dy:
-            runs[-1][2] += 1
-        else:
-            runs.append([dx, dy, 1])
-    return [tuple(r) for r in runs]
 
 
 def _metric(name: str, model: PeaceSimModel) -> float:

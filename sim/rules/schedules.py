@@ -1,4 +1,4 @@
-"""Time schedules of exogenous inputs: regime legitimacy and the size of the police force."""
+"""Schedules (ODD 7.6): regime legitimacy and the size of the police force over time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from sim.config.scenario import Police, Unrest
 
 
 def legitimacy_at(unrest: Unrest, tick: int) -> float:
-    """Legitimacy in force during ``tick`` (ticks count from 1; tick 0 is the set-up).
+    """ODD 7.6: legitimacy in force during ``tick`` (ticks count from 1; tick 0 is the set-up).
 
     constant: ``legitimacy``; step: ``target`` from ``start_tick`` on; linear: moves from
     ``legitimacy`` toward ``target`` by ``rate`` per tick, the first move at ``start_tick``.
@@ -24,7 +24,8 @@ def legitimacy_at(unrest: Unrest, tick: int) -> float:
 
 
 def police_density_at(police: Police, tick: int) -> float:
-    """Police density in force during ``tick``: constant, or a linear ramp to ``ramp_to``."""
+    """ODD 7.6: police density in force during ``tick``: constant, or a linear ramp to
+    ``ramp_to`` over ``ramp_ticks`` from ``ramp_start``."""
     if police.ramp_to is None or tick < police.ramp_start:
         return police.density
     if police.ramp_ticks == 0:

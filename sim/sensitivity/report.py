@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.config.study import SEED_FACTOR
 from sim.io.store import atomic_path, atomic_write_bytes, atomic_write_text
-from sim.sensitivity.study import SEED_FACTOR
 from sim.viz.plots import _new_figure, figure_png
 
 if TYPE_CHECKING:

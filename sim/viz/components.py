@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from sim.engine import kernels as K
+from sim.engine import layout as K
 from sim.viz.plots import ROLE_COLOURS
 
 #: the map's layer switch: name -> (title, colour map)

@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from sim.config.scenario import Scenario
-from sim.engine import kernels as K
+from sim.engine import layout as K
 
 STATE_COLOURS = {"quiescent": "#4c72b0", "active": "#d62728", "jailed": "#7f7f7f"}
 GROUP_COLOURS = ("#1f77b4", "#ff7f0e")
@@ -356,7 +356,7 @@ def figure_png(fig: Figure) -> bytes:
 
 def save_plots(result: Any, folder: str | Path) -> list[Path]:
     """Write ``timeseries.png`` and, when the run kept its model, ``snapshot_final.png``."""
-    from sim.io.store import atomic_write_bytes
+    from sim.io.atomic import atomic_write_bytes
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

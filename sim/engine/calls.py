@@ -1,0 +1,40 @@
+"""Calling kernels from Python without numba's per-call typing of every argument.
+
+A numba dispatcher types each argument on each call to pick the compiled version; for the
+parameter tuple (about 150 fields, :mod:`sim.engine.params`) that costs some 12 microseconds,
+a tenth of a 40x40 tick. :func:`compiled` finds the compiled version once, keyed on the
+arguments' Python types (and dtype and layout for arrays): the engine's tuples are built with
+fixed field types (:mod:`sim.engine.layout`, :mod:`sim.engine.params`), so their class says
+it all. A model binds the kernels it calls every tick once; :func:`call` serves occasional
+calls. Kernels that take arrays only are cheap to dispatch and are called directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+_entry: dict[tuple[Any, ...], Any] = {}
+
+
+def _kind(a: Any) -> Any:
+    if isinstance(a, np.ndarray):
+        return a.dtype, a.ndim, a.flags.c_contiguous, a.flags.writeable
+    return type(a)
+
+
+def compiled(kernel: Any, *args: Any) -> Callable[..., Any]:
+    """``kernel``'s compiled function for the types of ``args`` (compiled, or loaded from the
+    cache, the first time). Call it only with arguments of those same types."""
+    key = (kernel, *map(_kind, args))
+    fn = _entry.get(key)
+    if fn is None:
+        fn = _entry[key] = kernel.compile(tuple(kernel.typeof_pyval(a) for a in args))
+    return fn
+
+
+def call(kernel: Any, *args: Any) -> Any:
+    """``kernel(*args)`` through :func:`compiled`."""
+    return compiled(kernel, *args)(*args)

@@ -1,0 +1,511 @@
+"""The grid: who stands where, the fields agents feed, and the slots of the agent table.
+
+Occupancy (one agent per cell), the incremental vision fields of the core (ODD 7.1: cops and
+actives in vision of every cell, updated when someone enters, leaves or changes state), the
+free-slot stack, and the few ways of picking a cell: a uniformly random empty cell of the grid
+or of a neighbourhood, a uniformly random cell of a neighbourhood whose occupant qualifies,
+the best of a few sampled cells. Rules say *what* qualifies and *what* is better; this module
+only walks cells and draws.
+
+Module-level helpers serve the set-up and the peacekeeping layer's phases, which move few
+agents; the core tick (:mod:`sim.engine.tick`) keeps its own inlined field updates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.engine.layout import (
+    ACTIVE,
+    F_HARDSHIP,
+    F_RISK,
+    I_AGE,
+    I_ALIVE,
+    I_DEATH_AGE,
+    I_FACTION,
+    I_GROUP,
+    I_HOME,
+    I_INFORMANT,
+    I_JAIL,
+    I_KIND,
+    I_STATE,
+    I_UID,
+    I_VCLASS,
+    I_X,
+    I_Y,
+    LAYER_FLOAT_COLUMNS,
+    LAYER_INT_COLUMNS,
+    META_FREE_TOP,
+    META_HIGH,
+    META_NEXT_UID,
+    PEACEKEEPER,
+    POLICE,
+    QUIESCENT,
+    RESIDENT,
+)
+from sim.engine.rng import randint, shuffle
+
+TRY_MOVE = 16  # rejection-sampling attempts before an exhaustive scan (uniform either way)
+TRY_PLACE = 64
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+@njit(inline="always", cache=True)
+def wrap(i, n, torus):
+    """Coordinate ``i`` on an axis of length ``n``: wrapped on a torus, -1 off a bounded grid.
+
+    Compare and shift rather than ``%`` (a division), which only a tiny torus needs."""
+    if i < 0:
+        if not torus:
+            return -1
+        i += n
+        if i < 0:
+            i %= n
+    elif i >= n:
+        if not torus:
+            return -1
+        i -= n
+        if i >= n:
+            i %= n
+    return i
+
+
+@njit(inline="always", cache=True)
+def cell_at(x, y, dx, dy, width, height, torus):
+    """Target cell of an offset as a flat index, or -1 when it falls off a bounded grid."""
+    cx = wrap(x + dx, width, torus)
+    cy = wrap(y + dy, height, torus)
+    if cx < 0 or cy < 0:
+        return -1
+    return cx * height + cy
+
+
+@njit(inline="always", cache=True)
+def inside(x, y, r, width, height):
+    """True when every offset within ``r`` of ``(x, y)`` stays on the grid without wrapping,
+    so a target cell is just ``x * height + y + flat offset``."""
+    return r <= x and x < width - r and r <= y and y < height - r
+
+
+@njit(inline="always", cache=True)
+def target(inner, here, step, x, y, dx, dy, width, height, torus):
+    """Flat cell at offset ``(dx, dy)`` (flat ``step``) from ``here`` = ``(x, y)``, or -1;
+    ``inner`` is :func:`inside` for the neighbourhood's reach."""
+    if inner:
+        return here + step
+    return cell_at(x, y, dx, dy, width, height, torus)
+
+
+@njit(inline="always", cache=True)
+def distance(c1, c2, height, width, torus):
+    """Chebyshev distance between two flat cells (shortest way round on a torus)."""
+    x1 = c1 // height
+    y1 = c1 % height
+    x2 = c2 // height
+    y2 = c2 % height
+    dx = abs(x1 - x2)
+    dy = abs(y1 - y2)
+    if torus:
+        dx = min(dx, width - dx)
+        dy = min(dy, height - dy)
+    return max(dx, dy)
+
+
+# ----------------------------------------------------------------------------- picking cells
+
+
+@njit(inline="always", cache=True)
+def is_empty(b, kind, state, group, informant, my_group, my_faction, prm):
+    """Rank for :func:`random_cell_where`: an empty cell qualifies."""
+    return 1 if b < 0 else 0
+
+
+@njit(inline="always", cache=True)
+def random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y, k,
+                      rank, a, prm):
+    """A uniformly random cell of neighbourhood class ``k`` of ``(x, y)`` whose occupant
+    qualifies for agent ``a`` (-1: nobody), ``rank(...) >= 1``; and, drawn alongside, a
+    uniformly random one among those ranked 2 (preferred). Returns ``(cell, preferred cell)``
+    as flat indices, -1 where none qualifies.
+
+    ``rank(b, kind, state, group, informant, my_group, my_faction, prm)`` sees the occupant
+    ``b`` (-1 for an empty cell, with kind -1) and the looker's group and faction: scalars,
+    so judging a cell costs no reference count. One pass in offset order with reservoir
+    sampling: one draw per qualifying cell, and a second per preferred cell, so the draws
+    depend only on who stands where. The geometry comes unpacked (``Geometry.offsets``,
+    ``flat``, ``n_off``, ``reach``): a namedtuple argument of an inlined function costs a
+    reference count per array per call."""
+    my_group = ai[a, I_GROUP] if a >= 0 else -1
+    my_faction = ai[a, I_FACTION] if a >= 0 else -1
+    inner = inside(x, y, reach[k], width, height)
+    here = x * height + y
+    found = 0
+    pick = -1
+    found2 = 0
+    pick2 = -1
+    for j in range(n_off[k]):
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height,
+                   torus)
+        if c < 0:
+            continue
+        b = occ[c]
+        if b >= 0:
+            r = rank(b, ai[b, I_KIND], ai[b, I_STATE], ai[b, I_GROUP], ai[b, I_INFORMANT],
+                     my_group, my_faction, prm)
+        else:
+            r = rank(b, -1, -1, -1, 0, my_group, my_faction, prm)
+        if r > 0:
+            found += 1
+            if randint(rng, found) == 0:
+                pick = c
+            if r > 1:
+                found2 += 1
+                if randint(rng, found2) == 0:
+                    pick2 = c
+    return pick, pick2
+
+
+@njit(inline="always", cache=True)
+def neighbour_where(ai, grid, geo, prm, rng, x, y, k, rank, a):
+    """:func:`random_cell_where` on the model's grid and geometry (for the layer's phases,
+    which pick rarely)."""
+    return random_cell_where(grid.occ.reshape(-1), ai, geo.offsets, geo.flat, geo.n_off,
+                             geo.reach, geo.width, geo.height, geo.torus, rng, x, y, k, rank, a,
+                             prm)
+
+
+@njit(cache=True)
+def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
+    """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
+
+    Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
+    scan when the neighbourhood is nearly full (still uniform). The core tick runs these same
+    steps as a closure over the arrays it holds (``empty_in_vision`` in
+    :func:`sim.engine.tick.tick`): there a call with six array arguments, made for every
+    agent, would cost a fifth of the tick."""
+    offs = geo.offsets
+    flat = geo.flat
+    n = geo.n_off[k]
+    w = geo.width
+    h = geo.height
+    inner = inside(x, y, geo.reach[k], w, h)
+    here = x * h + y
+    for _ in range(TRY_MOVE):
+        j = randint(rng, n)
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], w, h, geo.torus)
+        if c >= 0 and occ[c] < 0:
+            return c
+    return random_cell_where(occ, ai, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x,
+                             y, k, is_empty, -1, 0)[0]
+
+
+@njit(inline="always", cache=True)
+def best_sampled_cell(occ, geo, rng, x, y, k, samples, score, best_score, lay, prm):
+    """The best of ``samples`` uniformly drawn offsets of class ``k`` from ``(x, y)``: the
+    empty cell with the highest ``score(lay, prm, rng, cx, cy)``, if it beats ``best_score``
+    (flat index), else -1. Off-grid and occupied draws are skipped (and not scored)."""
+    w = geo.width
+    h = geo.height
+    n = geo.n_off[k]
+    best = -1
+    for _ in range(samples):
+        j = randint(rng, n)
+        c = cell_at(x, y, geo.offsets[k, j, 0], geo.offsets[k, j, 1], w, h, geo.torus)
+        if c >= 0 and occ[c] < 0:
+            cx = c // h
+            s = score(lay, prm, rng, cx, c - cx * h)
+            if s > best_score:
+                best = c
+                best_score = s
+    return best
+
+
+@njit(cache=True)
+def random_empty_cell(occ, rng):
+    """A uniformly random empty cell of the whole grid (flat index), or -1 if it is full.
+
+    ``occ`` is the flat occupancy array."""
+    n = occ.shape[0]
+    for _ in range(TRY_PLACE):
+        c = randint(rng, n)
+        if occ[c] < 0:
+            return c
+    found = 0
+    pick = -1
+    for c in range(n):
+        if occ[c] < 0:
+            found += 1
+            if randint(rng, found) == 0:
+                pick = c
+    return pick
+
+
+# ----------------------------------------------------------------------------- fields
+
+
+@njit(cache=True)
+def field_add(field, x, y, offsets, n, width, height, torus, delta):
+    """Add ``delta`` to ``field`` on every cell from which ``(x, y)`` is visible."""
+    for i in range(n):
+        cx = wrap(x + offsets[i, 0], width, torus)
+        cy = wrap(y + offsets[i, 1], height, torus)
+        if cx >= 0 and cy >= 0:
+            field[cx, cy] += delta
+
+
+@njit(cache=True)
+def active_add(grid, geo, x, y, delta):
+    """An active resident at ``(x, y)`` appears (+1) or disappears (-1) in the active fields."""
+    for k in range(geo.n_vision):
+        if geo.track[k]:
+            field_add(
+                grid.active_field[k],
+                x,
+                y,
+                geo.offsets[k],
+                geo.n_off[k],
+                geo.width,
+                geo.height,
+                geo.torus,
+                delta,
+            )
+
+
+@njit(cache=True)
+def cop_add(grid, geo, x, y, delta):
+    """A cop at ``(x, y)`` appears (+1) or disappears (-1) in the cop field (residents'
+    vision)."""
+    field_add(
+        grid.cop_field, x, y, geo.offsets[0], geo.n_off[0], geo.width, geo.height, geo.torus, delta
+    )
+
+
+@njit(inline="always", cache=True)
+def is_cop(kind, pk_are_cops):
+    """Who feeds the cop field (ODD 7.1): police, and peacekeepers acting as cops."""
+    return kind == POLICE or (kind == PEACEKEEPER and pk_are_cops)
+
+
+# ----------------------------------------------------------------------------- occupancy
+
+
+@njit(cache=True)
+def leave(ag, grid, geo, prm, a):
+    """Take agent ``a`` off its cell, withdrawing what it contributes to the fields."""
+    ai = ag.i
+    x = ai[a, I_X]
+    y = ai[a, I_Y]
+    if x < 0:
+        return
+    grid.occ[x, y] = -1
+    kind = ai[a, I_KIND]
+    if kind == RESIDENT:
+        if ai[a, I_STATE] == ACTIVE:
+            active_add(grid, geo, x, y, -1)
+    elif is_cop(kind, prm.peacekeepers_act_as_cops):
+        cop_add(grid, geo, x, y, -1)
+    ai[a, I_X] = -1
+    ai[a, I_Y] = -1
+
+
+@njit(cache=True)
+def enter(ag, grid, geo, prm, a, x, y):
+    """Put agent ``a`` on the empty cell ``(x, y)``, adding what it contributes."""
+    ai = ag.i
+    grid.occ[x, y] = a
+    ai[a, I_X] = x
+    ai[a, I_Y] = y
+    kind = ai[a, I_KIND]
+    if kind == RESIDENT:
+        if ai[a, I_STATE] == ACTIVE:
+            active_add(grid, geo, x, y, 1)
+    elif is_cop(kind, prm.peacekeepers_act_as_cops):
+        cop_add(grid, geo, x, y, 1)
+
+
+@njit(cache=True)
+def relocate(ag, grid, geo, prm, a, c):
+    """Move agent ``a`` to the empty flat cell ``c``."""
+    leave(ag, grid, geo, prm, a)
+    x = c // geo.height
+    enter(ag, grid, geo, prm, a, x, c - x * geo.height)
+
+
+@njit(cache=True)
+def move_in_vision(ag, grid, geo, prm, rng, a):
+    """Move to a uniformly random empty cell within vision (if any)."""
+    ai = ag.i
+    c = random_empty_in_vision(ai, grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
+                               ai[a, I_VCLASS])
+    if c >= 0:
+        relocate(ag, grid, geo, prm, a, c)
+
+
+@njit(cache=True)
+def set_state(ag, grid, geo, a, new_state):
+    """Change a resident's state, keeping the active fields in step."""
+    ai = ag.i
+    old = ai[a, I_STATE]
+    if old == new_state:
+        return
+    x = ai[a, I_X]
+    if x >= 0:
+        if old == ACTIVE:
+            active_add(grid, geo, x, ai[a, I_Y], -1)
+        elif new_state == ACTIVE:
+            active_add(grid, geo, x, ai[a, I_Y], 1)
+    ai[a, I_STATE] = new_state
+
+
+# ----------------------------------------------------------------------------- slots
+
+
+@njit(inline="always", cache=True)
+def free(ai, a, free_stack, meta):
+    """Return slot ``a`` to the free-slot stack."""
+    ai[a, I_ALIVE] = 0
+    free_stack[meta[META_FREE_TOP]] = a
+    meta[META_FREE_TOP] += 1
+
+
+@njit(cache=True)
+def remove_agent(ag, grid, geo, prm, a, free_stack, meta):
+    """Remove agent ``a`` from the world (death, drawdown)."""
+    leave(ag, grid, geo, prm, a)
+    free(ag.i, a, free_stack, meta)
+
+
+@njit(inline="always", cache=True)
+def reset_layer_state(ai, af, a):
+    """Zero the peacekeeping-layer attributes of a slot that is being (re)used."""
+    for c in LAYER_INT_COLUMNS:
+        ai[a, c] = 0
+    ai[a, I_HOME] = -1
+    for c in LAYER_FLOAT_COLUMNS:
+        af[a, c] = 0.0
+
+
+@njit(inline="always", cache=True)
+def take_slot(ai, af, kind, vclass, free_stack, meta):
+    """Pop a free slot and give it a fresh agent of ``kind``, off the grid; returns the slot."""
+    meta[META_FREE_TOP] -= 1
+    a = free_stack[meta[META_FREE_TOP]]
+    if a >= meta[META_HIGH]:
+        meta[META_HIGH] = a + 1
+    ai[a, I_KIND] = kind
+    ai[a, I_ALIVE] = 1
+    ai[a, I_STATE] = QUIESCENT
+    ai[a, I_JAIL] = 0
+    af[a, F_HARDSHIP] = 0.0
+    af[a, F_RISK] = 0.0
+    ai[a, I_GROUP] = 0
+    ai[a, I_AGE] = 0
+    ai[a, I_DEATH_AGE] = 0
+    ai[a, I_UID] = meta[META_NEXT_UID]
+    meta[META_NEXT_UID] += 1
+    ai[a, I_VCLASS] = vclass
+    reset_layer_state(ai, af, a)
+    ai[a, I_X] = -1
+    ai[a, I_Y] = -1
+    return a
+
+
+@njit(cache=True)
+def new_agent(ag, grid, geo, prm, kind, vclass, cell, free_stack, meta):
+    """Create an agent of ``kind`` on the empty flat ``cell``; returns its slot."""
+    a = take_slot(ag.i, ag.f, kind, vclass, free_stack, meta)
+    x = cell // geo.height
+    enter(ag, grid, geo, prm, a, x, cell - x * geo.height)
+    return a
+
+
+@njit(cache=True)
+def convert(ag, grid, geo, prm, a, kind, vclass, meta):
+    """Change an agent's kind in place (a new uid: the Mesa view follows)."""
+    x = ag.i[a, I_X]
+    y = ag.i[a, I_Y]
+    leave(ag, grid, geo, prm, a)
+    ag.i[a, I_STATE] = QUIESCENT
+    ag.i[a, I_KIND] = kind
+    ag.i[a, I_VCLASS] = vclass
+    ag.i[a, I_UID] = meta[META_NEXT_UID]
+    meta[META_NEXT_UID] += 1
+    enter(ag, grid, geo, prm, a, x, y)
+
+
+@njit(cache=True)
+def shuffled_slots(ai, high, kind, perm, rng):
+    """Slots of the agents of ``kind`` on the grid, in a fresh random order (into ``perm``);
+    returns how many."""
+    n = 0
+    for a in range(high):
+        if ai[a, I_ALIVE] and ai[a, I_KIND] == kind and ai[a, I_X] >= 0:
+            perm[n] = a
+            n += 1
+    shuffle(perm, n, rng)
+    return n
+
+
+@njit(cache=True)
+def place_new_slots(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
+    """Create ``count`` agents of ``kind`` on random empty cells; returns the slots of those
+    that fitted, in creation order."""
+    occ = grid.occ.reshape(-1)
+    slots = np.empty(count, np.int64)
+    made = 0
+    for _ in range(count):
+        c = random_empty_cell(occ, rng)
+        if c < 0 or meta[META_FREE_TOP] == 0:
+            break
+        slots[made] = new_agent(ag, grid, geo, prm, kind, vclass, c, free_stack, meta)
+        made += 1
+    return slots[:made]
+
+
+@njit(cache=True)
+def place_new(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta):
+    """:func:`place_new_slots`, returning only how many agents fitted."""
+    return place_new_slots(ag, grid, geo, prm, rng, kind, vclass, count, free_stack, meta).size
+
+
+@njit(cache=True)
+def remove_random(ag, grid, geo, prm, rng, kind, count, free_stack, meta):
+    """Remove ``count`` random agents of ``kind`` (e.g. a police or troop drawdown)."""
+    ai = ag.i
+    pool = np.empty(meta[META_HIGH], dtype=np.int64)
+    n = 0
+    for a in range(meta[META_HIGH]):
+        if ai[a, I_ALIVE] and ai[a, I_KIND] == kind:
+            pool[n] = a
+            n += 1
+    removed = 0
+    while removed < count and n > 0:
+        j = randint(rng, n)
+        remove_agent(ag, grid, geo, prm, pool[j], free_stack, meta)
+        pool[j] = pool[n - 1]
+        n -= 1
+        removed += 1
+    return removed
+
+
+@njit(cache=True)
+def rebuild_fields(ag, grid, geo, prm):
+    """Recompute occupancy and both fields from the agent arrays (set-up and checks)."""
+    ai = ag.i
+    grid.occ.fill(-1)
+    grid.fields.fill(0)
+    for a in range(ai.shape[0]):
+        if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
+            continue
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        grid.occ[x, y] = a
+        kind = ai[a, I_KIND]
+        if kind == RESIDENT:
+            if ai[a, I_STATE] == ACTIVE:
+                active_add(grid, geo, x, y, 1)
+        elif is_cop(kind, prm.peacekeepers_act_as_cops):
+            cop_add(grid, geo, x, y, 1)

@@ -1,0 +1,268 @@
+"""Memory layout of the engine's state: codes, table columns, cell planes, counters.
+
+Per-agent state is two tables with one row per slot (structure of two arrays, not of
+thirty): few arrays keep numba calls cheap, and a row keeps one agent's state together. The
+columns the civil-violence loop reads for every agent come first, and the int table is int32,
+so an agent's hot state sits in one cache line even at 400x400. The kernels see the tables and
+planes as the NamedTuples below; Python code reads them by name (:mod:`sim.engine.state`).
+
+Nothing here is model logic: only where things are kept.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+# agent kinds
+RESIDENT, POLICE, PEACEKEEPER, COMBATANT = 0, 1, 2, 3
+# resident states
+QUIESCENT, ACTIVE, JAILED = 0, 1, 2
+# peacekeeper roles (codes in the order of sim.config.scenario.ROLE_NAMES)
+PATROL, STATIC, RAPID_RESPONSE, ENGAGEMENT, DDR_UNIT, MENTORING = range(6)
+ROLE_CODES = {
+    "patrol": PATROL,
+    "static": STATIC,
+    "rapid_response": RAPID_RESPONSE,
+    "engagement": ENGAGEMENT,
+    "ddr": DDR_UNIT,
+    "police_mentoring": MENTORING,
+}
+
+# event counters (indices into the per-tick ``events`` array)
+(
+    EV_ARRESTS,
+    EV_KILLINGS,
+    EV_BIRTHS,
+    EV_DEATHS,
+    EV_RELEASES,
+    EV_ACTIVATIONS,
+    EV_ABUSES,
+    EV_CASUALTIES,
+    EV_ATTACKS,
+    EV_CLASHES,
+    EV_BATTLE_DEATHS,
+    EV_TIPS,
+    EV_RECRUITS,
+    EV_DISARMED,
+    EV_RELAPSES,
+    EV_INTERDICTIONS,
+    EV_HARMED,
+    EV_COMBATANT_ARRESTS,
+    EV_PK_KILLED,
+    EV_POLICE_KILLED,
+) = range(20)
+N_EVENTS = 20
+# meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used]
+# (loops over slots stop at META_HIGH: slots above it were never alive)
+META_FREE_TOP, META_NEXT_UID, META_HIGH = 0, 1, 2
+
+# columns of the int table (Agents.i)
+(
+    I_KIND,
+    I_ALIVE,
+    I_X,
+    I_Y,
+    I_STATE,
+    I_JAIL,
+    I_UID,
+    I_VCLASS,
+    I_EMPLOYED,
+    I_AGE,
+    I_DEATH_AGE,
+    I_GROUP,
+    I_FACTION,
+    I_EX_COMBATANT,
+    I_DISPLACED,
+    I_LEADER,
+    I_INFORMANT,
+    I_ROLE,
+    I_HOME,
+    I_COMMUNITY,
+) = range(20)
+N_INT = 20
+# columns of the float table (Agents.f)
+(
+    F_HARDSHIP,
+    F_RISK,
+    F_TRUST_POLICE,
+    F_DIALOGUE,
+    F_TRUST_PK,
+    F_AGGRESSION,
+    F_TRUST_PK0,
+    F_TRUST_POLICE0,
+    F_PROFESSIONALISM,
+) = range(9)
+N_FLOAT = 9
+
+INT_COLUMNS = {
+    "kind": I_KIND,  # RESIDENT / POLICE / PEACEKEEPER / COMBATANT
+    "alive": I_ALIVE,  # slot in use
+    "x": I_X,  # column, -1 when off the grid (jailed, paper mode)
+    "y": I_Y,  # row
+    "state": I_STATE,  # QUIESCENT / ACTIVE / JAILED (residents)
+    "jail": I_JAIL,  # remaining jail term
+    "group": I_GROUP,  # communal group (Model II)
+    "age": I_AGE,
+    "death_age": I_DEATH_AGE,
+    "uid": I_UID,  # unique id (slots are reused, uids are not)
+    "vclass": I_VCLASS,  # vision class (index into Geometry.offsets)
+    "faction": I_FACTION,  # combatants' faction
+    "employed": I_EMPLOYED,
+    "ex_combatant": I_EX_COMBATANT,
+    "displaced": I_DISPLACED,
+    "leader": I_LEADER,  # community leader
+    "informant": I_INFORMANT,  # ticks during which armed groups know of the resident's tip
+    "role": I_ROLE,  # peacekeeper role
+    "home": I_HOME,  # flat cell of a unit's post / site, or its partner's slot
+    "community": I_COMMUNITY,  # community-policing officer
+}
+FLOAT_COLUMNS = {
+    "hardship": F_HARDSHIP,  # h ~ U(0, 1)
+    "risk": F_RISK,  # risk aversion R ~ U(0, 1)
+    "aggression": F_AGGRESSION,  # combatants' per-tick attack propensity
+    "trust_pk": F_TRUST_PK,
+    "trust_police": F_TRUST_POLICE,
+    "trust_pk0": F_TRUST_PK0,  # the level trust in peacekeepers relaxes to
+    "trust_police0": F_TRUST_POLICE0,
+    "dialogue": F_DIALOGUE,  # grievance reduction from dialogue, decays
+    "professionalism": F_PROFESSIONALISM,  # police conduct
+}
+BOOL_COLUMNS = frozenset({"alive", "employed", "ex_combatant", "displaced", "leader", "community"})
+# columns of the peacekeeping layer, zeroed when a slot is (re)used
+LAYER_INT_COLUMNS = (
+    I_FACTION, I_EMPLOYED, I_EX_COMBATANT, I_DISPLACED, I_LEADER, I_INFORMANT, I_ROLE,
+    I_COMMUNITY,
+)
+LAYER_FLOAT_COLUMNS = (
+    F_AGGRESSION, F_TRUST_PK, F_TRUST_POLICE, F_TRUST_PK0, F_TRUST_POLICE0, F_DIALOGUE,
+    F_PROFESSIONALISM,
+)
+
+# cell layers of the peacekeeping layer: planes of Layers.f
+LAYER_NAMES = (
+    "violence",
+    "infrastructure",
+    "market",
+    "tips",
+    "tip_reach",
+    "sec_pk",
+    "sec_police",
+    "n_police",
+    "comb_seen",
+    "pk_seen",
+    "engage",
+    "leader_engaged",
+    "leader_n",
+    "leader_trust",
+    "ddr_reach",
+    "mentor",
+    "community",
+    "protect_ev",
+    "victim_ev",
+    "harm_ev",
+    "security",
+    "programme",
+)
+N_LAYERS = len(LAYER_NAMES)
+(
+    L_VIOLENCE,
+    L_INFRASTRUCTURE,
+    L_MARKET,
+    L_TIPS,
+    L_TIP_REACH,
+    L_SEC_PK,
+    L_SEC_POLICE,
+    L_N_POLICE,
+    L_COMB_SEEN,
+    L_PK_SEEN,
+    L_ENGAGE,
+    L_LEADER_ENGAGED,
+    L_LEADER_N,
+    L_LEADER_TRUST,
+    L_DDR_REACH,
+    L_MENTOR,
+    L_COMMUNITY,
+    L_PROTECT_EV,
+    L_VICTIM_EV,
+    L_HARM_EV,
+    L_SECURITY,
+    L_PROGRAMME,
+) = range(N_LAYERS)
+
+# scratch planes of Layers.work: occupancy by who stands where, and the box sums' buffers
+(
+    W_TMP,
+    W_PK,
+    W_POLICE,
+    W_POLICE_PROF,
+    W_ENGAGE,
+    W_DDR,
+    W_MENTOR,
+    W_COMMUNITY,
+    W_LEADERS,
+    W_LEADER_TRUST,
+    W_ENGAGED,
+    W_COMBATANTS,
+    W_NEAR,
+    W_TARGET,
+    W_FACTION,  # one plane per faction from here on
+) = range(15)
+
+
+def n_work_planes(factions: int) -> int:
+    """Scratch planes a layer table needs for ``factions`` factions."""
+    return W_FACTION + factions
+
+
+# census indices (sim.engine.metrics.census)
+(C_QUIESCENT, C_ACTIVE, C_JAILED, C_POLICE, C_PEACEKEEPERS, C_GROUP0, C_GROUP1, C_COMBATANTS) = (
+    range(8)
+)
+N_CENSUS = 8
+
+
+class Layers(NamedTuple):
+    """Cell layers and per-tick presence/event fields, as the kernels see them."""
+
+    f: np.ndarray  # float64 [N_LAYERS, width, height]
+    comb_own: np.ndarray  # float64 [faction, width, height]: combatants in combatants' vision
+    work: np.ndarray  # float64 [plane, width, height]: scratch planes (W_* above)
+    col: np.ndarray  # float64 [height]: scratch row of the box sums
+
+
+class Agents(NamedTuple):
+    """Per-agent state as the kernels see it: ``i[slot, I_*]`` and ``f[slot, F_*]``."""
+
+    i: np.ndarray  # int32 [capacity, N_INT]
+    f: np.ndarray  # float64 [capacity, N_FLOAT]
+
+
+class Grid(NamedTuple):
+    """Cell fields, indexed ``[x, y]`` like Mesa's grids."""
+
+    occ: np.ndarray  # int32: agent slot on the cell, -1 if empty
+    fields: np.ndarray  # int32 [1 + vision class, x, y]: the cop field, then the active fields
+    cop_field: np.ndarray  # fields[0]: cops in residents' vision of the cell (cell excluded)
+    active_field: np.ndarray  # fields[1:]: actives in vision of the cell, per vision class
+    economy: np.ndarray  # float64: E in [0, 1] (peacekeeping layer)
+    abuse_ev: np.ndarray  # float64: police abuses seen this tick, by cell
+
+
+class Geometry(NamedTuple):
+    """Neighbourhoods as offset lists. Classes ``0 .. n_vision - 1`` are the vision classes
+    (each with an active field); the classes after them are only scanned (the birth
+    neighbourhood, the interdiction's harm box: ``Params.birth_class``, ``harm_class``)."""
+
+    offsets: np.ndarray  # int32 [class, i, 2]: offsets (dx, dy) per class
+    n_off: np.ndarray  # int32 [class]: number of offsets per class
+    track: np.ndarray  # bool [class]: keep an active field for this class (someone reads it)
+    flat: np.ndarray  # int64 [class, i]: the offsets as flat-index steps, dx * height + dy
+    reach: np.ndarray  # int64 [class]: max(|dx|, |dy|) over the class's offsets
+    runs: np.ndarray  # int64 [class, run, 3]: the offsets as runs (dx, first dy, length)
+    n_runs: np.ndarray  # int64 [class]: runs per class
+    n_vision: int  # vision classes (rows 1.. of Grid.fields)
+    width: int
+    height: int
+    torus: bool

@@ -1,0 +1,228 @@
+"""What the model observes each tick (ODD 7.14): the census and the peacekeeping layer's
+counts and means, in one pass over the agents.
+
+Means are summed exactly as numpy sums a contiguous float64 array, so a mean here equals
+``ndarray.mean`` to the last bit (the metrics tables were computed with numpy before).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.engine.layout import (
+    C_COMBATANTS,
+    C_GROUP0,
+    C_PEACEKEEPERS,
+    C_POLICE,
+    F_DIALOGUE,
+    F_HARDSHIP,
+    F_PROFESSIONALISM,
+    F_TRUST_PK,
+    F_TRUST_POLICE,
+    I_ALIVE,
+    I_DISPLACED,
+    I_EMPLOYED,
+    I_EX_COMBATANT,
+    I_GROUP,
+    I_KIND,
+    I_ROLE,
+    I_STATE,
+    I_UID,
+    I_X,
+    I_Y,
+    L_INFRASTRUCTURE,
+    L_VIOLENCE,
+    META_HIGH,
+    PEACEKEEPER,
+    POLICE,
+    RESIDENT,
+    ROLE_CODES,
+)
+from sim.rules.civil_violence import grievance
+
+# layer_metrics output: counts, then means
+(
+    M_DISPLACED,
+    M_EMPLOYED,
+    M_EX_COMBATANTS,
+    M_TRUST_PK,
+    M_TRUST_POLICE,
+    M_PROFESSIONALISM,
+    M_GRIEVANCE,
+    M_ECONOMY,
+    M_INFRASTRUCTURE,
+    M_VIOLENCE,
+    M_ROLES,  # peacekeepers per role code from here on
+) = range(11)
+N_METRICS = M_ROLES + len(ROLE_CODES)
+
+
+@njit(cache=True)
+def census(ag, meta, out):
+    """Count residents by state and group, and police and peacekeepers, in one pass."""
+    ai = ag.i
+    out.fill(0)
+    for a in range(meta[META_HIGH]):
+        if not ai[a, I_ALIVE]:
+            continue
+        k = ai[a, I_KIND]
+        if k == RESIDENT:
+            out[ai[a, I_STATE]] += 1  # QUIESCENT/ACTIVE/JAILED are 0/1/2
+            out[C_GROUP0 + ai[a, I_GROUP]] += 1
+        elif k == POLICE:
+            out[C_POLICE] += 1
+        elif k == PEACEKEEPER:
+            out[C_PEACEKEEPERS] += 1
+        else:
+            out[C_COMBATANTS] += 1
+
+
+@njit(cache=True)
+def view_changes(ag, meta, view_uid, out):
+    """Slots whose live agent differs from the Mesa view held for it (uid, or -1 for none);
+    writes them to ``out`` in ascending order, brings ``view_uid`` up to date, returns how
+    many."""
+    ai = ag.i
+    n = 0
+    for a in range(meta[META_HIGH]):
+        uid = ai[a, I_UID] if ai[a, I_ALIVE] else -1
+        if uid != view_uid[a]:
+            out[n] = a
+            n += 1
+            view_uid[a] = uid
+    return n
+
+
+@njit(inline="always", cache=True)
+def _block_sum(a, lo, n):
+    """numpy's sum of at most 128 float64: 8 running partial sums, combined pairwise."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0 = a[lo]
+    r1 = a[lo + 1]
+    r2 = a[lo + 2]
+    r3 = a[lo + 3]
+    r4 = a[lo + 4]
+    r5 = a[lo + 5]
+    r6 = a[lo + 6]
+    r7 = a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def pairwise_sum(a, n):
+    """Sum of ``a[:n]`` exactly as numpy sums a contiguous float64 array (blocks of at most
+    128, halves combined pairwise), so a mean here equals ``ndarray.mean`` to the last bit.
+
+    numpy recurses; numba's cached recursion is unreliable, so the halves are walked with an
+    explicit stack (depth < 64 for any array that fits in memory)."""
+    if n <= 128:
+        return _block_sum(a, 0, n)
+    f_lo = np.empty(64, np.int64)
+    f_n = np.empty(64, np.int64)
+    f_state = np.empty(64, np.int64)  # 0: left half next, 1: right half next, 2: add them
+    vals = np.empty(64, np.float64)
+    f_lo[0] = 0
+    f_n[0] = n
+    f_state[0] = 0
+    top = 1
+    nv = 0
+    while top > 0:
+        k = top - 1
+        lo = f_lo[k]
+        m = f_n[k]
+        if m <= 128:
+            vals[nv] = _block_sum(a, lo, m)
+            nv += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if f_state[k] == 2:
+            nv -= 1
+            vals[nv - 1] = vals[nv - 1] + vals[nv]
+            top -= 1
+            continue
+        if f_state[k] == 0:
+            f_lo[top] = lo
+            f_n[top] = half
+        else:
+            f_lo[top] = lo + half
+            f_n[top] = m - half
+        f_state[k] += 1
+        f_state[top] = 0
+        top += 1
+    return vals[0]
+
+
+@njit(inline="always", cache=True)
+def _mean(buf, n):
+    return pairwise_sum(buf, n) / n if n > 0 else 0.0
+
+
+@njit(cache=True)
+def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
+    """The census (:func:`census`) and the counts and means of the peacekeeping layer for the
+    metrics table, in one kernel and one pass over the agents (``buf``: 4 rows of per-agent
+    values, gathered in slot order as numpy's masked means would see them)."""
+    census(ag, meta, census_out)
+    ai = ag.i
+    af = ag.f
+    out.fill(0.0)
+    n_res = 0
+    n_pol = 0
+    for a in range(meta[META_HIGH]):
+        if not ai[a, I_ALIVE]:
+            continue
+        kind = ai[a, I_KIND]
+        if kind == RESIDENT:
+            out[M_DISPLACED] += ai[a, I_DISPLACED] != 0
+            out[M_EMPLOYED] += ai[a, I_EMPLOYED] != 0
+            out[M_EX_COMBATANTS] += ai[a, I_EX_COMBATANT] != 0
+            x = ai[a, I_X]
+            buf[0, n_res] = af[a, F_TRUST_PK]
+            buf[1, n_res] = af[a, F_TRUST_POLICE]
+            buf[2, n_res] = grievance(
+                af[a, F_HARDSHIP],
+                x >= 0,
+                grid.economy[x, ai[a, I_Y]] if x >= 0 else 1.0,
+                ai[a, I_EMPLOYED],
+                af[a, F_TRUST_POLICE],
+                af[a, F_DIALOGUE],
+                legitimacy,
+                prm,
+            )
+            n_res += 1
+        elif kind == POLICE:
+            buf[3, n_pol] = af[a, F_PROFESSIONALISM]
+            n_pol += 1
+        elif kind == PEACEKEEPER:
+            out[M_ROLES + ai[a, I_ROLE]] += 1
+    out[M_TRUST_PK] = _mean(buf[0], n_res)
+    out[M_TRUST_POLICE] = _mean(buf[1], n_res)
+    out[M_GRIEVANCE] = _mean(buf[2], n_res)
+    out[M_PROFESSIONALISM] = _mean(buf[3], n_pol)
+    cells = grid.economy.size
+    out[M_ECONOMY] = _mean(grid.economy.reshape(cells), cells)
+    out[M_INFRASTRUCTURE] = _mean(lay.f[L_INFRASTRUCTURE].reshape(cells), cells)
+    out[M_VIOLENCE] = _mean(lay.f[L_VIOLENCE].reshape(cells), cells)

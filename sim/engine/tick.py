@@ -1,0 +1,294 @@
+"""The core tick: random-sequential activation over every agent (ODD 3, step 5).
+
+As in Epstein (2002) and Mesa's example, each agent in a fresh random order looks, decides,
+acts and moves, and later agents see what earlier ones did in the same tick. What an agent
+"sees" is read from incremental cell fields (how many cops / actives are in vision of every
+cell, ODD 7.1), which are updated when a cop moves or a resident changes state, so a decision
+costs O(1) and not a neighbourhood scan. A neighbourhood is scanned only where a specific
+agent must be picked (a cop choosing whom to arrest, an active choosing a victim), and only
+when the field says there is one.
+
+This module decides order, activation and memory traffic; what each agent does is a rule of
+:mod:`sim.rules.civil_violence` (ODD 7.2-7.5).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from sim.engine.grid import (
+    TRY_MOVE,
+    inside,
+    is_cop,
+    is_empty,
+    random_cell_where,
+    remove_agent,
+    target,
+    wrap,
+)
+from sim.engine.layout import (
+    ACTIVE,
+    EV_ACTIVATIONS,
+    EV_DEATHS,
+    EV_KILLINGS,
+    EV_RELEASES,
+    F_DIALOGUE,
+    F_HARDSHIP,
+    F_RISK,
+    F_TRUST_POLICE,
+    I_AGE,
+    I_ALIVE,
+    I_DEATH_AGE,
+    I_EMPLOYED,
+    I_JAIL,
+    I_KIND,
+    I_STATE,
+    I_UID,
+    I_VCLASS,
+    I_X,
+    I_Y,
+    JAILED,
+    META_HIGH,
+    META_NEXT_UID,
+    N_FLOAT,
+    N_INT,
+    QUIESCENT,
+    RESIDENT,
+)
+from sim.engine.memory import PF_CELL, PF_ROW, prefetch
+from sim.engine.rng import randint, shuffle, uniform
+from sim.rules.civil_violence import (
+    INTERGROUP,
+    PEACEKEEPING,
+    ageing,
+    arrest,
+    arrestable,
+    birth_probability,
+    clone,
+    dies_of_age,
+    grievance,
+    jail_countdown,
+    kill_target,
+    moves_in_core,
+    release,
+    turns_active,
+)
+
+
+@njit(cache=True)
+def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
+    """One tick of random-sequential activation over every agent alive at its start.
+
+    The per-agent steps that touch the fields (move, decide, look for someone to arrest or
+    kill) are inner functions of this kernel: numba inlines them with the arrays already
+    unpacked, so the per-agent loop does no reference counting (an array *argument* of an
+    inlined function costs a count per call: the move, as a module-level function of six
+    arrays, made this kernel a fifth slower). The rules they apply are ``inline="always"``
+    functions of :mod:`sim.rules.civil_violence` taking scalars, inlined the same way. Each
+    inner function is called from one place, to keep the compiled kernel small.
+    """
+    ai = ag.i
+    af = ag.f
+    width = geo.width
+    height = geo.height
+    torus = geo.torus
+    n_cells = width * height
+    occ = grid.occ.reshape(n_cells)
+    fields = grid.fields.reshape(grid.fields.shape[0], n_cells)  # cops, then actives by class
+    economy = grid.economy.reshape(n_cells)
+    offs = geo.offsets
+    flat = geo.flat
+    n_off = geo.n_off
+    reach = geo.reach
+    runs = geo.runs
+    n_runs = geo.n_runs
+    track = geo.track
+    n_class = geo.n_vision
+    pk_cops = prm.peacekeepers_act_as_cops
+    move_first = prm.unrest_move_first
+    extended = prm.model == PEACEKEEPING
+    intergroup = prm.unrest_mode == INTERGROUP
+
+    def fields_add(first, last, x, y, delta):
+        # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
+        # row 1 + k: actives in vision class k) on every cell that sees (x, y): the offsets
+        # go by runs of consecutive dy, each a contiguous stretch of a column of the grid
+        for row in range(first, last):
+            k = row - 1 if row > 0 else 0
+            if row > 0 and not track[k]:
+                continue
+            for q in range(n_runs[k]):
+                cx = wrap(x + runs[k, q, 0], width, torus)
+                if cx < 0:
+                    continue
+                base = cx * height
+                y0 = y + runs[k, q, 1]
+                y1 = y0 + runs[k, q, 2]
+                if torus:
+                    cy = wrap(y0, height, torus)
+                    left = y1 - y0
+                    while left > 0:  # a stretch that crosses the edge continues at 0
+                        stretch = min(left, height - cy)
+                        for c in range(base + cy, base + cy + stretch):
+                            fields[row, c] += delta
+                        left -= stretch
+                        cy = 0
+                else:
+                    for c in range(base + max(y0, 0), base + min(y1, height)):
+                        fields[row, c] += delta
+
+    def empty_in_vision(x, y, k):
+        # sim.engine.grid.random_empty_in_vision on the arrays this kernel holds: rejection
+        # sampling, then (nearly full) the exhaustive draw, which is the shared helper
+        n = n_off[k]
+        inner = inside(x, y, reach[k], width, height)
+        here = x * height + y
+        for _ in range(TRY_MOVE):
+            j = randint(rng, n)
+            c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width,
+                       height, torus)
+            if c >= 0 and occ[c] < 0:
+                return c
+        return random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng,
+                                 x, y, k, is_empty, -1, prm)[0]
+
+    def move(a):
+        # ODD 7.4: to a uniformly random empty cell within vision (if any), taking along
+        # what the agent adds to the fields (an active resident to the active fields, a cop
+        # to the cop field)
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        c = empty_in_vision(x, y, ai[a, I_VCLASS])
+        if c < 0:
+            return
+        kind = ai[a, I_KIND]
+        if kind == RESIDENT:
+            first, last = (1, 1 + n_class) if ai[a, I_STATE] == ACTIVE else (0, 0)
+        else:
+            first, last = (0, 1) if is_cop(kind, pk_cops) else (0, 0)
+        nx = c // height
+        ny = c - nx * height
+        occ[x * height + y] = -1
+        occ[c] = a
+        ai[a, I_X] = nx
+        ai[a, I_Y] = ny
+        for side in range(2 if first < last else 0):  # withdraw from the old cell, add here
+            old = side == 0
+            fields_add(first, last, x if old else nx, y if old else ny, -1 if old else 1)
+
+    def kill_other_group(a):
+        # ODD 7.5: a random resident of the other group in vision (if any) is killed
+        c = random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng,
+                              ai[a, I_X], ai[a, I_Y], ai[a, I_VCLASS], kill_target, a, prm)[0]
+        if c >= 0:
+            remove_agent(ag, grid, geo, prm, occ[c], free_stack, meta)
+            events[EV_KILLINGS] += 1
+
+    def decide(a):
+        # ODD 7.2 rule A from what the resident sees on its cell's fields
+        x = ai[a, I_X]
+        here = x * height + ai[a, I_Y]
+        if extended:
+            g = grievance(
+                af[a, F_HARDSHIP],
+                x >= 0,
+                economy[here] if x >= 0 else 0.0,
+                ai[a, I_EMPLOYED],
+                af[a, F_TRUST_POLICE],
+                af[a, F_DIALOGUE],
+                legitimacy,
+                prm,
+            )
+        else:  # Epstein: nothing but hardship is read (no memory traffic for the layer)
+            g = grievance(af[a, F_HARDSHIP], False, 0.0, 0, 0.0, 0.0, legitimacy, prm)
+        cops = fields[0, here]
+        actives = fields[1 + ai[a, I_VCLASS], here] + 1  # oneself
+        rebel = turns_active(g, af[a, F_RISK], cops, actives, prm)
+        old = ai[a, I_STATE]
+        new = ACTIVE if rebel else QUIESCENT
+        if rebel and old != ACTIVE:
+            events[EV_ACTIVATIONS] += 1
+        if old != new:
+            if x >= 0 and (old == ACTIVE or new == ACTIVE):
+                fields_add(1, 1 + n_class, x, ai[a, I_Y], 1 if new == ACTIVE else -1)
+            ai[a, I_STATE] = new
+        if rebel and intergroup:
+            kill_other_group(a)
+
+    def arrest_one(a):
+        # ODD 7.3 rule C, if the field says there is an active in the cop's vision
+        k = ai[a, I_VCLASS]
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        if fields[1 + k, x * height + y] <= 0:
+            return
+        c = random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y,
+                              k, arrestable, a, prm)[0]
+        if c >= 0:
+            arrest(ag, grid, geo, prm, rng, a, occ[c], events)
+
+    n = 0
+    for a in range(meta[META_HIGH]):
+        if ai[a, I_ALIVE]:
+            perm[n] = a
+            n += 1
+    shuffle(perm, n, rng)
+    # who was alive at the start: a slot a birth reuses in this tick holds a newer uid, and
+    # the newborn waits for the next tick
+    first_new_uid = meta[META_NEXT_UID]
+    ai_flat = ai.reshape(ai.size)
+    af_flat = af.reshape(af.size)
+    fields_flat = grid.fields.reshape(grid.fields.size)
+    for i in range(n):
+        # the next agents' rows and cells are fetched while this one acts (large grids)
+        if i + PF_ROW < n:
+            b = perm[i + PF_ROW]
+            prefetch(ai_flat, b * N_INT)
+            prefetch(af_flat, b * N_FLOAT)
+            prefetch(af_flat, b * N_FLOAT + F_DIALOGUE)  # the row may straddle two lines
+        if i + PF_CELL < n:
+            b = perm[i + PF_CELL]
+            bx = ai[b, I_X]
+            if bx >= 0:
+                c = bx * height + ai[b, I_Y]
+                prefetch(occ, c)
+                prefetch(fields_flat, c)
+                prefetch(fields_flat, (1 + ai[b, I_VCLASS]) * n_cells + c)
+                if extended:
+                    prefetch(economy, c)
+        a = perm[i]
+        if not ai[a, I_ALIVE] or ai[a, I_UID] >= first_new_uid:  # died (or reborn) this tick
+            continue
+        kind = ai[a, I_KIND]
+        cop = is_cop(kind, pk_cops)
+        if kind == RESIDENT:
+            if ageing(prm):
+                ai[a, I_AGE] += 1
+                if dies_of_age(ai[a, I_AGE], ai[a, I_DEATH_AGE]):
+                    remove_agent(ag, grid, geo, prm, a, free_stack, meta)
+                    events[EV_DEATHS] += 1
+                    continue
+            term, serving = jail_countdown(ai[a, I_JAIL])
+            if serving:
+                ai[a, I_JAIL] = term
+                continue
+            if ai[a, I_STATE] == JAILED:
+                if not release(ag, grid, geo, prm, rng, a):
+                    continue
+                events[EV_RELEASES] += 1
+        moves = moves_in_core(kind, cop, prm)
+        if not (moves or cop or kind == RESIDENT):
+            continue  # combatants, and units of the layer that do not police, act elsewhere
+        for step in range(3):  # move first or last, as configured; act in between
+            if step == 1:
+                if kind == RESIDENT:
+                    decide(a)
+                elif cop:
+                    arrest_one(a)
+            elif moves and (step == 0) == move_first:
+                move(a)
+        if kind == RESIDENT:
+            p = birth_probability(ai[a, I_X] >= 0, prm)
+            if p > 0.0 and uniform(rng) < p:
+                clone(ag, grid, geo, prm, rng, a, free_stack, meta, events)
+    return n
