@@ -44,7 +44,7 @@ from sim.config.base import (
 )
 
 __all__ = [
-    "ROLE_NAMES", "STRATEGY_SECTIONS", "Scenario", "ScenarioError", "apply_strategy",
+    "RENAMED_KEYS", "ROLE_NAMES", "ScenarioDeprecation", "STRATEGY_SECTIONS", "Scenario", "ScenarioError", "apply_strategy",
     "build_scenario", "check_run_length", "deep_merge", "load_scenario", "load_strategy",
     "parse_value", "planned_exit_tick", "read_scenario_file", "read_toml",
 ]
@@ -67,6 +67,11 @@ class World(_Section):
         "Shape of every vision neighbourhood: von_neumann (diamond, Mesa's example), "
         "moore (square), lateral (v cells N/S/E/W only, Epstein's paper), "
         "radius (Euclidean disc, NetLogo's Rebellion)",
+    )
+    population: int = _f(
+        0, "People the grid's residents stand for, so that outcomes can be given per 100,000 "
+        "people and per month beside data (0: the residents themselves)", "people",
+        ge=0, le=10_000_000_000,
     )
     placement: Literal["exact", "per_cell"] = _f(
         "exact",
@@ -151,7 +156,8 @@ class Police(_Section):
         0.002, "Professionalism lost per tick without mentoring", "1/tick", ge=0.0, le=1.0
     )
     community_share: float = _f(
-        0.2, "Share of officers in community policing (raise tips nearby)", "share",
+        0.2, "Share of officers in community policing: residents can hand them tips from "
+        "farther away (information.community_reach)", "share",
         ge=0.0, le=1.0,
     )
     p_arrest_combatant: float = _f(
@@ -165,10 +171,6 @@ class Police(_Section):
     professionalism_sd: float = _f(
         0.1, "Standard deviation of officers' initial professionalism around professionalism "
         "(clipped to [0, 1])", "-", ge=0.0, le=1.0,
-    )
-    community_tip_factor: float = _f(
-        1.5, "Tip probability multiplier for residents who see a community-policing officer "
-        "(Blair et al. 2019)", "-", ge=0.0, le=100.0,
     )
 
 
@@ -272,13 +274,13 @@ class ArmedGroups(_Section):
     trust_damping: float = _f(
         0.8, "rho: how much trust in peacekeepers blocks recruitment", "-", ge=0.0, le=1.0
     )
+    legitimacy_damping: float = _f(
+        0.3, "a_C: recruitment x (1 - a_C M), M the mission's legitimacy (share of residents "
+        "who trust it)", "-", ge=0.0, le=1.0,
+    )
     aggression_min: float = _f(
         0.5, "A new combatant's aggression is aggression x U(aggression_min, aggression_min + 1)"
         ", capped at 1", "-", ge=0.0, le=10.0,
-    )
-    protected_lethality: float = _f(
-        0.5, "Factor on p_lethal for an attack within sight of peacekeepers (protected)", "-",
-        ge=0.0, le=1.0,
     )
     unit_death_share: float = _f(
         0.5, "A clash kills the unit or officer it hits with p_battle_death x this", "-",
@@ -360,7 +362,8 @@ class Strategy(_Section):
         ge=0.0, le=1.0,
     )
     early_warning: float = _f(
-        0.3, "Mobile reporting: tip probability x (1 + e), tip reach", "-", ge=0.0, le=1.0
+        0.3, "Mobile reporting: tips travel farther (information.mobile_reach x e) and faster "
+        "(delay x (1 - e))", "-", ge=0.0, le=1.0
     )
     local_partners: float = _f(
         0.0, "Work with local organisations: DDR uptake, reintegration, engagement gain", "-",
@@ -370,14 +373,11 @@ class Strategy(_Section):
         0.005, "Per-tick probability that a unit interdicts a combatant in vision (no tips)",
         "1/tick", ge=0.0, le=1.0,
     )
-    tip_boost: float = _f(
-        1.0, "Interdiction multiplier where tips point: p (1 + boost x tips)", "-", ge=0.0, le=50.0
-    )
     rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
     engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)
     patrol_samples: int = _f(
         6, "Cells in vision a patrol samples each tick; it moves to the empty one with the most "
-        "violence + tips", "-", ge=1, le=1000,
+        "violence against civilians + fresh tips held", "-", ge=1, le=1000,
     )
     patrol_jitter: float = _f(
         0.001, "Random tie-break added to a patrol's score of a cell, x U(0, 1)", "-",
@@ -404,15 +404,8 @@ class Strategy(_Section):
         ge=1, le=10_000,
     )
     hot_threshold: float = _f(
-        0.001, "Least heat (V + (1 + early_warning) tips) that sends rapid response to a cell; "
-        "below it they patrol", "-", ge=0.0, le=1000.0,
-    )
-    tip_radius: int = _f(
-        1, "Reach of tips with no early warning; reach = tip_radius + round(tip_radius_warning "
-        "x early_warning)", "cells", ge=0, le=50,
-    )
-    tip_radius_warning: float = _f(
-        2.0, "Extra reach of tips per unit of early_warning", "cells", ge=0.0, le=50.0
+        0.001, "Least heat (violence against civilians + fresh tips held) that sends rapid "
+        "response to a cell; below it they patrol", "-", ge=0.0, le=1000.0,
     )
     harm_radius: int = _f(
         1, "Reach (square) within which an interdiction without restraint harms a bystander",
@@ -475,6 +468,10 @@ class Mission(_Section):
         None, "Explicit drawdown instead of drawdown_ticks: [ticks after drawdown_start, share "
         "of the deployed force kept from then on] pairs, e.g. [[0, 0.75], [26, 0.5], [52, 0]]",
     )
+    replace_losses: bool = _f(
+        True, "Units killed in clashes are replaced the next tick by new units of the same "
+        "role (up to the force the drawdown schedule keeps); false: losses are not replaced",
+    )
     exit_window: int = _f(
         52, "Ticks before the drawdown and after the exit over which violence is compared; "
         "the window before must fit (exit_window <= drawdown_start), and a run that reaches "
@@ -524,8 +521,12 @@ class Trust(_Section):
     initial_pk: float = _f(0.4, "Mean initial trust in peacekeepers", "-", ge=0.0, le=1.0)
     initial_police: float = _f(0.3, "Mean initial trust in police", "-", ge=0.0, le=1.0)
     memory: float = _f(
-        0.98, "mu: share of trust kept each tick; the rest relaxes to the initial level", "-",
-        ge=0.0, le=1.0,
+        0.98, "mu: share of trust kept each tick; the rest relaxes to the resident's base level",
+        "-", ge=0.0, le=1.0,
+    )
+    base_rate: float = _f(
+        0.01, "lambda: the base level trust relaxes to moves toward trust by this share per "
+        "tick (long memory: what is seen for months is kept)", "1/tick", ge=0.0, le=1.0,
     )
     engagement_gain: float = _f(
         0.05, "Trust gain per tick within reach of engagement (x competence)", "1/tick",
@@ -551,9 +552,9 @@ class Trust(_Section):
         0.5, "Residents report combatants they see if their trust exceeds this", "-",
         ge=0.0, le=1.0,
     )
-    p_tip: float = _f(0.2, "Per-tick reporting probability at full trust, x (1 + early_warning); "
-                      "scaled by (trust - threshold) / (1 - threshold)", "1/tick",
-                      ge=0.0, le=1.0)
+    p_tip: float = _f(0.2, "Per-tick reporting probability at full trust, scaled by "
+                      "(trust - threshold) / (1 - threshold); 0 cuts the information "
+                      "channel entirely", "1/tick", ge=0.0, le=1.0)
     leader_share: float = _f(0.02, "Share of residents who are community leaders", "share",
                              ge=0.0, le=1.0)
     leader_radius: int = _f(4, "Reach of a leader's influence", "cells", ge=1, le=50)
@@ -576,6 +577,22 @@ class Trust(_Section):
     informant_memory: int = _f(
         10, "Ticks during which armed groups know who reported them", "ticks", ge=0, le=10_000
     )
+    perception_memory: float = _f(
+        0.95, "Share kept per tick of a resident's memory of how often the force protected "
+        "its own group and the other group", "-", ge=0.0, le=1.0,
+    )
+    partiality_loss: float = _f(
+        0.1, "Trust loss per tick x (protection of the other group remembered - protection of "
+        "one's own), when positive (impartiality)", "1/tick", ge=0.0, le=1.0,
+    )
+    legitimacy_threshold: float = _f(
+        0.5, "Mission legitimacy M is the share of residents whose trust in peacekeepers "
+        "exceeds this", "-", ge=0.0, le=1.0,
+    )
+    legitimacy_reporting: float = _f(
+        0.5, "a_R: reporting x (1 - a_R + a_R M): where most trust the mission, reporting is "
+        "the norm", "-", ge=0.0, le=1.0,
+    )
     initial_sd: float = _f(
         0.1, "Standard deviation of residents' initial trust around initial_pk and "
         "initial_police (clipped to [0, 1])", "-", ge=0.0, le=1.0,
@@ -586,12 +603,13 @@ class Economy(_Section):
     """Livelihoods and infrastructure (ODD 7.12, 7.13)."""
 
     initial: float = _f(0.4, "Initial economy level E", "-", ge=0.0, le=1.0)
-    base: float = _f(0.2, "Economy target with no infrastructure, security or markets", "-",
-                     ge=0.0, le=1.0)
+    base: float = _f(0.2, "Economy target with no infrastructure, market access or markets",
+                     "-", ge=0.0, le=1.0)
     w_infrastructure: float = _f(0.4, "Weight of infrastructure in the economy target", "-",
                                  ge=0.0, le=1.0)
-    w_security: float = _f(0.3, "Weight of security presence in the economy target", "-",
-                           ge=0.0, le=1.0)
+    w_access: float = _f(
+        0.3, "Weight of market access in the economy target: the share of markets within "
+        "access_radius that are calm (exp(-V / calm_scale))", "-", ge=0.0, le=1.0)
     w_violence: float = _f(
         0.8, "Weight of recent violence within violence_radius cells (down) in the economy "
         "target", "-",
@@ -619,16 +637,16 @@ class Economy(_Section):
                            ge=0.0, le=1.0)
     damage_rate: float = _f(0.05, "Infrastructure damage by violence", "1/tick", ge=0.0, le=1.0)
     calm_scale: float = _f(
-        0.5, "Violence scale of calm: infrastructure growth x exp(-V / calm_scale)", "-",
+        0.5, "Violence scale of calm: infrastructure growth and a market's access x "
+        "exp(-V / calm_scale)", "-",
         gt=0.0, le=100.0,
     )
     violence_radius: int = _f(
         3, "Reach (square) of the violence that lowers a cell's economy target", "cells",
         ge=0, le=50,
     )
-    security_radius: int = _f(
-        3, "Reach (square) within which peacekeepers and police make a cell secure", "cells",
-        ge=0, le=50,
+    access_radius: int = _f(
+        5, "Reach (square) of the markets a cell trades with", "cells", ge=0, le=50
     )
     programme_radius: int = _f(
         3, "Reach (square) of programmes around settlements and markets", "cells", ge=0, le=50
@@ -656,6 +674,171 @@ class Violence(_Section):
     )
 
 
+class RoleWeights(_Section):
+    """A weight per peacekeeper role (not shares: they need not sum to 1)."""
+
+    patrol: float = _f(1.0, "Mobile patrols", "-", ge=0.0, le=100.0)
+    static: float = _f(1.0, "Fixed posts", "-", ge=0.0, le=100.0)
+    rapid_response: float = _f(1.0, "Rapid response", "-", ge=0.0, le=100.0)
+    engagement: float = _f(0.25, "Community engagement", "-", ge=0.0, le=100.0)
+    ddr: float = _f(0.25, "Disarmament sites", "-", ge=0.0, le=100.0)
+    police_mentoring: float = _f(0.5, "Joint patrols with police", "-", ge=0.0, le=100.0)
+
+
+class Protection(_Section):
+    """What each role of the force does to armed groups (ODD 7.9): one explicit channel for
+    each effect of presence (deterrence, interdiction, interrupting an attack)."""
+
+    deterrence: RoleWeights = Field(
+        default_factory=RoleWeights,
+        description="Each role's weight in the security S_v a combatant perceives in vision",
+    )
+    interdiction: RoleWeights = Field(
+        default_factory=lambda: RoleWeights(patrol=1.0, static=0.5, rapid_response=1.5,
+                                            engagement=0.1, ddr=0.1, police_mentoring=0.5),
+        description="Each role's capacity to interdict combatants in vision and to "
+        "interrupt attacks",
+    )
+    police_deterrence: float = _f(
+        1.0, "Weight of an officer of professionalism q in S_v is police_deterrence x q", "-",
+        ge=0.0, le=100.0,
+    )
+    interrupt_rate: float = _f(
+        0.5, "An attack is interrupted (the victim survives, a protection event) with "
+        "probability 1 - exp(-interrupt_rate x interdiction capacity within interrupt_radius "
+        "of the victim)", "-", ge=0.0, le=100.0,
+    )
+    interrupt_radius: int = _f(
+        2, "Reach (square) within which units can interrupt an attack on a resident", "cells",
+        ge=0, le=50,
+    )
+
+
+class Information(_Section):
+    """Tips: what residents tell the security forces and what the forces do with it (ODD
+    7.16). Whether and how often residents report is in [trust] (tip_threshold, p_tip)."""
+
+    report_reach: int = _f(
+        3, "A tip reaches the force only if a unit (police tips: an officer) is within this "
+        "many cells of the reporter; otherwise it is lost", "cells", ge=0, le=100,
+    )
+    mobile_reach: int = _f(
+        15, "Extra reach of tips to the mission at strategy.early_warning = 1 (mobile "
+        "reporting): report_reach + round(mobile_reach x early_warning)", "cells",
+        ge=0, le=1000,
+    )
+    community_reach: int = _f(
+        6, "Reach of community-policing officers as recipients of tips (they are known in "
+        "the neighbourhood)", "cells", ge=0, le=100,
+    )
+    report_delay: int = _f(
+        2, "Ticks a tip takes to become actionable without early warning; round(report_delay "
+        "x (1 - early_warning)) with it", "ticks", ge=0, le=100,
+    )
+    tip_noise: int = _f(
+        2, "A tip gives the combatant's cell give or take this many cells in each direction",
+        "cells", ge=0, le=100,
+    )
+    tip_lifetime: float = _f(
+        4.0, "Freshness of a tip exp(-age / tip_lifetime) once actionable", "ticks",
+        gt=0.0, le=10_000.0,
+    )
+    min_freshness: float = _f(
+        0.05, "A tip whose freshness falls below this is forgotten", "-", gt=0.0, le=1.0
+    )
+    tip_gain: float = _f(
+        1.0, "Interdiction and arrest hazards x (1 + tip_gain x the freshness of the tips the "
+        "force holds on the combatant), no cap", "-", ge=0.0, le=100.0,
+    )
+    warning_radius: int = _f(
+        4, "A settlement within this many cells of where fresh tips point is warned; static "
+        "posts nearby move to protect it", "cells", ge=0, le=100,
+    )
+    warning_threshold: float = _f(
+        0.5, "Freshness of tips within warning_radius that makes a settlement warned", "-",
+        ge=0.0, le=1000.0,
+    )
+    respond_radius: int = _f(
+        10, "A static unit moves to a warned settlement within this many cells of its post",
+        "cells", ge=0, le=1000,
+    )
+    p_exposure: float = _f(
+        0.5, "Probability that the armed group learns who reported it (the reporter becomes a "
+        "known informant for trust.informant_memory ticks)", "-", ge=0.0, le=1.0,
+    )
+    fear_gain: float = _f(
+        0.5, "Fear after seeing retaliation against an informant: fear += fear_gain seen(n) "
+        "(1 - fear); reporting x (1 - fear)", "-", ge=0.0, le=1.0,
+    )
+    hear_radius: int = _f(
+        10, "Reach (square) within which residents hear of retaliation", "cells", ge=0, le=100
+    )
+    fear_hear_gain: float = _f(
+        0.15, "Fear after hearing of retaliation nearby (not seen)", "-", ge=0.0, le=1.0
+    )
+    fear_decay: float = _f(0.05, "Share of fear that fades per tick", "1/tick", ge=0.0, le=1.0)
+    capacity_per_cell: float = _f(
+        0.5, "Tips kept at once per cell of the map (the oldest are dropped first)", "-",
+        gt=0.0, le=100.0,
+    )
+
+
+class Detention(_Section):
+    """Interdicted or arrested combatants are detained, not deleted (ODD 7.9)."""
+
+    release_rate: float = _f(
+        1.0 / 26.0, "Per-tick probability that a detainee is released (mean detention 1 / "
+        "release_rate ticks)", "1/tick", ge=0.0, le=1.0,
+    )
+    rejoin_share: float = _f(
+        0.5, "Share of released detainees who rejoin their faction; the others return as "
+        "unemployed ex-combatants", "-", ge=0.0, le=1.0,
+    )
+
+
+class Population(_Section):
+    """Births, deaths and migration keep a population over decades (ODD 7.17). Defaults: a
+    crude birth rate of ~35 and death rate of ~10 per 1,000 a year, weekly."""
+
+    birth_rate: float = _f(
+        0.00067, "Per-resident per-tick probability of a birth onto an empty neighbouring cell",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    death_rate: float = _f(
+        0.00019, "Per-tick probability of a natural death (residents and combatants)", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    emigration_rate: float = _f(
+        0.01, "Per-tick probability that a displaced resident leaves the region (a refugee "
+        "abroad)", "1/tick", ge=0.0, le=1.0,
+    )
+    return_rate: float = _f(
+        0.02, "Per-tick probability that a refugee abroad returns, x exp(-mean violence / "
+        "violence.flee_threshold), onto a calm empty cell", "1/tick", ge=0.0, le=1.0,
+    )
+    return_tries: int = _f(
+        10, "Random cells tried for a returning refugee; none calm and empty: not this tick",
+        "-", ge=1, le=10_000,
+    )
+
+
+class Mechanisms(_Section):
+    """Knock-out switches for each link of the information chain and of direct harm (ODD 9,
+    mediation): all on by default."""
+
+    information: bool = _f(
+        True, "Tips reach the forces and are acted on (off: interdiction, arrests and unit "
+        "movement without information)",
+    )
+    trust_recruitment: bool = _f(
+        True, "Trust in peacekeepers and mission legitimacy damp recruitment (off: they do "
+        "not)",
+    )
+    collateral_harm: bool = _f(
+        True, "Interdictions without restraint harm bystanders (off: they never do)"
+    )
+
+
 class Scenario(_Section):
     """A complete, validated scenario. Build with :func:`load_scenario`."""
 
@@ -680,6 +863,11 @@ class Scenario(_Section):
     trust: Trust = Field(default_factory=Trust)
     economy: Economy = Field(default_factory=Economy)
     violence: Violence = Field(default_factory=Violence)
+    protection: Protection = Field(default_factory=Protection)
+    information: Information = Field(default_factory=Information)
+    detention: Detention = Field(default_factory=Detention)
+    population: Population = Field(default_factory=Population)
+    mechanisms: Mechanisms = Field(default_factory=Mechanisms)
 
     @model_validator(mode="after")
     def _populations_fit(self) -> Scenario:
@@ -732,7 +920,8 @@ class Scenario(_Section):
 
 
 #: tables the Epstein model does not read: setting one there is a mistake, not a no-op
-PEACEKEEPING_TABLES = ("armed_groups", "ddr", "strategy", "trust", "economy", "violence")
+PEACEKEEPING_TABLES = ("armed_groups", "ddr", "strategy", "trust", "economy", "violence",
+                       "protection", "information", "detention", "population", "mechanisms")
 #: keys of [mission] only the peacekeeping model reads (the Epstein model reads deploy_tick)
 PEACEKEEPING_MISSION_KEYS = ("drawdown_start", "drawdown_ticks", "drawdown_schedule",
                              "exit_window")
@@ -810,6 +999,7 @@ def build_scenario(
     """Validate a scenario dictionary, with dotted-key overrides applied on top (keys that
     came from overrides are marked ``override_label`` in messages, not blamed on the file)."""
     data = copy.deepcopy(data)
+    overrides = _renamed(data, overrides, source)
     if any(k.startswith("strategy.roles.") for k in overrides or {}):
         # one share set on the command line adjusts the roles in force, it does not
         # silently zero the others
@@ -824,6 +1014,65 @@ def build_scenario(
         marks = dict.fromkeys(overrides or {}, override_label)
         raise ScenarioError(format_validation_error(exc, source, Scenario, "scenario", marks)
                             ) from None
+
+
+class ScenarioDeprecation(UserWarning):
+    """A scenario key that was renamed: the value is used under its new name."""
+
+
+#: keys renamed since earlier versions: old dotted key -> (new dotted key, what changed)
+RENAMED_KEYS: dict[str, tuple[str, str]] = {
+    "economy.w_security": (
+        "economy.w_access", "the economy no longer reads where troops stand; the weight now "
+        "applies to access to calm markets, which security gives through less violence"),
+    "strategy.tip_boost": (
+        "information.tip_gain", "tips now raise interdiction and arrests by the freshness of "
+        "the tips held on each combatant, without the old cap"),
+}
+
+
+def _renamed(data: dict[str, Any], overrides: dict[str, Any] | None,
+             source: str) -> dict[str, Any] | None:
+    """Move values given under a renamed key (:data:`RENAMED_KEYS`) to the new key, with a
+    :class:`ScenarioDeprecation` warning that says what changed (in ``data`` in place; the
+    overrides are returned renamed). Both names given is an error."""
+    import warnings
+
+    def pop(node: dict[str, Any], key: str) -> tuple[bool, Any]:
+        *path, last = key.split(".")
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                return False, None
+        if last in node:
+            return True, node.pop(last)
+        return False, None
+
+    def has(node: dict[str, Any], key: str) -> bool:
+        *path, last = key.split(".")
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                return False
+        return last in node
+
+    out = dict(overrides) if overrides else overrides
+    for old, (new, why) in RENAMED_KEYS.items():
+        for where, found, value in (("file", *pop(data, old)),
+                                    ("--set", old in (out or {}),
+                                     (out or {}).pop(old, None))):
+            if not found:
+                continue
+            if has(data, new) or new in (out or {}):
+                raise ScenarioError(f"{source}: {old} and {new} are both given; {old} is the "
+                                    f"old name of {new}: keep only {new}")
+            warnings.warn(f"{source}: {old} is now {new} ({why}); the value {value!r} is used "
+                          f"as {new}", ScenarioDeprecation, stacklevel=3)
+            if where == "file":
+                _set_dotted(data, new, value, source)
+            else:
+                out[new] = value
+    return out
 
 
 def check_run_length(scenario: Scenario, ticks: int, source: str = "<scenario>") -> None:
@@ -851,7 +1100,8 @@ def check_run_length(scenario: Scenario, ticks: int, source: str = "<scenario>")
 
 
 #: tables a strategy file may set (how the mission uses its force, not the context)
-STRATEGY_SECTIONS = ("strategy", "mission", "peacekeepers", "police", "ddr", "economy")
+STRATEGY_SECTIONS = ("strategy", "mission", "peacekeepers", "police", "ddr", "economy",
+                     "protection")
 #: keys that say a file is an experiment or a study rather than a scenario or strategy
 EXPERIMENT_KEYS = ("contexts", "strategies")
 STUDY_KEYS = ("method",)

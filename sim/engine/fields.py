@@ -32,18 +32,21 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     L_COMB_SEEN,
-    L_COMMUNITY,
+    L_COMMUNITY_REACH,
     L_DDR_REACH,
+    L_DETER,
     L_ENGAGE,
+    L_INTERDICT,
+    L_INTERRUPT,
     L_LEADER_ENGAGED,
     L_LEADER_N,
     L_LEADER_TRUST,
     L_MENTOR,
     L_N_POLICE,
-    L_PK_SEEN,
-    L_SEC_PK,
+    L_PK_REACH,
+    L_POLICE_ARREST,
+    L_POLICE_REACH,
     L_SEC_POLICE,
-    L_SECURITY,
     MENTORING,
     META_HIGH,
     PEACEKEEPER,
@@ -52,19 +55,21 @@ from sim.engine.layout import (
     W_COMBATANTS,
     W_COMMUNITY,
     W_DDR,
+    W_DETER,
     W_ENGAGE,
     W_ENGAGED,
     W_FACTION,
+    W_INTERDICT,
     W_LEADER_TRUST,
     W_LEADERS,
     W_MENTOR,
-    W_NEAR,
     W_PK,
     W_POLICE,
+    W_POLICE_ARREST,
     W_POLICE_PROF,
     W_TMP,
 )
-from sim.rules.environment import security
+from sim.rules.protection import deterrence, interdiction
 
 
 @njit(cache=True)
@@ -175,12 +180,16 @@ def diffuse(field, rate, torus, tmp):
 
 
 @njit(cache=True)
-def _occupancy(ai, af, high, lay, factions):
-    """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents."""
+def _occupancy(ai, af, high, lay, prm):
+    """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents:
+    units (count, deterrence and interdiction weights by role, ODD 7.9a), police (count,
+    professionalism, arrest weight), engagement, DDR and mentoring units, community officers,
+    combatants (all, and per faction), leaders (and their trust)."""
     work = lay.work
-    for p in range(W_PK, W_FACTION + factions):
+    for p in range(W_PK, W_FACTION + prm.armed_groups_factions):
         if p != W_TMP:
             work[p].fill(0.0)
+    arrest_base = prm.police_arrest_base
     for a in range(high):
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
@@ -188,8 +197,10 @@ def _occupancy(ai, af, high, lay, factions):
         y = ai[a, I_Y]
         kind = ai[a, I_KIND]
         if kind == PEACEKEEPER:
-            work[W_PK, x, y] += 1.0
             role = ai[a, I_ROLE]
+            work[W_PK, x, y] += 1.0
+            work[W_DETER, x, y] += deterrence(role, prm)
+            work[W_INTERDICT, x, y] += interdiction(role, prm)
             if role == ENGAGEMENT:
                 work[W_ENGAGE, x, y] += 1.0
             elif role == DDR_UNIT:
@@ -197,8 +208,10 @@ def _occupancy(ai, af, high, lay, factions):
             elif role == MENTORING:
                 work[W_MENTOR, x, y] += 1.0
         elif kind == POLICE:
+            prof = af[a, F_PROFESSIONALISM]
             work[W_POLICE, x, y] += 1.0
-            work[W_POLICE_PROF, x, y] += af[a, F_PROFESSIONALISM]
+            work[W_POLICE_PROF, x, y] += prof
+            work[W_POLICE_ARREST, x, y] += arrest_base + prof
             if ai[a, I_COMMUNITY]:
                 work[W_COMMUNITY, x, y] += 1.0
         elif kind == COMBATANT:
@@ -211,26 +224,37 @@ def _occupancy(ai, af, high, lay, factions):
 
 @njit(cache=True)
 def presence(ag, meta, lay, prm):
-    """Who is within reach of every cell, from where agents stand now (the presence layers
-    of ``Layers.f``, and ``comb_own``: combatants of each faction within reach)."""
+    """ODD 7.7: who is within reach of every cell, from where agents stand now (the presence
+    layers of ``Layers.f``, and ``comb_own``: combatants of each faction within reach).
+
+    In combatants' vision: units' deterrence and interdiction, police (count,
+    professionalism, arrest weight), own faction; interdiction capacity within
+    ``protection.interrupt_radius``; in residents' vision: combatants; units within the
+    mission's tip reach, officers within ``information.report_reach`` and community
+    officers within ``information.community_reach`` (who can receive a tip); engagement,
+    DDR, mentoring and leaders within their reach."""
     ai = ag.i
     high = meta[META_HIGH]
     torus = prm.world_torus
     f = lay.f
     work = lay.work
-    _occupancy(ai, ag.f, high, lay, prm.armed_groups_factions)
+    _occupancy(ai, ag.f, high, lay, prm)
     rc = prm.armed_groups_vision
-    box(lay, W_PK, rc, torus, f[L_SEC_PK])
+    box(lay, W_DETER, rc, torus, f[L_DETER])
+    box(lay, W_INTERDICT, rc, torus, f[L_INTERDICT])
     box(lay, W_POLICE_PROF, rc, torus, f[L_SEC_POLICE])
     box(lay, W_POLICE, rc, torus, f[L_N_POLICE])
+    box(lay, W_POLICE_ARREST, rc, torus, f[L_POLICE_ARREST])
     for fac in range(prm.armed_groups_factions):
         box(lay, W_FACTION + fac, rc, torus, lay.comb_own[fac])
+    box(lay, W_INTERDICT, prm.protection_interrupt_radius, torus, f[L_INTERRUPT])
     box(lay, W_COMBATANTS, prm.residents_vision, torus, f[L_COMB_SEEN])
-    box(lay, W_PK, prm.peacekeepers_vision, torus, f[L_PK_SEEN])
+    box(lay, W_PK, prm.tip_reach, torus, f[L_PK_REACH])
+    box(lay, W_POLICE, prm.information_report_reach, torus, f[L_POLICE_REACH])
+    box(lay, W_COMMUNITY, prm.information_community_reach, torus, f[L_COMMUNITY_REACH])
     box(lay, W_ENGAGE, prm.strategy_engagement_radius, torus, f[L_ENGAGE])
     box(lay, W_DDR, prm.ddr_radius, torus, f[L_DDR_REACH])
     box(lay, W_MENTOR, prm.strategy_mentor_radius, torus, f[L_MENTOR])
-    box(lay, W_COMMUNITY, prm.residents_vision, torus, f[L_COMMUNITY])
     lr = prm.trust_leader_radius
     box(lay, W_LEADERS, lr, torus, f[L_LEADER_N])
     box(lay, W_LEADER_TRUST, lr, torus, f[L_LEADER_TRUST])
@@ -248,14 +272,3 @@ def presence(ag, meta, lay, prm):
         ):
             engaged[x, ai[a, I_Y]] += 1.0
     box(lay, W_ENGAGED, lr, torus, f[L_LEADER_ENGAGED])
-    # security felt on a cell: peacekeepers and (professional) police within reach
-    w, h = engaged.shape
-    near = work[W_NEAR]
-    for x in range(w):
-        for y in range(h):
-            near[x, y] = work[W_PK, x, y] + work[W_POLICE_PROF, x, y]
-    box(lay, W_NEAR, prm.economy_security_radius, torus, near)
-    sec = f[L_SECURITY]
-    for x in range(w):
-        for y in range(h):
-            sec[x, y] = security(near[x, y])

@@ -17,8 +17,10 @@ import numpy as np
 
 # agent kinds
 RESIDENT, POLICE, PEACEKEEPER, COMBATANT = 0, 1, 2, 3
-# resident states
-QUIESCENT, ACTIVE, JAILED = 0, 1, 2
+# resident states (and a combatant's DETAINED: held off the grid, ODD 7.9)
+QUIESCENT, ACTIVE, JAILED, DETAINED = 0, 1, 2, 3
+# security forces that hold tips (ODD 7.16)
+MISSION, POLICE_FORCE = 0, 1
 # peacekeeper roles (codes in the order of sim.config.scenario.ROLE_NAMES)
 PATROL, STATIC, RAPID_RESPONSE, ENGAGEMENT, DDR_UNIT, MENTORING = range(6)
 ROLE_CODES = {
@@ -52,11 +54,21 @@ ROLE_CODES = {
     EV_COMBATANT_ARRESTS,
     EV_PK_KILLED,
     EV_POLICE_KILLED,
-) = range(20)
-N_EVENTS = 20
-# meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used]
-# (loops over slots stop at META_HIGH: slots above it were never alive)
-META_FREE_TOP, META_NEXT_UID, META_HIGH = 0, 1, 2
+    EV_INTERRUPTED,
+    EV_RETALIATIONS,
+    EV_TIPS_LOST,
+    EV_RELEASED,
+    EV_REJOINED,
+    EV_EMIGRATED,
+    EV_RETURNED,
+    EV_RIVAL_CLASHES,
+) = range(28)
+N_EVENTS = 28
+# meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used, refugees
+# abroad, next row of the tip table] (loops over slots stop at META_HIGH: slots above it were
+# never alive)
+META_FREE_TOP, META_NEXT_UID, META_HIGH, META_ABROAD, META_TIP_NEXT = 0, 1, 2, 3, 4
+N_META = 5
 
 # columns of the int table (Agents.i)
 (
@@ -93,8 +105,13 @@ N_INT = 20
     F_TRUST_PK0,
     F_TRUST_POLICE0,
     F_PROFESSIONALISM,
-) = range(9)
-N_FLOAT = 9
+    F_FEAR,
+    F_PROT_OWN,
+    F_PROT_OTHER,
+    F_INTEL,
+    F_INTEL_POLICE,
+) = range(14)
+N_FLOAT = 14
 
 INT_COLUMNS = {
     "kind": I_KIND,  # RESIDENT / POLICE / PEACEKEEPER / COMBATANT
@@ -124,10 +141,15 @@ FLOAT_COLUMNS = {
     "aggression": F_AGGRESSION,  # combatants' per-tick attack propensity
     "trust_pk": F_TRUST_PK,
     "trust_police": F_TRUST_POLICE,
-    "trust_pk0": F_TRUST_PK0,  # the level trust in peacekeepers relaxes to
+    "trust_pk0": F_TRUST_PK0,  # the base level trust in peacekeepers relaxes to (long memory)
     "trust_police0": F_TRUST_POLICE0,
     "dialogue": F_DIALOGUE,  # grievance reduction from dialogue, decays
     "professionalism": F_PROFESSIONALISM,  # police conduct
+    "fear": F_FEAR,  # residents' fear of retaliation for reporting
+    "protection_own": F_PROT_OWN,  # remembered protection of one's own group by the force
+    "protection_other": F_PROT_OTHER,  # ... and of the other group
+    "intel": F_INTEL,  # combatants: freshness of the tips the mission holds on them
+    "intel_police": F_INTEL_POLICE,  # ... the police hold on them
 }
 BOOL_COLUMNS = frozenset({"alive", "employed", "ex_combatant", "displaced", "leader", "community"})
 # columns of the peacekeeping layer, zeroed when a slot is (re)used
@@ -137,66 +159,94 @@ LAYER_INT_COLUMNS = (
 )
 LAYER_FLOAT_COLUMNS = (
     F_AGGRESSION, F_TRUST_PK, F_TRUST_POLICE, F_TRUST_PK0, F_TRUST_POLICE0, F_DIALOGUE,
-    F_PROFESSIONALISM,
+    F_PROFESSIONALISM, F_FEAR, F_PROT_OWN, F_PROT_OTHER, F_INTEL, F_INTEL_POLICE,
 )
 
 # cell layers of the peacekeeping layer: planes of Layers.f
 LAYER_NAMES = (
-    "violence",
+    "violence",  # V: violence against civilians + battle violence (ODD 7.13)
+    "violence_civilian",  # attacks on civilians and harm by security forces, decaying and spreading
+    "violence_battle",  # clashes, decaying and spreading
     "infrastructure",
     "market",
-    "tips",
-    "tip_reach",
-    "sec_pk",
-    "sec_police",
-    "n_police",
-    "comb_seen",
-    "pk_seen",
+    "market_near",  # markets within economy.access_radius (static)
+    "access",  # share of those markets that are calm (ODD 7.13)
+    "intel",  # freshness of the mission's actionable tips, at the cells they point to (ODD 7.16)
+    "warning",  # intel within information.warning_radius (warned settlements)
+    "deter",  # deterrence-weighted units in combatants' vision (ODD 7.9)
+    "interdict",  # interdiction capacity of the units in combatants' vision
+    "interrupt",  # interdiction capacity within protection.interrupt_radius
+    "sec_police",  # professionalism-weighted police in combatants' vision
+    "n_police",  # police in combatants' vision
+    "police_arrest",  # sum of (arrest_base + professionalism) of the police in combatants' vision
+    "comb_seen",  # combatants in residents' vision
+    "pk_reach",  # units within the mission's tip reach
+    "police_reach",  # officers within information.report_reach
+    "community_reach",  # community officers within information.community_reach
     "engage",
     "leader_engaged",
     "leader_n",
     "leader_trust",
     "ddr_reach",
     "mentor",
-    "community",
-    "protect_ev",
-    "victim_ev",
-    "harm_ev",
-    "security",
+    "protect_ev",  # attacks interrupted this tick, victims of group 0 (seen: box sums)
+    "protect_ev1",  # ... victims of group 1
+    "victim_ev",  # unprotected attacks this tick, victims of group 0
+    "victim_ev1",  # ... victims of group 1
+    "harm_ev",  # harm by security forces this tick
+    "retaliation_ev",  # attacks on known informants this tick (seen within vision)
+    "retaliation_heard",  # the same, heard of within information.hear_radius
     "programme",
 )
 N_LAYERS = len(LAYER_NAMES)
 (
     L_VIOLENCE,
+    L_VIOLENCE_CIV,
+    L_VIOLENCE_BATTLE,
     L_INFRASTRUCTURE,
     L_MARKET,
-    L_TIPS,
-    L_TIP_REACH,
-    L_SEC_PK,
+    L_MARKET_NEAR,
+    L_ACCESS,
+    L_INTEL,
+    L_WARNING,
+    L_DETER,
+    L_INTERDICT,
+    L_INTERRUPT,
     L_SEC_POLICE,
     L_N_POLICE,
+    L_POLICE_ARREST,
     L_COMB_SEEN,
-    L_PK_SEEN,
+    L_PK_REACH,
+    L_POLICE_REACH,
+    L_COMMUNITY_REACH,
     L_ENGAGE,
     L_LEADER_ENGAGED,
     L_LEADER_N,
     L_LEADER_TRUST,
     L_DDR_REACH,
     L_MENTOR,
-    L_COMMUNITY,
     L_PROTECT_EV,
+    L_PROTECT_EV1,
     L_VICTIM_EV,
+    L_VICTIM_EV1,
     L_HARM_EV,
-    L_SECURITY,
+    L_RETALIATION_EV,
+    L_RETALIATION_HEARD,
     L_PROGRAMME,
 ) = range(N_LAYERS)
+# the event planes cleared at the end of every tick
+EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,
+                L_RETALIATION_EV, L_RETALIATION_HEARD)
 
 # scratch planes of Layers.work: occupancy by who stands where, and the box sums' buffers
 (
     W_TMP,
     W_PK,
+    W_DETER,
+    W_INTERDICT,
     W_POLICE,
     W_POLICE_PROF,
+    W_POLICE_ARREST,
     W_ENGAGE,
     W_DDR,
     W_MENTOR,
@@ -208,7 +258,7 @@ N_LAYERS = len(LAYER_NAMES)
     W_NEAR,
     W_TARGET,
     W_FACTION,  # one plane per faction from here on
-) = range(15)
+) = range(18)
 
 
 def n_work_planes(factions: int) -> int:
@@ -217,10 +267,13 @@ def n_work_planes(factions: int) -> int:
 
 
 # census indices (sim.engine.metrics.census)
-(C_QUIESCENT, C_ACTIVE, C_JAILED, C_POLICE, C_PEACEKEEPERS, C_GROUP0, C_GROUP1, C_COMBATANTS) = (
-    range(8)
-)
-N_CENSUS = 8
+(C_QUIESCENT, C_ACTIVE, C_JAILED, C_POLICE, C_PEACEKEEPERS, C_GROUP0, C_GROUP1, C_COMBATANTS,
+ C_DETAINED) = range(9)
+N_CENSUS = 9
+
+# the tip table (Layers.tips): one row per tip, a ring buffer (ODD 7.16)
+T_ALIVE, T_TARGET, T_UID, T_X, T_Y, T_AGE, T_FORCE = range(7)
+N_TIP = 7
 
 
 class Layers(NamedTuple):
@@ -230,6 +283,9 @@ class Layers(NamedTuple):
     comb_own: np.ndarray  # float64 [faction, width, height]: combatants in combatants' vision
     work: np.ndarray  # float64 [plane, width, height]: scratch planes (W_* above)
     col: np.ndarray  # float64 [height]: scratch row of the box sums
+    tips: np.ndarray  # int64 [capacity, N_TIP]: the tips held by the forces (T_* above)
+    markets: np.ndarray  # int64 [markets]: flat cells of the settlements/markets
+    warned: np.ndarray  # int64 [markets]: scratch: the warned ones this tick
 
 
 class Agents(NamedTuple):

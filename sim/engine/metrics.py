@@ -12,10 +12,13 @@ from numba import njit
 
 from sim.engine.layout import (
     C_COMBATANTS,
+    C_DETAINED,
     C_GROUP0,
     C_PEACEKEEPERS,
     C_POLICE,
+    DETAINED,
     F_DIALOGUE,
+    F_FEAR,
     F_HARDSHIP,
     F_PROFESSIONALISM,
     F_TRUST_PK,
@@ -33,6 +36,9 @@ from sim.engine.layout import (
     I_Y,
     L_INFRASTRUCTURE,
     L_VIOLENCE,
+    L_VIOLENCE_BATTLE,
+    L_VIOLENCE_CIV,
+    META_ABROAD,
     META_HIGH,
     PEACEKEEPER,
     POLICE,
@@ -53,14 +59,22 @@ from sim.rules.civil_violence import grievance
     M_ECONOMY,
     M_INFRASTRUCTURE,
     M_VIOLENCE,
+    M_VIOLENCE_CIV,
+    M_VIOLENCE_BATTLE,
+    M_FEAR,
+    M_LEGITIMACY,
+    M_TRUST_PK_G0,
+    M_TRUST_PK_G1,
+    M_ABROAD,
     M_ROLES,  # peacekeepers per role code from here on
-) = range(11)
+) = range(18)
 N_METRICS = M_ROLES + len(ROLE_CODES)
 
 
 @njit(cache=True)
 def census(ag, meta, out):
-    """Count residents by state and group, and police and peacekeepers, in one pass."""
+    """Count residents by state and group, police, peacekeepers, and combatants free and
+    detained, in one pass."""
     ai = ag.i
     out.fill(0)
     for a in range(meta[META_HIGH]):
@@ -74,6 +88,8 @@ def census(ag, meta, out):
             out[C_POLICE] += 1
         elif k == PEACEKEEPER:
             out[C_PEACEKEEPERS] += 1
+        elif ai[a, I_STATE] == DETAINED:
+            out[C_DETAINED] += 1
         else:
             out[C_COMBATANTS] += 1
 
@@ -183,14 +199,19 @@ def _mean(buf, n):
 @njit(cache=True)
 def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     """The census (:func:`census`) and the counts and means of the peacekeeping layer for the
-    metrics table, in one kernel and one pass over the agents (``buf``: 4 rows of per-agent
-    values, gathered in slot order as numpy's masked means would see them)."""
+    metrics table, in one kernel and one pass over the agents (``buf``: 5 rows of per-agent
+    values, gathered in slot order as numpy's masked means would see them). The mission's
+    legitimacy M is the share of residents whose trust in peacekeepers exceeds
+    ``trust.legitimacy_threshold`` (ODD 7.11)."""
     census(ag, meta, census_out)
     ai = ag.i
     af = ag.f
     out.fill(0.0)
     n_res = 0
     n_pol = 0
+    trusting = 0
+    g_sum = np.zeros(2)
+    g_n = np.zeros(2)
     for a in range(meta[META_HIGH]):
         if not ai[a, I_ALIVE]:
             continue
@@ -200,8 +221,14 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
             out[M_EMPLOYED] += ai[a, I_EMPLOYED] != 0
             out[M_EX_COMBATANTS] += ai[a, I_EX_COMBATANT] != 0
             x = ai[a, I_X]
-            buf[0, n_res] = af[a, F_TRUST_PK]
+            t_pk = af[a, F_TRUST_PK]
+            buf[0, n_res] = t_pk
             buf[1, n_res] = af[a, F_TRUST_POLICE]
+            buf[4, n_res] = af[a, F_FEAR]
+            trusting += t_pk > prm.trust_legitimacy_threshold
+            g = ai[a, I_GROUP]
+            g_sum[g] += t_pk
+            g_n[g] += 1
             buf[2, n_res] = grievance(
                 af[a, F_HARDSHIP],
                 x >= 0,
@@ -226,3 +253,10 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     out[M_ECONOMY] = _mean(grid.economy.reshape(cells), cells)
     out[M_INFRASTRUCTURE] = _mean(lay.f[L_INFRASTRUCTURE].reshape(cells), cells)
     out[M_VIOLENCE] = _mean(lay.f[L_VIOLENCE].reshape(cells), cells)
+    out[M_VIOLENCE_CIV] = _mean(lay.f[L_VIOLENCE_CIV].reshape(cells), cells)
+    out[M_VIOLENCE_BATTLE] = _mean(lay.f[L_VIOLENCE_BATTLE].reshape(cells), cells)
+    out[M_FEAR] = _mean(buf[4], n_res)
+    out[M_LEGITIMACY] = trusting / n_res if n_res > 0 else 0.0
+    out[M_TRUST_PK_G0] = g_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
+    out[M_TRUST_PK_G1] = g_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
+    out[M_ABROAD] = meta[META_ABROAD]

@@ -33,7 +33,10 @@ DERIVED: tuple[tuple[str, type, str], ...] = (
     ("comb_class", int, "vision class of combatants (0 without the peacekeeping layer)"),
     ("birth_class", int, "neighbourhood class where children are born (Moore, radius 1)"),
     ("harm_class", int, "neighbourhood class an interdiction may harm (strategy.harm_radius)"),
-    ("tip_reach", int, "reach of tips: tip_radius + round(tip_radius_warning x early_warning)"),
+    ("tip_reach", int, "reach of tips to the mission: information.report_reach + "
+     "round(information.mobile_reach x strategy.early_warning)"),
+    ("tip_delay", int, "ticks before a tip is actionable: round(information.report_delay x "
+     "(1 - strategy.early_warning))"),
 )
 
 
@@ -115,6 +118,8 @@ def build_params(sc: Scenario, classes: dict[str, int]) -> Params:
         values.append(kind(v))
     s = sc.strategy
     derived = dict(classes)
-    derived["tip_reach"] = s.tip_radius + int(round(s.tip_radius_warning * s.early_warning))
+    info = sc.information
+    derived["tip_reach"] = info.report_reach + int(round(info.mobile_reach * s.early_warning))
+    derived["tip_delay"] = int(round(info.report_delay * (1.0 - s.early_warning)))
     values += [kind(derived[n]) for n, kind, _ in DERIVED]
     return Params(*values)

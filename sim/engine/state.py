@@ -44,14 +44,21 @@ class AgentTable:
 
 
 class LayerTable:
-    """The cell layers by name: ``layers.violence`` is a writable ``(width, height)`` view."""
+    """The cell layers by name: ``layers.violence`` is a writable ``(width, height)`` view;
+    ``layers.tips`` the tip table (``sim.rules.information.TIP_COLUMNS``), ``markets`` the
+    flat cells of the settlements."""
 
-    def __init__(self, width: int, height: int, factions: int) -> None:
+    def __init__(self, width: int, height: int, factions: int, tip_capacity: int = 1,
+                 markets: np.ndarray | None = None) -> None:
         self.f = np.zeros((K.N_LAYERS, width, height), np.float64)
         self.comb_own = np.zeros((factions, width, height), np.float64)
         self.district = np.zeros((width, height), np.int16)
+        self.tips = np.zeros((max(1, tip_capacity), K.N_TIP), np.int64)
+        self.markets = np.zeros(0, np.int64) if markets is None else \
+            np.ascontiguousarray(markets, dtype=np.int64)
         work = np.zeros((K.n_work_planes(factions), width, height), np.float64)
-        self.packed = K.Layers(self.f, self.comb_own, work, np.zeros(height, np.float64))
+        self.packed = K.Layers(self.f, self.comb_own, work, np.zeros(height, np.float64),
+                               self.tips, self.markets, np.zeros_like(self.markets))
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in K.LAYER_NAMES:

@@ -21,13 +21,19 @@ CORE_COLUMNS = [
     "police", "peacekeepers", "arrests", "releases", "activations",
 ]
 PEACEKEEPING_COLUMNS = [
-    "combatants", "civilian_casualties", "attacks", "clashes", "battle_deaths", "abuses",
-    "tips", "recruits", "disarmed", "relapses", "weapons_collected", "interdictions",
-    "harmed_by_security", "combatant_arrests", "displaced", "employed", "ex_combatants",
-    "trust_pk_mean", "trust_police_mean", "police_professionalism_mean", "grievance_mean",
-    "economy_mean", "infrastructure_mean", "violence_mean",
+    "combatants", "detained", "civilian_casualties", "attacks", "attacks_interrupted",
+    "clashes", "battle_deaths", "peacekeeper_deaths", "police_deaths", "units_replaced",
+    "abuses", "tips", "tips_lost", "retaliations", "recruits", "disarmed", "relapses",
+    "weapons_collected", "interdictions", "harmed_by_security", "combatant_arrests",
+    "detainees_released", "rejoined", "births", "deaths", "emigrated", "returned",
+    "refugees_abroad", "displaced", "employed", "ex_combatants",
+    "trust_pk_mean", "trust_police_mean", "mission_legitimacy", "fear_mean",
+    "police_professionalism_mean", "grievance_mean", "economy_mean", "infrastructure_mean",
+    "violence_mean", "violence_civilian_mean", "violence_battle_mean",
     *(f"pk_{r}" for r in ROLE_NAMES),
 ]
+#: two-group peacekeeping contexts: trust in peacekeepers by communal group
+GROUP_TRUST_COLUMNS = ["trust_pk_group0", "trust_pk_group1"]
 # the peacekeeping layer's event counters and its counts and means (sim.engine.metrics)
 LAYER_EVENTS = {
     "civilian_casualties": K.EV_CASUALTIES,
@@ -43,11 +49,21 @@ LAYER_EVENTS = {
     "interdictions": K.EV_INTERDICTIONS,
     "harmed_by_security": K.EV_HARMED,
     "combatant_arrests": K.EV_COMBATANT_ARRESTS,
+    "attacks_interrupted": K.EV_INTERRUPTED,
+    "peacekeeper_deaths": K.EV_PK_KILLED,
+    "police_deaths": K.EV_POLICE_KILLED,
+    "tips_lost": K.EV_TIPS_LOST,
+    "retaliations": K.EV_RETALIATIONS,
+    "detainees_released": K.EV_RELEASED,
+    "rejoined": K.EV_REJOINED,
+    "emigrated": K.EV_EMIGRATED,
+    "returned": K.EV_RETURNED,
 }
 LAYER_COUNTS = {
     "displaced": M.M_DISPLACED,
     "employed": M.M_EMPLOYED,
     "ex_combatants": M.M_EX_COMBATANTS,
+    "refugees_abroad": M.M_ABROAD,
     **{f"pk_{r}": M.M_ROLES + K.ROLE_CODES[r] for r in ROLE_NAMES},
 }
 LAYER_MEANS = {
@@ -58,6 +74,12 @@ LAYER_MEANS = {
     "economy_mean": M.M_ECONOMY,
     "infrastructure_mean": M.M_INFRASTRUCTURE,
     "violence_mean": M.M_VIOLENCE,
+    "violence_civilian_mean": M.M_VIOLENCE_CIV,
+    "violence_battle_mean": M.M_VIOLENCE_BATTLE,
+    "fear_mean": M.M_FEAR,
+    "mission_legitimacy": M.M_LEGITIMACY,
+    "trust_pk_group0": M.M_TRUST_PK_G0,
+    "trust_pk_group1": M.M_TRUST_PK_G1,
 }
 
 
@@ -68,10 +90,12 @@ def metric_columns(scenario: Scenario) -> list[str]:
         cols += ["group_0", "group_1"]
     if scenario.unrest.mode == "intergroup":
         cols += ["killings"]
-    if scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
-        cols += ["births", "deaths"]
     if scenario.model == "peacekeeping":
-        cols += PEACEKEEPING_COLUMNS
+        cols += PEACEKEEPING_COLUMNS  # births and deaths among them
+        if scenario.residents.groups == 2:
+            cols += GROUP_TRUST_COLUMNS
+    elif scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
+        cols += ["births", "deaths"]
     return cols
 
 
@@ -95,13 +119,16 @@ def core_row(legitimacy: float, census: list[int], events: list[int]) -> dict[st
         "births": ev[K.EV_BIRTHS],
         "deaths": ev[K.EV_DEATHS] + ev[K.EV_KILLINGS],
         "combatants": c[K.C_COMBATANTS],
+        "detained": c[K.C_DETAINED],
     }
 
 
-def layer_row(events: list[int], values: list[float]) -> dict[str, float]:
-    """The peacekeeping layer's columns from the tick's event counters and the output of
-    :func:`sim.engine.metrics.layer_metrics` (Python lists)."""
+def layer_row(events: list[int], values: list[float], replaced: int = 0) -> dict[str, float]:
+    """The peacekeeping layer's columns from the tick's event counters, the output of
+    :func:`sim.engine.metrics.layer_metrics` (Python lists) and the units the timeline
+    replaced this tick."""
     row: dict[str, float] = {name: events[i] for name, i in LAYER_EVENTS.items()}
+    row["units_replaced"] = replaced
     row.update({name: int(values[i]) for name, i in LAYER_COUNTS.items()})
     row.update({name: values[i] for name, i in LAYER_MEANS.items()})
     return row

@@ -23,7 +23,7 @@ from sim.engine.calls import call, compiled
 from sim.engine.fields import box_sum_into, presence
 from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
-from sim.engine.metrics import N_METRICS, layer_metrics
+from sim.engine.metrics import M_LEGITIMACY, N_METRICS, layer_metrics
 from sim.engine.state import LayerTable
 from sim.model.columns import layer_row
 from sim.rules.armed_groups import new_aggression, reinforce
@@ -45,18 +45,24 @@ class PeacekeepingLayer:
         sc = model.scenario_config
         self.sc = sc
         w, h = model.width, model.height
-        self.lay = LayerTable(w, h, sc.armed_groups.factions)
+        # settlements/markets on a random share of cells (the set-up's first draw)
+        n_markets = max(1, round(sc.economy.markets * model.n_cells))
+        self.market_cells = np.sort(gen.choice(model.n_cells, size=n_markets, replace=False))
+        tip_capacity = max(64, int(np.ceil(sc.information.capacity_per_cell * model.n_cells)))
+        self.lay = LayerTable(w, h, sc.armed_groups.factions, tip_capacity, self.market_cells)
         self.torus = sc.world.torus
         self._perm = np.empty(model.capacity, np.int64)
         self._metrics = np.zeros(N_METRICS, np.float64)
-        self._buf = np.empty((4, model.capacity), np.float64)
+        self._buf = np.empty((5, model.capacity), np.float64)
         self._gen = gen
+        self.replaced = 0  # units the timeline replaced this tick
+        self.mission_legitimacy = 0.0  # M: share of residents who trust the mission
         lay = self.lay.packed
         # the kernels called every tick, bound once (sim.engine.calls)
         self._layer_tick = compiled(
             layer_tick, model.ag, model.cells, model.geometry, model.params, lay,
-            model.rng_state, float(model.legitimacy), model.order, self._perm, model.free_stack,
-            model.meta, model.events)
+            model.rng_state, float(model.legitimacy), 0.0, model.order, self._perm,
+            model.free_stack, model.meta, model.events)
         self._layer_metrics = compiled(
             layer_metrics, model.ag, model.cells, model.params, lay, model.meta,
             float(model.legitimacy), model.census_counts, self._metrics, self._buf)
@@ -71,14 +77,13 @@ class PeacekeepingLayer:
     # ------------------------------------------------------------------ set-up (ODD 5)
 
     def _init_landscape(self, gen: np.random.Generator) -> None:
-        """Markets on a random share of cells, district blocks, the initial economy and
-        infrastructure, and programme areas around markets (ODD 5)."""
+        """The markets' cells (drawn in ``__init__``), district blocks, the initial economy and
+        infrastructure, the markets within trading reach of every cell, and programme areas
+        around markets (ODD 5)."""
         m, sc, lay = self.model, self.sc, self.lay
         e = sc.economy
-        n_markets = max(1, round(e.markets * m.n_cells))
-        cells = gen.choice(m.n_cells, size=n_markets, replace=False)
-        lay.market.reshape(-1)[cells] = 1.0
-        self.market_cells = np.sort(cells)
+        lay.market.reshape(-1)[self.market_cells] = 1.0
+        box_sum_into(lay.market, e.access_radius, self.torus, lay.market_near)
         bx = np.minimum(np.arange(m.width) * e.districts // m.width, e.districts - 1)
         by = np.minimum(np.arange(m.height) * e.districts // m.height, e.districts - 1)
         lay.district[:] = (bx[:, None] * e.districts + by[None, :]).astype(np.int16)
@@ -100,6 +105,8 @@ class PeacekeepingLayer:
         ag.trust_police[res] = np.clip(gen.normal(t.initial_police, t.initial_sd, res.size), 0, 1)
         ag.trust_pk0[res] = ag.trust_pk[res]
         ag.trust_police0[res] = ag.trust_police[res]
+        self.mission_legitimacy = float(np.mean(ag.trust_pk[res] > t.legitimacy_threshold)) \
+            if res.size else 0.0
         ag.set("leader", res, gen.random(res.size) < t.leader_share)
         ag.set("employed", res, gen.random(res.size) < m.cells.economy[ag.x[res], ag.y[res]])
         self._init_police(np.flatnonzero(ag.alive & (ag.kind == K.POLICE)), gen)
@@ -137,22 +144,47 @@ class PeacekeepingLayer:
         """ODD 7.14, deployment: units by role (:func:`sim.rules.mission.role_counts`) on
         random empty cells, posts and sites on random markets, mentors paired with police."""
         m, sc = self.model, self.sc
-        ag = m.arrays
         n = round(sc.peacekeepers.density * m.n_cells)
         shares = {r: getattr(sc.strategy.roles, r) for r in ROLE_NAMES}
         counts = role_counts(n, shares)
+        roles = np.concatenate([np.full(counts[r], K.ROLE_CODES[r], np.int8)
+                                for r in ROLE_NAMES])
+        placed = self._place_units(roles)
+        self.pair_mentors()
+        self.pk_deployed = placed
+
+    def _place_units(self, roles: np.ndarray) -> int:
+        """New units with these role codes on random empty cells (as many as fit), posts and
+        sites on random markets; returns how many were placed."""
+        m, ag = self.model, self.model.arrays
         new = np.sort(call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                           K.PEACEKEEPER, m.params.pk_class, n, m.free_stack, m.meta))
-        roles = np.concatenate([np.full(counts[r], K.ROLE_CODES[r], np.int8) for r in ROLE_NAMES])[
-            : new.size
-        ]
+                           K.PEACEKEEPER, m.params.pk_class, len(roles), m.free_stack, m.meta))
+        roles = roles[: new.size]
         ag.role[new] = roles
-        gen = self._gen
         for slot, role in zip(new.tolist(), roles.tolist(), strict=True):
             if role in (K.STATIC, K.ENGAGEMENT, K.DDR_UNIT):
-                ag.home[slot] = int(gen.choice(self.market_cells))
-        self.pair_mentors()
-        self.pk_deployed = new.size
+                ag.home[slot] = int(self._gen.choice(self.market_cells))
+        return int(new.size)
+
+    def replace_losses(self, keep: int) -> int:
+        """ODD 7.14, replacement (``mission.replace_losses``): units lost in clashes are
+        replaced up to ``keep`` (the force the schedule keeps now), each by a unit of the role
+        furthest below its share (:func:`sim.rules.mission.role_counts`). Returns how many."""
+        m = self.model
+        have = m.count(K.C_PEACEKEEPERS)
+        if keep <= have:
+            return 0
+        ai = m.arrays.i[: m.meta[K.META_HIGH]]
+        units = (ai[:, K.I_ALIVE] != 0) & (ai[:, K.I_KIND] == K.PEACEKEEPER)
+        now = np.bincount(ai[units, K.I_ROLE], minlength=len(ROLE_NAMES))
+        shares = {r: getattr(self.sc.strategy.roles, r) for r in ROLE_NAMES}
+        want = role_counts(keep, shares)
+        missing = [K.ROLE_CODES[r] for r in ROLE_NAMES
+                   for _ in range(max(0, want[r] - int(now[K.ROLE_CODES[r]])))]
+        placed = self._place_units(np.array(missing[: keep - have], np.int8))
+        if placed and K.MENTORING in missing:
+            self.pair_mentors()
+        return placed
 
     def pair_mentors(self) -> None:
         """ODD 7.14: every mentoring unit without a live police partner is paired with a
@@ -183,19 +215,23 @@ class PeacekeepingLayer:
         ``recruitment``), mentor re-pairing, reinforcements, and the adaptive review every
         ``review_interval`` ticks (7.15)."""
         m, sc = self.model, self.sc
+        self.replaced = 0
         if t == sc.mission.deploy_tick and t > 0:
             self.deploy()
         mis = sc.mission
-        if mis.drawdown_start is not None and t >= mis.drawdown_start and self.pk_deployed:
-            self.drawdown_started = mis.drawdown_start
+        if self.pk_deployed and t > sc.mission.deploy_tick:
             keep = drawdown_count(self.pk_deployed, t, mis.drawdown_start, mis.drawdown_ticks,
                                   mis.drawdown_schedule)
-            have = m.count(K.C_PEACEKEEPERS)
-            if have > keep:
-                call(remove_random, m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                     K.PEACEKEEPER, have - keep, m.free_stack, m.meta)
-            if keep == 0 and self.exit_tick is None:
-                self.exit_tick = t
+            if mis.drawdown_start is not None and t >= mis.drawdown_start:
+                self.drawdown_started = mis.drawdown_start
+                have = m.count(K.C_PEACEKEEPERS)
+                if have > keep:
+                    call(remove_random, m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                         K.PEACEKEEPER, have - keep, m.free_stack, m.meta)
+                if keep == 0 and self.exit_tick is None:
+                    self.exit_tick = t
+            if mis.replace_losses and keep > 0:
+                self.replaced = self.replace_losses(keep)
         pol = sc.police
         if pol.target is not None and pol.recruitment > 0:
             have = m.count(K.C_POLICE)
@@ -273,8 +309,8 @@ class PeacekeepingLayer:
         m = self.model
         self.timeline(t)
         self._layer_tick(m.ag, m.cells, m.geometry, m.params, self.lay.packed, m.rng_state,
-                         float(m.legitimacy), m.order, self._perm, m.free_stack, m.meta,
-                         m.events)
+                         float(m.legitimacy), float(self.mission_legitimacy), m.order,
+                         self._perm, m.free_stack, m.meta, m.events)
 
     # ------------------------------------------------------------------ observation
 
@@ -285,4 +321,6 @@ class PeacekeepingLayer:
         out = self._metrics
         self._layer_metrics(m.ag, m.cells, m.params, self.lay.packed, m.meta,
                             float(m.legitimacy), census_counts, out, self._buf)
-        return layer_row(m.events.tolist(), out.tolist())
+        values = out.tolist()
+        self.mission_legitimacy = values[M_LEGITIMACY]  # read by the next tick
+        return layer_row(m.events.tolist(), values, self.replaced)

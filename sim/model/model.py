@@ -104,7 +104,8 @@ class PeaceSimModel(mesa.Model):
             abuse_ev=np.zeros(shape, np.float64),
         )
         self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
-        self.meta = np.array([cap, 0, 0], dtype=np.int64)
+        self.meta = np.zeros(K.N_META, dtype=np.int64)
+        self.meta[K.META_FREE_TOP] = cap
         self.order = np.empty(cap, np.int32)  # the core tick's random activation order
         self.census_counts = np.zeros(K.N_CENSUS, dtype=np.int64)  # by category (K.C_*)
         self.events = np.zeros(K.N_EVENTS, dtype=np.int64)  # this tick's counters (K.EV_*)

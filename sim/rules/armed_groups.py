@@ -1,10 +1,11 @@
 """Armed groups (ODD 7.9): interdiction, arrest, clashes and attacks, one combatant at a time;
-and reinforcements from outside the region.
+detention and release; and reinforcements from outside the region.
 
 Each combatant, in random order (:func:`sim.engine.layer_tick.combatants_phase`), reads the
 presence fields computed at the start of the phase; a neighbourhood is scanned only to pick a
-specific victim or opponent, after the fields said there is one. Recruitment, relapse and
-disarmament are in :mod:`sim.rules.transitions`.
+specific victim or opponent, after the fields said there is one. What each unit contributes
+(deterrence, interdiction, interruption) is :mod:`sim.rules.protection` (ODD 7.9a).
+Recruitment, relapse and disarmament are in :mod:`sim.rules.transitions`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ from numba import njit
 
 from sim.engine.calls import call
 from sim.engine.grid import (
+    convert,
+    enter,
+    leave,
     move_in_vision,
     neighbour_where,
     new_agent,
+    random_empty_cell,
     remove_agent,
 )
 from sim.engine.layout import (
     COMBATANT,
+    DETAINED,
     EV_ABUSES,
     EV_ATTACKS,
     EV_BATTLE_DEATHS,
@@ -29,31 +35,56 @@ from sim.engine.layout import (
     EV_COMBATANT_ARRESTS,
     EV_HARMED,
     EV_INTERDICTIONS,
+    EV_INTERRUPTED,
     EV_PK_KILLED,
     EV_POLICE_KILLED,
+    EV_REJOINED,
+    EV_RELEASED,
+    EV_RETALIATIONS,
     F_AGGRESSION,
     F_HARDSHIP,
+    F_INTEL,
+    F_INTEL_POLICE,
     F_RISK,
+    I_ALIVE,
+    I_EMPLOYED,
+    I_EX_COMBATANT,
     I_FACTION,
+    I_GROUP,
+    I_INFORMANT,
     I_KIND,
+    I_STATE,
     I_VCLASS,
     I_X,
     I_Y,
     JAILED,
+    L_DETER,
     L_HARM_EV,
+    L_INTERDICT,
+    L_INTERRUPT,
     L_N_POLICE,
-    L_PK_SEEN,
+    L_POLICE_ARREST,
     L_PROTECT_EV,
-    L_SEC_PK,
+    L_PROTECT_EV1,
+    L_RETALIATION_EV,
     L_SEC_POLICE,
-    L_TIP_REACH,
     L_VICTIM_EV,
-    L_VIOLENCE,
+    L_VICTIM_EV1,
+    L_VIOLENCE_BATTLE,
+    L_VIOLENCE_CIV,
+    META_HIGH,
     PEACEKEEPER,
     POLICE,
+    QUIESCENT,
     RESIDENT,
 )
 from sim.engine.rng import uniform
+from sim.rules.protection import (
+    interdiction_probability,
+    interruption_probability,
+    perceived_security,
+    police_arrest_probability,
+)
 
 # ----------------------------------------------------------------------------- whom to pick
 
@@ -91,22 +122,6 @@ def victim(b, kind, state, group, informant, my_group, my_faction, prm):
 
 
 @njit(inline="always", cache=True)
-def interdiction_probability(n_pk, tips, prm):
-    """ODD 7.9, interdiction: with n_pk units in vision, p = 1 - (1 - p1)^n_pk, p1 =
-    ``p_interdict`` (1 + ``tip_boost`` min(tips in reach, 1)), capped at 1."""
-    p1 = min(1.0, prm.strategy_p_interdict * (1.0 + prm.strategy_tip_boost * min(tips, 1.0)))
-    return 1.0 - (1.0 - p1) ** n_pk
-
-
-@njit(inline="always", cache=True)
-def police_arrest_probability(n_pol, prof, prm):
-    """ODD 7.9, police arrest: with n_pol officers in vision of mean professionalism q,
-    p = 1 - (1 - ``p_arrest_combatant`` (``arrest_base`` + q))^n_pol."""
-    p1 = min(1.0, prm.police_p_arrest_combatant * (prm.police_arrest_base + prof))
-    return 1.0 - (1.0 - p1) ** n_pol
-
-
-@njit(inline="always", cache=True)
 def attack_risk(s_v, b_v, prm):
     """ODD 7.9, attack: perceived risk P_c = 1 - exp(-k_c S_v / B_v), S_v the security in
     vision (units and professionalism-weighted police), B_v own-faction combatants in vision
@@ -118,49 +133,61 @@ def attack_risk(s_v, b_v, prm):
 
 
 @njit(inline="always", cache=True)
+def detain(ag, grid, geo, prm, c):
+    """ODD 7.9, detention: an interdicted or arrested combatant leaves the grid, held
+    (state DETAINED) until released (:func:`release`); it is not removed from the
+    population."""
+    leave(ag, grid, geo, prm, c)
+    ag.i[c, I_STATE] = DETAINED
+    ag.f[c, F_INTEL] = 0.0
+    ag.f[c, F_INTEL_POLICE] = 0.0
+
+
+@njit(inline="always", cache=True)
 def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
-    """ODD 7.9, interdiction: the combatant is removed; with probability 1 - ``restraint``
-    force harms a uniformly random bystander (:func:`bystander`), who dies with
-    ``p_lethal`` (a harm event either way); otherwise the interdiction protects (a protection
-    event)."""
+    """ODD 7.9, interdiction: the combatant is detained; with probability 1 - ``restraint``
+    force harms a uniformly random bystander within ``strategy.harm_radius``
+    (:func:`bystander`; never with ``mechanisms.collateral_harm`` off), who dies with
+    ``p_lethal`` (a harm event either way, and violence against civilians)."""
     ai = ag.i
     x = ai[c, I_X]
     y = ai[c, I_Y]
     events[EV_INTERDICTIONS] += 1
-    if uniform(rng) < 1.0 - prm.strategy_restraint:
+    if prm.mechanisms_collateral_harm and uniform(rng) < 1.0 - prm.strategy_restraint:
         v = neighbour_where(ai, grid, geo, prm, rng, x, y, prm.harm_class, bystander, c)[0]
         if v >= 0:
             events[EV_HARMED] += 1
+            lay.f[L_VIOLENCE_CIV, x, y] += prm.violence_per_attack
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
                 remove_agent(ag, grid, geo, prm, grid.occ.reshape(-1)[v], free_stack, meta)
                 events[EV_CASUALTIES] += 1
         lay.f[L_HARM_EV, x, y] += 1.0
-    else:
-        lay.f[L_PROTECT_EV, x, y] += 1.0
-    remove_agent(ag, grid, geo, prm, c, free_stack, meta)
+    detain(ag, grid, geo, prm, c)
 
 
 @njit(inline="always", cache=True)
-def police_arrest(ag, grid, geo, prm, rng, c, prof, free_stack, meta, events):
-    """ODD 7.9, police arrest: the combatant is removed; the arrest is abusive with
-    probability 1 - q (an abuse event at the combatant's cell)."""
+def police_arrest(ag, grid, geo, prm, rng, c, prof, events):
+    """ODD 7.9, police arrest: the combatant is detained; the arrest is abusive with
+    probability 1 - q, q the mean professionalism of the officers in vision (an abuse event
+    at the combatant's cell)."""
     x = ag.i[c, I_X]
     y = ag.i[c, I_Y]
     events[EV_COMBATANT_ARRESTS] += 1
     if uniform(rng) < 1.0 - prof:
         events[EV_ABUSES] += 1
         grid.abuse_ev[x, y] += 1.0
-    remove_agent(ag, grid, geo, prm, c, free_stack, meta)
+    detain(ag, grid, geo, prm, c)
 
 
 @njit(inline="always", cache=True)
 def clash(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
-    """ODD 7.9, clash: V += ``per_clash``; a uniformly random unit or officer in vision
-    (:func:`security_unit`) dies with ``p_battle_death`` x ``unit_death_share``; the
-    combatant dies with ``p_battle_death``. Returns True if the combatant died."""
+    """ODD 7.9, clash: battle violence += ``per_clash``; a uniformly random unit or officer
+    in vision (:func:`security_unit`) dies with ``p_battle_death`` x ``unit_death_share``
+    (a peacekeeper or police death); the combatant dies with ``p_battle_death``. Returns True
+    if the combatant died."""
     ai = ag.i
     events[EV_CLASHES] += 1
-    lay.f[L_VIOLENCE, ai[c, I_X], ai[c, I_Y]] += prm.violence_per_clash
+    lay.f[L_VIOLENCE_BATTLE, ai[c, I_X], ai[c, I_Y]] += prm.violence_per_clash
     occ = grid.occ.reshape(-1)
     u = neighbour_where(ai, grid, geo, prm, rng, ai[c, I_X], ai[c, I_Y], ai[c, I_VCLASS],
                         security_unit, c)[0]
@@ -195,22 +222,27 @@ def pick_victim(ag, grid, geo, prm, rng, c):
 
 @njit(inline="always", cache=True)
 def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
-    """ODD 7.9, attack on resident ``v``: V += ``per_attack`` at its cell. With peacekeepers
-    within its sight the attack is protected (lethality x ``protected_lethality``, a
-    protection event), otherwise an unprotected-victimisation event; the victim dies with
-    that lethality (a civilian casualty)."""
+    """ODD 7.9, attack on resident ``v``: violence against civilians += ``per_attack`` at its
+    cell; an attack on a known informant is retaliation (seen and heard, ODD 7.16). Units
+    near the victim may interrupt it (:func:`sim.rules.protection.interruption_probability`):
+    the victim survives and those who see it see protection of the victim's group;
+    otherwise they see an unprotected attack on that group, and the victim dies with
+    ``p_lethal`` (a civilian casualty)."""
+    ai = ag.i
     events[EV_ATTACKS] += 1
-    vx = ag.i[v, I_X]
-    vy = ag.i[v, I_Y]
-    lay.f[L_VIOLENCE, vx, vy] += prm.violence_per_attack
-    protected = lay.f[L_PK_SEEN, vx, vy] > 0
-    lethal = prm.armed_groups_p_lethal * (prm.armed_groups_protected_lethality if protected
-                                          else 1.0)
-    if protected:
-        lay.f[L_PROTECT_EV, vx, vy] += 1.0
-    else:
-        lay.f[L_VICTIM_EV, vx, vy] += 1.0
-    if uniform(rng) < lethal:
+    vx = ai[v, I_X]
+    vy = ai[v, I_Y]
+    lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
+    if ai[v, I_INFORMANT] > 0:
+        events[EV_RETALIATIONS] += 1
+        lay.f[L_RETALIATION_EV, vx, vy] += 1.0
+    group1 = ai[v, I_GROUP] == 1
+    if uniform(rng) < interruption_probability(lay.f[L_INTERRUPT, vx, vy], prm):
+        events[EV_INTERRUPTED] += 1
+        lay.f[L_PROTECT_EV1 if group1 else L_PROTECT_EV, vx, vy] += 1.0
+        return
+    lay.f[L_VICTIM_EV1 if group1 else L_VICTIM_EV, vx, vy] += 1.0
+    if uniform(rng) < prm.armed_groups_p_lethal:
         events[EV_CASUALTIES] += 1
         remove_agent(ag, grid, geo, prm, v, free_stack, meta)
 
@@ -218,37 +250,72 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
 @njit(inline="always", cache=True)
 def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     """ODD 7.9: one combatant's turn, in this order. Units in vision may interdict it
-    (:func:`interdiction_probability`), else police in vision may arrest it
-    (:func:`police_arrest_probability`); else, with security forces in vision, it clashes
-    with probability ``p_clash``; a survivor attacks with probability aggression (1 - P_c)
-    (:func:`attack_risk`, :func:`pick_victim`); then it moves to a uniformly random empty
-    cell in vision."""
+    (:func:`sim.rules.protection.interdiction_probability`, with the mission's tips on it),
+    else police in vision may arrest it (:func:`~sim.rules.protection.police_arrest_probability`,
+    with the police's tips); else, with security forces in vision, it clashes with
+    probability ``p_clash``; a survivor attacks with probability aggression (1 - P_c)
+    (:func:`attack_risk`, :func:`pick_victim`); then it moves to a uniformly random empty cell
+    in vision."""
     ai = ag.i
+    af = ag.f
     x = ai[c, I_X]
     y = ai[c, I_Y]
-    npk = lay.f[L_SEC_PK, x, y]
-    npol = lay.f[L_N_POLICE, x, y]
-    if npk > 0 and uniform(rng) < interdiction_probability(npk, lay.f[L_TIP_REACH, x, y], prm):
+    capacity = lay.f[L_INTERDICT, x, y]
+    if capacity > 0 and uniform(rng) < interdiction_probability(capacity, af[c, F_INTEL], prm):
         interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events)
         return
+    npol = lay.f[L_N_POLICE, x, y]
     if npol > 0:
-        prof = lay.f[L_SEC_POLICE, x, y] / npol
-        if uniform(rng) < police_arrest_probability(npol, prof, prm):
-            police_arrest(ag, grid, geo, prm, rng, c, prof, free_stack, meta, events)
+        p = police_arrest_probability(lay.f[L_POLICE_ARREST, x, y], af[c, F_INTEL_POLICE], prm)
+        if uniform(rng) < p:
+            police_arrest(ag, grid, geo, prm, rng, c, lay.f[L_SEC_POLICE, x, y] / npol, events)
             return
+    deter = lay.f[L_DETER, x, y]
     if (
-        npk + npol > 0
+        (capacity > 0 or npol > 0)
         and uniform(rng) < prm.armed_groups_p_clash
         and clash(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events)
     ):
         return  # the combatant died in the clash
-    s_v = npk + lay.f[L_SEC_POLICE, x, y]
+    s_v = perceived_security(deter, lay.f[L_SEC_POLICE, x, y], prm)
     b_v = max(1, lay.comb_own[ai[c, I_FACTION], x, y])
-    if uniform(rng) < ag.f[c, F_AGGRESSION] * (1.0 - attack_risk(s_v, b_v, prm)):
+    if uniform(rng) < af[c, F_AGGRESSION] * (1.0 - attack_risk(s_v, b_v, prm)):
         v = pick_victim(ag, grid, geo, prm, rng, c)
         if v >= 0:
             attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events)
     move_in_vision(ag, grid, geo, prm, rng, c)
+
+
+@njit(inline="always", cache=True)
+def release(ag, grid, geo, prm, rng, c, meta, events):
+    """ODD 7.9, release: a detainee returns to a uniformly random empty cell; with
+    probability ``detention.rejoin_share`` it rejoins its faction, otherwise it comes back
+    as an unemployed ex-combatant. Returns False (and stays held) if the map is full."""
+    cell = random_empty_cell(grid.occ.reshape(-1), rng)
+    if cell < 0:
+        return False
+    x = cell // geo.height
+    ag.i[c, I_STATE] = QUIESCENT
+    enter(ag, grid, geo, prm, c, x, cell - x * geo.height)
+    events[EV_RELEASED] += 1
+    if uniform(rng) < prm.detention_rejoin_share:
+        events[EV_REJOINED] += 1
+    else:
+        convert(ag, grid, geo, prm, c, RESIDENT, 0, meta)
+        ag.i[c, I_EX_COMBATANT] = 1
+        ag.i[c, I_EMPLOYED] = 0
+    return True
+
+
+@njit(cache=True)
+def detention_phase(ag, grid, geo, prm, rng, meta, events):
+    """ODD 7.9, detention: every detainee, in slot order, is released with probability
+    ``detention.release_rate`` (:func:`release`)."""
+    ai = ag.i
+    for c in range(meta[META_HIGH]):
+        if ai[c, I_ALIVE] and ai[c, I_KIND] == COMBATANT and ai[c, I_STATE] == DETAINED \
+                and uniform(rng) < prm.detention_release_rate:
+            release(ag, grid, geo, prm, rng, c, meta, events)
 
 
 # ----------------------------------------------------------------------------- reinforcement

@@ -1,4 +1,4 @@
-"""The environment (ODD 7.13) and security felt on a cell (ODD 7.7): per-cell rules.
+"""The environment (ODD 7.13): per-cell rules.
 
 The kernels sweep the grid (:func:`sim.engine.layer_tick.environment_phase`) and apply these
 to every cell, in the order of ``tests/reference_environment.py`` (the readable numpy
@@ -20,27 +20,36 @@ def clip01(v):
 
 
 @njit(inline="always", cache=True)
-def security(near):
-    """ODD 7.7: security on a cell = 1 - exp(-n), n = peacekeepers plus professionalism-
-    weighted police within ``economy.security_radius``."""
-    return 1.0 - np.exp(-near)
-
-
-@njit(inline="always", cache=True)
 def violence_kept(v, prm):
-    """ODD 7.13: violence fades, V <- (1 - ``violence.decay``) V (then a share
-    ``violence.spread`` moves to the four neighbours' mean)."""
+    """ODD 7.13: violence against civilians and battle violence each fade, V <- (1 -
+    ``violence.decay``) V (then a share ``violence.spread`` moves to the four neighbours'
+    mean); V is their sum."""
     return v * (1.0 - prm.violence_decay)
 
 
 @njit(inline="always", cache=True)
-def economy_target(infrastructure, secure, market, violence_near, prm):
-    """ODD 7.13: where the local economy is heading, clip(base + w_I I + w_S security +
-    market_bonus market - w_V V_r, 0, 1), V_r the violence within ``economy.violence_radius``."""
+def market_calm(violence, prm):
+    """ODD 7.13, market access: a market trades to the extent that it is calm,
+    exp(-V / ``economy.calm_scale``)."""
+    return np.exp(-violence / prm.economy_calm_scale)
+
+
+@njit(inline="always", cache=True)
+def access(calm_markets, markets):
+    """ODD 7.13, market access: the share of the markets within ``economy.access_radius``
+    that are calm (0 where there are none): trade needs markets one can safely reach."""
+    return calm_markets / markets if markets > 0.0 else 0.0
+
+
+@njit(inline="always", cache=True)
+def economy_target(infrastructure, market_access, market, violence_near, prm):
+    """ODD 7.13: where the local economy is heading, clip(base + w_I I + w_A access +
+    market_bonus market - w_V V_r, 0, 1), V_r the violence within ``economy.violence_radius``.
+    Security enters only through violence and access: where troops stand is not a term."""
     return clip01(
         prm.economy_base
         + prm.economy_w_infrastructure * infrastructure
-        + prm.economy_w_security * secure
+        + prm.economy_w_access * market_access
         + prm.economy_market_bonus * market
         - prm.economy_w_violence * violence_near
     )

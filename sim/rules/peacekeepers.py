@@ -19,21 +19,23 @@ from sim.engine.layout import (
     I_VCLASS,
     I_X,
     I_Y,
-    L_TIP_REACH,
-    L_VIOLENCE,
+    L_INTEL,
+    L_VIOLENCE_CIV,
     MENTORING,
     PATROL,
     POLICE,
     RAPID_RESPONSE,
+    STATIC,
 )
 from sim.engine.rng import randint, uniform
 
 
 @njit(inline="always", cache=True)
-def heat(violence, tips, prm):
-    """ODD 7.8, rapid response: how strongly a cell calls for it, V + (1 + early_warning)
-    tips (tips reaching the cell)."""
-    return violence + (1.0 + prm.strategy_early_warning) * tips
+def heat(violence_civilian, intel, prm):
+    """ODD 7.8, rapid response: how strongly a cell calls for it, its violence against
+    civilians plus the freshness of the mission's tips pointing there (the freshest, most
+    credible reports; tips count only with ``mechanisms.information`` on)."""
+    return violence_civilian + (intel if prm.mechanisms_information else 0.0)
 
 
 @njit(inline="always", cache=True)
@@ -45,9 +47,9 @@ def calls_rapid_response(best_heat, prm):
 
 @njit(inline="always", cache=True)
 def patrol_score(lay, prm, rng, x, y):
-    """ODD 7.8, patrol: a sampled cell is worth its violence plus the tips reaching it, with
-    a random tie-break (``strategy.patrol_jitter`` x U(0, 1))."""
-    return lay.f[L_VIOLENCE, x, y] + lay.f[L_TIP_REACH, x, y] + (
+    """ODD 7.8, patrol: a sampled cell is worth its :func:`heat` (violence against civilians
+    and fresh tips), with a random tie-break (``strategy.patrol_jitter`` x U(0, 1))."""
+    return heat(lay.f[L_VIOLENCE_CIV, x, y], lay.f[L_INTEL, x, y], prm) + (
         prm.strategy_patrol_jitter * uniform(rng)
     )
 
@@ -91,11 +93,26 @@ def step_toward(ag, grid, geo, prm, rng, a, goal, reach):
 
 
 @njit(inline="always", cache=True)
-def move_unit(ag, grid, geo, prm, lay, rng, a, hot_cell):
+def warned_post(home, warned, n_warned, geo, prm):
+    """ODD 7.8, static post: where a static unit goes, the warned settlement (ODD 7.16)
+    nearest its post within ``information.respond_radius``, else its post."""
+    goal = home
+    best = prm.information_respond_radius + 1
+    for i in range(n_warned):
+        d = distance(home, warned[i], geo.height, geo.width, geo.torus)
+        if d < best:
+            best = d
+            goal = warned[i]
+    return goal
+
+
+@njit(inline="always", cache=True)
+def move_unit(ag, grid, geo, prm, lay, rng, a, hot_cell, n_warned):
     """ODD 7.8: a unit moves as its role says. Patrols patrol; rapid response moves up to
     ``strategy.rr_speed`` cells toward the hottest cell (``hot_cell``, -1: none, and it
     patrols); mentors up to ``strategy.mentor_speed`` toward their police partner; static
-    posts, engagement and DDR units up to ``strategy.post_speed`` toward their home."""
+    posts up to ``strategy.post_speed`` toward a warned settlement near their post
+    (:func:`warned_post`) or their post; engagement and DDR units toward their home."""
     ai = ag.i
     role = ai[a, I_ROLE]
     goal = -1
@@ -113,7 +130,10 @@ def move_unit(ag, grid, geo, prm, lay, rng, a, hot_cell):
         ):
             goal = ai[partner, I_X] * geo.height + ai[partner, I_Y]
             reach = prm.strategy_mentor_speed
-    elif role != PATROL and role != RAPID_RESPONSE:  # static post, engagement, DDR site
+    elif role == STATIC and ai[a, I_HOME] >= 0:
+        goal = warned_post(ai[a, I_HOME], lay.warned, n_warned, geo, prm)
+        reach = prm.strategy_post_speed
+    elif role != PATROL and role != RAPID_RESPONSE:  # engagement, DDR site
         goal = ai[a, I_HOME]
         reach = prm.strategy_post_speed
     if role == PATROL or (role == RAPID_RESPONSE and hot_cell < 0):

@@ -34,13 +34,17 @@ def relapse_probability(g, e, prm):
 
 
 @njit(inline="always", cache=True)
-def recruit_probability(g, e, trust_pk, prm):
+def recruit_probability(g, e, trust_pk, mission_legitimacy, prm):
     """ODD 7.10: an unemployed resident with a combatant in sight joins with probability
-    r0 G (1 - E)(1 - rho trust_pk), r0 = ``recruit_rate``, rho = ``trust_damping``."""
-    return (
-        prm.armed_groups_recruit_rate * g * (1.0 - e)
-        * (1.0 - prm.armed_groups_trust_damping * trust_pk)
-    )
+    r0 G (1 - E)(1 - rho trust_pk)(1 - a_C M), r0 = ``recruit_rate``, rho =
+    ``trust_damping``, a_C = ``legitimacy_damping``, M the mission's legitimacy (the share
+    of residents who trust it). With ``mechanisms.trust_recruitment`` off, neither trust nor
+    legitimacy damps recruitment."""
+    p = prm.armed_groups_recruit_rate * g * (1.0 - e)
+    if prm.mechanisms_trust_recruitment:
+        p *= (1.0 - prm.armed_groups_trust_damping * trust_pk) * (
+            1.0 - prm.armed_groups_legitimacy_damping * mission_legitimacy)
+    return p
 
 
 @njit(inline="always", cache=True)
@@ -56,10 +60,11 @@ def ddr_probability(e, prm):
 
 @njit(inline="always", cache=True)
 def transition_chance(kind, jailed, employed, ex_combatant, sees_combatant, near_ddr, hardship,
-                      e, trust_police, dialogue, trust_pk, legitimacy, prm):
+                      e, trust_police, dialogue, trust_pk, legitimacy, mission_legitimacy, prm):
     """ODD 7.10, an agent on the grid: an unemployed, non-jailed resident may relapse (an
     ex-combatant, :func:`relapse_probability`) or be recruited (if it sees a combatant,
-    :func:`recruit_probability`), with its grievance G at economy E; a combatant within reach
+    :func:`recruit_probability`), with its grievance G at economy E (L the regime's
+    legitimacy, M the mission's); a combatant within reach
     of a DDR site may disarm (:func:`ddr_probability`). Returns (probability, event counter),
     probability -1 when nothing can happen (nothing is drawn)."""
     if kind == RESIDENT and not jailed and not employed:
@@ -67,7 +72,7 @@ def transition_chance(kind, jailed, employed, ex_combatant, sees_combatant, near
         if ex_combatant:
             return relapse_probability(g, e, prm), EV_RELAPSES
         if sees_combatant:
-            return recruit_probability(g, e, trust_pk, prm), EV_RECRUITS
+            return recruit_probability(g, e, trust_pk, mission_legitimacy, prm), EV_RECRUITS
     elif kind == COMBATANT and near_ddr:
         return ddr_probability(e, prm), EV_DISARMED
     return -1.0, -1
