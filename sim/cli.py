@@ -151,14 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "validate",
-        help="check scenario, strategy, experiment and study files without running them",
-        description="Validate configuration files: scenarios, strategies, experiments and "
-        "sensitivity studies, each recognised by its content. Prints 'OK FILE (kind)' for "
-        "each valid file and the problems of each invalid one; exit status 0 if all are "
-        "valid, 2 otherwise. Scenarios are checked for a run of their own run.ticks.",
+        help="check scenario, strategy, experiment, study and calibration files without "
+        "running them",
+        description="Validate configuration files: scenarios, strategies, experiments, "
+        "sensitivity studies and calibration files, each recognised by its content. Prints "
+        "'OK FILE (kind)' for each valid file and the problems of each invalid one; exit "
+        "status 0 if all are valid, 2 otherwise. Scenarios are checked for a run of their own "
+        "run.ticks. A calibration's run statistics are checked when it starts (a one-tick "
+        "probe run): validate never runs the model.",
     )
     p.add_argument("files", metavar="FILE", nargs="+",
-                   help="scenario, strategy, experiment or study TOML files")
+                   help="scenario, strategy, experiment, study or calibration TOML files")
     p.add_argument(
         "--strategy", metavar="FILE",
         help="strategy file laid over each scenario file, as in 'peacesim run --strategy'",
@@ -456,10 +459,14 @@ def validate_file(path: str, strategy: str | None = None) -> str:
         from sim.config.experiment import load_experiment
 
         load_experiment(path)
-    else:
+    elif kind == "study":
         from sim.config.study import load_study
 
         load_study(path)
+    else:
+        from sim.config.calibration import load_calibration
+
+        load_calibration(path)
     return kind
 
 

@@ -80,6 +80,7 @@ from sim.config.scenario import (
     check_run_length,
     check_value,
     load_strategy,
+    other_kind,
     read_scenario_file,
 )
 
@@ -176,8 +177,9 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def resolve_path(base: Path, text: str) -> Path:
-    """``text`` relative to ``base`` (the experiment's folder); the file must exist."""
+def resolve_path(base: Path, text: str, owner: str = "experiment") -> Path:
+    """``text`` relative to ``base`` (the folder of the ``owner`` file: experiment, study,
+    calibration); the file must exist."""
     if "\0" in text:
         raise ValueError("not a path (it holds a NUL character)")
     path = Path(text)
@@ -190,7 +192,7 @@ def resolve_path(base: Path, text: str) -> Path:
         where = short_repr(str(path.resolve()), 200)
     except (OSError, RuntimeError) as exc:
         raise ValueError(f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
-    raise ValueError(f"{what} (looked for {where}; paths are relative to the experiment "
+    raise ValueError(f"{what} (looked for {where}; paths are relative to the {owner} "
                      "file's folder)")
 
 
@@ -584,13 +586,9 @@ def load_experiment(path: str | Path) -> Experiment:
         raw = read_toml(path)
     except ScenarioError as exc:
         raise ExperimentError(str(exc)) from None
-    if "method" in raw and "contexts" not in raw:
-        raise ExperimentError(f"{source}: a sensitivity study (it sets `method`), not a sweep "
-                              f"experiment; run it with: peacesim sensitivity {path}")
-    if "targets" in raw and "parameters" in raw and "contexts" not in raw:
-        raise ExperimentError(f"{source}: a calibration file (it has `parameters` and "
-                              f"`targets`), not a sweep experiment; run it with: peacesim "
-                              f"calibrate {path}")
+    wrong = other_kind(source, raw, "experiment")
+    if wrong is not None:
+        raise ExperimentError(wrong)
     if "contexts" not in raw and "strategies" not in raw and not raw:
         raise ExperimentError(f"{source}: says nothing: an empty experiment file; list "
                               "contexts = [...] and strategies = [...]")
