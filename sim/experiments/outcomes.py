@@ -33,6 +33,7 @@ class Outcome:
     cumulative: bool = False  #: per-tick metric that is plotted as a running total
     binary: bool = False  #: 0/1 per run: shown as a share of runs, Wilson interval
     missing: str = "no run has it"  #: what a table says when no run has a value
+    after_exit: bool = False  #: measured after the mission left: missing in runs without exit
 
     @property
     def axis(self) -> str:
@@ -102,19 +103,22 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
     _O("tips_total", "Tips", "reports", "",
        "Residents' reports of armed-group presence to security forces over the run."),
     _O("exit_tick", "Exit week", "week", "",
-       "Week in which the last peacekeeping unit left (missing: the mission stayed)."),
+       "Week in which the last peacekeeping unit left (missing: the mission stayed).",
+       after_exit=True),
     _O("violence_before_exit", "Violence before the drawdown", "index", "lower",
        "Mean violence level of the map in the window before the drawdown started."),
     _O("violence_after_exit", "Violence after the exit", "index", "lower",
-       "Mean violence level of the map in the window after the last unit left."),
+       "Mean violence level of the map in the window after the last unit left.",
+       after_exit=True),
     _O("relapse_ratio", "Post-exit violence ratio", "after / before", "lower",
        "Violence after the exit divided by violence before the drawdown: above 1, violence "
-       "came back when the mission left."),
+       "came back when the mission left.", after_exit=True),
     _O("relapse_ratio_civilian", "Post-exit civilian-death ratio", "after / before",
        "lower", "Civilian deaths a week after the exit divided by those before the "
-       "drawdown."),
+       "drawdown.", after_exit=True),
     _O("relapse_ratio_battle", "Post-exit battle-death ratio", "after / before", "lower",
-       "Battle deaths a week after the exit divided by those before the drawdown."),
+       "Battle deaths a week after the exit divided by those before the drawdown.",
+       after_exit=True),
     _O("population", "Population", "residents", "",
        "Residents of the map, as the model reports it."),
     _O("residents_initial", "Residents at the start", "residents", "",
