@@ -1505,6 +1505,14 @@ def robust_summary(cmp: Comparison, scope: str) -> list[str]:
     return paras
 
 
+def _of_futures(n: int, r: rb.Robustness, scope: str) -> str:
+    """`` [n of N futures]`` when an outcome is missing in some futures of the scope (e.g.
+    weeks to stability: never reached), else nothing."""
+    fut = r.futures if scope == rb.ALL else r.futures[r.futures["context"] == scope]
+    total = len(fut[["context", "point"]].drop_duplicates())
+    return f" [{n} of {total} futures]" if n < total else ""
+
+
 def section_robustness(cmp: Comparison, doc: Document) -> None:
     r = cmp.robust
     if r is None:
@@ -1558,7 +1566,9 @@ def section_robustness(cmp: Comparison, doc: Document) -> None:
     if len(keys) > 1:
         doc.h(3, "Regret on every key outcome", "regret-all")
         doc.p(f"Each cell: the {rb.PCT}th-percentile regret and, in brackets, the mean "
-              "regret, in the outcome's unit (0: always the best).")
+              "regret, in the outcome's unit (0: always the best). An outcome some runs lack "
+              "(weeks to stability: never reached) is compared over the futures in which "
+              "every strategy has a value, and says how many.")
         for scope in all_scopes:
             reg = r.regret[r.regret["scope"] == scope].set_index(["strategy", "outcome"])
             rows = []
@@ -1568,7 +1578,8 @@ def section_robustness(cmp: Comparison, doc: Document) -> None:
                     if (s_, k) in reg.index:
                         x = reg.loc[(s_, k)]
                         cells.append((f"{fmt(x[f'p{rb.PCT}_regret'])} "
-                                      f"({fmt(x['mean_regret'])})",
+                                      f"({fmt(x['mean_regret'])})"
+                                      + _of_futures(int(x["futures"]), r, scope),
                                       float(x[f"p{rb.PCT}_regret"])))
                     else:
                         cells.append("–")
@@ -1619,7 +1630,8 @@ def section_robustness(cmp: Comparison, doc: Document) -> None:
             for s_ in cmp.strategies:
                 rows.append([s_, *((f"{fmt(pc.loc[(s_, k), 'p50'])} "
                                     f"({fmt(pc.loc[(s_, k), 'p10'])} to "
-                                    f"{fmt(pc.loc[(s_, k), 'p90'])})",
+                                    f"{fmt(pc.loc[(s_, k), 'p90'])})"
+                                    + _of_futures(int(pc.loc[(s_, k), "futures"]), r, scope),
                                     float(pc.loc[(s_, k), "p50"]))
                                    if (s_, k) in pc.index else "–" for k in pct_keys)])
             doc.add(Table(["strategy", *(oc.outcome(k).header for k in pct_keys)], rows,

@@ -39,6 +39,8 @@ self-contained ``report.html``, ``manifest.json``.
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -303,6 +305,20 @@ def _init_folder(opt: Optimization, out: Path, resume: bool, info: dict[str, Any
     write_json(out / MANIFEST, manifest)
 
 
+def _record_timing(out: Path, timing: dict[str, float]) -> None:
+    """This session's timing into its entry of ``manifest.json`` (the report sums them)."""
+    manifest = read_manifest(out)
+    sessions = manifest.setdefault("sessions", [{}])
+    sessions[-1]["timing"] = {k: round(v, 3) for k, v in timing.items()
+                              if isinstance(v, float | int) and math.isfinite(v)}
+    write_json(out / MANIFEST, manifest)
+
+
+def session_timings(out: Path) -> list[dict[str, float]]:
+    """The timing of every session that finished (oldest first)."""
+    return [s["timing"] for s in read_manifest(out).get("sessions", []) if "timing" in s]
+
+
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
@@ -404,6 +420,9 @@ def optimize(
                 evaluations, gens = _search(opt, folder, pool, retries, progress, log, timing)
             timing["total_s"] = time.perf_counter() - t0
             timing["coordinator_cpu_s"] = time.process_time() - cpu0
+            timing["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") \
+                else math.nan
+            _record_timing(folder, timing)
             from sim.experiments import optimize_report as report
 
             result = report.write_outputs(opt, folder, evaluations, gens, timing)

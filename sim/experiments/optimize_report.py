@@ -27,11 +27,13 @@ from sim.experiments.optimize import (
     front_mask,
     knee_index,
     minimised,
+    session_timings,
 )
 from sim.experiments.outcomes import fmt
 from sim.io.store import atomic_path, atomic_write_text
 
 FIGURES = "figures"
+ALGORITHMS = {"nsga2": "NSGA-II", "nsga3": "NSGA-III"}
 
 
 # --------------------------------------------------------------------------- words
@@ -407,8 +409,8 @@ def write_outputs(opt: Optimization, out: Path, evaluations: pd.DataFrame,
         gens.to_csv(tmp, index=False)
     paths["generations"] = out / "generations.csv"
     strategy_files = write_strategies(opt, out, front)
-    timing_out = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
-    atomic_write_text(out / "timing.json", json.dumps(timing_out, indent=2) + "\n")
+    sessions = session_timings(out)
+    atomic_write_text(out / "timing.json", json.dumps({"sessions": sessions}, indent=2) + "\n")
     paths["timing"] = out / "timing.json"
 
     knee = front.iloc[knee_at] if len(front) else pd.Series(dtype=object)
@@ -420,10 +422,14 @@ def write_outputs(opt: Optimization, out: Path, evaluations: pd.DataFrame,
     n_feas = int((evaluations["feasible"] & ~evaluations["label"].duplicated()).sum())
     doc.h(2, "Headline", "headline")
     head = [f"The search tried {n_eval} distinct strategies ({len(gens)} generations of "
-            f"{opt.spec.algorithm.population}, {opt.spec.algorithm.name.upper()}); "
+            f"{opt.spec.algorithm.population}, {ALGORITHMS[opt.spec.algorithm.name]}); "
             f"**{len(front)}** of them form the front: none of the others beats any of them "
             "on every objective at once. Objectives: "
             + "; ".join(objective_text(o, opt) for o in opt.objectives) + "."]
+    if len(front) > max(3, n_feas // 3):
+        head.append(f"With {len(opt.objectives)} objectives most candidates beat every other "
+                    "on something, so the front is large: read the extremes and the knee "
+                    "below first, and the front's figures for its shape.")
     if n_feas < n_eval:
         head.append(f"{n_eval - n_feas} candidate(s) were left out as infeasible (see "
                     "`evaluations.parquet`, column `note`).")
@@ -471,14 +477,16 @@ def write_outputs(opt: Optimization, out: Path, evaluations: pd.DataFrame,
               "(see the notes in `evaluations.parquet`).")
     doc.h(2, "Search", "search")
     doc.add(Table(["generation", "candidates", "infeasible", "runs", "run now",
-                   "stored before", "front so far", "hypervolume", "seconds"],
+                   "stored before", "front so far", "hypervolume", "seconds (this session)"],
                   [[str(int(r["generation"])), str(int(r["candidates"])),
                     str(int(r["infeasible"])), str(int(r["runs"])), str(int(r["runs_now"])),
                     str(int(r["runs_stored_before"])), str(int(r["front_so_far"])),
                     fmt(r["hypervolume"]), fmt(r["wall_s"])] for _, r in gens.iterrows()],
-                  caption="Hypervolume: the share of the (scaled) objective space the front "
-                          "so far dominates; runs stored before: reused from an earlier "
-                          "session (--resume) or from an identical candidate."))
+                  caption="Hypervolume: the volume the front so far dominates, with each "
+                          "objective scaled from its best (0) to its worst (1) value over all "
+                          "candidates and measured up to 1.1 (larger is better); runs stored "
+                          "before: reused from an earlier session (--resume) or an identical "
+                          "candidate."))
     doc.add(Figure("convergence.png", png_bytes(convergence_figure(gens)), "search progress"))
     doc.h(2, "Outputs and how to use them", "outputs")
     cmd = run_command(opt, out / STRATEGIES / (f"{knee['front_id']}.toml" if len(front)
@@ -496,16 +504,23 @@ def write_outputs(opt: Optimization, out: Path, evaluations: pd.DataFrame,
         "the front is found on a fixed, small sample and is itself noisy.",
     ]))
     t = timing
+    total = sum(x.get("total_s", 0.0) for x in sessions)
+    worker = sum(x.get("worker_s", 0.0) for x in sessions)
+    time_text = (f"{fmt(t.get('total_s'))} s (search {fmt(t.get('search_s'))} s, model runs "
+                 f"{fmt(t.get('worker_s'))} s of worker time)")
+    if len(sessions) > 1:
+        time_text = (f"{len(sessions)} sessions, {fmt(total)} s in all and {fmt(worker)} s of "
+                     f"worker time; this session {time_text}")
     doc.h(2, "About this search", "about")
     doc.add(Table(["", ""], [
         ["file", f"`{opt.path}` (sha256 `{opt.sha256[:12]}`)"],
-        ["algorithm", f"{opt.spec.algorithm.name.upper()} (pymoo), population "
+        ["algorithm", f"{ALGORITHMS[opt.spec.algorithm.name]} (pymoo), population "
                       f"{opt.spec.algorithm.population}, {len(gens)} generations, seed "
                       f"{opt.seed}"],
         ["runs", f"{int(t.get('runs_now', 0))} run now, {int(t.get('runs_before', 0))} "
                  "stored before"],
-        ["time", f"{fmt(t.get('total_s'))} s in all; search {fmt(t.get('search_s'))} s; "
-                 f"model runs {fmt(t.get('worker_s'))} s of worker time"],
+        ["time", time_text + (f"; load average {t['load_average']:.1f} at the end"
+                              if math.isfinite(t.get("load_average", math.nan)) else "")],
         ["replicate seeds", ", ".join(str(s) for s in opt.seeds)],
     ]))
     md, page, figures = doc.write(out, "report", FIGURES)
