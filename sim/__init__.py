@@ -27,6 +27,7 @@ _EXPORTS = {
     "discover": "sim.experiments.discovery",
     "run_study": "sim.sensitivity.study",
     "calibrate": "sim.calibration",
+    "optimize": "sim.experiments.optimize",
 }
 __all__ = [
     "PeaceSimModel",
@@ -37,6 +38,7 @@ __all__ = [
     "compare",
     "discover",
     "load_scenario",
+    "optimize",
     "run",
     "run_study",
     "run_sweep",
@@ -47,6 +49,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from sim.config.scenario import Scenario, ScenarioError, load_scenario
     from sim.experiments.compare import compare
     from sim.experiments.discovery import discover
+    from sim.experiments.optimize import optimize
     from sim.experiments.sweep import run_sweep
     from sim.io.runner import RunResult, run
     from sim.model.model import PeaceSimModel

@@ -151,14 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "validate",
-        help="check scenario, strategy, experiment and study files without running them",
-        description="Validate configuration files: scenarios, strategies, experiments and "
-        "sensitivity studies, each recognised by its content. Prints 'OK FILE (kind)' for "
-        "each valid file and the problems of each invalid one; exit status 0 if all are "
-        "valid, 2 otherwise. Scenarios are checked for a run of their own run.ticks.",
+        help="check scenario, strategy, experiment, study, calibration and optimisation files "
+        "without running them",
+        description="Validate configuration files: scenarios, strategies, experiments, "
+        "sensitivity studies, calibration files and optimisations, each recognised by its "
+        "content. Prints 'OK FILE (kind)' for each valid file and the problems of each invalid "
+        "one; exit status 0 if all are valid, 2 otherwise. Scenarios are checked for a run of "
+        "their own run.ticks. A calibration's run statistics are checked when it starts (a "
+        "one-tick probe run): validate never runs the model.",
     )
     p.add_argument("files", metavar="FILE", nargs="+",
-                   help="scenario, strategy, experiment or study TOML files")
+                   help="scenario, strategy, experiment, study, calibration or optimisation "
+                   "TOML files")
     p.add_argument(
         "--strategy", metavar="FILE",
         help="strategy file laid over each scenario file, as in 'peacesim run --strategy'",
@@ -277,6 +281,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "continue from the last complete generation")
     p.add_argument("--quiet", action="store_true", help="no progress; print only the report")
     p.set_defaults(handler=cmd_calibrate)
+
+    p = sub.add_parser(
+        "optimize",
+        help="search strategy levers for the Pareto front of the mission's objectives "
+        "(NSGA-II/III, pymoo)",
+        description="Search the levers an optimisation file names (role shares, cultural "
+        "competence, restraint, force density, drawdown timing, ...) for the Pareto front "
+        "of its objectives (civilian casualties, post-exit relapse, trust, troop-weeks, ...) "
+        "over a fixed sample of futures with common seeds, on a process pool or Dask; "
+        "resumable. Writes front.csv, evaluations.parquet, strategies/front_NN.toml, figures, "
+        "report.md and report.html into the output folder and prints the report's path "
+        "last. Exit status 0 when done, 1 if simulations failed, 2 for bad input.",
+    )
+    p.add_argument("optimization", metavar="FILE", help="optimisation TOML file")
+    _add_runner_options(p, "optimisation", "results/optimize/<name>-<time>",
+                        "replay the search from the stored runs and run what is missing")
+    p.add_argument("--quiet", action="store_true", help="no progress; print only the report")
+    p.set_defaults(handler=cmd_optimize)
 
     p = sub.add_parser(
         "viz",
@@ -443,7 +465,10 @@ def validate_file(path: str, strategy: str | None = None) -> str:
         read_toml,
     )
 
-    kind = file_kind(read_toml(path))
+    data = read_toml(path)
+    from sim.config.optimize import is_optimize_file
+
+    kind = "optimization" if is_optimize_file(data) else file_kind(data)
     if strategy is not None and kind != "scenario":
         raise ScenarioError(f"{path}: a {kind} file; --strategy applies to scenario files only")
     if kind == "scenario":
@@ -456,10 +481,18 @@ def validate_file(path: str, strategy: str | None = None) -> str:
         from sim.config.experiment import load_experiment
 
         load_experiment(path)
-    else:
+    elif kind == "optimization":
+        from sim.config.optimize import load_optimization
+
+        load_optimization(path)
+    elif kind == "study":
         from sim.config.study import load_study
 
         load_study(path)
+    else:
+        from sim.config.calibration import load_calibration
+
+        load_calibration(path)
     return kind
 
 
@@ -601,6 +634,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"error: {exc}; complete generations are kept: fix the cause and rerun with "
               f"--out {args.out or 'DIR'} --resume", file=sys.stderr)
         return EXIT_FAILURE
+    print(res.paths["report"])
+    return EXIT_OK
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    """``peacesim optimize``: run or resume a robust strategy search."""
+    from sim.experiments.optimize import OptimizeFailed, optimize
+
+    try:
+        res = optimize(args.optimization, **_runner_options(args, "optimisation"))
+    except OptimizeFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not args.quiet:
+        print(f"front: {len(res.front)} member(s) in {res.paths['front']}; strategy files in "
+              f"{res.out / 'strategies'}; also {res.paths['report_html']}", file=sys.stderr)
     print(res.paths["report"])
     return EXIT_OK
 

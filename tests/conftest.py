@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -42,12 +44,31 @@ def _is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
 
 
+#: compiles every engine kernel into numba's cache (a few seconds when it is already there)
+WARM_UP = """
+from sim import load_scenario, run
+for name in ("epstein_model1", "epstein_model2", "baseline"):
+    sc = load_scenario(f"scenarios/{name}.toml", {"world.width": 12, "world.height": 12})
+    run(sc, seed=0, ticks=2)
+"""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # a fresh mark per session (workers inherit the controller's; a pytest run started by a
     # test gets its own), so only this session's processes are looked at, not those of another
     # test run on the same machine
     if _is_controller(config):
         os.environ[SESSION_ENV] = f"{os.getpid()}-{uuid.uuid4().hex}"
+        warm_numba_cache()
+
+
+def warm_numba_cache() -> None:
+    """Compile the kernels once, before the workers start: on a fresh machine every test
+    process (and every sweep worker a test starts) would otherwise compile them at the same
+    time, and tests that wait for a subprocess's first result would wait for compilation."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", WARM_UP], cwd=REPO, env=env, check=False,
+                   stdout=subprocess.DEVNULL, timeout=1800)
 
 
 def _is_viz_server(argv: list[str]) -> bool:

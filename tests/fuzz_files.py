@@ -16,6 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 STRATEGIES = SCENARIOS / "strategies"
+EVENTS = ROOT / "data" / "examples" / "synthetic_acled.csv"
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -98,6 +99,27 @@ def study(function: bool = False) -> dict[str, Any]:
             "set": {"world.width": 12, "world.height": 12},
             "factors": [{"key": "strategy.restraint", "bounds": [0.3, 1.0]},
                         {"key": "armed_groups.aggression", "bounds": [0.02, 0.1]}]}
+
+
+def calibration() -> dict[str, Any]:
+    """A small valid calibration file: a strategy over a scenario, two priors, a target given
+    as a number and one computed from event data (held out)."""
+    return {
+        "name": "fuzz_cal",
+        "scenario": str(SCENARIOS / "baseline.toml"),
+        "strategy": str(STRATEGIES / "integrated.toml"),
+        "ticks": 20,
+        "replicates": 2,
+        "seed": 3,
+        "set": {"world.width": 12, "world.height": 12},
+        "abc": {"population": 20, "generations": 2, "ppc_draws": 6},
+        "parameters": {"armed_groups.aggression": {"uniform": [0.01, 0.4]},
+                       "armed_groups.p_clash": {"loguniform": [0.005, 0.2]}},
+        "targets": [{"statistic": "attacks_total", "observed": 10},
+                    {"name": "civ", "statistic": "civilian_fatalities_per_month",
+                     "data": str(EVENTS), "format": "acled", "region": "admin2=Tesso",
+                     "start": "2016-01", "end": "2018-12", "holdout": True}],
+    }
 
 
 def paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

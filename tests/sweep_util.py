@@ -60,7 +60,7 @@ def kill_after(args: list[str], out: Path, runs: int, log_path: Path) -> int:
         proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], env=subprocess_env(),
                                 stdout=log, stderr=log, start_new_session=True)
         try:
-            deadline = time.monotonic() + 180
+            deadline = time.monotonic() + 300
             while len(summary_files(out)) < runs:
                 assert proc.poll() is None, "the command ended before it could be killed"
                 assert time.monotonic() < deadline, "the command did not start"

@@ -164,3 +164,13 @@ def test_call_reuses_the_compiled_version_for_the_same_argument_types():
     assert calls._entry == entries  # same types: the version found the first time
     calls.call(uniform_array, s1, np.int32(2))
     assert len(calls._entry) == len(entries) + 1  # another type: its own version
+
+
+def test_the_digest_is_the_same_in_every_process():
+    """Two processes on the same sources must find the same folder (a digest that took in a
+    memory address made every process compile the kernels anew)."""
+    code = "from sim.engine.cache import source_digest; print(source_digest())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    digests = {subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True).stdout.strip() for _ in range(2)}
+    assert len(digests) == 1 and len(next(iter(digests))) == 16

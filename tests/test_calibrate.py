@@ -93,8 +93,37 @@ BAD = {
         "targets", f'[[targets]]\nstatistic = "civilian_fatalities_per_month"\nobserved = 1\n'
         f'data = "{ACLED}"\nformat = "acled"\n', "not both"),
     "no stop rule": ("abc", "generations = 0", "generations"),
+    "abc without a stop": ("abc", "", "abc: give `generations`, `min_epsilon` and/or "
+                           "`max_simulations`: when to stop"),
+    "seed in [set]": ("set", '"run.seed" = 4',
+                      "set.run.seed = 4: the calibration file's top-level `seed` sets this"),
+    "fitted run length": ("parameters", '"run.ticks" = { uniform = [10, 20] }',
+                          "the calibration file's top-level `ticks` sets this"),
+    "string for a number": (
+        "parameters", '"armed_groups.aggression" = { uniform = ["0.1", 0.2] }',
+        "parameters.armed_groups.aggression.uniform[0] = '0.1': Input should be a valid "
+        "number"),
+    "path-unsafe name": ("extra", 'name = "../up"', "name = '../up': use 1-100 letters"),
+    "target named twice": (
+        "targets", '[[targets]]\nstatistic = "attacks_total"\nobserved = 3\n'
+        '[[targets]]\nstatistic = "attacks_total"\nobserved = 4\n',
+        "targets[1]: the name 'attacks_total' is used twice"),
+    "stray data key": (
+        "targets", '[[targets]]\nstatistic = "attacks_total"\nobserved = 3\n'
+        'region = "admin2=Tesso"\n', "targets[0].region = 'admin2=Tesso': only for a target "
+        "computed from event data"),
+    "bad month": (
+        "targets", f'[[targets]]\nstatistic = "civilian_fatalities_per_month"\n'
+        f'data = "{ACLED}"\nformat = "acled"\nstart = "2016-13"\n',
+        "targets[0].start = '2016-13': expected YYYY-MM-DD or YYYY-MM"),
+    "missing scenario": ("extra", 'strategy = "nowhere.toml"',
+                         "strategy = 'nowhere.toml': file not found"),
+    "prior with no valid scenario": (
+        "parameters", '"peacekeepers.density" = { uniform = [0.5, 0.9] }',
+        "parameters.peacekeepers.density.uniform = [0.5, 0.9]: no value of the prior tried "
+        "makes a valid scenario"),
     "parameter also in [set]": (
-        "extra", '[set]\n"armed_groups.aggression" = 0.2', "also fixed in [set]"),
+        "set", '"armed_groups.aggression" = 0.2', "also fixed in [set]"),
 }
 
 
@@ -109,10 +138,9 @@ def test_bad_calibration_files_exit_2(case: str, tmp_path: Path,
     elif where == "abc":
         path = write_cal(tmp_path, abc_extra=text)
         path.write_text(path.read_text().replace("generations = 2\n", ""))
-    elif case == "parameter also in [set]":
+    elif where == "set":
         path = write_cal(tmp_path)
-        path.write_text(path.read_text().replace(
-            '[set]\n', '[set]\n"armed_groups.aggression" = 0.2\n'))
+        path.write_text(path.read_text().replace('[set]\n', f'[set]\n{text}\n'))
     elif case == "no targets":
         path = write_cal(tmp_path, extra=text, targets="# none\n")
     else:
@@ -138,26 +166,96 @@ def test_resume_needs_a_calibration_folder(tmp_path: Path,
     assert "not a calibration folder" in capsys.readouterr().err
 
 
-def test_folder_lock_refuses_a_second_process(tmp_path: Path) -> None:
-    from sim.calibration.abc import folder_lock
-    from sim.config.calibration import CalibrationError
+def test_folder_claim_refuses_a_second_process(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    """The folder is claimed and locked like a sweep's: a second calibration into it stops
+    at once, naming the process that holds it; the lock dies with its holder."""
+    from sim.calibration.abc import claim_folder
 
+    path = write_cal(tmp_path)
+    out = tmp_path / "out"
     code = ("import sys, time\nfrom pathlib import Path\n"
-            "from sim.calibration.abc import folder_lock\n"
-            "with folder_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n"
-            "    time.sleep(30)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=subprocess_env(),
+            "from sim.calibration.abc import claim_folder\n"
+            "with claim_folder(Path(sys.argv[1]), False, 'x', ['peacesim', 'holder']):\n"
+            "    print('locked', flush=True)\n    time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], env=subprocess_env(),
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        with pytest.raises(CalibrationError, match="another process is calibrating"), \
-                folder_lock(tmp_path):
-            pass
+        for extra in ([], ["--resume"]):
+            assert main(["calibrate", str(path), "--out", str(out), "--workers", "0",
+                         "--quiet", *extra]) == 2
+            err = capsys.readouterr().err
+            assert "in use by another peacesim process" in err and "peacesim holder" in err, err
+            assert "Traceback" not in err
     finally:
         proc.kill()
         proc.wait()
-    with folder_lock(tmp_path):  # released when the holder died
-        pass
+    with claim_folder(out, False, "x") as folder:  # released when the holder died
+        assert folder == out
+
+
+def test_output_folder_problems_exit_2_and_leave_nothing(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """An unusable --out is refused before anything runs (exit 2, one line); a folder made for
+    a calibration that fails at set-up (a statistic the run lacks) is removed again."""
+    path = write_cal(tmp_path)
+    (tmp_path / "file").write_text("x")
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "file" / "out"),
+                 "--workers", "0", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and len(err.strip().splitlines()) == 1, err
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "file"), "--workers", "0",
+                 "--quiet"]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    bad = write_cal(tmp_path, name="bad.toml", targets=(
+        '[[targets]]\nstatistic = "no_such_statistic"\nobserved = 3\n'))
+    out = tmp_path / "new" / "out"
+    assert main(["calibrate", str(bad), "--out", str(out), "--workers", "0", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "targets[0].statistic = 'no_such_statistic': not a statistic of a run" in err, err
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- file kinds
+
+
+def test_validate_and_the_other_commands_recognise_calibration_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    shipped = ROOT / "experiments" / "calibrate_baseline.toml"
+    assert main(["validate", str(shipped), str(BASELINE)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"OK {shipped} (calibration)",
+                                                    f"OK {BASELINE} (scenario)"]
+    for command in (["sweep"], ["sensitivity"], ["run"]):
+        assert main([*command, str(shipped), "--out", str(tmp_path / command[0])]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {shipped}: a calibration file") and \
+            f"run it with: peacesim calibrate {shipped}" in err, err
+    for other, runs_with in (("quick.toml", "peacesim sweep"),
+                             ("morris_screening.toml", "peacesim sensitivity")):
+        assert main(["calibrate", str(ROOT / "experiments" / other), "--quiet"]) == 2
+        assert f"not a calibration file; run it with: {runs_with}" in capsys.readouterr().err
+    assert main(["calibrate", str(BASELINE), "--quiet"]) == 2
+    assert "a scenario file (it sets `model`), not a calibration file" in \
+        capsys.readouterr().err
+    bad = write_cal(tmp_path, extra="colour = 'red'")
+    assert main(["validate", str(bad)]) == 2
+    assert "colour: unknown key" in capsys.readouterr().err
+
+
+def test_validating_a_calibration_file_imports_no_engine(tmp_path: Path) -> None:
+    """``peacesim validate`` stays light: no numba or Mesa; no pandas unless a target reads
+    event data."""
+    plain = write_cal(tmp_path)
+    data = ROOT / "experiments" / "calibrate_baseline.toml"
+    for path, heavy in ((plain, ("numba", "mesa", "pandas", "pyabc")),
+                        (data, ("numba", "mesa", "pyabc"))):
+        code = ("import sys; from sim.cli import main; "
+                f"rc = main(['validate', {str(path)!r}]); "
+                f"print(rc, sorted(m for m in {heavy!r} if m in sys.modules))")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path, env=subprocess_env())
+        assert proc.stdout.strip().splitlines()[-1] == "0 []", proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------- statistics
@@ -223,6 +321,13 @@ def test_prior_is_restricted_to_valid_scenarios(tmp_path: Path) -> None:
     assert max(draws) <= 0.355 + 1e-9 and min(draws) < 0.2
     assert prior.pdf({"peacekeepers.density": 0.5}) == 0.0
     assert prior.pdf({"peacekeepers.density": 0.1}) > 0.0
+    # a run of 260 ticks must outlast the baseline's drawdown (52 ticks) and the exit window
+    # after it (52 ticks): a drawdown starting after tick 156 would cut that window
+    path = write_cal(tmp_path, ticks=260, name="drawdown.toml",
+                     parameters='"mission.drawdown_start" = { uniform = [100, 200] }')
+    prior = make_prior(load_calibration(path))
+    assert prior.pdf({"mission.drawdown_start": 150}) > 0.0
+    assert prior.pdf({"mission.drawdown_start": 170}) == 0.0
 
 
 # --------------------------------------------------------------------------- running

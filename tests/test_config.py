@@ -317,12 +317,12 @@ def test_a_corrupt_manifest_on_resume_is_one_line(tmp_path, capsys):
     code = main(["sweep", str(exp), "--out", str(store), "--resume", "--workers", "0",
                  "--quiet"])
     err = capsys.readouterr().err
-    assert code == 2 and "manifest.json cannot be read" in err and "start a new" in err
+    assert code == 2 and "manifest.json: corrupt or truncated" in err and "new folder" in err
     assert len(err.strip().splitlines()) == 1
     (store / "manifest.json").write_text(json.dumps([1, 2]))
     assert main(["sweep", str(exp), "--out", str(store), "--resume", "--workers", "0",
                  "--quiet"]) == 2
-    assert "not a sweep manifest" in capsys.readouterr().err
+    assert "not a peacesim manifest" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- peacesim validate

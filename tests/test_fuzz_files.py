@@ -1,4 +1,5 @@
-"""Fuzz ``peacesim validate`` with scenario, strategy, experiment and study files.
+"""Fuzz ``peacesim validate`` with scenario, strategy, experiment, study and calibration
+files.
 
 Hypothesis mutates valid files of each kind (random keys, wrong types, deep nesting, huge,
 NaN and negative numbers, paths that escape, names of code to import), and adds empty files,
@@ -46,24 +47,42 @@ keys = st.one_of(st.text(TEXT, min_size=1, max_size=10),
                                   "world.width", "../x"]))
 values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=10)
+#: keys of calibration files too (kept apart, so the other kinds are fuzzed as before)
+calibration_keys = st.one_of(keys, st.sampled_from([
+    "parameters", "targets", "scenario", "abc", "uniform", "loguniform", "normal",
+    "truncnormal", "observed", "data", "format", "region", "start", "end", "population",
+    "holdout", "statistic", "model_statistic", "generations", "min_epsilon", "run.seed",
+    "armed_groups.aggression", "peacekeepers.density", "mission.drawdown_start"]))
+calibration_values = st.one_of(values, st.sampled_from([
+    [0.1, 0.2], [0.2, 0.1], [0.0, 1.0], [1, 2, 0.5, 0.1], [-1.0, 1.0], [0.5, 0.9],
+    "admin2=Tesso", "admin2=Atlantis", "admin9=X", "box=-12,-11,-20,-18", "2016-13", "2016-01",
+    "2019-12-31", "acled", "ucdp-ged", "civilian_fatalities_per_100k_month",
+    "events_per_month", str(ff.EVENTS), str(ff.SCENARIOS / "baseline.toml"),
+    str(ff.SCENARIOS / "epstein_model1.toml"), str(ff.ROOT / "experiments" / "quick.toml"),
+    {"uniform": [0.01, 0.4]}, {"normal": [0.1, 0.05]}, {"truncnormal": [0.0, 1.0, 0.1, 0.05]},
+    {"statistic": "attacks_total", "observed": 3},
+]))
 
 
 @st.composite
-def mutated(draw: st.DrawFn, base: dict[str, Any]) -> str:
+def mutated(draw: st.DrawFn, base: dict[str, Any], key_pool: st.SearchStrategy = keys,
+            value_pool: st.SearchStrategy = values) -> str:
     """TOML text of ``base`` after a few random edits (or an extreme file)."""
     data = base
     for _ in range(draw(st.integers(0, 4))):
         op = draw(st.sampled_from(["set", "set", "set", "delete", "add", "table"]))
         known = ff.paths(data)
         if op == "set" and known:
-            data = ff.set_path(data, draw(st.sampled_from(known)), draw(values))
+            data = ff.set_path(data, draw(st.sampled_from(known)), draw(value_pool))
         elif op == "delete" and known:
             data = ff.delete_path(data, draw(st.sampled_from(known)))
         elif op == "add":
             where = [p for p in known if isinstance(_at(data, p), dict)] + [()]
-            data = ff.set_path(data, (*draw(st.sampled_from(where)), draw(keys)), draw(values))
+            data = ff.set_path(data, (*draw(st.sampled_from(where)), draw(key_pool)),
+                               draw(value_pool))
         elif op == "table":
-            data = {**data, draw(keys): draw(st.dictionaries(keys, values, max_size=3))}
+            data = {**data,
+                    draw(key_pool): draw(st.dictionaries(key_pool, value_pool, max_size=3))}
     text = ff.dumps(data) if isinstance(data, dict) else "v = 1\n"
     extreme = draw(st.sampled_from(["none"] * 6 + ["truncate", "deep", "deep_table", "many"]))
     if extreme == "truncate":
@@ -137,6 +156,13 @@ def test_fuzzed_studies(data: st.DataObject) -> None:
     check(*validate(data.draw(mutated(ff.study(function=data.draw(st.booleans()))))))
 
 
+@FUZZ
+@given(st.data())
+def test_fuzzed_calibrations(data: st.DataObject) -> None:
+    check(*validate(data.draw(mutated(ff.calibration(), calibration_keys,
+                                      calibration_values))))
+
+
 @settings(derandomize=True, max_examples=40, deadline=None, database=None)
 @given(st.binary(max_size=300))
 def test_garbage_bytes(raw: bytes) -> None:
@@ -145,6 +171,7 @@ def test_garbage_bytes(raw: bytes) -> None:
 
 def test_the_unmutated_files_are_valid() -> None:
     """The fuzzer starts from valid files (so its mutations are what make them invalid)."""
-    for base in (ff.scenario(), ff.strategy(), ff.experiment(), ff.study(), ff.study(True)):
+    for base in (ff.scenario(), ff.strategy(), ff.experiment(), ff.study(), ff.study(True),
+                 ff.calibration()):
         code, out, err = validate(ff.dumps(base))
         assert code == 0, err

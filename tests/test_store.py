@@ -164,7 +164,7 @@ def test_model_version_covers_the_model_sources_not_the_tooling(tmp_path):
 
     package = Path(sim.__file__).resolve().parent
     rel = {p.relative_to(package).as_posix() for p in model_sources(package)}
-    assert {"engine/kernels.py", "model/model.py", "model/layer.py", "rules/trust.py",
+    assert {"engine/tick.py", "model/model.py", "model/layer.py", "rules/trust.py",
             "config/scenario.py", "io/recorder.py", "io/runner.py"} <= rel
     assert not rel & {"cli.py", "experiments/sweep.py", "viz/plots.py", "io/store.py"}
     copy = tmp_path / "sim"
@@ -172,6 +172,6 @@ def test_model_version_covers_the_model_sources_not_the_tooling(tmp_path):
     base = source_version(copy, "0")
     (copy / "cli.py").write_text((copy / "cli.py").read_text() + "\n# a comment\n")
     assert source_version(copy, "0") == base  # tooling: same content keys
-    kernels = copy / "engine" / "kernels.py"
+    kernels = copy / "engine" / "tick.py"
     kernels.write_text(kernels.read_text() + "\n# a comment\n")
     assert source_version(copy, "0") != base  # the engine changed: new content keys

@@ -44,6 +44,7 @@ import logging
 import math
 import os
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -60,13 +61,13 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.statistics import available, run_statistic
-from sim.config.calibration import Calibration, CalibrationError, load_calibration
-from sim.config.scenario import ScenarioError, build_scenario
+from sim.config.base import one_problem
+from sim.config.calibration import WHAT, Calibration, CalibrationError, load_calibration
+from sim.config.scenario import ScenarioError, build_scenario, check_run_length
 from sim.experiments.store import model_version
 from sim.experiments.sweep import Pool, default_sweep_dir, execute, open_pool
 
 DB_NAME = "abc.db"
-LOCK_NAME = ".calibration.lock"
 PPC_STREAM = 2**31 - 1  # seed-sequence word of the posterior predictive check's runs
 #: process pools that may break in a row before the calibration gives up
 MAX_BROKEN_POOLS = 3
@@ -95,9 +96,16 @@ def probe_statistics(cal: Calibration) -> list[str]:
             close = difflib.get_close_matches(t.model_statistic, names, n=3)
             hint = f"did you mean {', '.join(close)}? " if close else ""
             key = "model_statistic" if t.statistic != t.model_statistic else "statistic"
-            raise CalibrationError(
-                f"{cal.path}: targets[{i}].{key} = {t.model_statistic!r}: not a statistic of "
-                f"a run of {cal.scenario_file.name}; {hint}available: {', '.join(names)}")
+            if key == "statistic" or cal.spec.targets[i].model_statistic is not None:
+                where, value = f"targets[{i}].{key}", t.model_statistic
+            else:  # mapped from the event-data statistic by DATA_TO_MODEL
+                where, value = f"targets[{i}].statistic", t.statistic
+                hint = (f"it maps to the run statistic {t.model_statistic!r}; name another "
+                        f"with `model_statistic`; {hint}")
+            raise CalibrationError(one_problem(
+                str(cal.path), WHAT, where, value=value, show_value=True,
+                message=f"not a statistic of a run of {cal.scenario_file.name}; {hint}"
+                f"available: {', '.join(names)}"))
     return names
 
 
@@ -392,7 +400,8 @@ def make_prior(cal: Calibration) -> Any:
 
         def valid(self, x: Any) -> bool:
             try:
-                build_scenario(cal.data, cal.source, parameter_overrides(cal, dict(x)))
+                sc = build_scenario(cal.data, cal.source, parameter_overrides(cal, dict(x)))
+                check_run_length(sc, cal.ticks, cal.source)
             except ScenarioError:
                 return False
             return True
@@ -402,8 +411,10 @@ def make_prior(cal: Calibration) -> Any:
                 x = super().rvs(*args, **kwargs)
                 if self.valid(x):
                     return x
-            raise CalibrationError(f"{cal.path}: [parameters]: 10,000 draws from the prior "
-                                   "gave no valid scenario; narrow the priors")
+            raise CalibrationError(one_problem(
+                str(cal.path), WHAT, "parameters", "10,000 draws from the prior gave no valid "
+                "scenario (the parameters' values together break a rule of the scenario, "
+                "e.g. densities above one agent per cell); narrow the priors"))
 
         def pdf(self, x: Any) -> float:
             p = super().pdf(x)
@@ -471,11 +482,26 @@ class _Timed:
 @contextlib.contextmanager
 def claim_folder(out: str | Path | None, resume: bool, name: str,
                  command: list[str] | None = None) -> Iterator[Path]:
-    """The calibration's folder, checked before anything runs (new or empty and writable, or
-    with ``resume`` a calibration folder) and locked for the block like a sweep folder
-    (:func:`sim.experiments.store.lock`: a second process stops at once, naming the first)."""
-    from sim.experiments.store import StoreError, is_empty, lock
-    from sim.io.store import check_writable
+    """The calibration's folder, checked and locked before anything runs, like a sweep's
+    (:func:`sim.experiments.sweep.claim_out`); the lock is held for the block.
+
+    ``resume``: ``out`` must be a calibration folder (its manifest is checked further by
+    :func:`_init_folder`, under the lock). Otherwise ``out`` (default: a fresh
+    ``results/calibration/<name>-<time>``) must be new or empty and writable; a folder made
+    here is removed again if the block fails before pyabc stored anything in it. A folder in
+    use by another process is refused at once, naming that process
+    (:func:`sim.experiments.store.lock`)."""
+    from sim.experiments.store import LOCK, StoreError, is_empty, lock
+    from sim.io.store import OutputFolderError, check_writable
+
+    def holder_first(folder: Path) -> None:
+        if (folder / LOCK).exists():
+            with lock(folder, command):  # names the holder if a session runs there now
+                pass
+
+    def not_empty(folder: Path) -> CalibrationError:
+        return CalibrationError(f"--out {folder}: folder is not empty; choose a new folder, or "
+                                "add --resume to continue the calibration in it")
 
     try:
         if resume:
@@ -483,24 +509,42 @@ def claim_folder(out: str | Path | None, resume: bool, name: str,
                 raise CalibrationError("--resume needs --out DIR: the folder of the calibration "
                                        "to continue")
             folder = Path(out)
+            if folder.is_dir():
+                holder_first(folder)
             if not (folder / "manifest.json").is_file():
                 raise CalibrationError(f"--resume {folder}: not a calibration folder (no "
                                        "manifest.json); start a new calibration there without "
                                        "--resume")
-        elif out is None:
-            check_writable("results/calibration")
-            folder = default_sweep_dir(name, "results/calibration")
+            check_writable(folder)
+            with lock(folder, command):
+                yield folder
+            return
+        root = "results/calibration"
+        if out is None:
+            check_writable(root)
+            folder, created = default_sweep_dir(name, root), True
         else:
             folder = Path(out)
-            if folder.exists() and not (folder.is_dir() and is_empty(folder)):
-                raise CalibrationError(f"--out {folder}: folder is not empty; choose a new "
-                                       "folder, or add --resume to continue the calibration "
-                                       "in it")
-        check_writable(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+            if folder.exists() and not folder.is_dir():
+                raise CalibrationError(f"--out {folder}: exists and is not a folder")
+            if folder.is_dir() and not is_empty(folder):
+                holder_first(folder)
+                raise not_empty(folder)
+            check_writable(folder)
+            created = not folder.exists()
+            folder.mkdir(parents=True, exist_ok=True)
         with lock(folder, command):
-            yield folder
-    except StoreError as exc:
+            if not is_empty(folder):  # another process got here first and has finished since
+                raise not_empty(folder)
+            try:
+                yield folder
+            except BaseException:
+                # set-up failed (a statistic the run lacks, an unreachable cluster, Ctrl+C)
+                # before pyabc stored anything: a folder made here holds nothing worth keeping
+                if created and not (folder / DB_NAME).exists():
+                    shutil.rmtree(folder, ignore_errors=True)
+                raise
+    except (StoreError, OutputFolderError) as exc:
         raise CalibrationError(str(exc)) from None
 
 
@@ -514,7 +558,6 @@ def _init_folder(cal: Calibration, out: Path, resume: bool, info: dict[str, Any]
     """Write (or, resuming, check and extend) ``manifest.json`` and the file's copy."""
     import json
     import platform
-    import shutil
 
     import sim
     from sim.io.manifest import git_state

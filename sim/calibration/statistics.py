@@ -120,13 +120,19 @@ def needed_keys(model_statistics: list[str]) -> list[str]:
 
 
 def data_statistic(path: str | Path, format: str, statistic: str, *, region: Any = None,
-                   start: Any = None, end: Any = None, population: float | None = None
-                   ) -> tuple[float, str]:
+                   start: Any = None, end: Any = None, population: float | None = None,
+                   cache: dict[tuple[str, str], Any] | None = None) -> tuple[float, str]:
     """(value, description of the selection) of an event-data statistic; ``ValueError`` with a
-    one-line message when the file, the selection or the statistic is unusable."""
+    one-line message when the file, the selection or the statistic is unusable. ``cache``
+    keeps the files read (by path and format), so targets on one export read it once."""
     from sim.evidence import eventdata as ev
 
-    events = ev.read_events(path, format)
+    key = (str(Path(path).resolve()), format)
+    events = cache.get(key) if cache is not None else None
+    if events is None:
+        events = ev.read_events(path, format)
+        if cache is not None:
+            cache[key] = events
     chosen = ev.select(events, region=region, start=start, end=end)
     stats = ev.summarise(chosen, population=population)
     if statistic not in stats or not isinstance(stats[statistic], int | float):

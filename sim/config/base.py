@@ -1,10 +1,11 @@
 """What every configuration file shares: one strict base model, one reader, one error format.
 
-Scenario, strategy, experiment and study files are all TOML read by :func:`read_toml` and
-validated by pydantic models built on :class:`StrictModel`. Every check is declared in a
-schema (a field constraint or a validator), and every failure reaches the user through
-:func:`format_problems`: one line per problem naming the file, the dotted key, the value and
-what is allowed, at most :data:`MAX_PROBLEMS` of them and a count of the rest.
+Scenario, strategy, experiment, study and calibration files are all TOML read by
+:func:`read_toml` and validated by pydantic models built on :class:`StrictModel`. Every
+check is declared in a schema (a field constraint or a validator), and every failure
+reaches the user through :func:`format_problems`: one line per problem naming the file,
+the dotted key, the value and what is allowed, at most :data:`MAX_PROBLEMS` of them and a
+count of the rest.
 
 Strict means what a file says is what it means: ``"40"`` is not an integer, ``true`` is not
 a number, ``"no"`` is not a boolean, ``nan`` and ``inf`` are not numbers here (an integer
@@ -229,11 +230,14 @@ def submodel(annotation: Any) -> type[BaseModel] | None:
 def allowed_keys(root: type[BaseModel] | None, loc: Sequence[Any]) -> list[str]:
     """Keys of the table at ``loc`` in the schema ``root`` (empty if it is not a table)."""
     model = root
+    keyed = False  # the part after a table of tables (``dict[str, Prior]``) is its own key
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         fld = model.model_fields.get(part) if model else None
         model = submodel(fld.annotation) if fld else None
+        keyed = fld is not None and typing.get_origin(fld.annotation) is dict
         if model is None:
             return []
     return sorted(model.model_fields) if model else []
@@ -333,4 +337,4 @@ def one_problem(source: str, what: str, key: str, message: str, value: Any = Non
 
 
 #: the kinds of configuration file ``peacesim validate`` recognises
-FileKind = Literal["scenario", "strategy", "experiment", "study"]
+FileKind = Literal["scenario", "strategy", "experiment", "study", "calibration"]

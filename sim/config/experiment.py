@@ -21,7 +21,10 @@ Keys (top level unless a table is named; paths are relative to the experiment fi
   points), ``seed`` (hypercube sampling);
 * ``[output]``: ``summary_keys`` (default all), ``metrics`` (per-tick columns: a list,
   ``"default"`` or ``"all"``), ``every`` (keep every k-th tick);
-* ``[report]``: ``reference`` strategy, ``outcomes``, ``envelope_by`` (a factor key).
+* ``[report]``: ``reference`` strategy, ``outcomes``, ``envelope_by`` (a factor key);
+* ``[robustness]``: ``thresholds = {casualties_total = {below = 40}, final_trust_pk =
+  {above = 0.4}}``, what counts as good enough (strictly below / above) in the report's
+  robustness section (the share of futures meeting them: satisficing).
 
 A run's scenario is, later winning: the context file, the strategy file's tables, the
 experiment's ``set``, the context's ``set``, the strategy's ``set``, the factor values.
@@ -80,6 +83,7 @@ from sim.config.scenario import (
     check_run_length,
     check_value,
     load_strategy,
+    other_kind,
     read_scenario_file,
 )
 
@@ -176,8 +180,9 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def resolve_path(base: Path, text: str) -> Path:
-    """``text`` relative to ``base`` (the experiment's folder); the file must exist."""
+def resolve_path(base: Path, text: str, owner: str = "experiment") -> Path:
+    """``text`` relative to ``base`` (the folder of the ``owner`` file: experiment, study,
+    calibration); the file must exist."""
     if "\0" in text:
         raise ValueError("not a path (it holds a NUL character)")
     path = Path(text)
@@ -190,7 +195,7 @@ def resolve_path(base: Path, text: str) -> Path:
         where = short_repr(str(path.resolve()), 200)
     except (OSError, RuntimeError) as exc:
         raise ValueError(f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
-    raise ValueError(f"{what} (looked for {where}; paths are relative to the experiment "
+    raise ValueError(f"{what} (looked for {where}; paths are relative to the {owner} "
                      "file's folder)")
 
 
@@ -364,6 +369,55 @@ class ReportSpec(StrictModel):
                                     "the time-series envelopes")
 
 
+class Threshold(StrictModel):
+    """A level an outcome must pass to be good enough: ``{below = 40}`` or ``{above = 0.4}``
+    (strictly below or above)."""
+
+    above: float | None = Field(None, description="Good enough when the outcome is above")
+    below: float | None = Field(None, description="Good enough when the outcome is below")
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Threshold:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of `above` or `below`, e.g. {below = 40}")
+        return self
+
+    @property
+    def side(self) -> str:
+        return "above" if self.above is not None else "below"
+
+    @property
+    def value(self) -> float:
+        return float(self.above if self.above is not None else self.below)  # type: ignore
+
+
+def check_outcome_keys(value: dict[str, Any]) -> dict[str, Any]:
+    """A validator: every key names an outcome that runs report (a listed summary key or
+    ``avg_<metric>``); runs that lack one are handled where it is used."""
+    from sim.experiments.outcomes import known_outcome, known_outcomes
+
+    for key in value:
+        if not known_outcome(key):
+            close = difflib.get_close_matches(key, known_outcomes(), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else (
+                "; outcomes are listed in sim/experiments/outcomes.py")
+            raise ValueError(f"{short_repr(key)}: not an outcome of the model{hint}")
+    return value
+
+
+class RobustnessSpec(StrictModel):
+    """What ``peacesim compare`` counts as good enough in its robustness section."""
+
+    thresholds: dict[str, Threshold] = Field(
+        default_factory=dict, description="Outcome key -> {above = x} or {below = x}; the "
+        "report gives the share of futures in which each strategy meets them")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known(cls, value: dict[str, Threshold]) -> dict[str, Threshold]:
+        return check_outcome_keys(value)
+
+
 class ExperimentSpec(StrictModel):
     """An experiment file as written, and every rule it must meet (validated with the
     context ``{"base": folder of the file, "source": its path}``)."""
@@ -382,6 +436,7 @@ class ExperimentSpec(StrictModel):
     set: dict[str, Any] = Field(default_factory=dict)
     output: Output = Field(default_factory=Output)
     report: ReportSpec = Field(default_factory=ReportSpec)
+    robustness: RobustnessSpec = Field(default_factory=RobustnessSpec)
     _base_data: dict[tuple[str, str], dict[str, Any]] = PrivateAttr(default_factory=dict)
     _ticks: dict[tuple[str, str], int] = PrivateAttr(default_factory=dict)
 
@@ -584,13 +639,9 @@ def load_experiment(path: str | Path) -> Experiment:
         raw = read_toml(path)
     except ScenarioError as exc:
         raise ExperimentError(str(exc)) from None
-    if "method" in raw and "contexts" not in raw:
-        raise ExperimentError(f"{source}: a sensitivity study (it sets `method`), not a sweep "
-                              f"experiment; run it with: peacesim sensitivity {path}")
-    if "targets" in raw and "parameters" in raw and "contexts" not in raw:
-        raise ExperimentError(f"{source}: a calibration file (it has `parameters` and "
-                              f"`targets`), not a sweep experiment; run it with: peacesim "
-                              f"calibrate {path}")
+    wrong = other_kind(source, raw, "experiment")
+    if wrong is not None:
+        raise ExperimentError(wrong)
     if "contexts" not in raw and "strategies" not in raw and not raw:
         raise ExperimentError(f"{source}: says nothing: an empty experiment file; list "
                               "contexts = [...] and strategies = [...]")

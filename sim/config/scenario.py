@@ -1102,23 +1102,48 @@ def check_run_length(scenario: Scenario, ticks: int, source: str = "<scenario>")
 #: tables a strategy file may set (how the mission uses its force, not the context)
 STRATEGY_SECTIONS = ("strategy", "mission", "peacekeepers", "police", "ddr", "economy",
                      "protection")
-#: keys that say a file is an experiment or a study rather than a scenario or strategy
+#: keys that say a file is an experiment, a study or a calibration rather than a scenario or
+#: strategy
 EXPERIMENT_KEYS = ("contexts", "strategies")
 STUDY_KEYS = ("method",)
+CALIBRATION_KEYS = ("parameters", "targets")
+#: each kind of file: what it is called, how it is recognised, the command that runs it
+KINDS: dict[str, tuple[str, str, str | None]] = {
+    "scenario": ("a scenario", "", "peacesim run"),
+    "strategy": ("a strategy file", "", None),
+    "experiment": ("a sweep experiment", "it lists `contexts`/`strategies`", "peacesim sweep"),
+    "study": ("a sensitivity study", "it sets `method`", "peacesim sensitivity"),
+    "calibration": ("a calibration file", "it has `parameters`/`targets`",
+                    "peacesim calibrate"),
+}
 
 
 def file_kind(data: dict[str, Any]) -> str:
-    """What a file's content says it is: ``scenario``, ``strategy``, ``experiment`` or
-    ``study`` (experiments list ``contexts``; studies set ``method``; strategy files hold
-    only the tables of :data:`STRATEGY_SECTIONS`, with a ``[strategy]`` table, and no
-    ``model``)."""
+    """What a file's content says it is: ``scenario``, ``strategy``, ``experiment``,
+    ``study`` or ``calibration`` (experiments list ``contexts``; studies set ``method``;
+    calibration files have ``parameters`` or ``targets``; strategy files hold only the
+    tables of :data:`STRATEGY_SECTIONS`, with a ``[strategy]`` table, and no ``model``)."""
     if any(k in data for k in STUDY_KEYS) and "contexts" not in data:
         return "study"
     if any(k in data for k in EXPERIMENT_KEYS):
         return "experiment"
+    if any(k in data for k in CALIBRATION_KEYS):
+        return "calibration"
     if data and "strategy" in data and set(data) <= set(STRATEGY_SECTIONS):
         return "strategy"
     return "scenario"
+
+
+def other_kind(path: str | Path, data: dict[str, Any], expected: str) -> str | None:
+    """The one message for a file given to the wrong command: when ``data`` is plainly an
+    experiment, study or calibration file (:func:`file_kind`) but ``expected`` is another
+    kind, what it is and the command that runs it; None otherwise."""
+    kind = file_kind(data)
+    if kind == expected or kind not in ("experiment", "study", "calibration"):
+        return None
+    name, sign, command = KINDS[kind]
+    return (f"{path}: {name} ({sign}), not {KINDS[expected][0]}; run it with: {command} "
+            f"{path}")
 
 
 def _says_nothing(data: dict[str, Any]) -> bool:
@@ -1130,18 +1155,14 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     experiment, a study) or that say nothing (empty, or only a name): run with every
     default, they would give results for a scenario nobody wrote."""
     data = read_toml(path)
-    kind = file_kind(data)
-    if kind == "strategy":
+    if file_kind(data) == "strategy":
         raise ScenarioError(
             f"{path}: looks like a strategy file (it sets only "
             f"{', '.join(f'[{t}]' for t in sorted(data))} and no model), not a scenario; "
             "give it with --strategy, or under strategies = [...] in an experiment")
-    if kind == "experiment":
-        raise ScenarioError(f"{path}: an experiment file (it lists contexts/strategies), not "
-                            f"a scenario; run it with: peacesim sweep {path}")
-    if kind == "study":
-        raise ScenarioError(f"{path}: a sensitivity study (it sets method), not a scenario; "
-                            f"run it with: peacesim sensitivity {path}")
+    wrong = other_kind(path, data, "scenario")
+    if wrong is not None:
+        raise ScenarioError(wrong)
     if _says_nothing(data):
         raise ScenarioError(
             f"{path}: says nothing: no model and no parameter tables (an empty or truncated "
@@ -1247,10 +1268,9 @@ def strategy_problems(data: dict[str, Any]) -> list[Problem]:
 def load_strategy(path: str | Path) -> dict[str, Any]:
     """Read and check a strategy file on its own (see :func:`strategy_problems`)."""
     data = read_toml(path)
-    kind = file_kind(data)
-    if kind in ("experiment", "study"):
-        raise ScenarioError(f"{path}: {'an experiment' if kind == 'experiment' else 'a study'} "
-                            "file, not a strategy file")
+    wrong = other_kind(path, data, "strategy")
+    if wrong is not None:
+        raise ScenarioError(wrong)
     if "model" in data:
         raise ScenarioError(
             f"{path}: looks like a scenario (context) file, not a strategy file (a strategy "

@@ -47,6 +47,7 @@ from sim.config.scenario import (
     apply_strategy,
     build_scenario,
     check_run_length,
+    other_kind,
     read_scenario_file,
 )
 from sim.sensitivity.testfunctions import FUNCTION_FACTORS, FUNCTIONS
@@ -382,9 +383,9 @@ def load_study(path: str | Path) -> Study:
         raw = read_toml(path)
     except ScenarioError as exc:
         raise SensitivityError(str(exc)) from None
-    if "contexts" in raw and "method" not in raw:
-        raise SensitivityError(f"{source}: a sweep experiment (it lists `contexts`), not a "
-                               f"sensitivity study; run it with: peacesim sweep {path}")
+    wrong = other_kind(source, raw, "study")
+    if wrong is not None:
+        raise SensitivityError(wrong)
     if not raw:
         raise SensitivityError(f"{source}: says nothing: an empty study file; set method, N, "
                                "context (or function), outputs and [[factors]]")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -52,7 +53,9 @@ def _schema_signature() -> str:
                 out.append(f"{prefix}{name}: {ann!r}")
         return out
 
-    return "\n".join(walk(Scenario, ""))
+    # the repr of an annotation can carry a memory address (a validator function's): drop it,
+    # or each process would compute its own digest and never find the cache
+    return re.sub(r" at 0x[0-9a-f]+", "", "\n".join(walk(Scenario, "")))
 
 
 def source_digest() -> str:

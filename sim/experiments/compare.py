@@ -51,6 +51,7 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from sim.experiments import outcomes as oc
+from sim.experiments import robustness as rb
 from sim.experiments.html import Box, Bullets, Document, Figure, Glossary, Table, png_bytes
 from sim.experiments.outcomes import fmt, fmt_ci, fmt_pct
 from sim.experiments.store import (
@@ -841,7 +842,9 @@ class Comparison:
     key_outcomes: list[str]
     more_outcomes: list[str]
     headline_outcome: str
+    thresholds: dict[str, Any] = field(default_factory=dict)  #: [robustness] thresholds
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    robust: rb.Robustness | None = None  #: robustness across futures (None: not computed)
     shown: set[str] = field(default_factory=set)  # outcomes the glossary must define
 
     @property
@@ -873,13 +876,32 @@ class Comparison:
         return text, float(m)
 
 
+def _thresholds(out: Path, given: dict[str, Any] | None) -> dict[str, Any]:
+    """Robustness thresholds: ``given`` (from Python), else the experiment copy's
+    ``[robustness] thresholds``; checked with the experiment schema either way."""
+    from pydantic import ValidationError
+
+    from sim.config.experiment import RobustnessSpec, format_experiment_error
+
+    raw = ({"thresholds": given} if given is not None else
+           _experiment_settings(out).get("robustness", {}))
+    try:
+        spec = RobustnessSpec.model_validate(raw)
+    except ValidationError as exc:
+        source = "thresholds" if given is not None else str(out / EXPERIMENT_COPY)
+        raise StoreError(format_experiment_error(exc, source, RobustnessSpec,
+                                                 "robustness table")) from None
+    return {k: {t.side: t.value} for k, t in spec.thresholds.items()}
+
+
 def load_comparison(sweep_dir: str | Path, reference: str | None = None,
-                    outcomes: list[str] | None = None, headline: str | None = None
-                    ) -> Comparison:
+                    outcomes: list[str] | None = None, headline: str | None = None,
+                    thresholds: dict[str, Any] | None = None) -> Comparison:
     """Read a sweep and check the options; :class:`StoreError` for anything unusable."""
     out = Path(sweep_dir)
     manifest, design = open_store(out)
     settings = _experiment_settings(out).get("report", {})
+    limits = _thresholds(out, thresholds)
     runs = read_summaries(out, design)
     if runs.empty:
         raise StoreError(f"{out}: no finished runs yet (run or resume the sweep first)")
@@ -917,7 +939,8 @@ def load_comparison(sweep_dir: str | Path, reference: str | None = None,
     return Comparison(out=out, manifest=manifest, design=design, settings=settings, runs=runs,
                       contexts=contexts, strategies=strategies, arms=arms, factors=factors,
                       reference=reference, paired=manifest.get("seed_policy") == "common",
-                      key_outcomes=key, more_outcomes=more, headline_outcome=headline)
+                      key_outcomes=key, more_outcomes=more, headline_outcome=headline,
+                      thresholds=limits)
 
 
 def compute(cmp: Comparison) -> None:
@@ -941,6 +964,34 @@ def compute(cmp: Comparison) -> None:
     t["relapse"] = relapse_table(runs) if exited else pd.DataFrame()
     t["headline"] = headline_table(t["outcomes"], t["differences"], t["cost_effectiveness"],
                                    cmp.arms, cmp.reference, cmp.headline_outcome)
+    compute_robustness(cmp)
+
+
+def robustness_outcomes(cmp: Comparison) -> list[str]:
+    """Outcomes whose regret the report shows: the key outcomes with a better direction
+    (less the per-100,000 rate when the count is there: the same ranking)."""
+    keys = [o for o in cmp.key_outcomes if oc.better(o) in ("lower", "higher")]
+    return [o for o in keys if o not in RANK_SKIP or oc.HEADLINE not in keys]
+
+
+def compute_robustness(cmp: Comparison) -> None:
+    """Robustness across futures (:mod:`sim.experiments.robustness`) when several strategies
+    met two or more futures; its tables join ``cmp.tables``."""
+    if len(cmp.strategies) < 2:
+        return
+    futures = cmp.runs[["context", "point"]].drop_duplicates()
+    if len(futures) < 2:
+        return
+    keys = list(dict.fromkeys([*robustness_outcomes(cmp), *cmp.more_outcomes]))
+    keys = [k for k in keys if k in cmp.runs and not oc.outcome(k).binary]
+    cmp.robust = r = rb.robustness(cmp.runs, cmp.strategies, keys, cmp.thresholds)
+    if r.n_futures < 2:
+        cmp.robust = None
+        return
+    cmp.tables["regret"] = r.regret
+    cmp.tables["satisficing"] = r.satisficing
+    cmp.tables["outcome_percentiles"] = r.percentiles
+    cmp.tables["future_means"] = r.futures
 
 
 # --------------------------------------------------------------------------- sections
@@ -1053,6 +1104,8 @@ def section_glossary(cmp: Comparison, doc: Document) -> None:
         terms.remove("ce")
     if "dominance" not in cmp.tables:
         terms.remove("dominated")
+    if cmp.robust is not None:
+        terms += ["future", "regret"] + (["satisficing"] if cmp.robust.rules else [])
     doc.add(Glossary([(f"term-{k}", *oc.TERMS[k]) for k in terms]))
     doc.h(3, "Outcomes", "outcome-definitions")
     shown = [*cmp.key_outcomes, *cmp.more_outcomes]
@@ -1330,11 +1383,269 @@ def section_about(cmp: Comparison, doc: Document) -> None:
     doc.add(Bullets(notes))
 
 
-#: the report, in order; a later section (e.g. robustness) is one more entry
+def regret_figure(r: rb.Robustness, keys: list[str], strategies: list[str]) -> MplFigure:
+    """Regret over all futures: one panel per outcome, a box per strategy (every future a
+    dot); 0 is the best strategy of the future."""
+    rows, cols = _grid(len(keys))
+    fig = _figure(5.2 * cols + 2.4, (0.32 * len(strategies) + 1.4) * rows + 0.6)
+    rng = np.random.default_rng(0)
+    order = strategies[::-1]
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        reg = rb.regret(r.futures, key)
+        data = [reg.loc[reg["strategy"] == s, "regret"].to_numpy(float) for s in order]
+        keep = [j for j, d in enumerate(data) if len(d)]
+        if keep:
+            ax.boxplot([data[j] for j in keep], positions=keep, orientation="horizontal",
+                       widths=0.55, showfliers=False, medianprops={"color": "#1f4e79"})
+            for j in keep:
+                ax.scatter(data[j], j + rng.uniform(-0.15, 0.15, len(data[j])), s=7,
+                           color="#444444", alpha=0.4, zorder=3)
+                ax.scatter([np.percentile(data[j], rb.PCT)], [j], marker="|", s=220,
+                           color="#c0392b", zorder=4)
+        ax.set_yticks(range(len(order)))
+        ax.set_yticklabels(order if i % cols == 0 else [""] * len(order), fontsize=7)
+        o = oc.outcome(key)
+        ax.set_title(o.label, fontsize=9)
+        ax.set_xlabel(f"regret ({o.unit or 'units'}), 0 = best in the future", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"Regret across {r.n_futures} futures: how far each strategy fell behind the "
+                 f"best one in the same future (box: middle half, dots: futures, red tick: "
+                 f"{rb.PCT}th percentile)", fontsize=9, wrap=True)
+    fig.subplots_adjust(left=0.2, right=0.97, top=1 - 0.9 / fig.get_figheight(),
+                        bottom=0.55 / fig.get_figheight(), hspace=0.6, wspace=0.15)
+    return fig
+
+
+def satisficing_figure(sat: pd.DataFrame, rules: list[rb.Rule], strategies: list[str]
+                       ) -> MplFigure:
+    """Share of futures in which each strategy meets every threshold (dark bar) and each
+    threshold on its own (light bars)."""
+    usable = [x for x in rules if x.outcome in sat]
+    fig = _figure(8.5, 0.45 * len(strategies) * (1 + 0.5 * len(usable)) + 1.4)
+    ax = fig.add_subplot(1, 1, 1)
+    order = [s for s in strategies if s in set(sat["strategy"])][::-1]
+    s_ = sat.set_index("strategy")
+    n = len(usable) + 1
+    height = 0.8 / n
+    greys = [f"#{v:02x}{v:02x}{v:02x}" for v in np.linspace(150, 215, max(len(usable), 1),
+                                                             dtype=int)]
+    for j, s in enumerate(order):
+        for k, (col, colour, text) in enumerate(
+                [("all", "#1f4e79", "every threshold"),
+                 *((x.outcome, greys[i], x.text) for i, x in enumerate(usable))]):
+            y = j + 0.4 - (k + 0.5) * height
+            ax.barh(y, s_.at[s, col], height=height * 0.9, color=colour,
+                    label=text if j == 0 else None)
+            ax.text(s_.at[s, col] + 0.01, y, f"{s_.at[s, col]:.0%}", va="center", fontsize=7)
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels(order, fontsize=8)
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("share of futures meeting it", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Satisficing: how often each strategy is good enough", fontsize=9)
+    fig.subplots_adjust(left=0.22, right=0.97, top=1 - 0.5 / fig.get_figheight(),
+                        bottom=0.5 / fig.get_figheight())
+    return fig
+
+
+def _regret_rows(reg: pd.DataFrame, scope: str, key: str) -> list[list[Any]]:
+    x = reg[(reg["scope"] == scope) & (reg["outcome"] == key)]
+    x = x.sort_values([f"p{rb.PCT}_regret", "mean_regret"], kind="stable")
+    return [[row["strategy"], str(int(row["futures"])),
+             (fmt(row["mean_regret"]), float(row["mean_regret"])),
+             (fmt(row[f"p{rb.PCT}_regret"]), float(row[f"p{rb.PCT}_regret"])),
+             (fmt(row["max_regret"]), float(row["max_regret"])),
+             (fmt_pct(row["best_share"], signed=False), float(row["best_share"]))]
+            for _, row in x.iterrows()]
+
+
+def robust_summary(cmp: Comparison, scope: str) -> list[str]:
+    """The section's headline paragraphs for one scope, every number from its tables."""
+    r = cmp.robust
+    assert r is not None
+    paras = []
+    keys = robustness_outcomes(cmp)
+    head = cmp.headline_outcome if cmp.headline_outcome in keys else (keys[0] if keys else None)
+    reg = r.regret[(r.regret["scope"] == scope)]
+    if head is not None and not reg[reg["outcome"] == head].empty:
+        o = oc.outcome(head)
+        x = reg[reg["outcome"] == head].sort_values([f"p{rb.PCT}_regret", "mean_regret"],
+                                                    kind="stable")
+        top = x.iloc[0]
+        unit = o.unit or "units"
+        text = (f"Most robust on {o.label.lower()}: **{top['strategy']}**. In the worst tenth "
+                f"of the {int(top['futures'])} futures it fell {fmt(top[f'p{rb.PCT}_regret'])} "
+                f"{unit} or more behind the best strategy of the future "
+                f"({rb.PCT}th-percentile regret; on average {fmt(top['mean_regret'])}), and it "
+                f"was the best in {fmt_pct(top['best_share'], signed=False)} of them.")
+        pct = r.percentiles[(r.percentiles["scope"] == scope)
+                            & (r.percentiles["outcome"] == head)]
+        if len(pct):
+            pick = pct["mean"].idxmin() if o.better == "lower" else pct["mean"].idxmax()
+            avg = pct.loc[pick, "strategy"]
+            if avg != top["strategy"]:
+                a = x.set_index("strategy").loc[avg]
+                text += (f" The best on average, **{avg}**, has a {rb.PCT}th-percentile "
+                         f"regret of {fmt(a[f'p{rb.PCT}_regret'])} {unit}: better on average, "
+                         "but further behind in its bad futures.")
+            else:
+                text += " It is also the best on average."
+        paras.append(text)
+    sat = r.satisficing
+    if len(sat) and scope in set(sat["scope"]):
+        s = sat[sat["scope"] == scope].sort_values("all", ascending=False, kind="stable")
+        best = s.iloc[0]
+        rules = " and ".join(x.text for x in r.rules if x.outcome in sat)
+        paras.append(f"Good enough ({rules}) most often: **{best['strategy']}**, in "
+                     f"{fmt_pct(best['all'], signed=False)} of the futures"
+                     + (f"; the least often: {s.iloc[-1]['strategy']}, "
+                        f"{fmt_pct(s.iloc[-1]['all'], signed=False)}." if len(s) > 1 else "."))
+    return paras
+
+
+def _of_futures(n: int, r: rb.Robustness, scope: str) -> str:
+    """`` [n of N futures]`` when an outcome is missing in some futures of the scope (e.g.
+    weeks to stability: never reached), else nothing."""
+    fut = r.futures if scope == rb.ALL else r.futures[r.futures["context"] == scope]
+    total = len(fut[["context", "point"]].drop_duplicates())
+    return f" [{n} of {total} futures]" if n < total else ""
+
+
+def section_robustness(cmp: Comparison, doc: Document) -> None:
+    r = cmp.robust
+    if r is None:
+        return
+    doc.h(2, "Robustness across futures", "robustness")
+    contexts = list(dict.fromkeys(r.futures["context"]))
+    points = r.futures[["context", "point"]].drop_duplicates().groupby("context").size()
+    reps = r.futures["replicates"]
+    rep_text = (f"{int(reps.min())}" if reps.min() == reps.max()
+                else f"{int(reps.min())} to {int(reps.max())}")
+    factors = ", ".join(oc.factor_label(f) for f in cmp.factors)
+    where = (f"{int(points.iloc[0])} combinations of the uncertain factors ({factors})"
+             if cmp.factors else "one setting")
+    doc.p(f"Every strategy met the same {r.n_futures} futures: {where} in "
+          f"{len(contexts)} context{'s' if len(contexts) > 1 else ''}"
+          + (", every strategy with the same seeds" if cmp.paired else "")
+          + f". In each future a strategy's outcome is the mean of its {rep_text} run(s) "
+          "there. The strategy that is best on average can still do badly in some futures; "
+          "this section asks how far each strategy falls behind the best one in each future "
+          "(regret), and how often it is good enough (satisficing).")
+    doc.add(Bullets([
+        "**Regret**: in one future, how far a strategy fell behind the best strategy in "
+        "that future, in the outcome's own unit; 0 means it was the best there.",
+        "**Mean regret**: its regret averaged over the futures.",
+        f"**{rb.PCT}th-percentile regret**: in the worst tenth of futures the strategy fell at "
+        "least this far behind. A robust strategy keeps this small: it is never far from the "
+        "best, whatever the future turns out to be.",
+        "**Best in**: the share of futures in which no strategy did better.",
+        "**Satisficing**: the share of futures in which a strategy meets every threshold "
+        "set in the experiment file (`[robustness] thresholds`): how often it is good "
+        "enough, rather than how often it is best.",
+    ]))
+    scopes = [rb.ALL] if len(contexts) > 1 else contexts
+    for scope in scopes:  # in short (the report's headline boxes are per context)
+        for text in robust_summary(cmp, scope):
+            doc.p(("**Over all contexts**: " if scope == rb.ALL else "**In short**: ") + text)
+    keys = [k for k in robustness_outcomes(cmp) if k in set(r.regret["outcome"])]
+    head = cmp.headline_outcome if cmp.headline_outcome in keys else (keys[0] if keys
+                                                                      else None)
+    all_scopes = [*scopes, *(c for c in contexts if len(contexts) > 1)]
+    if head is not None:
+        o = oc.outcome(head)
+        doc.h(3, f"Regret on {o.label.lower()}", "regret-headline")
+        for scope in all_scopes:
+            doc.add(Table(["strategy", "futures", f"mean regret ({o.unit})",
+                           f"{rb.PCT}th-percentile regret ({o.unit})",
+                           f"largest regret ({o.unit})", "best in"],
+                          _regret_rows(r.regret, scope, head),
+                          caption=f"{scope}: ordered by the {rb.PCT}th-percentile regret "
+                                  "(smallest first)."))
+    if len(keys) > 1:
+        doc.h(3, "Regret on every key outcome", "regret-all")
+        doc.p(f"Each cell: the {rb.PCT}th-percentile regret and, in brackets, the mean "
+              "regret, in the outcome's unit (0: always the best). An outcome some runs lack "
+              "(weeks to stability: never reached) is compared over the futures in which "
+              "every strategy has a value, and says how many.")
+        for scope in all_scopes:
+            reg = r.regret[r.regret["scope"] == scope].set_index(["strategy", "outcome"])
+            rows = []
+            for s_ in cmp.strategies:
+                cells: list[Any] = [s_]
+                for k in keys:
+                    if (s_, k) in reg.index:
+                        x = reg.loc[(s_, k)]
+                        cells.append((f"{fmt(x[f'p{rb.PCT}_regret'])} "
+                                      f"({fmt(x['mean_regret'])})"
+                                      + _of_futures(int(x["futures"]), r, scope),
+                                      float(x[f"p{rb.PCT}_regret"])))
+                    else:
+                        cells.append("–")
+                rows.append(cells)
+            doc.add(Table(["strategy", *(f"{oc.label(k)} ({oc.outcome(k).unit})"
+                                         for k in keys)], rows, caption=scope))
+        fig = regret_figure(r, keys, cmp.strategies)
+        doc.add(Figure("robustness_regret.png", png_bytes(fig), "regret across futures"))
+    doc.h(3, "Good enough: satisficing", "satisficing")
+    if not r.rules:
+        doc.p("No thresholds were set. Add, for example, `[robustness] thresholds = "
+              "{ casualties_total = { below = 40 }, final_trust_pk = { above = 0.4 } }` to "
+              "the experiment file (or pass `thresholds=` to `sim.compare`) to see in what "
+              "share of futures each strategy is good enough.")
+    elif r.satisficing.empty:
+        doc.p("No run reports the outcomes of the thresholds ("
+              + ", ".join(x.outcome for x in r.rules) + "): nothing to count.")
+    else:
+        usable = [x for x in r.rules if x.outcome in r.satisficing]
+        doc.p("Thresholds (a future's mean must be strictly beyond them; a missing value "
+              "does not count as met): " + "; ".join(x.text for x in usable) + ".")
+        for scope in all_scopes:
+            sat = r.satisficing[r.satisficing["scope"] == scope].sort_values(
+                "all", ascending=False, kind="stable")
+            doc.add(Table(["strategy", "futures", "every threshold",
+                           *(x.text for x in usable)],
+                          [[x["strategy"], str(int(x["futures"])),
+                            (fmt_pct(x["all"], signed=False), float(x["all"])),
+                            *((fmt_pct(x[u.outcome], signed=False), float(x[u.outcome]))
+                              for u in usable)] for _, x in sat.iterrows()],
+                          caption=f"{scope}: share of futures meeting each threshold."))
+        pooled = r.satisficing[r.satisficing["scope"] == all_scopes[0]]
+        fig = satisficing_figure(pooled, usable, cmp.strategies)
+        doc.add(Figure("robustness_satisficing.png", png_bytes(fig), "satisficing"))
+    if r.absent:
+        doc.p("Left out (no run reports the outcome): "
+              + "; ".join(x.text for x in r.absent) + ".")
+    pct_keys = [k for k in keys if k in set(r.percentiles["outcome"])]
+    if pct_keys:
+        doc.h(3, "Outcomes across futures", "outcome-percentiles")
+        doc.p("How each strategy's outcome spreads over the futures: the median future and, "
+              "in brackets, the 10th to the 90th percentile (a future's value is the mean of "
+              "its runs).")
+        for scope in all_scopes:
+            pc = r.percentiles[r.percentiles["scope"] == scope].set_index(["strategy",
+                                                                          "outcome"])
+            rows = []
+            for s_ in cmp.strategies:
+                rows.append([s_, *((f"{fmt(pc.loc[(s_, k), 'p50'])} "
+                                    f"({fmt(pc.loc[(s_, k), 'p10'])} to "
+                                    f"{fmt(pc.loc[(s_, k), 'p90'])})"
+                                    + _of_futures(int(pc.loc[(s_, k), "futures"]), r, scope),
+                                    float(pc.loc[(s_, k), "p50"]))
+                                   if (s_, k) in pc.index else "–" for k in pct_keys)])
+            doc.add(Table(["strategy", *(oc.outcome(k).header for k in pct_keys)], rows,
+                          caption=scope))
+    doc.p("Every table is also in `tables/` (`regret.csv`, `satisficing.csv`, "
+          "`outcome_percentiles.csv`, and `future_means.csv`: one row per future and "
+          "strategy).")
+
+
+#: the report, in order; a new section is one more entry
 SECTIONS: list[Section] = [section_headline, section_glossary, section_outcomes,
                            section_differences, section_cost, section_tradeoffs,
-                           section_more, section_ranking, section_time, section_relapse,
-                           section_about]
+                           section_robustness, section_more, section_ranking, section_time,
+                           section_relapse, section_about]
 
 
 def write_tables(cmp: Comparison) -> dict[str, Path]:
@@ -1351,13 +1662,16 @@ def write_tables(cmp: Comparison) -> dict[str, Path]:
 
 def compare(sweep_dir: str | Path, reference: str | None = None,
             outcomes: list[str] | None = None, headline: str | None = None,
-            sections: list[Section] | None = None) -> CompareResult:
+            sections: list[Section] | None = None,
+            thresholds: dict[str, Any] | None = None) -> CompareResult:
     """Write ``report.md``, ``report.html``, ``figures/`` and ``tables/`` into the sweep
     folder and return them with the tables as data frames. ``outcomes``: the key outcomes
     (default: the experiment's ``report.outcomes``, else the model's key outcomes);
-    ``headline``: the outcome the headline ranks by (default civilian casualties). Raises
-    :class:`StoreError` for folders or options that cannot be used."""
-    cmp = load_comparison(sweep_dir, reference, outcomes, headline)
+    ``headline``: the outcome the headline ranks by (default civilian casualties);
+    ``thresholds``: ``{key: {"below": x} | {"above": x}}`` for the robustness section
+    (default: the experiment's ``[robustness] thresholds``). Raises :class:`StoreError` for
+    folders or options that cannot be used."""
+    cmp = load_comparison(sweep_dir, reference, outcomes, headline, thresholds)
     compute(cmp)
     title = cmp.manifest.get("experiment_name", cmp.out.name)
     doc = Document(f"{title}: which strategy, by how much, how sure, at what cost")

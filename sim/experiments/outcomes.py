@@ -33,6 +33,7 @@ class Outcome:
     cumulative: bool = False  #: per-tick metric that is plotted as a running total
     binary: bool = False  #: 0/1 per run: shown as a share of runs, Wilson interval
     missing: str = "no run has it"  #: what a table says when no run has a value
+    after_exit: bool = False  #: measured after the mission left: missing in runs without exit
 
     @property
     def axis(self) -> str:
@@ -102,19 +103,22 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
     _O("tips_total", "Tips", "reports", "",
        "Residents' reports of armed-group presence to security forces over the run."),
     _O("exit_tick", "Exit week", "week", "",
-       "Week in which the last peacekeeping unit left (missing: the mission stayed)."),
+       "Week in which the last peacekeeping unit left (missing: the mission stayed).",
+       after_exit=True),
     _O("violence_before_exit", "Violence before the drawdown", "index", "lower",
        "Mean violence level of the map in the window before the drawdown started."),
     _O("violence_after_exit", "Violence after the exit", "index", "lower",
-       "Mean violence level of the map in the window after the last unit left."),
+       "Mean violence level of the map in the window after the last unit left.",
+       after_exit=True),
     _O("relapse_ratio", "Post-exit violence ratio", "after / before", "lower",
        "Violence after the exit divided by violence before the drawdown: above 1, violence "
-       "came back when the mission left."),
+       "came back when the mission left.", after_exit=True),
     _O("relapse_ratio_civilian", "Post-exit civilian-death ratio", "after / before",
        "lower", "Civilian deaths a week after the exit divided by those before the "
-       "drawdown."),
+       "drawdown.", after_exit=True),
     _O("relapse_ratio_battle", "Post-exit battle-death ratio", "after / before", "lower",
-       "Battle deaths a week after the exit divided by those before the drawdown."),
+       "Battle deaths a week after the exit divided by those before the drawdown.",
+       after_exit=True),
     _O("population", "Population", "residents", "",
        "Residents of the map, as the model reports it."),
     _O("residents_initial", "Residents at the start", "residents", "",
@@ -212,6 +216,26 @@ TERMS: dict[str, tuple[str, str]] = {
              "mean of these ranks orders the arms. It ignores the intervals."),
     "drawdown": ("Drawdown and exit", "The drawdown is the week the mission starts "
                  "withdrawing units; the exit is the week the last unit leaves."),
+    "future": ("Future", "One combination of the uncertain factors the experiment samples "
+               "(one point of its latin hypercube or factorial design) in one context: a "
+               "world the mission might meet. Every strategy meets every future with the "
+               "same seeds, so in each future the strategies are compared like for like."),
+    "regret": ("Regret", "How far a strategy fell behind the best strategy in the same "
+               "future, in the outcome's own unit (0: it was the best there). Each "
+               "strategy's outcome in a future is the mean of its runs there. Mean regret "
+               "averages over the futures; the 90th percentile is the regret that only the "
+               "worst tenth of futures exceed: a robust strategy keeps both small."),
+    "satisficing": ("Satisficing", "Meeting thresholds that are good enough (set in the "
+                    "experiment file, e.g. fewer than 40 civilian casualties and trust above "
+                    "0.4) rather than being best; the share of futures in which a strategy "
+                    "meets every threshold says how often it is good enough."),
+    "front": ("Pareto front", "The candidate strategies that no other candidate beats on "
+              "every objective at once: moving along the front, one objective improves only "
+              "if another gets worse."),
+    "knee": ("Knee (balanced) point", "The front member nearest the ideal point (the best "
+             "value of every objective at once) once each objective is scaled from its best "
+             "to its worst value on the front: the member that gives up least on all "
+             "objectives together."),
 }
 
 
@@ -226,6 +250,28 @@ def label(key: str) -> str:
 
 def better(key: str) -> str:
     return outcome(key).better
+
+
+#: outcome keys outside :data:`SUMMARY` that a run's summary may hold: ``avg_<metric>``, the
+#: mean of a kept per-tick metric (``sim.experiments.sweep.shape_result``)
+AVG_PREFIX = "avg_"
+
+
+def known_outcome(key: str) -> bool:
+    """True if ``key`` is a listed summary key or ``avg_<metric>`` of a listed metric (files
+    that name outcomes, e.g. robustness thresholds, are checked against this)."""
+    from sim.config.experiment import DEFAULT_METRICS
+
+    metric = key.removeprefix(AVG_PREFIX) if key.startswith(AVG_PREFIX) else None
+    return key in SUMMARY or (metric is not None and (metric in METRICS
+                                                      or metric in DEFAULT_METRICS))
+
+
+def known_outcomes() -> list[str]:
+    """Every key :func:`known_outcome` accepts (for "did you mean" hints)."""
+    from sim.config.experiment import DEFAULT_METRICS
+
+    return [*SUMMARY, *(AVG_PREFIX + m for m in dict.fromkeys([*METRICS, *DEFAULT_METRICS]))]
 
 
 def factor_label(key: str) -> str:

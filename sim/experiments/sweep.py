@@ -617,14 +617,15 @@ def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[
                    workers: int | None = None, scheduler: str | None = None,
                    dask_local: int | None = None, tls: TLSFiles | None = None,
                    resume: bool = False, retries: int = 1, progress: bool = False,
-                   log: Callable[[str], None] | None = None, desc: str = "sweep"
-                   ) -> SweepStats:
+                   log: Callable[[str], None] | None = None, desc: str = "sweep",
+                   pool: Pool | None = None) -> SweepStats:
     """Run every run of ``design`` not yet in the store at ``out`` (an initialised store).
 
     ``cells`` maps a design cell ``(context, strategy, point)`` to the plain data its task
     needs (``data``, ``source`` and ``overrides`` of a scenario, or ``function`` and
     ``overrides`` of a test function); runs with the same content key run once. Used by
-    sweeps and by sensitivity studies alike.
+    sweeps, sensitivity studies and, one generation at a time on one ``pool`` it keeps
+    open (the executor options are then ignored), optimisations.
     """
     t_setup = time.perf_counter()
     log = log or _silent
@@ -648,7 +649,8 @@ def execute_design(design: pd.DataFrame, cells: dict[tuple[str, str, int], dict[
     if queue:
         if workers != 0:  # no more processes than runs
             workers = min(workers or cpu_count(), len(queue))
-        with open_pool(workers, scheduler, dask_local, tls=tls, log=log) as pool:
+        with (contextlib.nullcontext(pool) if pool is not None else
+              open_pool(workers, scheduler, dask_local, tls=tls, log=log)) as pool:
             stats.executor = pool.description
             log(f"{len(queue)} run(s) on {pool.description} -> {out}")
             try:
