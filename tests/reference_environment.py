@@ -32,23 +32,52 @@ def update_violence(violence: np.ndarray, decay: float, spread: float, torus: bo
     diffuse(violence, spread, torus)
 
 
+def market_access(violence: np.ndarray, market: np.ndarray, radius: int, torus: bool,
+                  calm_scale: float) -> np.ndarray:
+    """Share of the markets within ``radius`` (square) that are calm, exp(-V / calm_scale)
+    weighted; 0 where no market is within reach."""
+    calm = np.where(market > 0.0, market * np.exp(-violence / calm_scale), 0.0)
+    near = box_sum(market, radius, torus)
+    calm_near = box_sum(calm, radius, torus)
+    return np.where(near > 0.0, calm_near / np.where(near > 0.0, near, 1.0), 0.0)
+
+
+def box_sum(field: np.ndarray, radius: int, torus: bool) -> np.ndarray:
+    """Sum over the (2 radius + 1)^2 square around every cell (zero beyond a bounded edge)."""
+    w, h = field.shape
+    out = np.zeros_like(field)
+    for dx in range(-radius, radius + 1):
+        for dy in range(-radius, radius + 1):
+            if torus:
+                out += np.roll(field, (-dx, -dy), axis=(0, 1))
+                continue
+            shifted = np.zeros_like(field)
+            xs = slice(max(0, -dx), min(w, w - dx))
+            ys = slice(max(0, -dy), min(h, h - dy))
+            xt = slice(max(0, dx), min(w, w + dx))
+            yt = slice(max(0, dy), min(h, h + dy))
+            shifted[xs, ys] = field[xt, yt]
+            out += shifted
+    return out
+
+
 def economy_target(
     infrastructure: np.ndarray,
-    security: np.ndarray,
+    access: np.ndarray,
     violence: np.ndarray,
     market: np.ndarray,
     base: float,
     w_infrastructure: float,
-    w_security: float,
+    w_access: float,
     w_violence: float,
     market_bonus: float,
 ) -> np.ndarray:
-    """Where the local economy is heading: up with infrastructure, security and markets,
-    down with recent violence; clipped to [0, 1]."""
+    """Where the local economy is heading: up with infrastructure, market access and markets,
+    down with recent violence nearby; clipped to [0, 1]. Where troops stand is not a term."""
     target = (
         base
         + w_infrastructure * infrastructure
-        + w_security * security
+        + w_access * access
         + market_bonus * market
         - w_violence * violence
     )

@@ -17,11 +17,11 @@ def test_violence_decays_and_spreads_conserving_mass_on_a_torus():
     assert v[0, 0] == 0.0
 
 
-def test_economy_rises_with_security_and_infrastructure_and_falls_with_violence():
+def test_economy_rises_with_market_access_and_infrastructure_and_falls_with_violence():
     shape = (4, 4)
     zero = np.zeros(shape)
     one = np.ones(shape)
-    args = dict(base=0.3, w_infrastructure=0.3, w_security=0.2, w_violence=0.5,
+    args = dict(base=0.3, w_infrastructure=0.3, w_access=0.2, w_violence=0.5,
                 market_bonus=0.1)
     calm = env.economy_target(zero, one, zero, zero, **args)
     unsafe = env.economy_target(zero, zero, zero, zero, **args)
@@ -67,23 +67,35 @@ def test_the_kernel_updates_the_layers_exactly_as_the_reference(torus):
     m = PeaceSimModel(sc, seed=0)
     lay, e = m.layer.lay, sc.economy
     rng = np.random.default_rng(5)
-    lay.violence[:] = rng.exponential(0.5, lay.violence.shape)
-    lay.infrastructure[:] = rng.random(lay.violence.shape)
-    lay.security[:] = rng.random(lay.violence.shape)
-    lay.programme[:] = rng.random(lay.violence.shape) < 0.5
-    m.cells.economy[:] = rng.random(lay.violence.shape)
-    v, i, econ = lay.violence.copy(), lay.infrastructure.copy(), m.cells.economy.copy()
+    shape = lay.violence.shape
+    lay.violence_civilian[:] = rng.exponential(0.3, shape)
+    lay.violence_battle[:] = rng.exponential(0.2, shape)
+    lay.infrastructure[:] = rng.random(shape)
+    lay.programme[:] = rng.random(shape) < 0.5
+    lay.market[:] = rng.random(shape) < 0.1
+    lay.market_near[:] = env.box_sum(lay.market, e.access_radius, torus)
+    m.cells.economy[:] = rng.random(shape)
+    civ, battle = lay.violence_civilian.copy(), lay.violence_battle.copy()
+    i, econ = lay.infrastructure.copy(), m.cells.economy.copy()
 
     environment_phase(m.cells, m.params, lay.packed)
 
-    env.update_violence(v, sc.violence.decay, sc.violence.spread, torus)
-    target = env.economy_target(i, lay.security, box_sum(v, e.violence_radius, torus), lay.market,
-                                e.base, e.w_infrastructure, e.w_security, e.w_violence,
+    env.update_violence(civ, sc.violence.decay, sc.violence.spread, torus)
+    env.update_violence(battle, sc.violence.decay, sc.violence.spread, torus)
+    v = civ + battle
+    access = env.market_access(v, lay.market, e.access_radius, torus, e.calm_scale)
+    target = env.economy_target(i, access, box_sum(v, e.violence_radius, torus), lay.market,
+                                e.base, e.w_infrastructure, e.w_access, e.w_violence,
                                 e.market_bonus)
     env.update_economy(econ, target, e.rate, e.diffusion, torus)
     env.update_infrastructure(i, lay.programme, v, e.build_rate, e.damage_rate, e.calm_scale)
+    assert np.array_equal(lay.violence_civilian, civ)
+    assert np.array_equal(lay.violence_battle, battle)
     assert np.array_equal(lay.violence, v)
-    assert np.array_equal(m.cells.economy, econ)
+    # access goes through exp (numpy's and the C library's may differ in the last bit) and
+    # box sums in another order
+    np.testing.assert_allclose(lay.access, access, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(m.cells.economy, econ, rtol=1e-12, atol=1e-15)
     # exp(-V / calm_scale): numpy's vectorised exp and the C library's (which the kernel
     # calls) may differ in the last bit
     np.testing.assert_array_max_ulp(lay.infrastructure, i, maxulp=2)

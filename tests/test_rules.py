@@ -320,8 +320,10 @@ def test_every_numeric_parameter_reaches_the_kernels_under_one_name():
         assert name in Params._fields, f"{key} is not a kernel parameter"
         expected = code(name, sc.get(key)) if name in CHOICES else sc.get(key)
         assert getattr(prm, name) == expected, key
-    assert prm.tip_reach == sc.strategy.tip_radius + round(
-        sc.strategy.tip_radius_warning * sc.strategy.early_warning)
+    info = sc.information
+    assert prm.tip_reach == info.report_reach + round(info.mobile_reach
+                                                      * sc.strategy.early_warning)
+    assert prm.tip_delay == round(info.report_delay * (1 - sc.strategy.early_warning))
 
 
 def test_the_registry_is_generated_from_any_schema_and_pickles_by_reference():

@@ -44,7 +44,8 @@ from sim.config.base import (
 )
 
 __all__ = [
-    "RENAMED_KEYS", "ROLE_NAMES", "ScenarioDeprecation", "STRATEGY_SECTIONS", "Scenario", "ScenarioError", "apply_strategy",
+    "RENAMED_KEYS", "ROLE_NAMES", "STRATEGY_SECTIONS", "Scenario", "ScenarioDeprecation",
+    "ScenarioError", "apply_strategy",
     "build_scenario", "check_run_length", "deep_merge", "load_scenario", "load_strategy",
     "parse_value", "planned_exit_tick", "read_scenario_file", "read_toml",
 ]

@@ -77,10 +77,16 @@ def summarise(ts: pd.DataFrame, scenario: Scenario, seed: int) -> dict[str, Any]
     return out
 
 
+#: days in a tick (a week) and in an average month: per-month rates from weekly ticks
+DAYS_PER_TICK = 7.0
+DAYS_PER_MONTH = 365.25 / 12
+
+
 def exit_tick(ts: pd.DataFrame, scenario: Scenario) -> int | None:
-    """First tick at or after the drawdown start with no peacekeepers left (None: no exit)."""
+    """First tick at or after the drawdown start with no peacekeepers left; None when there is
+    no drawdown, no exit within the run, or no mission at all (no unit ever deployed)."""
     start = scenario.mission.drawdown_start
-    if start is None:
+    if start is None or not (ts["peacekeepers"] > 0).any():
         return None
     gone = ts.index[(ts["tick"] >= start) & (ts["peacekeepers"] == 0)]
     return int(ts["tick"].iloc[gone[0]]) if len(gone) else None
@@ -100,7 +106,6 @@ def stable_from(series: np.ndarray, window: int, level: float) -> int | None:
 
 def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
     """Per-run outcomes of the peacekeeping model (ODD 7.14; issue interface keys)."""
-    w = scenario.mission.exit_window
     last = ts.iloc[-1]
     out: dict[str, Any] = {
         "casualties_total": int(ts["civilian_casualties"].sum()),
@@ -125,21 +130,82 @@ def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]
             ts["civilian_casualties"].to_numpy(dtype=float), 13, 0.1
         ),
     }
+    out.update(scale_summary(ts, scenario, out))
+    out.update(relapse_summary(ts, scenario))
+    return out
+
+
+def scale_summary(ts: pd.DataFrame, scenario: Scenario, totals: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """Per-capita and per-month rates (ODD 7.14): each resident stands for
+    ``world.population / residents_initial`` people (one when ``world.population`` is 0);
+    rates per 100,000 people do not depend on that scale, counts per month do."""
+    residents0 = int(ts["residents"].iloc[0])
+    population = scenario.world.population or residents0
+    people_per_resident = population / residents0 if residents0 else 0.0
+    months = (len(ts) - 1) * DAYS_PER_TICK / DAYS_PER_MONTH
+    mean_residents = float(ts["residents"].iloc[1:].mean()) if len(ts) > 1 else 0.0
+
+    def per_month(count: float) -> float | None:
+        return count * people_per_resident / months if months > 0 else None
+
+    casualties = totals["casualties_total"]
+    return {
+        "population": int(population),
+        "people_per_resident": float(people_per_resident),
+        "months": float(months),
+        "civilian_deaths_per_100k_month": (
+            1e5 * casualties / mean_residents / months
+            if months > 0 and mean_residents > 0 else None),
+        "civilian_deaths_per_month": per_month(casualties),
+        "battle_deaths_per_month": per_month(totals["battle_deaths_total"]),
+        "peacekeeper_deaths": int(ts["peacekeeper_deaths"].sum()),
+        "police_deaths": int(ts["police_deaths"].sum()),
+        "units_replaced": int(ts["units_replaced"].sum()),
+        "interdictions_total": int(ts["interdictions"].sum()),
+        "attacks_interrupted_total": int(ts["attacks_interrupted"].sum()),
+        "retaliations_total": int(ts["retaliations"].sum()),
+        "detained_final": int(ts["detained"].iloc[-1]),
+        "births_total": int(ts["births"].sum()),
+        "deaths_total": int(ts["deaths"].sum()),
+        "emigrated_total": int(ts["emigrated"].sum()),
+        "returned_total": int(ts["returned"].sum()),
+        "mean_trust_pk_mission": _mission_mean(ts, scenario, "trust_pk_mean"),
+        "mean_legitimacy_mission": _mission_mean(ts, scenario, "mission_legitimacy"),
+    }
+
+
+def _mission_mean(ts: pd.DataFrame, scenario: Scenario, column: str) -> float | None:
+    """Mean of a column over the ticks with peacekeepers deployed (None: never deployed)."""
+    during = ts.iloc[1:][ts["peacekeepers"].iloc[1:] > 0]
+    return float(during[column].mean()) if len(during) else None
+
+
+def relapse_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
+    """Violence against civilians and battle violence in the ``exit_window`` ticks before the
+    drawdown and after the exit, and their ratios (after / before). ``relapse_ratio`` is the
+    civilian one. No mission, no exit: all None. ``exit_window_truncated``: the run ended
+    before the window after the exit was complete (the ratio uses the ticks there are)."""
+    w = scenario.mission.exit_window
     start = scenario.mission.drawdown_start
     exit_at = exit_tick(ts, scenario)
-    before = after = ratio = None
-    if start is not None:
-        pre = ts[(ts["tick"] < start) & (ts["tick"] >= start - w)]
-        before = float(pre["violence_mean"].mean()) if len(pre) else None
+    out: dict[str, Any] = {"exit_tick": exit_at, "exit_window_truncated": None}
+    last = int(ts["tick"].iloc[-1])
     if exit_at is not None:
-        post = ts[(ts["tick"] > exit_at) & (ts["tick"] <= exit_at + w)]
-        after = float(post["violence_mean"].mean()) if len(post) else None
-    if before is not None and after is not None and before > 0:
-        ratio = after / before
-    out.update(
-        exit_tick=exit_at,
-        violence_before_exit=before,
-        violence_after_exit=after,
-        relapse_ratio=ratio,
-    )
+        out["exit_window_truncated"] = bool(exit_at + w > last)
+    for kind, column in (("", "violence_mean"), ("_civilian", "violence_civilian_mean"),
+                         ("_battle", "violence_battle_mean")):
+        before = after = ratio = None
+        if exit_at is not None and start is not None:
+            pre = ts[(ts["tick"] < start) & (ts["tick"] >= start - w)]
+            post = ts[(ts["tick"] > exit_at) & (ts["tick"] <= exit_at + w)]
+            before = float(pre[column].mean()) if len(pre) else None
+            after = float(post[column].mean()) if len(post) else None
+            if before is not None and after is not None and before > 0:
+                ratio = after / before
+        out[f"violence{kind}_before_exit"] = before
+        out[f"violence{kind}_after_exit"] = after
+        if kind:
+            out[f"relapse_ratio{kind}"] = ratio
+    out["relapse_ratio"] = out["relapse_ratio_civilian"]
     return out
