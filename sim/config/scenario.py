@@ -162,8 +162,9 @@ class Police(_Section):
         ge=0.0, le=1.0,
     )
     p_arrest_combatant: float = _f(
-        0.01, "Per-tick probability of arresting a combatant in vision, x (arrest_base + prof.)",
-        "1/tick", ge=0.0, le=1.0,
+        0.01, "Arrest hazard of a combatant per unit of officer weight in vision: p = 1 - "
+        "exp(-p_arrest_combatant x sum(arrest_base + prof.) x (1 + tip_gain x tips))",
+        "1/tick", ge=0.0, le=50.0,
     )
     arrest_base: float = _f(
         0.5, "Combatant arrests: p_arrest_combatant x (arrest_base + mean professionalism of "
@@ -371,8 +372,9 @@ class Strategy(_Section):
         ge=0.0, le=1.0,
     )
     p_interdict: float = _f(
-        0.005, "Per-tick probability that a unit interdicts a combatant in vision (no tips)",
-        "1/tick", ge=0.0, le=1.0,
+        0.005, "Interdiction hazard of a combatant per unit of interdiction capacity in vision: "
+        "p = 1 - exp(-p_interdict x capacity x (1 + tip_gain x tips))", "1/tick",
+        ge=0.0, le=50.0,
     )
     rr_speed: int = _f(6, "Cells a rapid-response unit moves per tick", "cells/tick", ge=1, le=50)
     engagement_radius: int = _f(4, "Reach of a community meeting", "cells", ge=1, le=50)

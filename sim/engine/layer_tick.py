@@ -324,21 +324,20 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
 
 @njit(inline="always", cache=True)
 def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events):
-    """ODD 7.16, a report by resident ``a`` at (x, y): the force it tells
-    (:func:`sim.rules.information.recipient`; none in reach: the tip is lost), a uniformly
-    random combatant in its vision, the tip filed (with ``mechanisms.information`` on) and,
+    """ODD 7.16, a report by resident ``a`` at (x, y): a uniformly random combatant in its
+    vision (none left in sight: no report), the force it tells
+    (:func:`sim.rules.information.recipient`; none in reach: the tip is lost), the tip filed (with ``mechanisms.information`` on) and,
     with probability ``information.p_exposure``, the reporter known to the armed group for
     ``trust.informant_memory`` ticks. Returns the tip table's next row."""
     ai = ag.i
     af = ag.f
     lf = lay.f
+    c = neighbour_where(ai, grid, geo, prm, rng, x, y, ai[a, I_VCLASS], seen_combatant, a)[0]
+    if c < 0:  # the combatant it saw has moved out of sight: nothing to report
+        return tips_next
     force = recipient(af[a, F_TRUST_PK], af[a, F_TRUST_POLICE], lf[L_PK_REACH, x, y] > 0,
                       lf[L_POLICE_REACH, x, y] > 0 or lf[L_COMMUNITY_REACH, x, y] > 0, prm)
-    c = -1
-    if force >= 0:
-        c = neighbour_where(ai, grid, geo, prm, rng, x, y, ai[a, I_VCLASS], seen_combatant,
-                            a)[0]
-    if c < 0:
+    if force < 0:
         events[EV_TIPS_LOST] += 1
         return tips_next
     c = grid.occ.reshape(-1)[c]

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from sim.model.model import PeaceSimModel
 
-STATE_NAMES = {K.QUIESCENT: "quiescent", K.ACTIVE: "active", K.JAILED: "jailed"}
+STATE_NAMES = {K.QUIESCENT: "quiescent", K.ACTIVE: "active", K.JAILED: "jailed",
+               K.DETAINED: "detained"}
 
 
 class ArrayAgent(CellAgent):
@@ -181,6 +182,11 @@ class Combatant(ArrayAgent):
     @property
     def cohesion(self) -> float:
         return float(self.model.scenario_config.armed_groups.cohesion)
+
+    @property
+    def detained(self) -> bool:
+        """Interdicted or arrested and held off the grid until released (ODD 7.9a)."""
+        return self.alive and int(self.model.arrays.i[self.slot, K.I_STATE]) == K.DETAINED
 
 
 VIEW_CLASSES: dict[int, type[ArrayAgent]] = {
