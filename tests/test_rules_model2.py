@@ -229,11 +229,6 @@ def test_early_warning_extends_reach_and_shortens_delay(early_warning, delivered
         assert tips[0, K.T_AGE] == -delay
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sim/engine/layer_tick.py:report counts a tip as lost (EV_TIPS_LOST) when the combatant "
-    "the reporter saw (L_COMB_SEEN, sensed before combatants move) has left its vision by the "
-    "trust phase, although a unit is within reach: with a unit always in reach, 23 of 44 "
-    "reports in 200 ticks were counted lost (seed 0); tips_lost should mean no recipient"))
 def test_tips_are_lost_only_when_no_unit_is_in_reach():
     m, _, _ = reporting_world(information={"report_reach": 20, "mobile_reach": 0,
                                            "p_exposure": 0.0})

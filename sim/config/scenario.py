@@ -167,8 +167,8 @@ class Police(_Section):
         "1/tick", ge=0.0, le=50.0,
     )
     arrest_base: float = _f(
-        0.5, "Combatant arrests: p_arrest_combatant x (arrest_base + mean professionalism of "
-        "the officers in vision)", "-", ge=0.0, le=10.0,
+        0.5, "Combatant arrests: each officer in vision weighs arrest_base + its "
+        "professionalism in the arrest hazard", "-", ge=0.0, le=10.0,
     )
     professionalism_sd: float = _f(
         0.1, "Standard deviation of officers' initial professionalism around professionalism "

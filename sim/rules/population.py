@@ -94,7 +94,7 @@ def return_chance(violence_mean, prm):
 @njit(inline="always", cache=True)
 def settle_returnee(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
     """ODD 7.17, return: a refugee comes back onto the first calm empty cell among
-    ``population.return_tries`` random empty cells (violence below ``return_share`` x
+    ``population.return_tries`` random empty cells (violence at most ``return_share`` x
     ``flee_threshold``); a returnee is a new resident of group 0 or 1 (``group_share``) with
     hardship and risk aversion U(0, 1) and the initial trust of the context. Returns False if
     no calm cell was found (the refugee stays abroad this tick)."""
