@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ODD = ROOT / "docs" / "ODD.md"
 RULES = ROOT / "sim" / "rules"
 REF = re.compile(r"`(sim/[\w/]+\.py):([\w.]+)`")
-SECTION = re.compile(r"^ODD (\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?\b")
+#: "ODD 7.9", "ODD 7.14-7.15"; a lettered part ("ODD 7.9a") belongs to its section (7.9)
+SECTION = re.compile(r"^ODD (\d+(?:\.\d+)?)[a-z]?(?:\s*-\s*(\d+(?:\.\d+)?)[a-z]?)?\b")
 
 
 def _embedded_table() -> str:
@@ -46,7 +47,8 @@ def definitions(path: Path) -> dict[str, ast.AST]:
 
 def references(text: str) -> list[tuple[str, str, str]]:
     """(subsection, file, qualified name) of every ``file:name`` in the ODD; the subsection
-    is the latest ``**7.x`` heading above it ("" outside section 7)."""
+    is the latest ``**7.x`` heading above it ("" outside section 7); a lettered heading
+    (``**7.9a``) is part of its section (7.9)."""
     out = []
     sub = ""
     in_seven = False
@@ -54,7 +56,7 @@ def references(text: str) -> list[tuple[str, str, str]]:
         if line.startswith("## "):
             in_seven = line.startswith("## 7.")
             sub = ""
-        m = re.match(r"\*\*(7\.\d+) ", line)
+        m = re.match(r"\*\*(7\.\d+)[a-z]? ", line)  # **7.9a belongs to 7.9
         if in_seven and m:
             sub = m.group(1)
         out += [(sub if in_seven else "", f, name) for f, name in REF.findall(line)]
@@ -135,8 +137,12 @@ def test_the_checks_catch_what_they_should():
     assert odd_section("ODD 7.2 rule A: active iff") == (7.02, 7.02)
     assert odd_section("ODD 7.14-7.15: the mission") == (7.14, 7.15)
     assert odd_section("Grievance of a resident") is None
+    assert odd_section("ODD 7.9a: protection by role") == (7.09, 7.09)
+    assert odd_section("ODD 7.9a, interdiction") == (7.09, 7.09)
     text = "## 7. Submodels\n**7.9 Armed groups** `sim/rules/x.py:attack`\n## 8. Next\n"
     assert references(text) == [("7.9", "sim/rules/x.py", "attack")]
+    text = "## 7. Submodels\n**7.9a Protection by role** `sim/rules/x.py:deter`\n"
+    assert references(text) == [("7.9", "sim/rules/x.py", "deter")]
 
 
 if __name__ == "__main__":  # python tests/test_odd.py: rewrite the table from the schema
