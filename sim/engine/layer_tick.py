@@ -393,7 +393,7 @@ def population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
 
 @njit(cache=True)
 def livelihoods_phase(ag, grid, prm, rng, meta):
-    """ODD 3 step 9: every resident on the grid once, in slot order (ODD 7.12, jobs)."""
+    """ODD 3 step 11: every resident on the grid once, in slot order (ODD 7.12, jobs)."""
     ai = ag.i
     economy = grid.economy
     high = meta[META_HIGH]
@@ -413,7 +413,7 @@ def livelihoods_phase(ag, grid, prm, rng, meta):
 
 @njit(cache=True)
 def police_phase(ag, prm, mentor, meta):
-    """ODD 3 step 9: every officer on the grid once (ODD 7.12, professionalism)."""
+    """ODD 3 step 11: every officer on the grid once (ODD 7.12, professionalism)."""
     ai = ag.i
     af = ag.f
     for a in range(meta[META_HIGH]):

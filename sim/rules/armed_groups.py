@@ -148,20 +148,21 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     """ODD 7.9, interdiction: the combatant is detained; with probability 1 - ``restraint``
     force harms a uniformly random bystander within ``strategy.harm_radius``
     (:func:`bystander`; never with ``mechanisms.collateral_harm`` off), who dies with
-    ``p_lethal`` (a harm event either way, and violence against civilians)."""
+    ``p_lethal`` (a harm event, seen by residents, and violence against civilians, only
+    when a bystander was hit)."""
     ai = ag.i
     x = ai[c, I_X]
     y = ai[c, I_Y]
     events[EV_INTERDICTIONS] += 1
     if prm.mechanisms_collateral_harm and uniform(rng) < 1.0 - prm.strategy_restraint:
         v = neighbour_where(ai, grid, geo, prm, rng, x, y, prm.harm_class, bystander, c)[0]
-        if v >= 0:
+        if v >= 0:  # a harm event only where someone was hurt
             events[EV_HARMED] += 1
             lay.f[L_VIOLENCE_CIV, x, y] += prm.violence_per_attack
+            lay.f[L_HARM_EV, x, y] += 1.0
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
                 remove_agent(ag, grid, geo, prm, grid.occ.reshape(-1)[v], free_stack, meta)
                 events[EV_CASUALTIES] += 1
-        lay.f[L_HARM_EV, x, y] += 1.0
     detain(ag, grid, geo, prm, c)
 
 
