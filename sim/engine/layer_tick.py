@@ -326,7 +326,8 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
 def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events):
     """ODD 7.16, a report by resident ``a`` at (x, y): a uniformly random combatant in its
     vision (none left in sight: no report), the force it tells
-    (:func:`sim.rules.information.recipient`; none in reach: the tip is lost), the tip filed (with ``mechanisms.information`` on) and,
+    (:func:`sim.rules.information.recipient`; none in reach: the tip is lost), the tip
+    filed (with ``mechanisms.information`` on) and,
     with probability ``information.p_exposure``, the reporter known to the armed group for
     ``trust.informant_memory`` ticks. Returns the tip table's next row."""
     ai = ag.i
