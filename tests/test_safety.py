@@ -173,7 +173,8 @@ def _lock_holder(out: Path) -> dict | None:
 
 
 def test_two_resumes_of_one_folder_the_second_exits_2_naming_the_first(tmp_path):
-    exp = tiny_experiment(tmp_path, reps=10, ticks=400, size=24)  # 40 runs of ~0.5 s
+    exp = tiny_experiment(tmp_path, reps=40, ticks=400, size=24)  # 160 runs of ~0.5 s: the first
+    # session must outlast two start-ups of the CLI on a loaded machine
     out = tmp_path / "out"
     args = ["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]
     assert kill_after(args, out, 1, tmp_path / "first.log") == -signal.SIGKILL

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.calibration.report import DB_NAME
 from sim.calibration.statistics import available, run_statistic
 from sim.config.base import one_problem
 from sim.config.calibration import WHAT, Calibration, CalibrationError, load_calibration
@@ -67,8 +68,6 @@ from sim.config.scenario import ScenarioError, build_scenario, check_run_length
 from sim.experiments.store import model_version
 from sim.experiments.sweep import Pool, default_sweep_dir, execute, open_pool
 
-DB_NAME = "abc.db"
-PPC_STREAM = 2**31 - 1  # seed-sequence word of the posterior predictive check's runs
 #: process pools that may break in a row before the calibration gives up
 MAX_BROKEN_POOLS = 3
 

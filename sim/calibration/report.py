@@ -22,6 +22,8 @@ from sim.io.store import atomic_path, atomic_write_text, write_json
 if TYPE_CHECKING:
     from sim.calibration.abc import ParticleRunner
 
+DB_NAME = "abc.db"  #: pyabc's database in the calibration folder
+PPC_STREAM = 2**31 - 1  #: seed-sequence word of the posterior predictive check's runs
 GENERATIONS_CSV = "generations.csv"
 ABC_EXPLAINED = (
     "Approximate Bayesian computation (ABC) fits a simulation model without a likelihood: "
@@ -80,8 +82,6 @@ def read_posterior(cal: Calibration, out: Path) -> pd.DataFrame:
     """The last generation: one row per particle, one column per parameter key (values as the
     runs used them: whole-number parameters rounded) and ``weight`` (summing to 1)."""
     import pyabc
-
-    from sim.calibration.abc import DB_NAME
 
     h = pyabc.History(f"sqlite:///{(out / DB_NAME).resolve()}", create=False)
     df, w = h.get_distribution(m=0, t=h.max_t)
@@ -153,8 +153,6 @@ def predictive_draws(cal: Calibration, runner: ParticleRunner, post: pd.DataFram
                      ) -> pd.DataFrame:
     """Simulate ``ppc_draws`` parameter sets drawn from the posterior (by weight): one row per
     draw with its parameters and every target's statistic (fitted and held out)."""
-    from sim.calibration.abc import PPC_STREAM
-
     seed = cal.spec.seed
     rng = np.random.default_rng(np.random.SeedSequence([seed, PPC_STREAM]))
     n = cal.spec.abc.ppc_draws

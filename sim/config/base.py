@@ -338,3 +338,11 @@ def one_problem(source: str, what: str, key: str, message: str, value: Any = Non
 
 #: the kinds of configuration file ``peacesim validate`` recognises
 FileKind = Literal["scenario", "strategy", "experiment", "study", "calibration"]
+
+
+def canonical_json(obj: Any) -> str:
+    """Key-sorted, whitespace-free JSON so equal parameters always hash alike (the one
+    spelling every digest of a configuration uses)."""
+    import json
+
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -96,10 +96,6 @@ class ExperimentError(ScenarioError):
 
 
 #: per-tick columns kept by default (those that exist in the run's model)
-DEFAULT_METRICS = (
-    "violence_mean", "civilian_casualties", "combatants", "economy_mean", "trust_pk_mean",
-    "trust_police_mean", "peacekeepers", "police", "active", "jailed",
-)
 #: design and bookkeeping columns of a summary row in the sweep store (everything else is a
 #: model outcome); factor names may not take them
 META_COLUMNS = ("run_id", "key", "context", "strategy", "point", "replicate", "seed", "ticks",
@@ -394,7 +390,7 @@ class Threshold(StrictModel):
 def check_outcome_keys(value: dict[str, Any]) -> dict[str, Any]:
     """A validator: every key names an outcome that runs report (a listed summary key or
     ``avg_<metric>``); runs that lack one are handled where it is used."""
-    from sim.experiments.outcomes import known_outcome, known_outcomes
+    from sim.config.outcomes import known_outcome, known_outcomes
 
     for key in value:
         if not known_outcome(key):

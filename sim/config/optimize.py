@@ -195,7 +195,7 @@ class ObjectiveSpec(StrictModel):
 
     @model_validator(mode="after")
     def _known_direction(self) -> ObjectiveSpec:
-        from sim.experiments import outcomes as oc
+        from sim.config import outcomes as oc
 
         if self.direction is None and oc.better(self.outcome) not in ("lower", "higher"):
             if self.outcome in oc.SUMMARY:
@@ -210,7 +210,7 @@ class ObjectiveSpec(StrictModel):
 
     @property
     def better(self) -> str:
-        from sim.experiments import outcomes as oc
+        from sim.config import outcomes as oc
 
         return self.direction or oc.better(self.outcome)
 
@@ -443,7 +443,7 @@ class OptimizeSpec(StrictModel):
 
 
 def _after_exit(outcome: str) -> bool:
-    from sim.experiments import outcomes as oc
+    from sim.config import outcomes as oc
 
     return oc.outcome(outcome).after_exit
 

@@ -1118,14 +1118,19 @@ KINDS: dict[str, tuple[str, str, str | None]] = {
     "study": ("a sensitivity study", "it sets `method`", "peacesim sensitivity"),
     "calibration": ("a calibration file", "it has `parameters`/`targets`",
                     "peacesim calibrate"),
+    "optimization": ("an optimisation", "it has `levers` and `objectives`",
+                     "peacesim optimize"),
 }
 
 
 def file_kind(data: dict[str, Any]) -> str:
     """What a file's content says it is: ``scenario``, ``strategy``, ``experiment``,
     ``study`` or ``calibration`` (experiments list ``contexts``; studies set ``method``;
-    calibration files have ``parameters`` or ``targets``; strategy files hold only the
-    tables of :data:`STRATEGY_SECTIONS`, with a ``[strategy]`` table, and no ``model``)."""
+    calibration files have ``parameters`` or ``targets``; optimisations have ``levers`` and
+    ``objectives``; strategy files hold only the tables of :data:`STRATEGY_SECTIONS`, with a
+    ``[strategy]`` table, and no ``model``)."""
+    if "levers" in data and "objectives" in data:
+        return "optimization"
     if any(k in data for k in STUDY_KEYS) and "contexts" not in data:
         return "study"
     if any(k in data for k in EXPERIMENT_KEYS):
@@ -1142,7 +1147,7 @@ def other_kind(path: str | Path, data: dict[str, Any], expected: str) -> str | N
     experiment, study or calibration file (:func:`file_kind`) but ``expected`` is another
     kind, what it is and the command that runs it; None otherwise."""
     kind = file_kind(data)
-    if kind == expected or kind not in ("experiment", "study", "calibration"):
+    if kind == expected or kind not in ("experiment", "study", "calibration", "optimization"):
         return None
     name, sign, command = KINDS[kind]
     return (f"{path}: {name} ({sign}), not {KINDS[expected][0]}; run it with: {command} "

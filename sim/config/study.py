@@ -375,7 +375,7 @@ def _label(text: str, what: str, source: str) -> str:
 def load_study(path: str | Path) -> Study:
     """Read and check a study file; raises :class:`SensitivityError` (exit 2) on any problem,
     before anything runs: every rule is a validator of :class:`StudySpec`."""
-    from sim.io.manifest import canonical_json
+    from sim.config.base import canonical_json
 
     path = Path(path)
     source = str(path)

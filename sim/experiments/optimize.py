@@ -44,7 +44,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,13 @@ from sim.config.optimize import (
 )
 from sim.config.scenario import ScenarioError, build_scenario
 from sim.experiments import outcomes as oc
+from sim.experiments.front import (
+    OptimizeResult,
+    front_mask,
+    knee_index,
+    minimised,
+    nondominated,
+)
 from sim.experiments.store import (
     DESIGN,
     MANIFEST,
@@ -81,7 +88,6 @@ from sim.io.store import atomic_path, write_json
 
 KIND = "peacesim-optimization"
 FILE_COPY = "optimize.toml"
-STRATEGIES = "strategies"
 #: a run's id: generation x this + its row in the generation's design
 RUN_ID_STRIDE = 10_000_000
 #: runs keep their summary only (no per-tick series)
@@ -220,29 +226,6 @@ def objective_values(opt: Optimization, gen: Generation, runs: pd.DataFrame
     return values, notes
 
 
-def minimised(opt: Optimization, values: np.ndarray) -> np.ndarray:
-    """Objectives as pymoo minimises them: higher-is-better ones negated."""
-    sign = np.array([1.0 if o.better == "lower" else -1.0 for o in opt.objectives])
-    return values * sign
-
-
-def nondominated(f: np.ndarray) -> np.ndarray:
-    """Mask of the rows of ``f`` (minimised) that no other row dominates."""
-    n = len(f)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        others = np.delete(f, i, axis=0)
-        if len(others) and ((others <= f[i]).all(axis=1) & (others < f[i]).any(axis=1)).any():
-            keep[i] = False
-    return keep
-
-
-def knee_index(f: np.ndarray) -> int:
-    """Row of ``f`` (minimised, the front) nearest the ideal point after scaling each
-    objective from its best (0) to its worst (1) value on the front."""
-    lo, hi = f.min(axis=0), f.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    return int(np.argmin(np.sqrt((((f - lo) / span) ** 2).sum(axis=1))))
 
 
 # --------------------------------------------------------------------------- folder
@@ -314,11 +297,6 @@ def _record_timing(out: Path, timing: dict[str, float]) -> None:
     write_json(out / MANIFEST, manifest)
 
 
-def session_timings(out: Path) -> list[dict[str, float]]:
-    """The timing of every session that finished (oldest first)."""
-    return [s["timing"] for s in read_manifest(out).get("sessions", []) if "timing" in s]
-
-
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
@@ -345,26 +323,6 @@ def probe(opt: Optimization) -> None:
 
 
 # --------------------------------------------------------------------------- driver
-
-
-@dataclass
-class OptimizeResult:
-    """What :func:`optimize` produced: the front and every evaluation as data frames, the
-    knee, the strategy files and every output path."""
-
-    out: Path
-    front: pd.DataFrame
-    evaluations: pd.DataFrame
-    generations: pd.DataFrame
-    knee: pd.Series
-    strategy_files: list[Path]
-    paths: dict[str, Path]
-    timing: dict[str, float]
-    optimization: Optimization = field(repr=False)
-
-    @property
-    def report_md(self) -> Path:
-        return self.paths["report"]
 
 
 def _silent(msg: str) -> None:
@@ -491,19 +449,6 @@ def _search(opt: Optimization, out: Path, pool: Any, retries: int, progress: boo
             f"now, {stats.skipped} stored before; front so far {front_size} member(s); "
             f"{wall:.1f} s")
     return pd.concat(evals, ignore_index=True), pd.DataFrame(gen_rows)
-
-
-def front_mask(opt: Optimization, evaluations: pd.DataFrame) -> np.ndarray:
-    """Rows of ``evaluations`` on the front: feasible, the first of each distinct candidate,
-    dominated by no other."""
-    cols = [o.column for o in opt.objectives]
-    first = ~evaluations["label"].duplicated()
-    ok = (evaluations["feasible"] & first).to_numpy()
-    mask = np.zeros(len(evaluations), dtype=bool)
-    if ok.any():
-        f = minimised(opt, evaluations.loc[ok, cols].to_numpy(dtype=float))
-        mask[np.flatnonzero(ok)[nondominated(f)]] = True
-    return mask
 
 
 __all__ = ["KIND", "OptimizeFailed", "OptimizeResult", "candidate_label", "default_partitions",

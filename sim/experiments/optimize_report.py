@@ -20,8 +20,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from sim.config.optimize import ObjectiveSpec, Optimization
 from sim.experiments import outcomes as oc
-from sim.experiments.html import Box, Bullets, Document, Figure, Glossary, Table, png_bytes
-from sim.experiments.optimize import (
+from sim.experiments.front import (
     STRATEGIES,
     OptimizeResult,
     front_mask,
@@ -29,6 +28,7 @@ from sim.experiments.optimize import (
     minimised,
     session_timings,
 )
+from sim.experiments.html import Box, Bullets, Document, Figure, Glossary, Table, png_bytes
 from sim.experiments.outcomes import fmt
 from sim.io.store import atomic_path, atomic_write_text
 

@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from sim.config.experiment import (
-    DEFAULT_METRICS,
     Experiment,
     ExperimentError,
     design_points,
@@ -51,6 +50,7 @@ from sim.config.experiment import (
     load_experiment,
     scenario_inputs,
 )
+from sim.config.outcomes import DEFAULT_METRICS
 from sim.config.scenario import ScenarioError, build_scenario
 from sim.experiments.lifeline import PARENT_ENV, die_with_parent, identity, watch
 from sim.experiments.store import (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sim.config.base import canonical_json
 from sim.config.scenario import Scenario
 
 PACKAGES = ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
@@ -51,11 +51,6 @@ def git_state(source_dir: Path | None = None) -> dict[str, Any]:
         return {"commit": None, "dirty": None}
     status = _git(["status", "--porcelain"], source_dir)
     return {"commit": head.strip(), "dirty": None if status is None else bool(status.strip())}
-
-
-def canonical_json(obj: Any) -> str:
-    """Key-sorted, whitespace-free JSON so equal parameters always hash alike."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def scenario_hash(scenario: Scenario) -> str:
