@@ -3,10 +3,12 @@
 Every arm of a comparison runs the same seeds (common random numbers), so each comparison is
 a paired difference; a test asserts that the mean difference lies in the expected direction
 by more than ``Z`` standard errors. Fixed seeds make the tests deterministic; the margin
-keeps them away from knife edges. An expected effect the model does not show at that margin
-is not asserted: it is listed in ``NOT_SHOWN`` with the measured numbers and its test is an
-expected failure (``xfail(strict=False)``). Effects 9-10 (Epstein) are in
-``tests/test_epstein_results.py``.
+keeps them away from knife edges. An expected effect the model does not show robustly at that
+margin is not asserted: it is listed in ``NOT_SHOWN`` with the measured numbers, and if it
+does not show, its effect's test is an expected failure (as ``xfail(strict=False)``) once the
+other rows have been asserted. A knock-out that must remove an effect entirely is asserted to
+give the same runs (``EXACT_ZERO``). Effects 9-10 (Epstein) are in
+``tests/test_epstein_results.py``; effects 14-16 are not covered here.
 
 The mediation table says how much of the casualty effect of four strategy levers flows
 through information (tips), through trust damping recruitment, and directly: each lever's
@@ -231,9 +233,10 @@ def effect_11() -> dict[str, Row]:
     """Trust -> information -> protection: where residents start out trusting the mission
     (initial trust 0.7 rather than 0.3, a property of the context) they report more, units
     interdict more and fewer civilians die; with tips knocked out (no reports, or reports
-    never acted on) part of that benefit disappears (the rest flows through recruitment).
-    The benefit lost is a difference of paired differences on the same seeds."""
-    seeds = range(1, 41)
+    never acted on) part of that benefit disappears (a quarter to a third; the rest flows
+    through recruitment). The benefit lost is a difference of paired differences on the
+    same seeds."""
+    seeds = range(1, 61)
 
     def o(metric: str, *arms: dict) -> np.ndarray:
         return _o(metric, seeds=seeds, **{k: v for a in arms for k, v in a.items()})
@@ -307,9 +310,14 @@ EFFECTS: dict[int, Callable[[], dict[str, Row]]] = {
     i: globals()[f"effect_{i}"] for i in (1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13)
 }
 
-#: expected effects the model does not show at Z standard errors: (effect, row) -> what was
-#: measured. Not asserted (the science rule: no parameter or rule is tuned to make them show).
+#: expected effects the model does not show robustly at Z standard errors: (effect, row) ->
+#: what was measured. Not asserted (the science rule: no parameter or rule is tuned to make
+#: them show); the lead decides what to do about them.
 NOT_SHOWN: dict[tuple[int, str], str] = {
+    (11, "benefit of trust lost without reports (p_tip = 0)"): (
+        "the direction holds on every seed set tried, at the edge of 3 SE: seeds 1-30 "
+        "13.3 +- 4.1, 1-40 9.8 +- 3.3 (2.9 SE), 1-60 8.7 +- 2.9 (3.0 SE), a quarter of the "
+        "35 lives that trust saves; with tips unused (information off) 11.6 +- 2.9 (4.0 SE)"),
     (12, "casualties: fear on - off"): (
         "measured +5.3 +- 5.7 casualties (0.9 SE) on seeds 1-60 in the violent context: "
         "the extra tips (+408 +- 69) and interdictions (+14.5 +- 3.2) without fear do not "
@@ -334,24 +342,23 @@ def shown(number: int, label: str, mean: float, se: float) -> bool:
 
 @pytest.mark.parametrize("number", sorted(EFFECTS))
 def test_expected_effect(number: int) -> None:
+    """Every row of the effect shows it, except the rows of ``NOT_SHOWN``: if one of those
+    does not show either, the test is an expected failure (like ``xfail(strict=False)``, in
+    the same test so that the runs are not repeated in another worker), after the other rows
+    have been asserted."""
     rows = EFFECTS[number]()
     named = {label for n, label in (*NOT_SHOWN, *EXACT_ZERO) if n == number}
     assert named <= set(rows), f"NOT_SHOWN or EXACT_ZERO names rows {named - set(rows)}"
+    missing = []
     for label, (mean, se) in rows.items():
-        if (number, label) not in NOT_SHOWN:
-            assert shown(number, label, mean, se), \
-                f"effect {number}: {label}: {mean:.4g} +- {se:.3g}"
-
-
-if NOT_SHOWN:  # (pytest reports an empty parameter set as a skipped test)
-    @pytest.mark.parametrize("number, label", [
-        pytest.param(n, label, marks=pytest.mark.xfail(strict=False, reason=why))
-        for (n, label), why in NOT_SHOWN.items()
-    ])
-    def test_effect_not_shown(number: int, label: str) -> None:
-        mean, se = EFFECTS[number]()[label]
-        assert shown(number, label, mean, se), \
-            f"effect {number}: {label}: {mean:.4g} +- {se:.3g}"
+        ok = shown(number, label, mean, se)
+        if (number, label) in NOT_SHOWN:
+            if not ok:
+                missing.append(f"{label}: {mean:.4g} +- {se:.3g} ({NOT_SHOWN[number, label]})")
+            continue
+        assert ok, f"effect {number}: {label}: {mean:.4g} +- {se:.3g}"
+    if missing:
+        pytest.xfail(f"effect {number}, asserted rows shown; not shown: " + "; ".join(missing))
 
 
 # --------------------------------------------------------------------------- mediation
@@ -505,7 +512,7 @@ def effects_table(results: Mapping[int, dict[str, Row]]) -> str:
             if (number, label) in EXACT_ZERO:
                 verdict = "= 0 (knock-out)" if ok else "**no**"
             elif (number, label) in NOT_SHOWN:
-                verdict = "no (xfail)"
+                verdict = "at the edge (not asserted)" if ok else "no (xfail)"
             else:
                 verdict = "yes" if ok else "**no**"
             lines.append(f"| {number} | {label} | {mean:.4g} | {se:.3g} | {ratio} | "
