@@ -315,13 +315,14 @@ EFFECTS: dict[int, Callable[[], dict[str, Row]]] = {
 #: them show); the lead decides what to do about them.
 NOT_SHOWN: dict[tuple[int, str], str] = {
     (11, "benefit of trust lost without reports (p_tip = 0)"): (
-        "the direction holds on every seed set tried, at the edge of 3 SE: seeds 1-30 "
-        "13.3 +- 4.1, 1-40 9.8 +- 3.3 (2.9 SE), 1-60 8.7 +- 2.9 (3.0 SE), a quarter of the "
-        "35 lives that trust saves; with tips unused (information off) 11.6 +- 2.9 (4.0 SE)"),
+        "positive on every seed set tried but near 3 SE: on model2 2de2d98 (seeds 1-60) "
+        "10.2 +- 2.9 (3.6 SE) of the 37 lives trust saves; on ce3e6a2 8.7 +- 2.9 (3.0 SE, "
+        "seeds 1-60) and 9.8 +- 3.3 (2.9 SE, seeds 1-40). With tips unused (information "
+        "off) 15.9 +- 2.9 (5.4 SE), asserted"),
     (12, "casualties: fear on - off"): (
-        "measured +5.3 +- 5.7 casualties (0.9 SE) on seeds 1-60 in the violent context: "
-        "the extra tips (+408 +- 69) and interdictions (+14.5 +- 3.2) without fear do not "
-        "measurably save lives"),
+        "not measurable: +2.3 +- 6.2 casualties (0.4 SE) on model2 2de2d98, +5.3 +- 5.7 "
+        "(0.9 SE) on ce3e6a2, seeds 1-60 in the violent context: the extra tips and "
+        "interdictions without fear do not measurably save lives"),
 }
 
 
