@@ -378,3 +378,22 @@ def test_validate_odd_paths_are_clear_errors(capsys, tmp_path):
                 "exp.toml")
     code, _, err = validate(capsys, str(exp))
     assert code == 2 and "cannot be read" in err and len(err) < 2000
+
+
+# --------------------------------------------------------------------------- renamed keys
+
+
+def test_a_renamed_key_maps_to_its_new_name_with_a_deprecation_warning():
+    """Model 2.0 renamed economy.w_security (the economy no longer reads where troops stand)
+    and strategy.tip_boost: old files keep working, never with a silent change of meaning."""
+    from sim.config.scenario import ScenarioDeprecation, ScenarioError, build_scenario
+
+    with pytest.warns(ScenarioDeprecation, match="economy.w_security.*economy.w_access"):
+        sc = build_scenario({"model": "peacekeeping", "economy": {"w_security": 0.25}})
+    assert sc.economy.w_access == 0.25
+    with pytest.warns(ScenarioDeprecation, match="information.tip_gain"):
+        sc = build_scenario({"model": "peacekeeping"}, overrides={"strategy.tip_boost": 3.0})
+    assert sc.information.tip_gain == 3.0
+    with pytest.raises(ScenarioError):  # both names: which one is meant?
+        build_scenario({"model": "peacekeeping",
+                        "economy": {"w_security": 0.25, "w_access": 0.1}})
