@@ -464,6 +464,38 @@ def full_section(args: argparse.Namespace, out: Any) -> dict[str, Any]:
     }
 
 
+#: the full peacekeeping model must be at least this much faster per tick than Mesa's Epstein
+#: example on the same grid (issue 12)
+TARGET_FULL_VS_MESA = {100: 150.0}
+
+
+def full_versus_mesa(epstein: dict[str, Any], full: dict[str, Any], out: Any
+                     ) -> list[dict[str, Any]]:
+    """Side by side, from this run's own timings: Mesa's Epstein example and the full
+    peacekeeping model on the same grid size, ms per tick and the speed-up."""
+    mesa = {c["size"]: c["mesa"]["ms_per_tick"] for c in epstein.get("compare", [])
+            if c.get("mesa")}
+    rows = []
+    for t in full["scaling"]:
+        size = t["size"]
+        if size not in mesa:
+            continue
+        ours = t["ms_per_tick"]
+        speed = mesa[size] / ours
+        target = TARGET_FULL_VS_MESA.get(size)
+        ok = target is None or speed >= target
+        rows.append({"size": size, "mesa_ms": mesa[size], "full_ms": ours, "speed_up": speed,
+                     "target": target, "pass": ok})
+    if rows:
+        out("Full model beside Mesa's Epstein example (same run, same grid, ms per tick):")
+        out("     grid    Mesa ms  full model ms  speed-up  target  verdict")
+        for r in rows:
+            target = f"{r['target']:g}x" if r["target"] else "-"
+            out(f"  {r['size']:>3}x{r['size']:<3} {r['mesa_ms']:>9.2f} {r['full_ms']:>14.3f} "
+                f"{r['speed_up']:>8.1f}x {target:>7}  {_verdict(r['pass'])}")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the tables and verdicts; always exit 0 (it is a report)."""
     args = _parser().parse_args(argv)
@@ -487,6 +519,11 @@ def main(argv: list[str] | None = None) -> int:
         out("")
         report["full"] = full_section(args, out)
         missed += report["full"]["missed"]
+        if "epstein" in report:
+            side = full_versus_mesa(report["epstein"], report["full"], out)
+            report["full_versus_mesa"] = side
+            missed += [f"full model {r['size']}x{r['size']} only {r['speed_up']:.0f}x Mesa "
+                       f"(target {r['target']:g}x)" for r in side if not r["pass"]]
     out("")
     out("all targets met" if not missed else "targets missed: " + "; ".join(missed))
     report["missed"] = missed
