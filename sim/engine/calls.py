@@ -3,10 +3,8 @@
 A numba dispatcher types each argument on each call to pick the compiled version; for the
 parameter tuple (about 150 fields, :mod:`sim.engine.params`) that costs some 12 microseconds,
 a tenth of a 40x40 tick. :func:`compiled` finds the compiled version once, keyed on the
-arguments' Python types (and dtype and layout for arrays): the engine's tuples are built with
-fixed field types (:mod:`sim.engine.layout`, :mod:`sim.engine.params`), so their class says
-it all. A model binds the kernels it calls every tick once; :func:`call` serves occasional
-calls. Kernels that take arrays only are cheap to dispatch and are called directly.
+arguments' Python types (dtype and layout for arrays; a tuple's members one by one). A
+model binds the kernels it calls every tick once; :func:`call` serves occasional calls. Kernels that take arrays only are cheap to dispatch and are called directly.
 """
 
 from __future__ import annotations
@@ -20,8 +18,13 @@ _entry: dict[tuple[Any, ...], Any] = {}
 
 
 def _kind(a: Any) -> Any:
+    """What numba's type of ``a`` depends on: dtype, rank and layout of an array; the class
+    and, field by field, the kinds of a tuple's members (a tuple of arrays with another dtype
+    or layout must not find a version compiled for the first: that reads memory wrongly)."""
     if isinstance(a, np.ndarray):
         return a.dtype, a.ndim, a.flags.c_contiguous, a.flags.writeable
+    if isinstance(a, tuple):
+        return type(a), tuple(_kind(x) for x in a)
     return type(a)
 
 
