@@ -4,7 +4,8 @@ A numba dispatcher types each argument on each call to pick the compiled version
 parameter tuple (about 150 fields, :mod:`sim.engine.params`) that costs some 12 microseconds,
 a tenth of a 40x40 tick. :func:`compiled` finds the compiled version once, keyed on the
 arguments' Python types (dtype and layout for arrays; a tuple's members one by one). A
-model binds the kernels it calls every tick once; :func:`call` serves occasional calls. Kernels that take arrays only are cheap to dispatch and are called directly.
+model binds the kernels it calls every tick once; :func:`call` serves occasional calls.
+Kernels that take arrays only are cheap to dispatch and are called directly.
 """
 
 from __future__ import annotations
