@@ -79,6 +79,7 @@ from sim.experiments.store import (
 from sim.experiments.sweep import (
     SweepError,
     TLSFiles,
+    _silent,
     claim_out,
     execute_design,
     open_pool,
@@ -323,10 +324,6 @@ def probe(opt: Optimization) -> None:
 
 
 # --------------------------------------------------------------------------- driver
-
-
-def _silent(msg: str) -> None:
-    """The library prints nothing unless given a ``log``."""
 
 
 def optimize(
