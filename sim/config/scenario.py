@@ -329,6 +329,11 @@ class Roles(_Section):
     engagement: float = _f(0.0, "Community engagement in settlements", "share", ge=0, le=1)
     ddr: float = _f(0.0, "Disarmament sites", "share", ge=0, le=1)
     police_mentoring: float = _f(0.0, "Joint patrols with police", "share", ge=0, le=1)
+    # --- zones: checkpoints ---
+    checkpoint: float = _f(
+        0.0, "Checkpoints on road and market approaches: they stop or detect fighters moving "
+        "through and slow residents and trade (ODD 7.22)", "share", ge=0, le=1,
+    )
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> Roles:
@@ -339,7 +344,8 @@ class Roles(_Section):
         return self
 
 
-ROLE_NAMES = ("patrol", "static", "rapid_response", "engagement", "ddr", "police_mentoring")
+ROLE_NAMES = ("patrol", "static", "rapid_response", "engagement", "ddr", "police_mentoring",
+              "checkpoint")
 
 
 class Strategy(_Section):
@@ -686,6 +692,7 @@ class RoleWeights(_Section):
     engagement: float = _f(0.25, "Community engagement", "-", ge=0.0, le=100.0)
     ddr: float = _f(0.25, "Disarmament sites", "-", ge=0.0, le=100.0)
     police_mentoring: float = _f(0.5, "Joint patrols with police", "-", ge=0.0, le=100.0)
+    checkpoint: float = _f(1.0, "Checkpoints", "-", ge=0.0, le=100.0)  # --- zones
 
 
 class Protection(_Section):
@@ -698,7 +705,8 @@ class Protection(_Section):
     )
     interdiction: RoleWeights = Field(
         default_factory=lambda: RoleWeights(patrol=1.0, static=0.5, rapid_response=1.5,
-                                            engagement=0.1, ddr=0.1, police_mentoring=0.5),
+                                            engagement=0.1, ddr=0.1, police_mentoring=0.5,
+                                            checkpoint=0.5),
         description="Each role's capacity to interdict combatants in vision and to "
         "interrupt attacks",
     )
@@ -825,6 +833,119 @@ class Population(_Section):
     )
 
 
+# --- zones: checkpoints, protection sites and displacement, roads ---
+
+
+class Checkpoints(_Section):
+    """Checkpoints (ODD 7.22): units of the role ``checkpoint`` hold a post on a road or
+    market approach and control movement through the cells within ``radius`` of them."""
+
+    radius: int = _f(
+        2, "Reach (square) of a checkpoint's control: moves from or into these cells pass "
+        "through it", "cells", ge=0, le=50,
+    )
+    approach: int = _f(
+        2, "A checkpoint's post is a cell 1..approach cells from a random settlement (a road "
+        "cell there when there are roads)", "cells", ge=1, le=50,
+    )
+    stop_rate: float = _f(
+        0.5, "A fighter's move through K controlling checkpoints is stopped (it stays) with "
+        "probability 1 - exp(-stop_rate K)", "1/checkpoint", ge=0.0, le=50.0,
+    )
+    detect_rate: float = _f(
+        0.3, "A fighter moving through K controlling checkpoints is detected with probability "
+        "1 - exp(-detect_rate K): the mission files a fresh tip on it (its cell, no delay)",
+        "1/checkpoint", ge=0.0, le=50.0,
+    )
+    detain_share: float = _f(
+        0.2, "Share of detected fighters held at the checkpoint (detained)", "-",
+        ge=0.0, le=1.0,
+    )
+    slow_rate: float = _f(
+        0.3, "A resident's move through K controlling checkpoints is refused (it stays) with "
+        "probability 1 - exp(-slow_rate K)", "1/checkpoint", ge=0.0, le=50.0,
+    )
+    trade_cost: float = _f(
+        1.0, "Market access of a controlled cell x (1 - trade_cost x the probability that a "
+        "resident's move there is refused): trade passes the checkpoint no easier than "
+        "people", "-", ge=0.0, le=1.0,
+    )
+
+
+class Sites(_Section):
+    """Protection sites for displaced people (ODD 7.23): where residents fleeing violence go,
+    what protection units guard, and where humanitarian aid reaches the displaced."""
+
+    count: int = _f(
+        0, "Protection sites on the map (0: none; residents fleeing violence go to the calmest "
+        "cell nearby)", "-", ge=0, le=1000,
+    )
+    placement: int = _f(
+        2, "A site is placed on a random cell within this many cells of a random settlement "
+        "(distinct settlements while there are enough)", "cells", ge=0, le=50,
+    )
+    radius: int = _f(
+        2, "Reach (square) of a site's area: a displaced resident within it is at the site",
+        "cells", ge=0, le=50,
+    )
+    capacity: int = _f(
+        60, "Displaced residents a site takes in; a full site is passed over for the next "
+        "nearest", "residents", ge=1, le=1_000_000,
+    )
+    flee_speed: int = _f(
+        3, "Cells a displaced resident heading for a site moves per tick", "cells/tick",
+        ge=1, le=50,
+    )
+    post_share: float = _f(
+        0.5, "Share of static posts at protection sites (the others at settlements)", "-",
+        ge=0.0, le=1.0,
+    )
+    patrol_priority: float = _f(
+        0.05, "A patrol's score of a cell + patrol_priority x the displaced residents within "
+        "radius of it", "1/resident", ge=0.0, le=100.0,
+    )
+    aid: float = _f(
+        0.5, "Humanitarian aid at a calm site: a displaced resident's hardship x (1 - aid x "
+        "exp(-V_site / aid_calm_scale))", "-", ge=0.0, le=1.0,
+    )
+    aid_calm_scale: float = _f(
+        1.0, "Violence summed over a site's area at which aid access falls to 1/e", "-",
+        gt=0.0, le=1000.0,
+    )
+
+
+class Roads(_Section):
+    """Roads (ODD 7.24): a network linking settlements, built at set-up; rapid response moves
+    faster on them, the economy spreads along them, violence damages them and programmes
+    rebuild them."""
+
+    links: int = _f(
+        0, "Each settlement is linked by road to its nearest `links` settlements within "
+        "max_length (0: no roads)", "-", ge=0, le=20,
+    )
+    max_length: int = _f(
+        15, "Settlements farther apart than this (Chebyshev) are not linked", "cells",
+        ge=1, le=4000,
+    )
+    initial_quality: float = _f(0.6, "Road quality at set-up", "-", ge=0.0, le=1.0)
+    rr_bonus: int = _f(
+        4, "Extra reach of a rapid-response unit standing on a road: + round(rr_bonus x "
+        "quality)", "cells/tick", ge=0, le=50,
+    )
+    diffusion: float = _f(
+        0.3, "Economy carried along roads per tick: a road cell's E moves by diffusion x "
+        "quality toward the mean of its road neighbours", "1/tick", ge=0.0, le=1.0,
+    )
+    damage_rate: float = _f(
+        0.05, "Road damage by violence: quality -= damage_rate min(V, 1) quality", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    rebuild_rate: float = _f(
+        0.02, "Road rebuilding where programmes run: quality += rebuild_rate (1 - quality) "
+        "exp(-V / economy.calm_scale)", "1/tick", ge=0.0, le=1.0,
+    )
+
+
 class Mechanisms(_Section):
     """Knock-out switches for each link of the information chain and of direct harm (ODD 9,
     mediation): all on by default."""
@@ -839,6 +960,19 @@ class Mechanisms(_Section):
     )
     collateral_harm: bool = _f(
         True, "Interdictions without restraint harm bystanders (off: they never do)"
+    )
+    # --- zones ---
+    checkpoints: bool = _f(
+        True, "Checkpoints control movement and trade around them (off: a checkpoint is a "
+        "post with its role's weights only)",
+    )
+    protection_sites: bool = _f(
+        True, "Residents fleeing violence head for protection sites, units prioritise the "
+        "sites and the displaced, aid follows security (off: flight as without sites)",
+    )
+    roads: bool = _f(
+        True, "Roads speed rapid response and carry the economy, and are damaged and rebuilt "
+        "(off: the roads do nothing)",
     )
 
 
@@ -871,6 +1005,9 @@ class Scenario(_Section):
     detention: Detention = Field(default_factory=Detention)
     population: Population = Field(default_factory=Population)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+    checkpoints: Checkpoints = Field(default_factory=Checkpoints)  # --- zones
+    sites: Sites = Field(default_factory=Sites)  # --- zones
+    roads: Roads = Field(default_factory=Roads)  # --- zones
 
     @model_validator(mode="after")
     def _populations_fit(self) -> Scenario:
@@ -924,7 +1061,8 @@ class Scenario(_Section):
 
 #: tables the Epstein model does not read: setting one there is a mistake, not a no-op
 PEACEKEEPING_TABLES = ("armed_groups", "ddr", "strategy", "trust", "economy", "violence",
-                       "protection", "information", "detention", "population", "mechanisms")
+                       "protection", "information", "detention", "population", "mechanisms",
+                       "checkpoints", "sites", "roads")
 #: keys of [mission] only the peacekeeping model reads (the Epstein model reads deploy_tick)
 PEACEKEEPING_MISSION_KEYS = ("drawdown_start", "drawdown_ticks", "drawdown_schedule",
                              "exit_window")
@@ -1104,7 +1242,7 @@ def check_run_length(scenario: Scenario, ticks: int, source: str = "<scenario>")
 
 #: tables a strategy file may set (how the mission uses its force, not the context)
 STRATEGY_SECTIONS = ("strategy", "mission", "peacekeepers", "police", "ddr", "economy",
-                     "protection")
+                     "protection", "checkpoints", "sites")
 #: keys that say a file is an experiment, a study or a calibration rather than a scenario or
 #: strategy
 EXPERIMENT_KEYS = ("contexts", "strategies")

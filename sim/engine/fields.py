@@ -18,6 +18,7 @@ from numba import njit
 
 from sim.engine.grid import wrap
 from sim.engine.layout import (
+    CHECKPOINT,
     COMBATANT,
     DDR_UNIT,
     ENGAGEMENT,
@@ -25,6 +26,7 @@ from sim.engine.layout import (
     F_TRUST_PK,
     I_ALIVE,
     I_COMMUNITY,
+    I_DISPLACED,
     I_FACTION,
     I_KIND,
     I_LEADER,
@@ -35,6 +37,7 @@ from sim.engine.layout import (
     L_COMMUNITY_REACH,
     L_DDR_REACH,
     L_DETER,
+    L_DISPLACED_NEAR,
     L_ENGAGE,
     L_INTERDICT,
     L_INTERRUPT,
@@ -52,10 +55,12 @@ from sim.engine.layout import (
     PEACEKEEPER,
     POLICE,
     RESIDENT,
+    W_CHECKPOINT,
     W_COMBATANTS,
     W_COMMUNITY,
     W_DDR,
     W_DETER,
+    W_DISPLACED,
     W_ENGAGE,
     W_ENGAGED,
     W_FACTION,
@@ -184,12 +189,14 @@ def _occupancy(ai, af, high, lay, prm):
     """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents:
     units (count, deterrence and interdiction weights by role, ODD 7.9a), police (count,
     professionalism, arrest weight), engagement, DDR and mentoring units, community officers,
-    combatants (all, and per faction), leaders (and their trust)."""
+    combatants (all, and per faction), leaders (and their trust); checkpoints, and (with
+    protection sites) displaced residents."""
     work = lay.work
     for p in range(W_PK, W_FACTION + prm.armed_groups_factions):
         if p != W_TMP:
             work[p].fill(0.0)
     arrest_base = prm.police_arrest_base
+    displaced = prm.mechanisms_protection_sites and prm.sites_count > 0
     for a in range(high):
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
@@ -207,6 +214,8 @@ def _occupancy(ai, af, high, lay, prm):
                 work[W_DDR, x, y] += 1.0
             elif role == MENTORING:
                 work[W_MENTOR, x, y] += 1.0
+            elif role == CHECKPOINT:  # --- zones: checkpoints (ODD 7.22)
+                work[W_CHECKPOINT, x, y] += 1.0
         elif kind == POLICE:
             prof = af[a, F_PROFESSIONALISM]
             work[W_POLICE, x, y] += 1.0
@@ -217,9 +226,12 @@ def _occupancy(ai, af, high, lay, prm):
         elif kind == COMBATANT:
             work[W_FACTION + ai[a, I_FACTION], x, y] += 1.0
             work[W_COMBATANTS, x, y] += 1.0
-        elif ai[a, I_LEADER]:
-            work[W_LEADERS, x, y] += 1.0
-            work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
+        else:
+            if ai[a, I_LEADER]:
+                work[W_LEADERS, x, y] += 1.0
+                work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
+            if displaced and ai[a, I_DISPLACED]:  # --- zones: the displaced (ODD 7.23)
+                work[W_DISPLACED, x, y] += 1.0
 
 
 @njit(cache=True)
@@ -232,7 +244,9 @@ def presence(ag, meta, lay, prm):
     ``protection.interrupt_radius``; in residents' vision: combatants; units within the
     mission's tip reach, officers within ``information.report_reach`` and community
     officers within ``information.community_reach`` (who can receive a tip); engagement,
-    DDR, mentoring and leaders within their reach."""
+    DDR, mentoring and leaders within their reach. With protection sites, the
+    displaced residents within ``sites.radius`` (ODD 7.23). The checkpoints' control is
+    :func:`sim.engine.layer_tick.checkpoint_phase`."""
     ai = ag.i
     high = meta[META_HIGH]
     torus = prm.world_torus
@@ -272,3 +286,6 @@ def presence(ag, meta, lay, prm):
         ):
             engaged[x, ai[a, I_Y]] += 1.0
     box(lay, W_ENGAGED, lr, torus, f[L_LEADER_ENGAGED])
+    # --- zones: the displaced near every cell, which patrols prioritise (ODD 7.23) ---
+    if prm.mechanisms_protection_sites and prm.sites_count > 0:
+        box(lay, W_DISPLACED, prm.sites_radius, torus, f[L_DISPLACED_NEAR])

@@ -66,6 +66,7 @@ from sim.engine.layout import (
     L_PROTECT_EV1,
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
+    L_ROAD,
     L_VICTIM_EV,
     L_VICTIM_EV1,
     L_VIOLENCE,
@@ -81,6 +82,7 @@ from sim.engine.layout import (
     PEACEKEEPER,
     POLICE,
     RESIDENT,
+    W_CHECKPOINT,
     W_NEAR,
     W_TARGET,
     W_TMP,
@@ -89,6 +91,8 @@ from sim.engine.memory import AHEAD, prefetch
 from sim.engine.rng import uniform
 from sim.engine.tick import tick
 from sim.rules.armed_groups import combatant_turn, detention_phase
+from sim.rules.checkpoints import checkpoints_on, trade_passage
+from sim.rules.displacement import displacement_step, site_status, sites_on
 from sim.rules.environment import (
     access,
     clip01,
@@ -112,8 +116,9 @@ from sim.rules.livelihoods import job_change_chance
 from sim.rules.peacekeepers import calls_rapid_response, heat, move_unit
 from sim.rules.police import professionalism_step
 from sim.rules.population import born, dies, emigrates, return_chance, settle_returnee
+from sim.rules.roads import diffuse_along_roads, road_quality_step
 from sim.rules.transitions import disarm, join, transition_chance
-from sim.rules.trust import flee, flees, perceive, relax, respond, settle_base, settles
+from sim.rules.trust import perceive, relax, respond, settle_base
 
 
 @njit(cache=True)
@@ -193,6 +198,7 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
             lf[L_COMB_SEEN, x, y] > 0, lf[L_DDR_REACH, x, y] > 0, af[a, F_HARDSHIP],
             economy[x, y], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], af[a, F_TRUST_PK],
             legitimacy, mission_legitimacy, prm,
+            grid.aid[x, y] if ai[a, I_DISPLACED] else 0.0,  # --- zones (ODD 7.23)
         )
         if p >= 0.0 and uniform(rng) < p:
             if ev == EV_DISARMED:
@@ -225,6 +231,9 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
     """ODD 3 step 9: every resident once (ODD 7.11, 7.16): trust relaxes toward its base,
     fear fades or grows, the memory of whom the force protects is updated, trust responds to
     what the resident saw and the base follows; then reports and flight.
+
+    Flight and return are :func:`sim.rules.displacement.displacement_step` (ODD 7.11,
+    7.23; with protection sites, :func:`~sim.rules.displacement.site_status` first).
 
     Two passes with the same result as one pass in slot order: the deterministic update
     reads a dozen layers at the resident's cell, so it goes in cell order (the layers
@@ -295,6 +304,8 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
             af[a, F_TRUST_POLICE] = tp
             settle_row(a)
     # every resident, in slot order: those in jail only relax; the others may report and flee
+    if sites_on(prm):  # --- zones: what each protection site holds and the aid it gets
+        site_status(ag, grid, geo, prm, lay, meta)
     tips_next = meta[META_TIP_NEXT]
     for a in range(high):
         b = a + AHEAD  # the cell of an agent a few slots on, fetched meanwhile
@@ -315,10 +326,8 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         if p >= 0.0 and uniform(rng) < p:
             tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events)
         v = lf[L_VIOLENCE_CIV, x, y] + lf[L_VIOLENCE_BATTLE, x, y]
-        if flees(v, prm):
-            flee(ag, grid, geo, prm, lay, rng, a)
-        elif ai[a, I_DISPLACED] and settles(v, prm):
-            ai[a, I_DISPLACED] = 0
+        # --- zones: flight, toward protection sites when there are any, and return (7.23)
+        displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events)
     meta[META_TIP_NEXT] = tips_next
 
 
@@ -429,7 +438,9 @@ def environment_phase(grid, prm, lay):
     """ODD 3 step 12: violence against civilians and battle violence each fade and spread
     (V is their sum); market access is the share of nearby markets that are calm; the
     economy relaxes toward its target and diffuses; infrastructure is built where calm and
-    damaged by violence (ODD 7.13), each a sweep over the cells."""
+    damaged by violence (ODD 7.13), each a sweep over the cells. Checkpoints cut the market
+    access of the cells they control (ODD 7.22); roads carry the economy, and violence and
+    programmes change their quality (ODD 7.24)."""
     f = lay.f
     violence = f[L_VIOLENCE]
     civ = f[L_VIOLENCE_CIV]
@@ -457,6 +468,13 @@ def environment_phase(grid, prm, lay):
     for x in range(w):
         for y in range(h):
             calm[x, y] = access(calm[x, y], f[L_MARKET_NEAR, x, y])
+    # --- zones: trade passes checkpoints no easier than people (ODD 7.22) ---
+    if checkpoints_on(prm):
+        control = grid.control
+        for x in range(w):
+            for y in range(h):
+                if control[x, y] > 0.0:
+                    calm[x, y] *= trade_passage(control[x, y], prm)
     # markets feel insecurity around them, not only on their own cell
     near = lay.work[W_NEAR]
     box_sum_work(violence, prm.economy_violence_radius, torus, near, lay.work[W_TMP], lay.col)
@@ -466,6 +484,10 @@ def environment_phase(grid, prm, lay):
                                     prm)
             economy[x, y] = economy_step(economy[x, y], target, prm)
     diffuse(economy, prm.economy_diffusion, torus, tmp)
+    roads = lay.roads
+    if prm.mechanisms_roads and roads.size:  # --- zones: trade along roads (ODD 7.24)
+        diffuse_along_roads(economy.reshape(economy.size), f[L_ROAD].reshape(economy.size),
+                            roads, lay.road_nbr, lay.road_tmp, prm)
     for x in range(w):
         for y in range(h):
             economy[x, y] = clip01(economy[x, y])
@@ -473,6 +495,23 @@ def environment_phase(grid, prm, lay):
         for y in range(h):
             infra[x, y] = infrastructure_step(infra[x, y], violence[x, y], f[L_PROGRAMME, x, y],
                                               prm)
+    if prm.mechanisms_roads:  # --- zones: violence damages roads, programmes rebuild them
+        road = f[L_ROAD]
+        for i in range(roads.size):
+            x = roads[i] // h
+            y = roads[i] - x * h
+            road[x, y] = road_quality_step(road[x, y], violence[x, y], f[L_PROGRAMME, x, y],
+                                           prm)
+
+
+@njit(cache=True)
+def checkpoint_phase(grid, prm, lay):
+    """ODD 3 step 5, with the presence fields (ODD 7.22): the checkpoints controlling every
+    cell, those within ``checkpoints.radius`` of it (a box sum of where checkpoint units
+    stand), read by the moves of residents and fighters and by market access."""
+    if checkpoints_on(prm):
+        box_sum_work(lay.work[W_CHECKPOINT], prm.checkpoints_radius, prm.world_torus,
+                     grid.control, lay.work[W_TMP], lay.col)
 
 
 @njit(cache=True)
@@ -485,6 +524,7 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     n_warned = information_phase(ag, prm, lay)
     units_phase(ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
     presence(ag, meta, lay, prm)
+    checkpoint_phase(grid, prm, lay)  # --- zones
     tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events)
     combatants_phase(ag, grid, geo, prm, lay, rng, layer_perm, free_stack, meta, events)
     detention_phase(ag, grid, geo, prm, rng, meta, events)

@@ -23,6 +23,8 @@ QUIESCENT, ACTIVE, JAILED, DETAINED = 0, 1, 2, 3
 MISSION, POLICE_FORCE = 0, 1
 # peacekeeper roles (codes in the order of sim.config.scenario.ROLE_NAMES)
 PATROL, STATIC, RAPID_RESPONSE, ENGAGEMENT, DDR_UNIT, MENTORING = range(6)
+# --- zones: checkpoints ---
+CHECKPOINT = 6
 ROLE_CODES = {
     "patrol": PATROL,
     "static": STATIC,
@@ -30,6 +32,7 @@ ROLE_CODES = {
     "engagement": ENGAGEMENT,
     "ddr": DDR_UNIT,
     "police_mentoring": MENTORING,
+    "checkpoint": CHECKPOINT,
 }
 
 # event counters (indices into the per-tick ``events`` array)
@@ -62,8 +65,17 @@ ROLE_CODES = {
     EV_EMIGRATED,
     EV_RETURNED,
     EV_RIVAL_CLASHES,
-) = range(28)
-N_EVENTS = 28
+    # --- zones: checkpoints, protection sites and displacement ---
+    EV_COMBATANT_MOVES,
+    EV_CHECKPOINT_STOPS,
+    EV_CHECKPOINT_DETECTIONS,
+    EV_CHECKPOINT_DETENTIONS,
+    EV_RESIDENTS_SLOWED,
+    EV_FLED,
+    EV_DISPLACED_RETURNS,
+    EV_DISPLACED_DEATHS,
+) = range(36)
+N_EVENTS = 36
 # meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used, refugees
 # abroad, next row of the tip table] (loops over slots stop at META_HIGH: slots above it were
 # never alive)
@@ -197,6 +209,9 @@ LAYER_NAMES = (
     "retaliation_ev",  # attacks on known informants this tick (seen within vision)
     "retaliation_heard",  # the same, heard of within information.hear_radius
     "programme",
+    # --- zones: protection sites, roads ---
+    "displaced_near",  # displaced residents within sites.radius (patrols' priority, ODD 7.23)
+    "road",  # road quality on road cells, 0 elsewhere (ODD 7.24)
 )
 N_LAYERS = len(LAYER_NAMES)
 (
@@ -233,6 +248,8 @@ N_LAYERS = len(LAYER_NAMES)
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
     L_PROGRAMME,
+    L_DISPLACED_NEAR,
+    L_ROAD,
 ) = range(N_LAYERS)
 # the event planes cleared at the end of every tick
 EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,
@@ -257,8 +274,10 @@ EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_E
     W_COMBATANTS,
     W_NEAR,
     W_TARGET,
+    W_CHECKPOINT,  # --- zones: checkpoint units on the cell (ODD 7.22)
+    W_DISPLACED,  # --- zones: displaced residents on the cell (ODD 7.23)
     W_FACTION,  # one plane per faction from here on
-) = range(18)
+) = range(20)
 
 
 def n_work_planes(factions: int) -> int:
@@ -286,6 +305,14 @@ class Layers(NamedTuple):
     tips: np.ndarray  # int64 [capacity, N_TIP]: the tips held by the forces (T_* above)
     markets: np.ndarray  # int64 [markets]: flat cells of the settlements/markets
     warned: np.ndarray  # int64 [markets]: scratch: the warned ones this tick
+    # --- zones: protection sites (ODD 7.23) and roads (ODD 7.24) ---
+    sites: np.ndarray  # int64 [sites]: flat cells of the protection sites
+    site_of: np.ndarray  # int64 [cells]: the site whose area holds the cell, -1 outside
+    site_load: np.ndarray  # int64 [sites]: scratch: displaced residents a site holds
+    site_aid: np.ndarray  # float64 [sites]: scratch: humanitarian aid a site's security allows
+    roads: np.ndarray  # int64 [road cells]: flat cells of the road network
+    road_nbr: np.ndarray  # int64 [road cells, 4]: the road neighbours (rows of roads), -1 none
+    road_tmp: np.ndarray  # float64 [road cells]: scratch of the diffusion along roads
 
 
 class Agents(NamedTuple):
@@ -304,6 +331,9 @@ class Grid(NamedTuple):
     active_field: np.ndarray  # fields[1:]: actives in vision of the cell, per vision class
     economy: np.ndarray  # float64: E in [0, 1] (peacekeeping layer)
     abuse_ev: np.ndarray  # float64: police abuses seen this tick, by cell
+    # --- zones: read by the core's moves and grievance (zeros without the layer) ---
+    control: np.ndarray  # float64: checkpoints controlling the cell (ODD 7.22)
+    aid: np.ndarray  # float64: humanitarian aid reaching a displaced resident there (ODD 7.23)
 
 
 class Geometry(NamedTuple):

@@ -34,7 +34,9 @@ from sim.engine.layout import (
     I_UID,
     I_X,
     I_Y,
+    L_ACCESS,
     L_INFRASTRUCTURE,
+    L_ROAD,
     L_VIOLENCE,
     L_VIOLENCE_BATTLE,
     L_VIOLENCE_CIV,
@@ -66,8 +68,12 @@ from sim.rules.civil_violence import grievance
     M_TRUST_PK_G0,
     M_TRUST_PK_G1,
     M_ABROAD,
+    # --- zones ---
+    M_DISPLACED_AT_SITES,
+    M_ACCESS,
+    M_ROAD_QUALITY,
     M_ROLES,  # peacekeepers per role code from here on
-) = range(18)
+) = range(21)
 N_METRICS = M_ROLES + len(ROLE_CODES)
 
 
@@ -206,6 +212,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     census(ag, meta, census_out)
     ai = ag.i
     af = ag.f
+    h = grid.economy.shape[1]
     out.fill(0.0)
     n_res = 0
     n_pol = 0
@@ -238,7 +245,10 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
                 af[a, F_DIALOGUE],
                 legitimacy,
                 prm,
+                grid.aid[x, ai[a, I_Y]] if x >= 0 and ai[a, I_DISPLACED] else 0.0,
             )
+            if x >= 0 and ai[a, I_DISPLACED] and lay.site_of[x * h + ai[a, I_Y]] >= 0:
+                out[M_DISPLACED_AT_SITES] += 1  # --- zones (ODD 7.23)
             n_res += 1
         elif kind == POLICE:
             buf[3, n_pol] = af[a, F_PROFESSIONALISM]
@@ -260,3 +270,11 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     out[M_TRUST_PK_G0] = g_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
     out[M_TRUST_PK_G1] = g_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
     out[M_ABROAD] = meta[META_ABROAD]
+    # --- zones: market access (after checkpoints, ODD 7.22) and road quality (ODD 7.24) ---
+    out[M_ACCESS] = _mean(lay.f[L_ACCESS].reshape(cells), cells)
+    roads = lay.roads
+    if roads.size:
+        quality = lay.f[L_ROAD].reshape(cells)
+        for i in range(roads.size):
+            buf[0, i] = quality[roads[i]]
+        out[M_ROAD_QUALITY] = _mean(buf[0], roads.size)

@@ -58,9 +58,41 @@ class LayerTable:
             np.ascontiguousarray(markets, dtype=np.int64)
         work = np.zeros((K.n_work_planes(factions), width, height), np.float64)
         self.packed = K.Layers(self.f, self.comb_own, work, np.zeros(height, np.float64),
-                               self.tips, self.markets, np.zeros_like(self.markets))
+                               self.tips, self.markets, np.zeros_like(self.markets),
+                               *_no_zones(width * height))
+
+    # --- zones: protection sites and roads, set once the landscape is drawn ---
+    def set_zones(self, sites: np.ndarray, site_of: np.ndarray, roads: np.ndarray,
+                  road_nbr: np.ndarray) -> None:
+        """Protection sites (flat cells, and the site whose area holds each cell) and the road
+        network (flat cells and their road neighbours) the kernels see (ODD 5, 7.23, 7.24)."""
+        sites = np.ascontiguousarray(sites, dtype=np.int64)
+        roads = np.ascontiguousarray(roads, dtype=np.int64)
+        self.packed = self.packed._replace(
+            sites=sites, site_of=np.ascontiguousarray(site_of, dtype=np.int64),
+            site_load=np.zeros(sites.size, np.int64), site_aid=np.zeros(sites.size),
+            roads=roads, road_nbr=np.ascontiguousarray(road_nbr, dtype=np.int64).reshape(-1, 4),
+            road_tmp=np.zeros(roads.size))
+
+    @property
+    def sites(self) -> np.ndarray:
+        """Flat cells of the protection sites (ODD 7.23)."""
+        return self.packed.sites
+
+    @property
+    def roads(self) -> np.ndarray:
+        """Flat cells of the road network (ODD 7.24)."""
+        return self.packed.roads
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in K.LAYER_NAMES:
             return self.f[K.LAYER_NAMES.index(name)]
         raise AttributeError(name)
+
+
+def _no_zones(cells: int) -> tuple[np.ndarray, ...]:
+    """No protection sites and no roads: the zone fields of ``layout.Layers`` (every cell
+    outside any site)."""
+    none = np.zeros(0, np.int64)
+    return (none, np.full(cells, -1, np.int64), none.copy(), np.zeros(0), none.copy(),
+            np.zeros((0, 4), np.int64), np.zeros(0))

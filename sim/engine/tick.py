@@ -32,6 +32,7 @@ from sim.engine.layout import (
     EV_DEATHS,
     EV_KILLINGS,
     EV_RELEASES,
+    EV_RESIDENTS_SLOWED,
     F_DIALOGUE,
     F_HARDSHIP,
     F_RISK,
@@ -39,7 +40,9 @@ from sim.engine.layout import (
     I_AGE,
     I_ALIVE,
     I_DEATH_AGE,
+    I_DISPLACED,
     I_EMPLOYED,
+    I_HOME,
     I_JAIL,
     I_KIND,
     I_STATE,
@@ -57,6 +60,7 @@ from sim.engine.layout import (
 )
 from sim.engine.memory import PF_CELL, PF_ROW, prefetch
 from sim.engine.rng import randint, shuffle, uniform
+from sim.rules.checkpoints import checkpoints_on, held_probability, passage_control
 from sim.rules.civil_violence import (
     INTERGROUP,
     PEACEKEEPING,
@@ -73,6 +77,7 @@ from sim.rules.civil_violence import (
     release,
     turns_active,
 )
+from sim.rules.displacement import sites_on
 
 
 @njit(cache=True)
@@ -108,6 +113,11 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     move_first = prm.unrest_move_first
     extended = prm.model == PEACEKEEPING
     intergroup = prm.unrest_mode == INTERGROUP
+    # --- zones: checkpoints hold residents' moves; the displaced at sites stay (7.22, 7.23)
+    control = grid.control.reshape(n_cells)
+    aid = grid.aid.reshape(n_cells)
+    checkpoints = extended and checkpoints_on(prm)
+    shelter = extended and sites_on(prm)
 
     def fields_add(first, last, x, y, delta):
         # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
@@ -156,12 +166,19 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         # ODD 7.4: to a uniformly random empty cell within vision (if any), taking along
         # what the agent adds to the fields (an active resident to the active fields, a cop
         # to the cop field)
+        kind = ai[a, I_KIND]
+        if shelter and kind == RESIDENT and ai[a, I_DISPLACED] and ai[a, I_HOME] >= 0:
+            return  # --- zones: the displaced move as displacement says (ODD 7.23)
         x = ai[a, I_X]
         y = ai[a, I_Y]
         c = empty_in_vision(x, y, ai[a, I_VCLASS])
         if c < 0:
             return
-        kind = ai[a, I_KIND]
+        if checkpoints and kind == RESIDENT:  # --- zones: checkpoints slow residents (7.22)
+            k = passage_control(control[x * height + y], control[c])
+            if k > 0.0 and uniform(rng) < held_probability(k, prm.checkpoints_slow_rate):
+                events[EV_RESIDENTS_SLOWED] += 1
+                return
         if kind == RESIDENT:
             first, last = (1, 1 + n_class) if ai[a, I_STATE] == ACTIVE else (0, 0)
         else:
@@ -198,6 +215,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                 af[a, F_DIALOGUE],
                 legitimacy,
                 prm,
+                aid[here] if x >= 0 and ai[a, I_DISPLACED] else 0.0,
             )
         else:  # Epstein: nothing but hardship is read (no memory traffic for the layer)
             g = grievance(af[a, F_HARDSHIP], False, 0.0, 0, 0.0, 0.0, legitimacy, prm)

@@ -132,7 +132,38 @@ def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]
     }
     out.update(scale_summary(ts, scenario, out))
     out.update(relapse_summary(ts, scenario))
+    out.update(zones_summary(ts))
     return out
+
+
+def zones_summary(ts: pd.DataFrame) -> dict[str, Any]:
+    """Checkpoints (ODD 7.22), protection sites and displacement (ODD 7.23) and roads (ODD
+    7.24) over the run: totals, means over ticks 1..T, and the last road quality (None
+    without roads)."""
+    during = ts.iloc[1:]
+
+    def total(column: str) -> int:
+        return int(ts[column].sum())
+
+    def mean(column: str) -> float | None:
+        return float(during[column].mean()) if len(during) else None
+
+    return {
+        "combatant_moves_total": total("combatant_moves"),
+        "checkpoint_stops_total": total("checkpoint_stops"),
+        "checkpoint_detections_total": total("checkpoint_detections"),
+        "checkpoint_detentions_total": total("checkpoint_detentions"),
+        "residents_slowed_total": total("residents_slowed"),
+        "mean_market_access": mean("market_access_mean"),
+        "mean_economy": mean("economy_mean"),
+        "displaced_new_total": total("displaced_new"),
+        "mean_displaced": mean("displaced"),
+        "mean_displaced_at_sites": mean("displaced_at_sites"),
+        "displaced_returns_total": total("displaced_returns"),
+        "displaced_deaths_total": total("displaced_deaths"),
+        "final_road_quality": (float(ts["road_quality_mean"].iloc[-1])
+                               if "road_quality_mean" in ts else None),
+    }
 
 
 def scale_summary(ts: pd.DataFrame, scenario: Scenario, totals: dict[str, Any]

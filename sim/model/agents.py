@@ -103,9 +103,10 @@ class Resident(ArrayAgent):
         i, f = m.arrays.i[self.slot], m.arrays.f[self.slot]
         x = int(i[K.I_X])
         economy = float(m.cells.economy[x, int(i[K.I_Y])]) if x >= 0 else 0.0
+        aid = float(m.cells.aid[x, int(i[K.I_Y])]) if x >= 0 and i[K.I_DISPLACED] else 0.0
         return float(grievance(float(f[K.F_HARDSHIP]), x >= 0, economy, int(i[K.I_EMPLOYED]),
                                float(f[K.F_TRUST_POLICE]), float(f[K.F_DIALOGUE]),
-                               float(m.legitimacy), m.params))
+                               float(m.legitimacy), m.params, aid))
 
     @property
     def trust_pk(self) -> float:

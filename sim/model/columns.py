@@ -31,7 +31,13 @@ PEACEKEEPING_COLUMNS = [
     "police_professionalism_mean", "grievance_mean", "economy_mean", "infrastructure_mean",
     "violence_mean", "violence_civilian_mean", "violence_battle_mean",
     *(f"pk_{r}" for r in ROLE_NAMES),
+    # --- zones: checkpoints (ODD 7.22), protection sites and displacement (ODD 7.23) ---
+    "combatant_moves", "checkpoint_stops", "checkpoint_detections", "checkpoint_detentions",
+    "residents_slowed", "market_access_mean", "displaced_new", "displaced_at_sites",
+    "displaced_returns", "displaced_deaths",
 ]
+#: --- zones: contexts with roads (ODD 7.24)
+ROAD_COLUMNS = ["road_quality_mean"]
 #: two-group peacekeeping contexts: trust in peacekeepers by communal group
 GROUP_TRUST_COLUMNS = ["trust_pk_group0", "trust_pk_group1"]
 # the peacekeeping layer's event counters and its counts and means (sim.engine.metrics)
@@ -58,6 +64,15 @@ LAYER_EVENTS = {
     "rejoined": K.EV_REJOINED,
     "emigrated": K.EV_EMIGRATED,
     "returned": K.EV_RETURNED,
+    # --- zones ---
+    "combatant_moves": K.EV_COMBATANT_MOVES,
+    "checkpoint_stops": K.EV_CHECKPOINT_STOPS,
+    "checkpoint_detections": K.EV_CHECKPOINT_DETECTIONS,
+    "checkpoint_detentions": K.EV_CHECKPOINT_DETENTIONS,
+    "residents_slowed": K.EV_RESIDENTS_SLOWED,
+    "displaced_new": K.EV_FLED,
+    "displaced_returns": K.EV_DISPLACED_RETURNS,
+    "displaced_deaths": K.EV_DISPLACED_DEATHS,
 }
 LAYER_COUNTS = {
     "displaced": M.M_DISPLACED,
@@ -65,6 +80,7 @@ LAYER_COUNTS = {
     "ex_combatants": M.M_EX_COMBATANTS,
     "refugees_abroad": M.M_ABROAD,
     **{f"pk_{r}": M.M_ROLES + K.ROLE_CODES[r] for r in ROLE_NAMES},
+    "displaced_at_sites": M.M_DISPLACED_AT_SITES,  # --- zones
 }
 LAYER_MEANS = {
     "trust_pk_mean": M.M_TRUST_PK,
@@ -80,6 +96,8 @@ LAYER_MEANS = {
     "mission_legitimacy": M.M_LEGITIMACY,
     "trust_pk_group0": M.M_TRUST_PK_G0,
     "trust_pk_group1": M.M_TRUST_PK_G1,
+    "market_access_mean": M.M_ACCESS,  # --- zones
+    "road_quality_mean": M.M_ROAD_QUALITY,
 }
 
 
@@ -94,6 +112,8 @@ def metric_columns(scenario: Scenario) -> list[str]:
         cols += PEACEKEEPING_COLUMNS  # births and deaths among them
         if scenario.residents.groups == 2:
             cols += GROUP_TRUST_COLUMNS
+        if scenario.roads.links > 0:  # --- zones
+            cols += ROAD_COLUMNS
     elif scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
         cols += ["births", "deaths"]
     return cols

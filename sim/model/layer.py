@@ -28,6 +28,7 @@ from sim.engine.state import LayerTable
 from sim.model.columns import layer_row
 from sim.rules.armed_groups import new_aggression, reinforce
 from sim.rules.mission import adaptive_moves, district_need, drawdown_count, role_counts
+from sim.rules.roads import build_roads
 
 if TYPE_CHECKING:
     from sim.model.model import PeaceSimModel
@@ -55,6 +56,7 @@ class PeacekeepingLayer:
         self._metrics = np.zeros(N_METRICS, np.float64)
         self._buf = np.empty((5, model.capacity), np.float64)
         self._gen = gen
+        self._site_posts = 0  # static posts placed at protection sites so far (ODD 7.23)
         self.replaced = 0  # units the timeline replaced this tick
         self.mission_legitimacy = 0.0  # M: share of residents who trust the mission
         lay = self.lay.packed
@@ -93,6 +95,87 @@ class PeacekeepingLayer:
         near = np.zeros((m.width, m.height))
         box_sum_into(lay.market, e.programme_radius, self.torus, near)
         lay.programme[:] = (near > 0).astype(np.float64) if e.programme_rate > 0 else near * 0.0
+        self._init_zones(gen)
+
+    # --- zones: protection sites (ODD 7.23) and roads (ODD 7.24) ---
+
+    def _init_zones(self, gen: np.random.Generator) -> None:
+        """The road network linking settlements (:func:`sim.rules.roads.build_roads`; its
+        cells at ``roads.initial_quality``) and the protection sites, each on a random cell
+        within ``sites.placement`` of a random settlement (distinct settlements while there
+        are enough, distinct cells), with the site whose area (``sites.radius``) holds every
+        cell: the nearest, ties to the first (ODD 5). Draws from ``gen`` only when there are
+        sites."""
+        m, sc, lay = self.model, self.sc, self.lay
+        w, h = m.width, m.height
+        roads, nbr = build_roads(self.market_cells, w, h, self.torus, sc.roads.links,
+                                 sc.roads.max_length)
+        lay.road.reshape(-1)[roads] = sc.roads.initial_quality
+        site_cells: list[int] = []
+        count = sc.sites.count
+        if count:
+            n = self.market_cells.size
+            picks = gen.choice(self.market_cells, size=min(count, n), replace=False).tolist()
+            picks += gen.choice(self.market_cells, size=count - len(picks)).tolist()
+            r = sc.sites.placement
+            for market in picks:
+                mx, my = divmod(int(market), h)
+                for _ in range(100):  # a free cell near the settlement (sites are distinct)
+                    x = int(mx + gen.integers(-r, r + 1))
+                    y = int(my + gen.integers(-r, r + 1))
+                    if self.torus:
+                        x, y = x % w, y % h
+                    else:
+                        x, y = min(max(x, 0), w - 1), min(max(y, 0), h - 1)
+                    if x * h + y not in site_cells:
+                        site_cells.append(x * h + y)
+                        break
+        sites = np.array(site_cells, np.int64)
+        site_of = np.full(w * h, -1, np.int64)
+        best = np.full(w * h, np.iinfo(np.int64).max, np.int64)
+        xs, ys = np.divmod(np.arange(w * h), h)
+        for s, cell in enumerate(site_cells):
+            dx, dy = np.abs(xs - cell // h), np.abs(ys - cell % h)
+            if self.torus:
+                dx, dy = np.minimum(dx, w - dx), np.minimum(dy, h - dy)
+            d = np.maximum(dx, dy)
+            take = (d <= sc.sites.radius) & (d < best)
+            site_of[take] = s
+            best[take] = d[take]
+        lay.set_zones(sites, site_of, roads, nbr)
+
+    def _site_post(self) -> int:
+        """ODD 7.23: a static post at a protection site, the sites in turn."""
+        sites = self.lay.sites
+        post = int(sites[self._site_posts % sites.size])
+        self._site_posts += 1
+        return post
+
+    def _checkpoint_post(self) -> int:
+        """ODD 7.22: a checkpoint's post, a cell 1..``checkpoints.approach`` cells from a random
+        settlement: a road cell there when there are any (with ``mechanisms.roads`` on)."""
+        m, sc = self.model, self.sc
+        w, h = m.width, m.height
+        market = int(self._gen.choice(self.market_cells))
+        mx, my = divmod(market, h)
+        r = sc.checkpoints.approach
+        around = []
+        for dx in range(-r, r + 1):
+            for dy in range(-r, r + 1):
+                x, y = mx + dx, my + dy
+                if self.torus:
+                    x, y = x % w, y % h
+                elif not (0 <= x < w and 0 <= y < h):
+                    continue
+                if (dx or dy) and x * h + y != market:
+                    around.append(x * h + y)
+        if not around:  # a one-cell map: the settlement itself
+            return market
+        cells = np.unique(np.array(around, np.int64))
+        if sc.mechanisms.roads and self.lay.roads.size:
+            on_road = cells[np.isin(cells, self.lay.roads)]
+            cells = on_road if on_road.size else cells
+        return int(self._gen.choice(cells))
 
     def _init_agents(self, gen: np.random.Generator) -> None:
         """Residents' trust, leaders and jobs; police conduct; the initial combatants and the
@@ -161,9 +244,14 @@ class PeacekeepingLayer:
                            K.PEACEKEEPER, m.params.pk_class, len(roles), m.free_stack, m.meta))
         roles = roles[: new.size]
         ag.role[new] = roles
+        sites = self.sc.mechanisms.protection_sites and self.lay.sites.size > 0
         for slot, role in zip(new.tolist(), roles.tolist(), strict=True):
-            if role in (K.STATIC, K.ENGAGEMENT, K.DDR_UNIT):
+            if role == K.STATIC and sites and self._gen.random() < self.sc.sites.post_share:
+                ag.home[slot] = self._site_post()  # --- zones: posts guard the sites (7.23)
+            elif role in (K.STATIC, K.ENGAGEMENT, K.DDR_UNIT):
                 ag.home[slot] = int(self._gen.choice(self.market_cells))
+            elif role == K.CHECKPOINT:  # --- zones: a post on an approach (ODD 7.22)
+                ag.home[slot] = self._checkpoint_post()
         return int(new.size)
 
     def replace_losses(self, keep: int) -> int:

@@ -102,6 +102,8 @@ class PeaceSimModel(mesa.Model):
             active_field=fields[1:],
             economy=np.zeros(shape, np.float64),
             abuse_ev=np.zeros(shape, np.float64),
+            control=np.zeros(shape, np.float64),  # --- zones: checkpoints (ODD 7.22)
+            aid=np.zeros(shape, np.float64),  # --- zones: aid at protection sites (ODD 7.23)
         )
         self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
         self.meta = np.zeros(K.N_META, dtype=np.int64)

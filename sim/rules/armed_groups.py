@@ -18,10 +18,11 @@ from sim.engine.grid import (
     convert,
     enter,
     leave,
-    move_in_vision,
     neighbour_where,
     new_agent,
     random_empty_cell,
+    random_empty_in_vision,
+    relocate,
     remove_agent,
 )
 from sim.engine.layout import (
@@ -33,6 +34,8 @@ from sim.engine.layout import (
     EV_CASUALTIES,
     EV_CLASHES,
     EV_COMBATANT_ARRESTS,
+    EV_COMBATANT_MOVES,
+    EV_DISPLACED_DEATHS,
     EV_HARMED,
     EV_INTERDICTIONS,
     EV_INTERRUPTED,
@@ -47,6 +50,7 @@ from sim.engine.layout import (
     F_INTEL_POLICE,
     F_RISK,
     I_ALIVE,
+    I_DISPLACED,
     I_EMPLOYED,
     I_EX_COMBATANT,
     I_FACTION,
@@ -79,6 +83,13 @@ from sim.engine.layout import (
     RESIDENT,
 )
 from sim.engine.rng import uniform
+from sim.rules.checkpoints import (
+    HELD,
+    STOPPED,
+    checkpoints_on,
+    pass_checkpoint,
+    passage_control,
+)
 from sim.rules.protection import (
     interdiction_probability,
     interruption_probability,
@@ -161,7 +172,10 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
             lay.f[L_VIOLENCE_CIV, x, y] += prm.violence_per_attack
             lay.f[L_HARM_EV, x, y] += 1.0
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
-                remove_agent(ag, grid, geo, prm, grid.occ.reshape(-1)[v], free_stack, meta)
+                b = grid.occ.reshape(-1)[v]
+                if ai[b, I_DISPLACED]:  # --- zones: deaths among the displaced (ODD 7.23)
+                    events[EV_DISPLACED_DEATHS] += 1
+                remove_agent(ag, grid, geo, prm, b, free_stack, meta)
                 events[EV_CASUALTIES] += 1
     detain(ag, grid, geo, prm, c)
 
@@ -245,6 +259,8 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     lay.f[L_VICTIM_EV1 if group1 else L_VICTIM_EV, vx, vy] += 1.0
     if uniform(rng) < prm.armed_groups_p_lethal:
         events[EV_CASUALTIES] += 1
+        if ai[v, I_DISPLACED]:  # --- zones: deaths among the displaced (ODD 7.23)
+            events[EV_DISPLACED_DEATHS] += 1
         remove_agent(ag, grid, geo, prm, v, free_stack, meta)
 
 
@@ -256,7 +272,8 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     with the police's tips); else, with security forces in vision, it clashes with
     probability ``p_clash``; a survivor attacks with probability aggression (1 - P_c)
     (:func:`attack_risk`, :func:`pick_victim`); then it moves to a uniformly random empty cell
-    in vision."""
+    in vision, unless checkpoints controlling the move stop or hold it
+    (:func:`sim.rules.checkpoints.pass_checkpoint`, ODD 7.22)."""
     ai = ag.i
     af = ag.f
     x = ai[c, I_X]
@@ -284,7 +301,25 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
         v = pick_victim(ag, grid, geo, prm, rng, c)
         if v >= 0:
             attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events)
-    move_in_vision(ag, grid, geo, prm, rng, c)
+    # --- zones: the move, through the checkpoints that control it (ODD 7.22) ---
+    x = ai[c, I_X]
+    y = ai[c, I_Y]
+    there = random_empty_in_vision(ai, grid.occ.reshape(-1), geo, rng, x, y, ai[c, I_VCLASS])
+    if there < 0:
+        return
+    if checkpoints_on(prm):
+        here = x * geo.height + y
+        control = passage_control(grid.control[x, y], grid.control.reshape(-1)[there])
+        if control > 0.0:
+            passage = pass_checkpoint(ag, prm, lay, rng, c, control, here, there, geo.height,
+                                      meta, events)
+            if passage == HELD:
+                detain(ag, grid, geo, prm, c)
+                return
+            if passage == STOPPED:
+                return
+    relocate(ag, grid, geo, prm, c, there)
+    events[EV_COMBATANT_MOVES] += 1
 
 
 @njit(inline="always", cache=True)

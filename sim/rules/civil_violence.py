@@ -65,11 +65,14 @@ PEACEKEEPING = code("model", "peacekeeping")
 
 
 @njit(inline="always", cache=True)
-def grievance(hardship, on_grid, economy, employed, trust_police, dialogue, legitimacy, prm):
+def grievance(hardship, on_grid, economy, employed, trust_police, dialogue, legitimacy, prm,
+              aid=0.0):
     """ODD 7.2 rule A, grievance: Epstein's G = h (1 - L). With the peacekeeping layer,
-    H = ((1 - w) h + w (1 - E_cell)) (1 - relief if employed), L_i = (1 - u) L + u
+    H = ((1 - w) h + w (1 - E_cell)) (1 - relief if employed) (1 - aid), L_i = (1 - u) L + u
     trust_police, G = H (1 - L_i)(1 - dialogue), w = ``economy.hardship_weight``,
-    u = ``unrest.legitimacy_trust_weight``, relief = ``economy.employment_relief``.
+    u = ``unrest.legitimacy_trust_weight``, relief = ``economy.employment_relief``, aid the
+    humanitarian aid reaching a displaced resident at a protection site (ODD 7.23; 0 for
+    everyone else).
 
     Scalars only (``economy`` is the value on the resident's cell, read if ``on_grid``)."""
     if prm.model != PEACEKEEPING:
@@ -80,6 +83,8 @@ def grievance(hardship, on_grid, economy, employed, trust_police, dialogue, legi
         hard += w * (1.0 - economy)
     if employed:
         hard *= 1.0 - prm.economy_employment_relief
+    if aid > 0.0:  # --- zones: humanitarian aid at protection sites (ODD 7.23)
+        hard *= 1.0 - aid
     u = prm.unrest_legitimacy_trust_weight
     leg = (1.0 - u) * legitimacy + u * trust_police
     return hard * (1.0 - leg) * (1.0 - dialogue)

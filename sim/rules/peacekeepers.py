@@ -19,7 +19,9 @@ from sim.engine.layout import (
     I_VCLASS,
     I_X,
     I_Y,
+    L_DISPLACED_NEAR,
     L_INTEL,
+    L_ROAD,
     L_VIOLENCE_CIV,
     MENTORING,
     PATROL,
@@ -28,6 +30,7 @@ from sim.engine.layout import (
     STATIC,
 )
 from sim.engine.rng import randint, uniform
+from sim.rules.roads import rr_reach
 
 
 @njit(inline="always", cache=True)
@@ -48,10 +51,16 @@ def calls_rapid_response(best_heat, prm):
 @njit(inline="always", cache=True)
 def patrol_score(lay, prm, rng, x, y):
     """ODD 7.8, patrol: a sampled cell is worth its :func:`heat` (violence against civilians
-    and fresh tips), with a random tie-break (``strategy.patrol_jitter`` x U(0, 1))."""
-    return heat(lay.f[L_VIOLENCE_CIV, x, y], lay.f[L_INTEL, x, y], prm) + (
+    and fresh tips), with a random tie-break (``strategy.patrol_jitter`` x U(0, 1)); with
+    protection sites, + ``sites.patrol_priority`` x the displaced residents within
+    ``sites.radius`` of it (ODD 7.23)."""
+    score = heat(lay.f[L_VIOLENCE_CIV, x, y], lay.f[L_INTEL, x, y], prm) + (
         prm.strategy_patrol_jitter * uniform(rng)
     )
+    # --- zones: patrols prioritise the displaced (ODD 7.23) ---
+    if prm.mechanisms_protection_sites and prm.sites_count > 0:
+        score += prm.sites_patrol_priority * lay.f[L_DISPLACED_NEAR, x, y]
+    return score
 
 
 @njit(inline="always", cache=True)
@@ -109,17 +118,19 @@ def warned_post(home, warned, n_warned, geo, prm):
 @njit(inline="always", cache=True)
 def move_unit(ag, grid, geo, prm, lay, rng, a, hot_cell, n_warned):
     """ODD 7.8: a unit moves as its role says. Patrols patrol; rapid response moves up to
-    ``strategy.rr_speed`` cells toward the hottest cell (``hot_cell``, -1: none, and it
-    patrols); mentors up to ``strategy.mentor_speed`` toward their police partner; static
-    posts up to ``strategy.post_speed`` toward a warned settlement near their post
-    (:func:`warned_post`) or their post; engagement and DDR units toward their home."""
+    ``strategy.rr_speed`` cells (more on a road, :func:`sim.rules.roads.rr_reach`) toward the
+    hottest cell (``hot_cell``, -1: none, and it patrols); mentors up to
+    ``strategy.mentor_speed`` toward their police partner; static posts up to
+    ``strategy.post_speed`` toward a warned settlement near their post (:func:`warned_post`)
+    or their post; engagement and DDR units and checkpoints toward their home (meeting,
+    site, or checkpoint post, ODD 7.22)."""
     ai = ag.i
     role = ai[a, I_ROLE]
     goal = -1
     reach = 0
     if role == RAPID_RESPONSE and hot_cell >= 0:
         goal = hot_cell
-        reach = prm.strategy_rr_speed
+        reach = rr_reach(lay.f[L_ROAD, ai[a, I_X], ai[a, I_Y]], prm)  # --- zones: roads
     elif role == MENTORING:
         partner = ai[a, I_HOME]
         if (
@@ -133,7 +144,7 @@ def move_unit(ag, grid, geo, prm, lay, rng, a, hot_cell, n_warned):
     elif role == STATIC and ai[a, I_HOME] >= 0:
         goal = warned_post(ai[a, I_HOME], lay.warned, n_warned, geo, prm)
         reach = prm.strategy_post_speed
-    elif role != PATROL and role != RAPID_RESPONSE:  # engagement, DDR site
+    elif role != PATROL and role != RAPID_RESPONSE:  # engagement, DDR site, checkpoint
         goal = ai[a, I_HOME]
         reach = prm.strategy_post_speed
     if role == PATROL or (role == RAPID_RESPONSE and hot_cell < 0):

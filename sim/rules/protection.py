@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.engine.layout import DDR_UNIT, ENGAGEMENT, PATROL, RAPID_RESPONSE, STATIC
+from sim.engine.layout import CHECKPOINT, DDR_UNIT, ENGAGEMENT, PATROL, RAPID_RESPONSE, STATIC
 
 
 @njit(inline="always", cache=True)
@@ -32,6 +32,8 @@ def deterrence(role, prm):
         return prm.protection_deterrence_engagement
     if role == DDR_UNIT:
         return prm.protection_deterrence_ddr
+    if role == CHECKPOINT:  # --- zones
+        return prm.protection_deterrence_checkpoint
     return prm.protection_deterrence_police_mentoring
 
 
@@ -49,6 +51,8 @@ def interdiction(role, prm):
         return prm.protection_interdiction_engagement
     if role == DDR_UNIT:
         return prm.protection_interdiction_ddr
+    if role == CHECKPOINT:  # --- zones
+        return prm.protection_interdiction_checkpoint
     return prm.protection_interdiction_police_mentoring
 
 

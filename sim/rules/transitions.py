@@ -60,15 +60,18 @@ def ddr_probability(e, prm):
 
 @njit(inline="always", cache=True)
 def transition_chance(kind, jailed, employed, ex_combatant, sees_combatant, near_ddr, hardship,
-                      e, trust_police, dialogue, trust_pk, legitimacy, mission_legitimacy, prm):
+                      e, trust_police, dialogue, trust_pk, legitimacy, mission_legitimacy, prm,
+                      aid=0.0):
     """ODD 7.10, an agent on the grid: an unemployed, non-jailed resident may relapse (an
     ex-combatant, :func:`relapse_probability`) or be recruited (if it sees a combatant,
     :func:`recruit_probability`), with its grievance G at economy E (L the regime's
-    legitimacy, M the mission's); a combatant within reach
+    legitimacy, M the mission's; ``aid`` the humanitarian aid a displaced resident receives
+    at a protection site, ODD 7.23); a combatant within reach
     of a DDR site may disarm (:func:`ddr_probability`). Returns (probability, event counter),
     probability -1 when nothing can happen (nothing is drawn)."""
     if kind == RESIDENT and not jailed and not employed:
-        g = grievance(hardship, True, e, employed, trust_police, dialogue, legitimacy, prm)
+        g = grievance(hardship, True, e, employed, trust_police, dialogue, legitimacy, prm,
+                      aid)
         if ex_combatant:
             return relapse_probability(g, e, prm), EV_RELAPSES
         if sees_combatant:
