@@ -91,7 +91,7 @@ from sim.engine.memory import AHEAD, prefetch
 from sim.engine.rng import uniform
 from sim.engine.tick import tick
 from sim.rules.armed_groups import combatant_turn, detention_phase
-from sim.rules.checkpoints import checkpoints_on, trade_passage
+from sim.rules.checkpoints import checkpoints_on, has_checkpoints, trade_passage
 from sim.rules.displacement import displacement_step, site_status, sites_on
 from sim.rules.environment import (
     access,
@@ -508,8 +508,9 @@ def environment_phase(grid, prm, lay):
 def checkpoint_phase(grid, prm, lay):
     """ODD 3 step 5, with the presence fields (ODD 7.22): the checkpoints controlling every
     cell, those within ``checkpoints.radius`` of it (a box sum of where checkpoint units
-    stand), read by the moves of residents and fighters and by market access."""
-    if checkpoints_on(prm):
+    stand), read by the moves of residents and fighters and by market access (with
+    ``mechanisms.checkpoints`` on) and by the outputs near checkpoints."""
+    if has_checkpoints(prm):
         box_sum_work(lay.work[W_CHECKPOINT], prm.checkpoints_radius, prm.world_torus,
                      grid.control, lay.work[W_TMP], lay.col)
 

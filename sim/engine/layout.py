@@ -74,8 +74,9 @@ ROLE_CODES = {
     EV_FLED,
     EV_DISPLACED_RETURNS,
     EV_DISPLACED_DEATHS,
-) = range(36)
-N_EVENTS = 36
+    EV_ATTACKS_NEAR_CHECKPOINTS,
+) = range(37)
+N_EVENTS = 37
 # meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used, refugees
 # abroad, next row of the tip table] (loops over slots stop at META_HIGH: slots above it were
 # never alive)

@@ -72,8 +72,9 @@ from sim.rules.civil_violence import grievance
     M_DISPLACED_AT_SITES,
     M_ACCESS,
     M_ROAD_QUALITY,
+    M_ECONOMY_NEAR_CHECKPOINTS,
     M_ROLES,  # peacekeepers per role code from here on
-) = range(21)
+) = range(22)
 N_METRICS = M_ROLES + len(ROLE_CODES)
 
 
@@ -278,3 +279,12 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
         for i in range(roads.size):
             buf[0, i] = quality[roads[i]]
         out[M_ROAD_QUALITY] = _mean(buf[0], roads.size)
+    if prm.strategy_roles_checkpoint > 0.0:  # the economy where checkpoints control (7.22)
+        control = grid.control.reshape(cells)
+        economy = grid.economy.reshape(cells)
+        n = 0
+        for c in range(cells):
+            if control[c] > 0.0:
+                buf[0, n] = economy[c]
+                n += 1
+        out[M_ECONOMY_NEAR_CHECKPOINTS] = _mean(buf[0], n)

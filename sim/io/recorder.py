@@ -154,6 +154,8 @@ def zones_summary(ts: pd.DataFrame) -> dict[str, Any]:
         "checkpoint_detections_total": total("checkpoint_detections"),
         "checkpoint_detentions_total": total("checkpoint_detentions"),
         "residents_slowed_total": total("residents_slowed"),
+        "attacks_near_checkpoints_total": total("attacks_near_checkpoints"),
+        "mean_economy_near_checkpoints": mean("economy_near_checkpoints"),
         "mean_market_access": mean("market_access_mean"),
         "mean_economy": mean("economy_mean"),
         "displaced_new_total": total("displaced_new"),

@@ -33,7 +33,8 @@ PEACEKEEPING_COLUMNS = [
     *(f"pk_{r}" for r in ROLE_NAMES),
     # --- zones: checkpoints (ODD 7.22), protection sites and displacement (ODD 7.23) ---
     "combatant_moves", "checkpoint_stops", "checkpoint_detections", "checkpoint_detentions",
-    "residents_slowed", "market_access_mean", "displaced_new", "displaced_at_sites",
+    "residents_slowed", "attacks_near_checkpoints", "economy_near_checkpoints",
+    "market_access_mean", "displaced_new", "displaced_at_sites",
     "displaced_returns", "displaced_deaths",
 ]
 #: --- zones: contexts with roads (ODD 7.24)
@@ -70,6 +71,7 @@ LAYER_EVENTS = {
     "checkpoint_detections": K.EV_CHECKPOINT_DETECTIONS,
     "checkpoint_detentions": K.EV_CHECKPOINT_DETENTIONS,
     "residents_slowed": K.EV_RESIDENTS_SLOWED,
+    "attacks_near_checkpoints": K.EV_ATTACKS_NEAR_CHECKPOINTS,
     "displaced_new": K.EV_FLED,
     "displaced_returns": K.EV_DISPLACED_RETURNS,
     "displaced_deaths": K.EV_DISPLACED_DEATHS,
@@ -97,6 +99,7 @@ LAYER_MEANS = {
     "trust_pk_group0": M.M_TRUST_PK_G0,
     "trust_pk_group1": M.M_TRUST_PK_G1,
     "market_access_mean": M.M_ACCESS,  # --- zones
+    "economy_near_checkpoints": M.M_ECONOMY_NEAR_CHECKPOINTS,
     "road_quality_mean": M.M_ROAD_QUALITY,
 }
 

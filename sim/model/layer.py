@@ -153,7 +153,8 @@ class PeacekeepingLayer:
 
     def _checkpoint_post(self) -> int:
         """ODD 7.22: a checkpoint's post, a cell 1..``checkpoints.approach`` cells from a random
-        settlement: a road cell there when there are any (with ``mechanisms.roads`` on)."""
+        settlement that is no settlement itself: a road cell there when there are any (with
+        ``mechanisms.roads`` on)."""
         m, sc = self.model, self.sc
         w, h = m.width, m.height
         market = int(self._gen.choice(self.market_cells))
@@ -167,11 +168,13 @@ class PeacekeepingLayer:
                     x, y = x % w, y % h
                 elif not (0 <= x < w and 0 <= y < h):
                     continue
-                if (dx or dy) and x * h + y != market:
+                if dx or dy:
                     around.append(x * h + y)
         if not around:  # a one-cell map: the settlement itself
             return market
         cells = np.unique(np.array(around, np.int64))
+        beside = cells[~np.isin(cells, self.market_cells)]  # an approach, not a settlement
+        cells = beside if beside.size else cells
         if sc.mechanisms.roads and self.lay.roads.size:
             on_road = cells[np.isin(cells, self.lay.roads)]
             cells = on_road if on_road.size else cells

@@ -30,6 +30,7 @@ from sim.engine.layout import (
     DETAINED,
     EV_ABUSES,
     EV_ATTACKS,
+    EV_ATTACKS_NEAR_CHECKPOINTS,
     EV_BATTLE_DEATHS,
     EV_CASUALTIES,
     EV_CLASHES,
@@ -248,6 +249,8 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     vx = ai[v, I_X]
     vy = ai[v, I_Y]
     lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
+    if grid.control[vx, vy] > 0.0:  # --- zones: an attack near a checkpoint (ODD 7.22)
+        events[EV_ATTACKS_NEAR_CHECKPOINTS] += 1
     if ai[v, I_INFORMANT] > 0:
         events[EV_RETALIATIONS] += 1
         lay.f[L_RETALIATION_EV, vx, vy] += 1.0

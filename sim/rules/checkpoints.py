@@ -41,6 +41,14 @@ PASSED, STOPPED, HELD = 0, 1, 2
 
 
 @njit(inline="always", cache=True)
+def has_checkpoints(prm):
+    """ODD 7.22: the strategy posts checkpoints (a checkpoint share above 0); where they
+    stand is then known (the control field, also with ``mechanisms.checkpoints`` off, so
+    that a knock-out can be compared near the same posts)."""
+    return prm.strategy_roles_checkpoint > 0.0
+
+
+@njit(inline="always", cache=True)
 def checkpoints_on(prm):
     """ODD 7.22: checkpoints control movement and trade only with ``mechanisms.checkpoints``
     on and a checkpoint share in the strategy (otherwise the control field is never read)."""

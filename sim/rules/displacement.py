@@ -157,7 +157,8 @@ def go_home(ag, grid, geo, prm, lay, rng, a, origin, at):
 
 @njit(inline="always", cache=True)
 def displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events):
-    """ODD 7.11 flight and 7.23, resident ``a`` at (x, y) with violence V = ``v`` there.
+    """ODD 7.23 (and the flight of 7.11), resident ``a`` at (x, y) with violence V = ``v``
+    there.
 
     Without sites (:func:`sites_on` false): where V > ``flee_threshold`` it flees to the
     calmest nearby cell (:func:`sim.rules.trust.flee`) and is displaced; a displaced resident

@@ -1,0 +1,168 @@
+"""MODEL.md section 6, effect 15: checkpoints cut armed movement and attacks nearby at a cost
+to trade and the economy (ODD 7.22), paired on common seeds.
+
+Two comparisons on the baseline (no exit), every arm on the same seeds:
+
+* *with vs without*: the strategy ``strategies/checkpoints.toml`` (a fifth of the force at
+  checkpoints, taken from patrols and static posts) against the same force with the
+  baseline's own mixed posture and no checkpoints;
+* *control on vs off*: the same strategy with ``mechanisms.checkpoints`` on and off, so the
+  same units stand at the same posts and only their control of movement and trade differs;
+  this is where "nearby" is defined (attacks on residents, and the economy, on the cells
+  checkpoints control) in both arms.
+
+A row is shown when its mean paired difference exceeds ``Z`` standard errors in the
+expected direction. Rows the model does not show at that margin are listed in
+``NOT_SHOWN`` with the measured numbers (not asserted; no parameter was tuned to make them
+show); if one of them does not show, the test is an expected failure after the other rows
+have been asserted.
+
+``python tests/test_effects_checkpoints.py [--jobs N]`` prints the rows as ODD section 9
+lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import load_scenario, run
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+STRATEGY = ROOT / "scenarios" / "strategies" / "checkpoints.toml"
+TICKS = 260
+SEEDS = tuple(range(1, 41))
+Z = 3.0
+pytestmark = pytest.mark.slow
+
+#: the arms: (strategy file or None for the baseline's own, overrides)
+ARMS: dict[str, tuple[Path | None, dict]] = {
+    "with": (STRATEGY, {}),
+    "without": (None, {}),
+    "control off": (STRATEGY, {"mechanisms.checkpoints": False}),
+}
+OUTCOMES = ("combatant_moves_total", "attacks_total", "casualties_total",
+            "attacks_near_checkpoints_total", "mean_market_access", "mean_economy",
+            "mean_economy_near_checkpoints")
+
+_RUNS: dict[tuple[str, int], dict[str, float]] = {}
+
+
+def one_run(arm: str, seed: int) -> dict[str, float]:
+    """The outcomes of one arm's run on one seed (cached)."""
+    if (arm, seed) not in _RUNS:
+        strategy, overrides = ARMS[arm]
+        sc = load_scenario(BASELINE, overrides={"mission.drawdown_start": None, **overrides},
+                           strategy=strategy)
+        summary = run(sc, seed=seed, ticks=TICKS).summary
+        _RUNS[arm, seed] = {k: float(summary[k]) for k in OUTCOMES}
+    return _RUNS[arm, seed]
+
+
+def o(metric: str, arm: str) -> np.ndarray:
+    return np.array([one_run(arm, s)[metric] for s in SEEDS])
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the paired difference a - b."""
+    d = a - b
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def effect_15() -> dict[str, tuple[float, float]]:
+    """Each row is oriented so that the expected effect is positive."""
+    rows = {}
+    for metric, what in (("combatant_moves_total", "armed movement (fighters' moves)"),
+                         ("attacks_total", "attacks")):
+        rows[f"{what}: without - with checkpoints"] = paired(o(metric, "without"),
+                                                             o(metric, "with"))
+    rows["market access: without - with checkpoints"] = paired(
+        o("mean_market_access", "without"), o("mean_market_access", "with"))
+    rows["economy (map mean): without - with checkpoints"] = paired(
+        o("mean_economy", "without"), o("mean_economy", "with"))
+    for metric, what in (("combatant_moves_total", "armed movement (fighters' moves)"),
+                         ("attacks_near_checkpoints_total", "attacks near checkpoints"),
+                         ("attacks_total", "attacks"),
+                         ("casualties_total", "civilian casualties")):
+        rows[f"{what}: control off - on"] = paired(o(metric, "control off"),
+                                                   o(metric, "with"))
+    for metric, what in (("mean_market_access", "market access"),
+                         ("mean_economy_near_checkpoints", "economy near checkpoints"),
+                         ("mean_economy", "economy (map mean)")):
+        rows[f"{what}: control off - on"] = paired(o(metric, "control off"),
+                                                   o(metric, "with"))
+    return rows
+
+
+#: rows the model does not show at Z standard errors: what was measured (seeds 1-40)
+NOT_SHOWN: dict[str, str] = {
+    "attacks: without - with checkpoints": (
+        "fewer attacks with checkpoints but not at 3 SE: 16.7 +- 7.6 (2.2 SE); the same "
+        "posts controlling movement save 36.9 +- 8.2 attacks (4.5 SE, control off - on), "
+        "the difference being the patrols the checkpoints replace"),
+    "economy (map mean): without - with checkpoints": (
+        "no cost on the map's mean economy: -0.0044 +- 0.0040 (the economy is slightly "
+        "higher with checkpoints); the cost shows in market access (0.035, 101 SE)"),
+    "economy (map mean): control off - on": (
+        "the map's mean economy is higher with control: -0.0125 +- 0.0043 (2.9 SE the "
+        "other way): the violence checkpoints prevent outweighs the trade they hold up, "
+        "except on the cells they control (economy near checkpoints, 6.4 SE lower)"),
+}
+
+
+def shown(mean: float, se: float) -> bool:
+    return mean - Z * se > 0
+
+
+def test_effect_15_checkpoints_cut_armed_movement_and_attacks_at_a_cost_to_trade() -> None:
+    rows = effect_15()
+    assert set(NOT_SHOWN) <= set(rows)
+    missing = []
+    for label, (mean, se) in rows.items():
+        if label in NOT_SHOWN:
+            if not shown(mean, se):
+                missing.append(f"{label}: {mean:.4g} +- {se:.3g} ({NOT_SHOWN[label]})")
+            continue
+        assert shown(mean, se), f"effect 15: {label}: {mean:.4g} +- {se:.3g}"
+    if missing:
+        pytest.xfail("effect 15, asserted rows shown; not shown: " + "; ".join(missing))
+
+
+def _runs(args: tuple[str, int]) -> tuple[str, int, dict[str, float]]:
+    arm, seed = args
+    return arm, seed, one_run(arm, seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the rows of effect 15 as ODD section 9 lists them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        print(f"--jobs {args.jobs}: must be at least 1", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    jobs = [(arm, s) for s in SEEDS for arm in ARMS]
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+        for arm, seed, out in ex.map(_runs, jobs):
+            _RUNS[arm, seed] = out
+    for label, (mean, se) in effect_15().items():
+        ok = shown(mean, se)
+        verdict = ("at the edge (not asserted)" if ok else "no (xfail)") \
+            if label in NOT_SHOWN else ("yes" if ok else "**no**")
+        print(f"| 15 | {label} | {mean:.4g} | {se:.3g} | {mean / se:.1f} | {verdict} |")
+    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
