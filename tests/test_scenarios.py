@@ -24,7 +24,7 @@ def test_the_promised_files_exist():
             "baseline", "sierra_leone", "somalia", "liberia"} <= names
     assert {p.stem for p in STRATEGIES} == {
         "protection_first", "community_engagement", "ddr_focus", "policing_handover",
-        "integrated", "minimal_presence"}
+        "integrated", "minimal_presence", "checkpoints"}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

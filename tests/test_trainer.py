@@ -50,7 +50,7 @@ def test_settings_start_at_the_files_values(baseline: str, integrated: str) -> N
     s = settings_from_files(baseline, integrated, seed=7)
     assert s.seed == 7
     assert s.restraint == 0.9 and s.cultural_competence == 0.75
-    assert s.roles == (0.3, 0.15, 0.1, 0.15, 0.15, 0.15)
+    assert s.roles == (0.3, 0.15, 0.1, 0.15, 0.15, 0.15, 0.0)
     assert s.drawdown_start == 156 and s.pk_density == 0.03
     sc = build_scenario(s)
     assert sc.strategy.name == "integrated" and sc.strategy.restraint == 0.9
@@ -58,7 +58,7 @@ def test_settings_start_at_the_files_values(baseline: str, integrated: str) -> N
 
 def test_levers_become_overrides(baseline: str) -> None:
     s = settings_from_files(baseline).replace(
-        roles=(2.0, 0.0, 0.0, 0.0, 0.0, 2.0), restraint=0.25, pk_density=0.05,
+        roles=(2.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0), restraint=0.25, pk_density=0.05,
         police_density=0.02, drawdown_start=0,
     )
     sc = build_scenario(s)
@@ -73,7 +73,7 @@ def test_bad_levers_and_files_raise_scenario_errors(baseline: str, scenarios_dir
                                                     tmp_path: Path) -> None:
     s = settings_from_files(baseline)
     with pytest.raises(ScenarioError, match="at least one role"):
-        build_scenario(s.replace(roles=(0.0,) * 6))
+        build_scenario(s.replace(roles=(0.0,) * 7))
     with pytest.raises(ScenarioError, match="exceeds 1"):
         build_scenario(s.replace(pk_density=0.5))
     with pytest.raises(ScenarioError, match="trainer app steers the peacekeeping model"):

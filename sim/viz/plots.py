@@ -201,6 +201,7 @@ def plot_snapshot(model: Any) -> Figure:
 ROLE_COLOURS = {
     "patrol": "#2ca02c", "static": "#17becf", "rapid_response": "#bcbd22",
     "engagement": "#e377c2", "ddr": "#8c564b", "police_mentoring": "#9467bd",
+    "checkpoint": "#ff7f0e",
 }
 
 
