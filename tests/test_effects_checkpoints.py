@@ -103,19 +103,20 @@ def effect_15() -> dict[str, tuple[float, float]]:
     return rows
 
 
-#: rows the model does not show at Z standard errors: what was measured (seeds 1-40)
+#: rows the model does not show at Z standard errors: what was measured (seeds 1-40,
+#: 2026-12-02, branch zones)
 NOT_SHOWN: dict[str, str] = {
     "attacks: without - with checkpoints": (
-        "fewer attacks with checkpoints but not at 3 SE: 16.7 +- 7.6 (2.2 SE); the same "
-        "posts controlling movement save 36.9 +- 8.2 attacks (4.5 SE, control off - on), "
-        "the difference being the patrols the checkpoints replace"),
+        "fewer attacks with checkpoints but not at 3 SE: 10.3 +- 8.8 (1.2 SE); the same "
+        "posts controlling movement save 34.5 +- 7.4 attacks (4.7 SE, control off - on): "
+        "what checkpoints save, the patrols and posts they replace saved too"),
     "economy (map mean): without - with checkpoints": (
-        "no cost on the map's mean economy: -0.0044 +- 0.0040 (the economy is slightly "
-        "higher with checkpoints); the cost shows in market access (0.035, 101 SE)"),
+        "no cost on the map's mean economy: -0.0054 +- 0.0044 (slightly higher with "
+        "checkpoints); the cost shows in market access (0.0355, 103 SE)"),
     "economy (map mean): control off - on": (
-        "the map's mean economy is higher with control: -0.0125 +- 0.0043 (2.9 SE the "
+        "the map's mean economy is higher with control: -0.0167 +- 0.0038 (4.4 SE the "
         "other way): the violence checkpoints prevent outweighs the trade they hold up, "
-        "except on the cells they control (economy near checkpoints, 6.4 SE lower)"),
+        "except on the cells they control (economy near checkpoints 0.028 lower, 6.3 SE)"),
 }
 
 

@@ -128,6 +128,40 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
        "Residents killed in inter-group violence (Epstein's Model II)."),
     _O("arrests_total", "Arrests", "arrests", "",
        "Arrests of active residents over the run."),
+    # --- zones: checkpoints (ODD 7.22), protection sites and displacement (7.23), roads (7.24)
+    _O("combatant_moves_total", "Armed movement", "fighters' moves", "lower",
+       "Moves fighters made over the run (a fighter moves once a week unless stopped)."),
+    _O("checkpoint_stops_total", "Stopped at checkpoints", "fighters' moves", "",
+       "Fighters' moves stopped at checkpoints over the run."),
+    _O("checkpoint_detections_total", "Detected at checkpoints", "fighters", "",
+       "Fighters detected at checkpoints over the run (each one a tip to the mission)."),
+    _O("checkpoint_detentions_total", "Held at checkpoints", "fighters", "",
+       "Fighters detained at checkpoints over the run."),
+    _O("residents_slowed_total", "Residents held up", "residents' moves", "lower",
+       "Residents' moves refused at checkpoints over the run."),
+    _O("attacks_near_checkpoints_total", "Attacks near checkpoints", "attacks", "lower",
+       "Attacks on residents standing where checkpoints control movement, over the run."),
+    _O("mean_market_access", "Market access", "share 0-1", "higher",
+       "Share of the markets within trading reach that are calm and not held up by "
+       "checkpoints, averaged over cells and weeks."),
+    _O("mean_economy", "Economy on average", "index 0-1", "higher",
+       "Mean economic activity of the map's cells, averaged over the weeks of the run."),
+    _O("mean_economy_near_checkpoints", "Economy near checkpoints", "index 0-1", "higher",
+       "Mean economic activity of the cells checkpoints control, averaged over the weeks "
+       "(0 without checkpoints)."),
+    _O("displaced_new_total", "Newly displaced", "residents", "lower",
+       "Residents who fled violence over the run (each flight counted once)."),
+    _O("mean_displaced", "Displaced on average", "residents", "lower",
+       "Residents displaced by violence, averaged over the weeks of the run."),
+    _O("mean_displaced_at_sites", "Displaced at protection sites", "residents", "",
+       "Displaced residents at a protection site, averaged over the weeks of the run."),
+    _O("displaced_returns_total", "Returns of the displaced", "residents", "higher",
+       "Displaced residents who went home (or, without protection sites, settled) over the "
+       "run."),
+    _O("displaced_deaths_total", "Deaths among the displaced", "civilians killed", "lower",
+       "Civilian casualties whose victim was displaced, over the run."),
+    _O("final_road_quality", "Road quality at the end", "index 0-1", "higher",
+       "Mean quality of the road cells in the last week (missing without roads)."),
 ]}
 
 #: per-tick metrics (the sweep's kept time series) as they are plotted
@@ -146,6 +180,20 @@ METRICS: dict[str, Outcome] = {o.key: o for o in [
     _O("peacekeepers", "Peacekeepers deployed", "units", "",
        "Peacekeeping units on the map (the drawdown shows here)."),
     _O("active", "Active residents", "residents", "lower", "Residents in open rebellion."),
+    # --- zones
+    _O("displaced", "Displaced", "residents", "lower",
+       "Residents displaced by violence that week."),
+    _O("displaced_at_sites", "Displaced at protection sites", "residents", "",
+       "Displaced residents at a protection site that week."),
+    _O("displaced_deaths", "Deaths among the displaced", "civilians killed", "lower",
+       "Civilian casualties whose victim was displaced, that week."),
+    _O("combatant_moves", "Armed movement", "fighters' moves", "lower",
+       "Moves fighters made that week."),
+    _O("market_access_mean", "Market access", "share 0-1", "higher",
+       "Mean market access of the map's cells that week (calm markets, less what "
+       "checkpoints hold up)."),
+    _O("road_quality_mean", "Road quality", "index 0-1", "higher",
+       "Mean quality of the road cells that week (contexts with roads)."),
 ]}
 
 #: outcomes a peacekeeping comparison shows first (in this order), and the headline one
