@@ -452,6 +452,16 @@ def test_static_posts_guard_the_sites_and_patrols_weigh_the_displaced():
         pytest.approx(0.1 + 0.25 * 2)
 
 
+def test_displaced_at_sites_are_counted_only_with_the_mechanism_on():
+    for on in (True, False):
+        m = site_world(mechanisms={"protection_sites": on})
+        m.add_agent("resident", 8, 7, displaced=1, home=0)  # at the site
+        m.add_agent("resident", 2, 2, displaced=1, home=0)  # elsewhere
+        m.add_agent("resident", 8, 9)  # at the site, not displaced
+        row = m.layer.metrics(m.census_counts)
+        assert row["displaced"] == 2 and row["displaced_at_sites"] == (1 if on else 0)
+
+
 def test_deaths_among_the_displaced_are_counted():
     m = world(armed_groups={"p_lethal": 1.0})
     v = m.add_agent("resident", 5, 5, displaced=1).slot

@@ -118,7 +118,7 @@ from sim.rules.police import professionalism_step
 from sim.rules.population import born, dies, emigrates, return_chance, settle_returnee
 from sim.rules.roads import diffuse_along_roads, road_quality_step
 from sim.rules.transitions import disarm, join, transition_chance
-from sim.rules.trust import perceive, relax, respond, settle_base
+from sim.rules.trust import flees, perceive, relax, respond, settle_base
 
 
 @njit(cache=True)
@@ -183,6 +183,7 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
     n_cells = economy.size
     econ_flat = economy.reshape(n_cells)
     lf_flat = lf.reshape(lf.size)
+    sites = sites_on(prm)  # --- zones: aid reaches the displaced at sites (ODD 7.23)
     for a in range(high):
         b = a + AHEAD  # fetch the cells of agents a few slots ahead while this one acts
         if b < high and ai[b, I_X] >= 0:
@@ -198,7 +199,7 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
             lf[L_COMB_SEEN, x, y] > 0, lf[L_DDR_REACH, x, y] > 0, af[a, F_HARDSHIP],
             economy[x, y], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], af[a, F_TRUST_PK],
             legitimacy, mission_legitimacy, prm,
-            grid.aid[x, y] if ai[a, I_DISPLACED] else 0.0,  # --- zones (ODD 7.23)
+            grid.aid[x, y] if sites and ai[a, I_DISPLACED] else 0.0,  # --- zones (ODD 7.23)
         )
         if p >= 0.0 and uniform(rng) < p:
             if ev == EV_DISARMED:
@@ -326,8 +327,11 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         if p >= 0.0 and uniform(rng) < p:
             tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events)
         v = lf[L_VIOLENCE_CIV, x, y] + lf[L_VIOLENCE_BATTLE, x, y]
-        # --- zones: flight, toward protection sites when there are any, and return (7.23)
-        displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events)
+        # --- zones: flight, toward protection sites when there are any, and return (7.23);
+        # only those who flee or are displaced have anything to do (a call, not inlined:
+        # the loop over every resident stays small)
+        if flees(v, prm) or ai[a, I_DISPLACED]:
+            displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events)
     meta[META_TIP_NEXT] = tips_next
 
 

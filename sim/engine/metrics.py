@@ -214,6 +214,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     ai = ag.i
     af = ag.f
     h = grid.economy.shape[1]
+    sites = prm.mechanisms_protection_sites and prm.sites_count > 0  # --- zones (ODD 7.23)
     out.fill(0.0)
     n_res = 0
     n_pol = 0
@@ -246,9 +247,9 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
                 af[a, F_DIALOGUE],
                 legitimacy,
                 prm,
-                grid.aid[x, ai[a, I_Y]] if x >= 0 and ai[a, I_DISPLACED] else 0.0,
+                grid.aid[x, ai[a, I_Y]] if sites and x >= 0 and ai[a, I_DISPLACED] else 0.0,
             )
-            if x >= 0 and ai[a, I_DISPLACED] and lay.site_of[x * h + ai[a, I_Y]] >= 0:
+            if sites and x >= 0 and ai[a, I_DISPLACED] and lay.site_of[x * h + ai[a, I_Y]] >= 0:
                 out[M_DISPLACED_AT_SITES] += 1  # --- zones (ODD 7.23)
             n_res += 1
         elif kind == POLICE:

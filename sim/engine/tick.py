@@ -215,7 +215,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                 af[a, F_DIALOGUE],
                 legitimacy,
                 prm,
-                aid[here] if x >= 0 and ai[a, I_DISPLACED] else 0.0,
+                aid[here] if shelter and x >= 0 and ai[a, I_DISPLACED] else 0.0,
             )
         else:  # Epstein: nothing but hardship is read (no memory traffic for the layer)
             g = grievance(af[a, F_HARDSHIP], False, 0.0, 0, 0.0, 0.0, legitimacy, prm)

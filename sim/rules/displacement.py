@@ -155,7 +155,7 @@ def go_home(ag, grid, geo, prm, lay, rng, a, origin, at):
     return True
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events):
     """ODD 7.23 (and the flight of 7.11), resident ``a`` at (x, y) with violence V = ``v``
     there.
