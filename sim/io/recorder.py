@@ -181,11 +181,25 @@ def _mission_mean(ts: pd.DataFrame, scenario: Scenario, column: str) -> float | 
     return float(during[column].mean()) if len(during) else None
 
 
+def relapse_floor(scenario: Scenario, kind: str) -> float:
+    """The smallest denominator of a relapse ratio: the mean violence that one event of the
+    kind (an attack on civilians, a clash) within the window leaves on the map, its
+    ``per_attack`` (``per_clash``) fading at ``violence.decay`` per tick over the window.
+    Without it a window before the drawdown with almost no violence makes the ratio explode
+    (one attack after exit against a near-zero before gave ratios above 100)."""
+    v = scenario.violence
+    per_event = v.per_attack if kind == "_civilian" else v.per_clash
+    cells = scenario.world.width * scenario.world.height
+    window = max(scenario.mission.exit_window, 1)
+    return per_event / (max(v.decay, 1e-9) * cells * window)
+
+
 def relapse_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
     """Violence against civilians and battle violence in the ``exit_window`` ticks before the
     drawdown and after the exit, and their ratios (after / before). ``relapse_ratio`` is the
     civilian one. No mission, no exit: all None. ``exit_window_truncated``: the run ended
-    before the window after the exit was complete (the ratio uses the ticks there are)."""
+    before the window after the exit was complete (the ratio uses the ticks there are). The
+    denominator is at least :func:`relapse_floor`."""
     w = scenario.mission.exit_window
     start = scenario.mission.drawdown_start
     exit_at = exit_tick(ts, scenario)
@@ -201,8 +215,8 @@ def relapse_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
             post = ts[(ts["tick"] > exit_at) & (ts["tick"] <= exit_at + w)]
             before = float(pre[column].mean()) if len(pre) else None
             after = float(post[column].mean()) if len(post) else None
-            if before is not None and after is not None and before > 0:
-                ratio = after / before
+            if before is not None and after is not None and kind:
+                ratio = after / max(before, relapse_floor(scenario, kind))
         out[f"violence{kind}_before_exit"] = before
         out[f"violence{kind}_after_exit"] = after
         if kind:
