@@ -50,6 +50,7 @@ from sim.engine.layout import (
     JAILED,
     L_ACCESS,
     L_COMB_SEEN,
+    L_COMMUNITY,
     L_COMMUNITY_REACH,
     L_DDR_REACH,
     L_ENGAGE,
@@ -106,7 +107,7 @@ from sim.rules.environment import (
     market_calm,
     violence_kept,
 )
-from sim.rules.factions import can_join
+from sim.rules.factions import attention, can_join
 from sim.rules.feedback import feedback_on, violence_told, willingness
 from sim.rules.information import (
     age_tips,
@@ -143,16 +144,21 @@ def information_phase(ag, prm, lay):
 
 @njit(cache=True)
 def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
-    """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips;
-    first maximum, as ``np.argmax``), and every unit, in random order, moves as its role says
-    (ODD 7.8)."""
+    """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips,
+    as much of it as a partial force attends to, ODD 7.25; first maximum, as ``np.argmax``),
+    and every unit, in random order, moves as its role says (ODD 7.8)."""
     f = lay.f
     w, h = grid.occ.shape
     hot = 0
+    partial = prm.strategy_partiality > 0.0  # communities: a partial force's attention (7.25)
     best = heat(f[L_VIOLENCE_CIV, 0, 0], f[L_INTEL, 0, 0], prm)
+    if partial:
+        best *= attention(f[L_COMMUNITY, 0, 0], prm)
     for x in range(w):
         for y in range(h):
             v = heat(f[L_VIOLENCE_CIV, x, y], f[L_INTEL, x, y], prm)
+            if partial:
+                v *= attention(f[L_COMMUNITY, x, y], prm)
             if v > best:
                 best = v
                 hot = x * h + y

@@ -219,6 +219,7 @@ LAYER_NAMES = (
     "reported",  # violence residents and leaders told the mission, since the last review (7.27)
     "voice_trust",  # trust in peacekeepers of engaged leaders, summed since the last review
     "voice_n",  # ... and how many leader-ticks that sum holds
+    "community",  # the community most residents near a cell belong to, at set-up (ODD 7.25)
 )
 N_LAYERS = len(LAYER_NAMES)
 (
@@ -259,6 +260,7 @@ N_LAYERS = len(LAYER_NAMES)
     L_REPORTED,
     L_VOICE_TRUST,
     L_VOICE_N,
+    L_COMMUNITY,
 ) = range(N_LAYERS)
 # the event planes cleared at the end of every tick
 EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,

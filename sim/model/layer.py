@@ -27,7 +27,7 @@ from sim.engine.metrics import M_LEGITIMACY, N_METRICS, layer_metrics
 from sim.engine.state import LayerTable
 from sim.model.columns import layer_row
 from sim.rules.armed_groups import new_aggression, reinforce
-from sim.rules.factions import post_market, settle_communities, settlement_groups
+from sim.rules.factions import community_map, post_market, settle_communities
 from sim.rules.feedback import district_feedback
 from sim.rules.mission import adaptive_moves, district_need, drawdown_count, role_counts
 
@@ -159,8 +159,9 @@ class PeacekeepingLayer:
         counts = np.zeros((2, m.width, m.height))
         np.add.at(counts, (ag.group[res], ag.x[res], ag.y[res]), 1.0)
         r, torus = sc.economy.access_radius, self.torus
-        self.market_group = settlement_groups(self.market_cells, box_sum(counts[0], r, torus),
+        self.lay.community[:] = community_map(box_sum(counts[0], r, torus),
                                               box_sum(counts[1], r, torus))
+        self.market_group = self.lay.community.ravel()[self.market_cells].astype(np.int8)
         t = sc.trust
         pk = np.where(g1, t.initial_pk + c.trust_pk_group1, t.initial_pk + c.trust_pk_group0)
         police = np.where(g1, t.initial_police + c.trust_police_group1,

@@ -13,9 +13,10 @@ carry its own grievances and its own history of trust (offsets of the ``[communi
 table), and factions recruit from their own community (faction f belongs to group f mod 2, the
 group it does not prey on, ODD 7.9).
 
-*Partiality* (``strategy.partiality``) is a choice of what units do, not a term of trust: units
-near an attack on a resident of the community the force does not favour bring less of their
-capacity to interrupting it, and posted units are posted at the favoured community's
+*Partiality* (``strategy.partiality``) is a choice of what units do, not a term of trust:
+patrols and rapid response answer violence and reports in the favoured community's areas
+before the other's, units near an attack on a resident of the other community bring less of
+their capacity to interrupting it, and posted units are posted at the favoured community's
 settlements. What residents of the other community then see (protection of the other group,
 their own victimisation unprotected, fewer meetings) is what moves their trust (ODD 7.11).
 """
@@ -176,6 +177,17 @@ def protected_capacity(capacity, victim_group, prm):
 
 
 @njit(inline="always", cache=True)
+def attention(community, prm):
+    """ODD 7.25, partiality: how much of the heat of a cell (violence against civilians and
+    fresh tips, ODD 7.8) draws patrols and rapid response: all of it in the favoured
+    community's areas (:func:`community_map`), x (1 - ``strategy.partiality``) in the other's
+    (two-group contexts; all of it with one group)."""
+    if prm.residents_groups == 2 and community != prm.strategy_favoured_group:
+        return 1.0 - prm.strategy_partiality
+    return 1.0
+
+
+@njit(inline="always", cache=True)
 def can_join(group, prm):
     """ODD 7.25, recruitment: whether a resident of ``group`` has a faction to join. With
     ``communities.recruit_own_group`` in a two-group context a faction recruits only from its
@@ -244,14 +256,12 @@ def settle_communities(groups: np.ndarray, x: np.ndarray, width: int, group_shar
     return np.where(u < segregation, home_groups(x, width, group_share), groups).astype(np.int8)
 
 
-def settlement_groups(market_cells: np.ndarray, group0: np.ndarray, group1: np.ndarray
-                      ) -> np.ndarray:
-    """ODD 7.25: the community a settlement belongs to, the group with more residents within
-    ``economy.access_radius`` of it at set-up (``group0``, ``group1``: those counts at every
-    cell; a tie goes to group 0)."""
-    flat0 = group0.reshape(-1)[market_cells]
-    flat1 = group1.reshape(-1)[market_cells]
-    return (flat1 > flat0).astype(np.int8)
+def community_map(group0: np.ndarray, group1: np.ndarray) -> np.ndarray:
+    """ODD 7.25: the community a cell (and a settlement on it) belongs to, the group with more
+    residents within ``economy.access_radius`` of it at set-up (``group0``, ``group1``: those
+    counts at every cell; a tie goes to group 0). It does not change afterwards: it is where
+    a community lives, as the mission knows it."""
+    return (group1 > group0).astype(np.float64)
 
 
 def post_market(markets: np.ndarray, groups: np.ndarray, favoured: int, partiality: float,
