@@ -458,15 +458,16 @@ def test_willingness_and_what_a_resident_tells():
     assert fb.violence_told(1.0, 2.0, 0.0, prm) == pytest.approx(seen(1.0) + 0.25 * seen(2.0))
 
 
-def feedback_world(community_feedback=True):
+def feedback_world(community_feedback=True, adaptive=True):
     """Four districts (2 x 2 blocks of 6 x 6 cells). Four posts in district 0. District 3:
     an engagement unit meets a leader. District 1: residents who distrust the mission and a
     leader nobody meets."""
     m = world(width=12, height=12,
-              strategy={"adaptive": True, "review_interval": 1, "adapt_share": 0.5,
+              strategy={"adaptive": adaptive, "review_interval": 1, "adapt_share": 0.5,
                         "engagement_radius": 2},
               economy={"districts": 2, "markets": 0.0},
-              trust={"tip_threshold": 0.5, "leader_voice": 5.0},
+              # no trust gained at the meeting: trust moves only with the violence seen
+              trust={"tip_threshold": 0.5, "leader_voice": 5.0, "engagement_gain": 0.0},
               mechanisms={"community_feedback": community_feedback})
     for x in range(4):
         unit(m, x, 0)
@@ -508,14 +509,13 @@ def test_omniscient_review_would_go_to_the_silent_district_too():
 
 def test_only_an_adaptive_mission_is_told_anything():
     m = feedback_world()
-    m2 = world(width=12, height=12, economy={"districts": 2, "markets": 0.0})
+    m2 = feedback_world(adaptive=False)
     for model in (m, m2):
-        unit(model, 9, 9, role="engagement")
-        model.add_agent("resident", 8, 8, leader=1, trust_pk=0.3, trust_pk0=0.3)
         presence_now(model)
-        lay(model).victim_ev[9, 10] = 1.0
+        lay(model).victim_ev[9, 10] = 1.0  # seen by the engaged leader at (8, 8) only
         run_trust(model)
     assert lay(m).reported[8, 8] == pytest.approx(5.0 * seen(1.0))  # the leader's voice
+    assert lay(m).reported.sum() == lay(m).reported[8, 8]  # the others distrust the mission
     assert lay(m).voice_n[8, 8] == 1.0 and lay(m).voice_trust[8, 8] > 0
     assert lay(m2).reported.sum() == 0.0 and lay(m2).voice_n.sum() == 0.0
 
