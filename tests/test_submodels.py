@@ -232,8 +232,11 @@ def test_district_need_and_adaptive_moves():
 
 
 def test_adaptive_review_reposts_units_where_violence_rises_and_trust_falls():
+    # the omniscient reading of the map (community feedback, ODD 7.27, is in
+    # tests/test_rules_communities.py)
     m = world(strategy={"adaptive": True, "review_interval": 1, "adapt_share": 0.5},
-              economy={"districts": 2, "markets": 0.0})
+              economy={"districts": 2, "markets": 0.0},
+              mechanisms={"community_feedback": False})
     for x in range(0, 4):  # four posts in the south-west district (0)
         post(m, x, 0)
     people = {xy: m.add_agent("resident", *xy, trust_pk=0.6)

@@ -128,6 +128,35 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
        "Residents killed in inter-group violence (Epstein's Model II)."),
     _O("arrests_total", "Arrests", "arrests", "",
        "Arrests of active residents over the run."),
+    # --- communities: rival factions, police capacity and dialogue, two communities ---
+    _O("rival_clashes_total", "Rival clashes", "clashes", "lower",
+       "Clashes between fighters of rival factions over the run (battle violence)."),
+    _O("crossfire_victims_total", "Crossfire victims", "residents hit", "lower",
+       "Bystanders hit in clashes between rival factions over the run (killed or injured)."),
+    _O("combatant_arrests_total", "Fighters arrested by police", "arrests", "",
+       "Armed-group members the police arrested over the run."),
+    _O("tips_police_total", "Tips to police", "reports", "",
+       "Residents' reports of armed-group presence that reached the police over the run, "
+       "directly or through a leader in a police-community forum."),
+    _O("tips_relayed_total", "Tips passed on by leaders", "reports", "",
+       "Reports that reached the police through a community leader in a police-community "
+       "forum over the run."),
+    *[o for g, name in ((0, "group 0"), (1, "group 1")) for o in (
+        _O(f"casualties_group{g}_total", f"Civilian casualties, {name}", "civilians killed",
+           "lower", f"Residents of {name} killed over the run (two-community contexts)."),
+        _O(f"tips_group{g}_total", f"Tips from {name}", "reports", "",
+           f"Reports by residents of {name} that reached a force over the run."),
+        _O(f"tips_per_capita_group{g}", f"Tips per resident, {name}", "reports per resident",
+           "", f"Reports by residents of {name} over the run, per resident of {name} (its "
+           "mean size over the run)."),
+        _O(f"final_trust_pk_group{g}", f"Trust in peacekeepers, {name}", "share 0-1",
+           "higher", f"Mean trust in the mission of {name}'s residents in the last week."),
+        _O(f"final_trust_police_group{g}", f"Trust in police, {name}", "share 0-1", "higher",
+           f"Mean trust in the police of {name}'s residents in the last week."),
+        _O(f"mean_trust_pk_group{g}_mission", f"Trust in peacekeepers during the mission, "
+           f"{name}", "share 0-1", "higher", f"Mean trust in the mission of {name}'s "
+           "residents over the weeks with units deployed."),
+    )],
 ]}
 
 #: per-tick metrics (the sweep's kept time series) as they are plotted
@@ -146,6 +175,24 @@ METRICS: dict[str, Outcome] = {o.key: o for o in [
     _O("peacekeepers", "Peacekeepers deployed", "units", "",
        "Peacekeeping units on the map (the drawdown shows here)."),
     _O("active", "Active residents", "residents", "lower", "Residents in open rebellion."),
+    # --- communities: per-tick outputs (ODD 7.25-7.26) ---
+    _O("rival_clashes", "Rival clashes", "clashes", "lower",
+       "Clashes between fighters of rival factions that week."),
+    _O("crossfire_victims", "Crossfire victims", "residents hit", "lower",
+       "Bystanders hit in rival clashes that week."),
+    _O("tips_police", "Tips to police", "reports", "", "Reports that reached the police."),
+    _O("trust_pk_group0", "Trust in peacekeepers, group 0", "share 0-1", "higher",
+       "Mean trust in the mission of group 0's residents (two-community contexts)."),
+    _O("trust_pk_group1", "Trust in peacekeepers, group 1", "share 0-1", "higher",
+       "Mean trust in the mission of group 1's residents (two-community contexts)."),
+    _O("tips_group0", "Tips from group 0", "reports", "",
+       "Reports by group 0's residents that reached a force."),
+    _O("tips_group1", "Tips from group 1", "reports", "",
+       "Reports by group 1's residents that reached a force."),
+    _O("casualties_group0", "Civilian casualties, group 0", "civilians killed", "lower",
+       "Residents of group 0 killed that week."),
+    _O("casualties_group1", "Civilian casualties, group 1", "civilians killed", "lower",
+       "Residents of group 1 killed that week."),
 ]}
 
 #: outcomes a peacekeeping comparison shows first (in this order), and the headline one

@@ -174,6 +174,29 @@ class Police(_Section):
         0.1, "Standard deviation of officers' initial professionalism around professionalism "
         "(clipped to [0, 1])", "-", ge=0.0, le=1.0,
     )
+    # --- communities: police capacity and dialogue (ODD 7.26) ---
+    equipment: float = _f(
+        0.0, "Equipment and infrastructure budget of the police (0-1: vehicles, radios, "
+        "stations): raises each officer's weight in combatant arrests and the professionalism "
+        "gained under mentoring", "-", ge=0.0, le=1.0,
+    )
+    equipment_arrest_gain: float = _f(
+        1.0, "An officer's weight in combatant arrests, arrest_base + professionalism, x (1 + "
+        "equipment_arrest_gain x equipment)", "-", ge=0.0, le=10.0,
+    )
+    equipment_training_gain: float = _f(
+        1.0, "Professionalism gained under mentoring, mentoring_gain (1 - p), x (1 + "
+        "equipment_training_gain x equipment)", "-", ge=0.0, le=10.0,
+    )
+    leader_dialogue: float = _f(
+        0.0, "Share of officers who meet community leaders regularly (police-community "
+        "forums): a leader within dialogue_radius of one takes part and passes on to the "
+        "police what residents within trust.leader_radius tell it", "share", ge=0.0, le=1.0,
+    )
+    dialogue_radius: int = _f(
+        5, "Reach of a dialogue officer: leaders within it take part in its forum", "cells",
+        ge=0, le=50,
+    )
 
 
 class Peacekeepers(_Section):
@@ -291,6 +314,22 @@ class ArmedGroups(_Section):
     stronghold_tries: int = _f(
         20, "Random cells tried near the stronghold for each arriving fighter (none free: "
         "the fighter does not arrive)", "-", ge=1, le=10_000,
+    )
+    # --- communities: rival factions (ODD 7.25) ---
+    rivalry: float = _f(
+        0.0, "Per-tick probability that a fighter with a fighter of another faction in vision "
+        "engages it, x (1 - P_c) (the risk it perceives from security forces, as for an "
+        "attack); every two factions are rivals; 0: factions never fight each other",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    p_crossfire: float = _f(
+        0.3, "Probability that a clash between rival fighters hits a bystander, a uniformly "
+        "random non-jailed resident within crossfire_radius of the fighter who engaged (who "
+        "dies with p_lethal)", "-", ge=0.0, le=1.0,
+    )
+    crossfire_radius: int = _f(
+        1, "Reach (square) around a rival clash within which bystanders can be hit", "cells",
+        ge=0, le=50,
     )
 
 
@@ -424,6 +463,17 @@ class Strategy(_Section):
     review_interval: int = _f(13, "Ticks between adaptive reviews", "ticks", ge=1, le=10_000)
     adapt_share: float = _f(
         0.25, "Share of posted units an adaptive review may move", "-", ge=0.0, le=1.0
+    )
+    # --- communities: partiality (ODD 7.25) ---
+    partiality: float = _f(
+        0.0, "How far the force favours one community (two-group contexts; with one group it "
+        "changes nothing): units near an attack on a resident of the other community bring "
+        "their capacity x (1 - partiality) to interrupting it, and a posted unit is posted "
+        "at a settlement of the favoured community with probability partiality; 0: "
+        "impartial", "-", ge=0.0, le=1.0,
+    )
+    favoured_group: Literal[0, 1] = _f(
+        0, "The community a partial force favours (strategy.partiality)"
     )
 
     @field_validator("name")
@@ -599,6 +649,17 @@ class Trust(_Section):
     initial_sd: float = _f(
         0.1, "Standard deviation of residents' initial trust around initial_pk and "
         "initial_police (clipped to [0, 1])", "-", ge=0.0, le=1.0,
+    )
+    # --- communities: community feedback (ODD 7.27) ---
+    leader_voice: float = _f(
+        5.0, "Weight of what a leader reached by engagement tells the mission for its "
+        "adaptive review, in residents' voices (a leader speaks for the people around it, "
+        "whatever its own trust)", "-", ge=0.0, le=100.0,
+    )
+    report_other_group: float = _f(
+        0.5, "Weight a resident gives violence against the other community when it tells the "
+        "mission what it saw (1: the same as against its own; two-group contexts)", "-",
+        ge=0.0, le=1.0,
     )
 
 
@@ -825,6 +886,46 @@ class Population(_Section):
     )
 
 
+# --- communities: two communal groups in a peacekeeping context (ODD 7.25) ---
+class Communities(_Section):
+    """Two communal groups in a peacekeeping context (``residents.groups = 2``): where they
+    live, their own grievances and histories of trust, and whom factions recruit (ODD 7.25).
+    Group g's offsets are added at set-up (and for children and returnees)."""
+
+    segregation: float = _f(
+        0.0, "Share of residents who live in their community's part of the map (group 0 west "
+        "of x = residents.group_share x width, group 1 east of it); the others anywhere", "-",
+        ge=0.0, le=1.0,
+    )
+    hardship_group0: float = _f(
+        0.0, "Offset added to the base hardship h ~ U(0, 1) of group 0's residents (clipped "
+        "to [0, 1]): the community's own grievances", "-", ge=-1.0, le=1.0,
+    )
+    hardship_group1: float = _f(
+        0.0, "Offset added to the base hardship of group 1's residents", "-", ge=-1.0, le=1.0,
+    )
+    trust_pk_group0: float = _f(
+        0.0, "Offset added to trust.initial_pk for group 0's residents (the community's "
+        "history with foreign forces)", "-", ge=-1.0, le=1.0,
+    )
+    trust_pk_group1: float = _f(
+        0.0, "Offset added to trust.initial_pk for group 1's residents", "-", ge=-1.0, le=1.0,
+    )
+    trust_police_group0: float = _f(
+        0.0, "Offset added to trust.initial_police for group 0's residents (the community's "
+        "history with the state's police)", "-", ge=-1.0, le=1.0,
+    )
+    trust_police_group1: float = _f(
+        0.0, "Offset added to trust.initial_police for group 1's residents", "-",
+        ge=-1.0, le=1.0,
+    )
+    recruit_own_group: bool = _f(
+        True, "A faction recruits only residents of its own community (faction f belongs to "
+        "group f mod 2, the group it does not prey on): a resident joins a faction of its own "
+        "group, or none; off: any faction",
+    )
+
+
 class Mechanisms(_Section):
     """Knock-out switches for each link of the information chain and of direct harm (ODD 9,
     mediation): all on by default."""
@@ -839,6 +940,20 @@ class Mechanisms(_Section):
     )
     collateral_harm: bool = _f(
         True, "Interdictions without restraint harm bystanders (off: they never do)"
+    )
+    # --- communities: switches (ODD 7.25-7.27) ---
+    rival_clashes: bool = _f(
+        True, "Fighters of rival factions engage each other (armed_groups.rivalry; off: they "
+        "never do)",
+    )
+    police_dialogue: bool = _f(
+        True, "Leaders who take part in police-community forums pass residents' tips on to "
+        "the police (police.leader_dialogue; off: they do not)",
+    )
+    community_feedback: bool = _f(
+        True, "The adaptive review reads what leaders and residents tell the mission (off: it "
+        "reads the violence on the map and every resident's trust, as an omniscient "
+        "observer)",
     )
 
 
@@ -871,6 +986,8 @@ class Scenario(_Section):
     detention: Detention = Field(default_factory=Detention)
     population: Population = Field(default_factory=Population)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+    # --- communities ---
+    communities: Communities = Field(default_factory=Communities)
 
     @model_validator(mode="after")
     def _populations_fit(self) -> Scenario:
@@ -892,6 +1009,16 @@ class Scenario(_Section):
     @classmethod
     def _path_safe_name(cls, value: str) -> str:
         return check_name(value)
+
+    # --- communities: the [communities] table describes two groups ---
+    @model_validator(mode="after")
+    def _communities_need_two_groups(self) -> Scenario:
+        given = sorted(self.communities.model_fields_set)
+        if given and self.residents.groups != 2:
+            raise ValueError(
+                f"communities.{given[0]}: the [communities] table describes two communal "
+                f"groups; it needs residents.groups = 2 (got {self.residents.groups})")
+        return self
 
     @model_validator(mode="after")
     def _peacekeeping_only(self) -> Scenario:
@@ -924,7 +1051,8 @@ class Scenario(_Section):
 
 #: tables the Epstein model does not read: setting one there is a mistake, not a no-op
 PEACEKEEPING_TABLES = ("armed_groups", "ddr", "strategy", "trust", "economy", "violence",
-                       "protection", "information", "detention", "population", "mechanisms")
+                       "protection", "information", "detention", "population", "mechanisms",
+                       "communities")
 #: keys of [mission] only the peacekeeping model reads (the Epstein model reads deploy_tick)
 PEACEKEEPING_MISSION_KEYS = ("drawdown_start", "drawdown_ticks", "drawdown_schedule",
                              "exit_window")

@@ -19,7 +19,10 @@ from sim.engine.layout import (
     COMBATANT,
     EV_DISARMED,
     EV_TIPS,
+    EV_TIPS_G0,
     EV_TIPS_LOST,
+    EV_TIPS_POLICE,
+    EV_TIPS_RELAYED,
     EVENT_LAYERS,
     F_DIALOGUE,
     F_FEAR,
@@ -47,6 +50,7 @@ from sim.engine.layout import (
     JAILED,
     L_ACCESS,
     L_COMB_SEEN,
+    L_COMMUNITY,
     L_COMMUNITY_REACH,
     L_DDR_REACH,
     L_ENGAGE,
@@ -64,6 +68,8 @@ from sim.engine.layout import (
     L_PROGRAMME,
     L_PROTECT_EV,
     L_PROTECT_EV1,
+    L_RELAY,
+    L_REPORTED,
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
     L_VICTIM_EV,
@@ -71,6 +77,8 @@ from sim.engine.layout import (
     L_VIOLENCE,
     L_VIOLENCE_BATTLE,
     L_VIOLENCE_CIV,
+    L_VOICE_N,
+    L_VOICE_TRUST,
     L_WARNING,
     META_ABROAD,
     META_HIGH,
@@ -80,6 +88,7 @@ from sim.engine.layout import (
     N_INT,
     PEACEKEEPER,
     POLICE,
+    POLICE_FORCE,
     RESIDENT,
     W_NEAR,
     W_TARGET,
@@ -98,6 +107,8 @@ from sim.rules.environment import (
     market_calm,
     violence_kept,
 )
+from sim.rules.factions import attention, can_join
+from sim.rules.feedback import feedback_on, violence_told, willingness
 from sim.rules.information import (
     age_tips,
     fear_step,
@@ -110,7 +121,7 @@ from sim.rules.information import (
 )
 from sim.rules.livelihoods import job_change_chance
 from sim.rules.peacekeepers import calls_rapid_response, heat, move_unit
-from sim.rules.police import professionalism_step
+from sim.rules.police import professionalism_step, route
 from sim.rules.population import born, dies, emigrates, return_chance, settle_returnee
 from sim.rules.transitions import disarm, join, transition_chance
 from sim.rules.trust import flee, flees, perceive, relax, respond, settle_base, settles
@@ -133,16 +144,21 @@ def information_phase(ag, prm, lay):
 
 @njit(cache=True)
 def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
-    """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips;
-    first maximum, as ``np.argmax``), and every unit, in random order, moves as its role says
-    (ODD 7.8)."""
+    """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips,
+    as much of it as a partial force attends to, ODD 7.25; first maximum, as ``np.argmax``),
+    and every unit, in random order, moves as its role says (ODD 7.8)."""
     f = lay.f
     w, h = grid.occ.shape
     hot = 0
+    partial = prm.strategy_partiality > 0.0  # communities: a partial force's attention (7.25)
     best = heat(f[L_VIOLENCE_CIV, 0, 0], f[L_INTEL, 0, 0], prm)
+    if partial:
+        best *= attention(f[L_COMMUNITY, 0, 0], prm)
     for x in range(w):
         for y in range(h):
             v = heat(f[L_VIOLENCE_CIV, x, y], f[L_INTEL, x, y], prm)
+            if partial:
+                v *= attention(f[L_COMMUNITY, x, y], prm)
             if v > best:
                 best = v
                 hot = x * h + y
@@ -186,6 +202,8 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
             prefetch(lf_flat, L_COMB_SEEN * n_cells + c)
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
+        if ai[a, I_KIND] == RESIDENT and not can_join(ai[a, I_GROUP], prm):
+            continue  # communities: no faction recruits from its group (ODD 7.25)
         x = ai[a, I_X]
         y = ai[a, I_Y]
         p, ev = transition_chance(
@@ -224,7 +242,8 @@ def events_seen(grid, prm, lay):
 def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
     """ODD 3 step 9: every resident once (ODD 7.11, 7.16): trust relaxes toward its base,
     fear fades or grows, the memory of whom the force protects is updated, trust responds to
-    what the resident saw and the base follows; then reports and flight.
+    what the resident saw and the base follows (for an adaptive mission it passes on some of
+    what it saw, ODD 7.27); then reports and flight.
 
     Two passes with the same result as one pass in slot order: the deterministic update
     reads a dozen layers at the resident's cell, so it goes in cell order (the layers
@@ -260,6 +279,7 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         af[a, F_TRUST_POLICE0] = settle_base(af[a, F_TRUST_POLICE], af[a, F_TRUST_POLICE0],
                                              prm)
 
+    fb = feedback_on(prm)  # communities: residents and leaders tell the mission (ODD 7.27)
     # residents on the grid, in cell order: what they saw this tick
     for x in range(w):
         for y in range(h):
@@ -294,6 +314,19 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
             af[a, F_TRUST_PK] = t
             af[a, F_TRUST_POLICE] = tp
             settle_row(a)
+            if fb:  # communities: what it passes on to the mission's review (ODD 7.27)
+                v0 = lf[L_VICTIM_EV, x, y]
+                v1 = lf[L_VICTIM_EV1, x, y]
+                mine, theirs = (v1, v0) if ai[a, I_GROUP] == 1 else (v0, v1)
+                told = violence_told(mine, theirs, lf[L_HARM_EV, x, y], prm)
+                leader = ai[a, I_LEADER] != 0
+                engaged = lf[L_ENGAGE, x, y] > 0
+                if told > 0.0:
+                    lf[L_REPORTED, x, y] += told * willingness(
+                        t, af[a, F_FEAR], lf[L_PK_REACH, x, y] > 0, leader, engaged, prm)
+                if leader and engaged:
+                    lf[L_VOICE_TRUST, x, y] += t
+                    lf[L_VOICE_N, x, y] += 1.0
     # every resident, in slot order: those in jail only relax; the others may report and flee
     tips_next = meta[META_TIP_NEXT]
     for a in range(high):
@@ -326,7 +359,8 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
 def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events):
     """ODD 7.16, a report by resident ``a`` at (x, y): a uniformly random combatant in its
     vision (none left in sight: no report), the force it tells
-    (:func:`sim.rules.information.recipient`; none in reach: the tip is lost), the tip
+    (:func:`sim.rules.information.recipient`, or with a leader of a police forum within
+    reach :func:`sim.rules.police.route`, ODD 7.26; none in reach: the tip is lost), the tip
     filed (with ``mechanisms.information`` on) and,
     with probability ``information.p_exposure``, the reporter known to the armed group for
     ``trust.informant_memory`` ticks. Returns the tip table's next row."""
@@ -336,13 +370,24 @@ def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events):
     c = neighbour_where(ai, grid, geo, prm, rng, x, y, ai[a, I_VCLASS], seen_combatant, a)[0]
     if c < 0:  # the combatant it saw has moved out of sight: nothing to report
         return tips_next
+    officer_near = lf[L_POLICE_REACH, x, y] > 0 or lf[L_COMMUNITY_REACH, x, y] > 0
     force = recipient(af[a, F_TRUST_PK], af[a, F_TRUST_POLICE], lf[L_PK_REACH, x, y] > 0,
-                      lf[L_POLICE_REACH, x, y] > 0 or lf[L_COMMUNITY_REACH, x, y] > 0, prm)
+                      officer_near, prm)
+    # --- communities: a leader in a police forum within reach passes tips on (ODD 7.26) ---
+    relayed = False
+    if lf[L_RELAY, x, y] > 0:
+        force, relayed = route(af[a, F_TRUST_PK], af[a, F_TRUST_POLICE],
+                               lf[L_PK_REACH, x, y] > 0, officer_near, prm)
     if force < 0:
         events[EV_TIPS_LOST] += 1
         return tips_next
     c = grid.occ.reshape(-1)[c]
     events[EV_TIPS] += 1
+    events[EV_TIPS_G0 + ai[a, I_GROUP]] += 1  # communities: by the reporter's group
+    if force == POLICE_FORCE:
+        events[EV_TIPS_POLICE] += 1
+        if relayed:
+            events[EV_TIPS_RELAYED] += 1
     if prm.mechanisms_information:
         tx, ty = noisy_cell(ai[c, I_X], ai[c, I_Y], rng, geo.width, geo.height, geo.torus, prm)
         tips_next = file_tip(lay.tips, tips_next, c, ai[c, I_UID], tx, ty, force, prm)

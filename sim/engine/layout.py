@@ -64,6 +64,17 @@ ROLE_CODES = {
     EV_RIVAL_CLASHES,
 ) = range(28)
 N_EVENTS = 28
+# --- communities: rival factions, two communities, police dialogue ---
+(
+    EV_CROSSFIRE,  # bystanders hit in clashes between rival factions (ODD 7.25)
+    EV_CASUALTIES_G0,  # civilian casualties among residents of group 0
+    EV_CASUALTIES_G1,  # ... of group 1
+    EV_TIPS_G0,  # tips that reached a force, by the reporter's group
+    EV_TIPS_G1,
+    EV_TIPS_POLICE,  # tips that reached the police (directly or through a leader, ODD 7.26)
+    EV_TIPS_RELAYED,  # tips a leader in a police-community forum passed on (ODD 7.26)
+) = range(N_EVENTS, N_EVENTS + 7)
+N_EVENTS += 7
 # meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used, refugees
 # abroad, next row of the tip table] (loops over slots stop at META_HIGH: slots above it were
 # never alive)
@@ -94,6 +105,9 @@ N_META = 5
     I_COMMUNITY,
 ) = range(20)
 N_INT = 20
+# --- communities: police-community forums (ODD 7.26) ---
+I_DIALOGUE = N_INT  # an officer who meets community leaders
+N_INT += 1
 # columns of the float table (Agents.f)
 (
     F_HARDSHIP,
@@ -134,6 +148,7 @@ INT_COLUMNS = {
     "role": I_ROLE,  # peacekeeper role
     "home": I_HOME,  # flat cell of a unit's post / site, or its partner's slot
     "community": I_COMMUNITY,  # community-policing officer
+    "dialogue": I_DIALOGUE,  # officer who meets community leaders (ODD 7.26)
 }
 FLOAT_COLUMNS = {
     "hardship": F_HARDSHIP,  # h ~ U(0, 1)
@@ -151,11 +166,13 @@ FLOAT_COLUMNS = {
     "intel": F_INTEL,  # combatants: freshness of the tips the mission holds on them
     "intel_police": F_INTEL_POLICE,  # ... the police hold on them
 }
-BOOL_COLUMNS = frozenset({"alive", "employed", "ex_combatant", "displaced", "leader", "community"})
+BOOL_COLUMNS = frozenset({"alive", "employed", "ex_combatant", "displaced", "leader", "community",
+                          "dialogue"})
 # columns of the peacekeeping layer, zeroed when a slot is (re)used
 LAYER_INT_COLUMNS = (
     I_FACTION, I_EMPLOYED, I_EX_COMBATANT, I_DISPLACED, I_LEADER, I_INFORMANT, I_ROLE,
     I_COMMUNITY,
+    I_DIALOGUE,  # communities
 )
 LAYER_FLOAT_COLUMNS = (
     F_AGGRESSION, F_TRUST_PK, F_TRUST_POLICE, F_TRUST_PK0, F_TRUST_POLICE0, F_DIALOGUE,
@@ -197,6 +214,12 @@ LAYER_NAMES = (
     "retaliation_ev",  # attacks on known informants this tick (seen within vision)
     "retaliation_heard",  # the same, heard of within information.hear_radius
     "programme",
+    # --- communities ---
+    "relay",  # leaders in a police-community forum within trust.leader_radius (ODD 7.26)
+    "reported",  # violence residents and leaders told the mission, since the last review (7.27)
+    "voice_trust",  # trust in peacekeepers of engaged leaders, summed since the last review
+    "voice_n",  # ... and how many leader-ticks that sum holds
+    "community",  # the community most residents near a cell belong to, at set-up (ODD 7.25)
 )
 N_LAYERS = len(LAYER_NAMES)
 (
@@ -233,6 +256,11 @@ N_LAYERS = len(LAYER_NAMES)
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
     L_PROGRAMME,
+    L_RELAY,
+    L_REPORTED,
+    L_VOICE_TRUST,
+    L_VOICE_N,
+    L_COMMUNITY,
 ) = range(N_LAYERS)
 # the event planes cleared at the end of every tick
 EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,
@@ -257,8 +285,10 @@ EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_E
     W_COMBATANTS,
     W_NEAR,
     W_TARGET,
+    W_DIALOGUE,  # communities: officers who meet leaders (ODD 7.26)
+    W_FORUM,  # communities: leaders who take part in a forum
     W_FACTION,  # one plane per faction from here on
-) = range(18)
+) = range(20)
 
 
 def n_work_planes(factions: int) -> int:

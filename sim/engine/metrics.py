@@ -69,6 +69,10 @@ from sim.rules.civil_violence import grievance
     M_ROLES,  # peacekeepers per role code from here on
 ) = range(18)
 N_METRICS = M_ROLES + len(ROLE_CODES)
+# --- communities: trust in police by communal group ---
+M_TRUST_POLICE_G0 = N_METRICS
+M_TRUST_POLICE_G1 = N_METRICS + 1
+N_METRICS += 2
 
 
 @njit(cache=True)
@@ -212,6 +216,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     trusting = 0
     g_sum = np.zeros(2)
     g_n = np.zeros(2)
+    gp_sum = np.zeros(2)  # communities: trust in police by group
     for a in range(meta[META_HIGH]):
         if not ai[a, I_ALIVE]:
             continue
@@ -229,6 +234,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
             g = ai[a, I_GROUP]
             g_sum[g] += t_pk
             g_n[g] += 1
+            gp_sum[g] += af[a, F_TRUST_POLICE]
             buf[2, n_res] = grievance(
                 af[a, F_HARDSHIP],
                 x >= 0,
@@ -260,3 +266,5 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     out[M_TRUST_PK_G0] = g_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
     out[M_TRUST_PK_G1] = g_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
     out[M_ABROAD] = meta[META_ABROAD]
+    out[M_TRUST_POLICE_G0] = gp_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
+    out[M_TRUST_POLICE_G1] = gp_sum[1] / g_n[1] if g_n[1] > 0 else 0.0

@@ -132,6 +132,36 @@ def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]
     }
     out.update(scale_summary(ts, scenario, out))
     out.update(relapse_summary(ts, scenario))
+    out.update(communities_summary(ts, scenario))
+    return out
+
+
+# --- communities: rival factions, police dialogue, per-group outcomes (ODD 7.25-7.26) ---
+def communities_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
+    """Totals of rival clashes, crossfire, combatant arrests and tips to the police; with two
+    communal groups, per group: casualties, tips (in all and per resident of the group, the
+    group's mean size over ticks 1..T), final trust in peacekeepers and in police, and mean
+    trust in peacekeepers over the ticks with a mission (None without one)."""
+    out: dict[str, Any] = {
+        "rival_clashes_total": int(ts["rival_clashes"].sum()),
+        "crossfire_victims_total": int(ts["crossfire_victims"].sum()),
+        "combatant_arrests_total": int(ts["combatant_arrests"].sum()),
+        "tips_police_total": int(ts["tips_police"].sum()),
+        "tips_relayed_total": int(ts["tips_relayed"].sum()),
+    }
+    if scenario.residents.groups != 2:
+        return out
+    last = ts.iloc[-1]
+    for g in (0, 1):
+        size = float(ts[f"group_{g}"].iloc[1:].mean()) if len(ts) > 1 else 0.0
+        tips = int(ts[f"tips_group{g}"].sum())
+        out[f"casualties_group{g}_total"] = int(ts[f"casualties_group{g}"].sum())
+        out[f"tips_group{g}_total"] = tips
+        out[f"tips_per_capita_group{g}"] = tips / size if size > 0 else None
+        out[f"final_trust_pk_group{g}"] = float(last[f"trust_pk_group{g}"])
+        out[f"final_trust_police_group{g}"] = float(last[f"trust_police_group{g}"])
+        out[f"mean_trust_pk_group{g}_mission"] = _mission_mean(ts, scenario,
+                                                               f"trust_pk_group{g}")
     return out
 
 

@@ -31,9 +31,14 @@ PEACEKEEPING_COLUMNS = [
     "police_professionalism_mean", "grievance_mean", "economy_mean", "infrastructure_mean",
     "violence_mean", "violence_civilian_mean", "violence_battle_mean",
     *(f"pk_{r}" for r in ROLE_NAMES),
+    # --- communities ---
+    "rival_clashes", "crossfire_victims", "tips_police", "tips_relayed",
 ]
 #: two-group peacekeeping contexts: trust in peacekeepers by communal group
-GROUP_TRUST_COLUMNS = ["trust_pk_group0", "trust_pk_group1"]
+GROUP_TRUST_COLUMNS = ["trust_pk_group0", "trust_pk_group1",
+                       # --- communities: per-group outputs ---
+                       "trust_police_group0", "trust_police_group1", "tips_group0",
+                       "tips_group1", "casualties_group0", "casualties_group1"]
 # the peacekeeping layer's event counters and its counts and means (sim.engine.metrics)
 LAYER_EVENTS = {
     "civilian_casualties": K.EV_CASUALTIES,
@@ -58,6 +63,15 @@ LAYER_EVENTS = {
     "rejoined": K.EV_REJOINED,
     "emigrated": K.EV_EMIGRATED,
     "returned": K.EV_RETURNED,
+    # --- communities ---
+    "rival_clashes": K.EV_RIVAL_CLASHES,
+    "crossfire_victims": K.EV_CROSSFIRE,
+    "tips_police": K.EV_TIPS_POLICE,
+    "tips_relayed": K.EV_TIPS_RELAYED,
+    "tips_group0": K.EV_TIPS_G0,
+    "tips_group1": K.EV_TIPS_G1,
+    "casualties_group0": K.EV_CASUALTIES_G0,
+    "casualties_group1": K.EV_CASUALTIES_G1,
 }
 LAYER_COUNTS = {
     "displaced": M.M_DISPLACED,
@@ -80,6 +94,9 @@ LAYER_MEANS = {
     "mission_legitimacy": M.M_LEGITIMACY,
     "trust_pk_group0": M.M_TRUST_PK_G0,
     "trust_pk_group1": M.M_TRUST_PK_G1,
+    # --- communities ---
+    "trust_police_group0": M.M_TRUST_POLICE_G0,
+    "trust_police_group1": M.M_TRUST_POLICE_G1,
 }
 
 

@@ -30,7 +30,6 @@ from sim.engine.layout import (
     EV_ABUSES,
     EV_ATTACKS,
     EV_BATTLE_DEATHS,
-    EV_CASUALTIES,
     EV_CLASHES,
     EV_COMBATANT_ARRESTS,
     EV_HARMED,
@@ -79,6 +78,14 @@ from sim.engine.layout import (
     RESIDENT,
 )
 from sim.engine.rng import uniform
+from sim.rules.factions import (  # communities: rival factions, partiality, per-group counts
+    casualty,
+    engage_probability,
+    pick_rival,
+    protected_capacity,
+    rival_clash,
+    rivals_in_vision,
+)
 from sim.rules.protection import (
     interdiction_probability,
     interruption_probability,
@@ -161,8 +168,9 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
             lay.f[L_VIOLENCE_CIV, x, y] += prm.violence_per_attack
             lay.f[L_HARM_EV, x, y] += 1.0
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
-                remove_agent(ag, grid, geo, prm, grid.occ.reshape(-1)[v], free_stack, meta)
-                events[EV_CASUALTIES] += 1
+                v = grid.occ.reshape(-1)[v]
+                casualty(ai, v, events)  # communities: counted by the victim's group too
+                remove_agent(ag, grid, geo, prm, v, free_stack, meta)
     detain(ag, grid, geo, prm, c)
 
 
@@ -238,13 +246,15 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
         events[EV_RETALIATIONS] += 1
         lay.f[L_RETALIATION_EV, vx, vy] += 1.0
     group1 = ai[v, I_GROUP] == 1
-    if uniform(rng) < interruption_probability(lay.f[L_INTERRUPT, vx, vy], prm):
+    # communities: a partial force brings less to an attack on the other community (7.25)
+    capacity = protected_capacity(lay.f[L_INTERRUPT, vx, vy], ai[v, I_GROUP], prm)
+    if uniform(rng) < interruption_probability(capacity, prm):
         events[EV_INTERRUPTED] += 1
         lay.f[L_PROTECT_EV1 if group1 else L_PROTECT_EV, vx, vy] += 1.0
         return
     lay.f[L_VICTIM_EV1 if group1 else L_VICTIM_EV, vx, vy] += 1.0
     if uniform(rng) < prm.armed_groups_p_lethal:
-        events[EV_CASUALTIES] += 1
+        casualty(ai, v, events)  # communities: counted by the victim's group too
         remove_agent(ag, grid, geo, prm, v, free_stack, meta)
 
 
@@ -254,9 +264,10 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     (:func:`sim.rules.protection.interdiction_probability`, with the mission's tips on it),
     else police in vision may arrest it (:func:`~sim.rules.protection.police_arrest_probability`,
     with the police's tips); else, with security forces in vision, it clashes with
-    probability ``p_clash``; a survivor attacks with probability aggression (1 - P_c)
-    (:func:`attack_risk`, :func:`pick_victim`); then it moves to a uniformly random empty cell
-    in vision."""
+    probability ``p_clash``; a survivor may engage a rival faction's fighter in vision
+    (:func:`sim.rules.factions.engage_probability`, :func:`~sim.rules.factions.rival_clash`);
+    a survivor attacks with probability aggression (1 - P_c) (:func:`attack_risk`,
+    :func:`pick_victim`); then it moves to a uniformly random empty cell in vision."""
     ai = ag.i
     af = ag.f
     x = ai[c, I_X]
@@ -280,7 +291,16 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
         return  # the combatant died in the clash
     s_v = perceived_security(deter, lay.f[L_SEC_POLICE, x, y], prm)
     b_v = max(1, lay.comb_own[ai[c, I_FACTION], x, y])
-    if uniform(rng) < af[c, F_AGGRESSION] * (1.0 - attack_risk(s_v, b_v, prm)):
+    risk = attack_risk(s_v, b_v, prm)
+    # --- communities: a fighter may engage a rival faction's fighter in vision (ODD 7.25) ---
+    p = engage_probability(rivals_in_vision(lay.comb_own, ai[c, I_FACTION], x, y, prm), risk,
+                           prm)
+    if p >= 0.0 and uniform(rng) < p:
+        r = pick_rival(ai, grid.occ.reshape(-1), geo, rng, c)
+        if r >= 0 and rival_clash(ag, grid, geo, prm, lay, rng, c, r, free_stack, meta,
+                                  events):
+            return  # the fighter died in the clash
+    if uniform(rng) < af[c, F_AGGRESSION] * (1.0 - risk):
         v = pick_victim(ag, grid, geo, prm, rng, c)
         if v >= 0:
             attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events)
@@ -351,6 +371,8 @@ def reinforce(ag, grid, geo, prm, free_stack, meta, gen: np.random.Generator,
                     slot = call(new_agent, ag, grid, geo, prm, COMBATANT, prm.comb_class,
                                 x * h + y, free_stack, meta)
                     ag.i[slot, I_FACTION] = f
+                    if prm.residents_groups == 2:  # communities: of its faction's group
+                        ag.i[slot, I_GROUP] = f % 2
                     ag.f[slot, F_AGGRESSION] = call(
                         new_aggression, prm.armed_groups_aggression,
                         prm.armed_groups_aggression_min, gen.random()

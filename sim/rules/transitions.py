@@ -19,11 +19,13 @@ from sim.engine.layout import (
     I_EMPLOYED,
     I_EX_COMBATANT,
     I_FACTION,
+    I_GROUP,
     RESIDENT,
 )
-from sim.engine.rng import randint, uniform
+from sim.engine.rng import uniform
 from sim.rules.armed_groups import new_aggression
 from sim.rules.civil_violence import grievance
+from sim.rules.factions import recruit_faction
 
 
 @njit(inline="always", cache=True)
@@ -81,9 +83,11 @@ def transition_chance(kind, jailed, employed, ex_combatant, sees_combatant, near
 @njit(inline="always", cache=True)
 def join(ag, grid, geo, prm, rng, a, meta):
     """ODD 7.10, recruitment or relapse: the resident becomes a combatant of a uniformly
-    random faction with a new aggression (:func:`sim.rules.armed_groups.new_aggression`)."""
+    random faction (in two-group contexts, of its own community:
+    :func:`sim.rules.factions.recruit_faction`) with a new aggression
+    (:func:`sim.rules.armed_groups.new_aggression`)."""
     convert(ag, grid, geo, prm, a, COMBATANT, prm.comb_class, meta)
-    ag.i[a, I_FACTION] = randint(rng, prm.armed_groups_factions)
+    ag.i[a, I_FACTION] = recruit_faction(ag.i[a, I_GROUP], rng, prm)
     ag.f[a, F_AGGRESSION] = new_aggression(prm.armed_groups_aggression,
                                            prm.armed_groups_aggression_min, uniform(rng))
 
