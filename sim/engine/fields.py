@@ -43,15 +43,20 @@ from sim.engine.layout import (
     L_LEADER_TRUST,
     L_MENTOR,
     L_N_POLICE,
+    L_PARTNER,
+    L_PARTNER_REACH,
     L_PK_REACH,
     L_POLICE_ARREST,
     L_POLICE_REACH,
     L_SEC_POLICE,
     MENTORING,
     META_HIGH,
+    META_OFFICERS,
+    META_UNITS,
     PEACEKEEPER,
     POLICE,
     RESIDENT,
+    S_PARTNER_TOTAL,
     W_COMBATANTS,
     W_COMMUNITY,
     W_DDR,
@@ -184,8 +189,11 @@ def _occupancy(ai, af, high, lay, prm):
     """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents:
     units (count, deterrence and interdiction weights by role, ODD 7.9a), police (count,
     professionalism, arrest weight), engagement, DDR and mentoring units, community officers,
-    combatants (all, and per faction), leaders (and their trust)."""
+    combatants (all, and per faction), leaders (and their trust). Returns the number of
+    units and of officers on the map."""
     work = lay.work
+    units = 0
+    officers = 0
     for p in range(W_PK, W_FACTION + prm.armed_groups_factions):
         if p != W_TMP:
             work[p].fill(0.0)
@@ -198,6 +206,7 @@ def _occupancy(ai, af, high, lay, prm):
         kind = ai[a, I_KIND]
         if kind == PEACEKEEPER:
             role = ai[a, I_ROLE]
+            units += 1
             work[W_PK, x, y] += 1.0
             work[W_DETER, x, y] += deterrence(role, prm)
             work[W_INTERDICT, x, y] += interdiction(role, prm)
@@ -209,6 +218,7 @@ def _occupancy(ai, af, high, lay, prm):
                 work[W_MENTOR, x, y] += 1.0
         elif kind == POLICE:
             prof = af[a, F_PROFESSIONALISM]
+            officers += 1
             work[W_POLICE, x, y] += 1.0
             work[W_POLICE_PROF, x, y] += prof
             work[W_POLICE_ARREST, x, y] += arrest_base + prof
@@ -220,6 +230,7 @@ def _occupancy(ai, af, high, lay, prm):
         elif ai[a, I_LEADER]:
             work[W_LEADERS, x, y] += 1.0
             work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
+    return units, officers
 
 
 @njit(cache=True)
@@ -232,13 +243,20 @@ def presence(ag, meta, lay, prm):
     ``protection.interrupt_radius``; in residents' vision: combatants; units within the
     mission's tip reach, officers within ``information.report_reach`` and community
     officers within ``information.community_reach`` (who can receive a tip); engagement,
-    DDR, mentoring and leaders within their reach."""
+    DDR, mentoring and leaders within their reach; local partners' capacity within
+    ``partners.radius`` (ODD 7.21). Counts the units and officers on the map (``meta``)."""
     ai = ag.i
     high = meta[META_HIGH]
     torus = prm.world_torus
     f = lay.f
     work = lay.work
-    _occupancy(ai, ag.f, high, lay, prm)
+    units, officers = _occupancy(ai, ag.f, high, lay, prm)
+    # --- accept: who is on the map, and local partners' reach (ODD 7.21) ---
+    meta[META_UNITS] = units
+    meta[META_OFFICERS] = officers
+    if prm.mechanisms_partners and lay.scalars[S_PARTNER_TOTAL] > 0.0:
+        box_sum_work(f[L_PARTNER], prm.partners_radius, torus, f[L_PARTNER_REACH],
+                     work[W_TMP], lay.col)
     rc = prm.armed_groups_vision
     box(lay, W_DETER, rc, torus, f[L_DETER])
     box(lay, W_INTERDICT, rc, torus, f[L_INTERDICT])
