@@ -258,29 +258,27 @@ def acceptance_phase(ag, prm, lay, meta):
         return 0
     ai = ag.i
     af = ag.f
-    high = meta[META_HIGH]
-    ex = 0
-    for a in range(high):
-        if ai[a, I_ALIVE] and ai[a, I_KIND] == RESIDENT and ai[a, I_EX_COMBATANT] \
-                and ai[a, I_X] >= 0:
-            ex += 1
-    if ex == 0:
-        return 0
     f = lay.f
     nf = prm.armed_groups_factions
     for k in range(nf):
         f[L_ACCEPT0 + k].fill(0.0)
     n = f[L_ACCEPT_N]
     n.fill(0.0)
-    for a in range(high):
+    ex = 0
+    for a in range(meta[META_HIGH]):
         x = ai[a, I_X]
-        if not ai[a, I_ALIVE] or ai[a, I_KIND] != RESIDENT or ai[a, I_EX_COMBATANT] or x < 0:
+        if not ai[a, I_ALIVE] or ai[a, I_KIND] != RESIDENT or x < 0:
+            continue
+        if ai[a, I_EX_COMBATANT]:
+            ex += 1
             continue
         y = ai[a, I_Y]
         acc = af[a, F_ACCEPTANCE]
         n[x, y] += 1.0
         for k in range(nf):
             f[L_ACCEPT0 + k, x, y] += accepts(acc, af[a, F_RECORD0 + k])
+    if ex == 0:
+        return 0
     r = prm.reintegration_radius
     torus = prm.world_torus
     tmp = lay.work[W_TMP]

@@ -230,6 +230,8 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     trusting = 0
     g_sum = np.zeros(2)
     g_n = np.zeros(2)
+    n_accept = 0
+    nf = prm.armed_groups_factions
     for a in range(meta[META_HIGH]):
         if not ai[a, I_ALIVE]:
             continue
@@ -238,6 +240,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
             out[M_DISPLACED] += ai[a, I_DISPLACED] != 0
             out[M_EMPLOYED] += ai[a, I_EMPLOYED] != 0
             out[M_EX_COMBATANTS] += ai[a, I_EX_COMBATANT] != 0
+            n_accept += accept_row(ai, af, a, nf, out)  # --- accept
             x = ai[a, I_X]
             t_pk = af[a, F_TRUST_PK]
             buf[0, n_res] = t_pk
@@ -278,30 +281,32 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     out[M_TRUST_PK_G0] = g_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
     out[M_TRUST_PK_G1] = g_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
     out[M_ABROAD] = meta[META_ABROAD]
-    accept_metrics(ag, prm, lay, meta, out)
+    accept_metrics(prm, lay, n_accept, out)
 
 
-@njit(cache=True)
-def accept_metrics(ag, prm, lay, meta, out):
+@njit(inline="always", cache=True)
+def accept_row(ai, af, a, nf, out):
+    """ODD 7.19, one resident's share of the acceptance metrics (:func:`accept_metrics`):
+    an ex-combatant counts for his faction; any other resident adds its acceptance, and its
+    acceptance of each faction's ex-fighters. Returns 1 for a resident who is not an
+    ex-combatant."""
+    if ai[a, I_EX_COMBATANT]:
+        out[M_EX_F0 + ai[a, I_FACTION]] += 1
+        return 0
+    acc = af[a, F_ACCEPTANCE]
+    out[M_ACCEPTANCE] += acc
+    for k in range(nf):
+        out[M_ACCEPT_F0 + k] += acc * (1.0 - af[a, F_RECORD0 + k])
+    return 1
+
+
+@njit(inline="always", cache=True)
+def accept_metrics(prm, lay, n, out):
     """ODD 7.14, 7.19-7.21: residents' mean acceptance of ex-combatants, and of each faction's
-    (acceptance x (1 - record)), over residents who are not ex-combatants; ex-combatants by
-    the faction they fought for; partners' mean capacity; weapons in stores, caches and the
-    factions' stocks."""
-    ai = ag.i
-    af = ag.f
+    (acceptance x (1 - record)), over the ``n`` residents who are not ex-combatants (sums of
+    :func:`accept_row`); ex-combatants by the faction they fought for; partners' mean
+    capacity; weapons in stores, caches and the factions' stocks."""
     nf = prm.armed_groups_factions
-    n = 0
-    for a in range(meta[META_HIGH]):
-        if not ai[a, I_ALIVE] or ai[a, I_KIND] != RESIDENT:
-            continue
-        if ai[a, I_EX_COMBATANT]:
-            out[M_EX_F0 + ai[a, I_FACTION]] += 1
-            continue
-        acc = af[a, F_ACCEPTANCE]
-        out[M_ACCEPTANCE] += acc
-        for k in range(nf):
-            out[M_ACCEPT_F0 + k] += acc * (1.0 - af[a, F_RECORD0 + k])
-        n += 1
     if n > 0:
         out[M_ACCEPTANCE] /= n
         for k in range(nf):
