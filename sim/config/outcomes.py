@@ -157,6 +157,51 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
            f"{name}", "share 0-1", "higher", f"Mean trust in the mission of {name}'s "
            "residents over the weeks with units deployed."),
     )],
+    # --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+    _O("predations_total", "Predation on civilians", "acts", "lower",
+       "Times armed-group members preyed on residents (looting, extortion, assault) over "
+       "the run; how often depends on their faction's abusiveness."),
+    _O("mean_acceptance", "Acceptance of ex-combatants", "share 0-1", "higher",
+       "Residents' mean acceptance of ex-combatants (before what they hold against a "
+       "faction), averaged over the weeks of the run."),
+    _O("final_acceptance", "Acceptance of ex-combatants at the end", "share 0-1", "higher",
+       "Residents' mean acceptance of ex-combatants in the last week."),
+    *(_O(f"mean_acceptance_faction{k}", f"Acceptance of faction {k}'s ex-fighters",
+         "share 0-1", "higher",
+         f"Residents' mean acceptance of an ex-fighter of faction {k}, lowered by what they "
+         "saw its members do to civilians, averaged over the weeks of the run.")
+      for k in range(4)),
+    *(_O(f"relapses_faction{k}_total", f"Re-armed, faction {k}", "ex-fighters", "lower",
+         f"Ex-fighters of faction {k} who took up arms again over the run.")
+      for k in range(4)),
+    *(_O(f"relapse_rate_faction{k}", f"Relapse rate, faction {k}",
+         "per 100 ex-fighter-weeks", "lower",
+         f"Relapses of faction {k}'s ex-fighters per 100 weeks its ex-fighters spent on the "
+         "map (missing: it had none).") for k in range(4)),
+    _O("weapons_collected_total", "Weapons collected", "weapons", "higher",
+       "Weapons handed in at DDR sites over the run."),
+    _O("weapons_destroyed_total", "Weapons destroyed", "weapons", "higher",
+       "Weapons handed in at DDR sites and destroyed at once, over the run."),
+    _O("weapons_hidden_total", "Weapons hidden at disarmament", "weapons", "lower",
+       "Weapons that disarming fighters hid in caches instead of handing them in."),
+    _O("weapons_seized_total", "Weapons seized from caches", "weapons", "higher",
+       "Weapons in armed-group caches that tips led the forces to, over the run."),
+    _O("weapons_raided_total", "Weapons raided from stores", "weapons", "lower",
+       "Weapons fighters carried off from DDR stores over the run."),
+    _O("arming_failed_total", "Joins without a weapon", "residents", "",
+       "Residents who would have joined or re-armed but found no weapon at hand."),
+    _O("weapons_stored_final", "Weapons in stores at the end", "weapons", "",
+       "Weapons kept in DDR stores in the last week (what a raid can take)."),
+    _O("tips_via_partners_total", "Tips through local partners", "reports", "",
+       "Reports that reached a force only because a local partner passed them on."),
+    _O("partner_capacity_final", "Local partners' capacity at the end", "index 0-1",
+       "higher", "Mean capacity of the local partner organisations in the last week."),
+    _O("partner_capacity_at_exit", "Local partners' capacity at the exit", "index 0-1",
+       "higher", "Mean capacity of the local partner organisations in the week the last "
+       "unit left.", after_exit=True),
+    _O("partner_capacity_after_exit", "Local partners' capacity after the exit",
+       "index 0-1", "higher", "Mean capacity of the local partner organisations a window "
+       "(mission.exit_window weeks) after the exit.", after_exit=True),
 ]}
 
 #: per-tick metrics (the sweep's kept time series) as they are plotted
@@ -193,6 +238,13 @@ METRICS: dict[str, Outcome] = {o.key: o for o in [
        "Residents of group 0 killed that week."),
     _O("casualties_group1", "Civilian casualties, group 1", "civilians killed", "lower",
        "Residents of group 1 killed that week."),
+    # --- accept ---
+    _O("acceptance_mean", "Acceptance of ex-combatants", "share 0-1", "higher",
+       "Residents' mean acceptance of ex-combatants that week."),
+    _O("partner_capacity_mean", "Local partners' capacity", "index 0-1", "higher",
+       "Mean capacity of the local partner organisations that week."),
+    _O("weapons_stored", "Weapons in stores", "weapons", "",
+       "Weapons kept in DDR stores that week."),
 ]}
 
 #: outcomes a peacekeeping comparison shows first (in this order), and the headline one

@@ -44,6 +44,8 @@ from sim.engine.layout import (
     L_LEADER_TRUST,
     L_MENTOR,
     L_N_POLICE,
+    L_PARTNER,
+    L_PARTNER_REACH,
     L_PK_REACH,
     L_POLICE_ARREST,
     L_POLICE_REACH,
@@ -51,9 +53,12 @@ from sim.engine.layout import (
     L_SEC_POLICE,
     MENTORING,
     META_HIGH,
+    META_OFFICERS,
+    META_UNITS,
     PEACEKEEPER,
     POLICE,
     RESIDENT,
+    S_PARTNER_TOTAL,
     W_COMBATANTS,
     W_COMMUNITY,
     W_DDR,
@@ -190,8 +195,10 @@ def _occupancy(ai, af, high, lay, prm):
     units (count, deterrence and interdiction weights by role, ODD 7.9a), police (count,
     professionalism, arrest weight), engagement, DDR and mentoring units, community officers
     and officers who meet leaders, combatants (all, and per faction), leaders (and their
-    trust)."""
+    trust). Returns the number of units and of officers on the map."""
     work = lay.work
+    units = 0
+    officers = 0
     for p in range(W_PK, W_FACTION + prm.armed_groups_factions):
         if p != W_TMP:
             work[p].fill(0.0)
@@ -204,6 +211,7 @@ def _occupancy(ai, af, high, lay, prm):
         kind = ai[a, I_KIND]
         if kind == PEACEKEEPER:
             role = ai[a, I_ROLE]
+            units += 1
             work[W_PK, x, y] += 1.0
             work[W_DETER, x, y] += deterrence(role, prm)
             work[W_INTERDICT, x, y] += interdiction(role, prm)
@@ -215,6 +223,7 @@ def _occupancy(ai, af, high, lay, prm):
                 work[W_MENTOR, x, y] += 1.0
         elif kind == POLICE:
             prof = af[a, F_PROFESSIONALISM]
+            officers += 1
             work[W_POLICE, x, y] += 1.0
             work[W_POLICE_PROF, x, y] += prof
             work[W_POLICE_ARREST, x, y] += arrest_weight(prof, prm)
@@ -228,6 +237,7 @@ def _occupancy(ai, af, high, lay, prm):
         elif ai[a, I_LEADER]:
             work[W_LEADERS, x, y] += 1.0
             work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
+    return units, officers
 
 
 @njit(cache=True)
@@ -241,13 +251,20 @@ def presence(ag, meta, lay, prm):
     mission's tip reach, officers within ``information.report_reach`` and community
     officers within ``information.community_reach`` (who can receive a tip); engagement,
     DDR, mentoring and leaders within their reach; leaders in a police-community forum
-    within ``trust.leader_radius`` (ODD 7.26)."""
+    within ``trust.leader_radius`` (ODD 7.26); local partners' capacity within
+    ``partners.radius`` (ODD 7.21). Counts the units and officers on the map (``meta``)."""
     ai = ag.i
     high = meta[META_HIGH]
     torus = prm.world_torus
     f = lay.f
     work = lay.work
-    _occupancy(ai, ag.f, high, lay, prm)
+    units, officers = _occupancy(ai, ag.f, high, lay, prm)
+    # --- accept: who is on the map, and local partners' reach (ODD 7.21) ---
+    meta[META_UNITS] = units
+    meta[META_OFFICERS] = officers
+    if prm.mechanisms_partners and lay.scalars[S_PARTNER_TOTAL] > 0.0:
+        box_sum_work(f[L_PARTNER], prm.partners_radius, torus, f[L_PARTNER_REACH],
+                     work[W_TMP], lay.col)
     rc = prm.armed_groups_vision
     box(lay, W_DETER, rc, torus, f[L_DETER])
     box(lay, W_INTERDICT, rc, torus, f[L_INTERDICT])

@@ -133,6 +133,7 @@ def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]
     out.update(scale_summary(ts, scenario, out))
     out.update(relapse_summary(ts, scenario))
     out.update(communities_summary(ts, scenario))
+    out.update(accept_summary(ts, scenario, out["exit_tick"]))
     return out
 
 
@@ -162,6 +163,47 @@ def communities_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
         out[f"final_trust_police_group{g}"] = float(last[f"trust_police_group{g}"])
         out[f"mean_trust_pk_group{g}_mission"] = _mission_mean(ts, scenario,
                                                                f"trust_pk_group{g}")
+    return out
+
+
+# --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+def accept_summary(ts: pd.DataFrame, scenario: Scenario, exit_at: int | None
+                   ) -> dict[str, Any]:
+    """Acceptance of ex-combatants and relapse by faction, weapons, local partners (ODD
+    7.14, 7.19-7.21). A faction's relapse rate is its relapses per 100 ex-combatant-weeks
+    (ex-combatants of the faction on the map, summed over ticks 1..T; None without any).
+    Partners' capacity at the exit and a year (``exit_window``) after it: None without an
+    exit (or when the run ends first)."""
+    body = ts.iloc[1:]
+    last = ts.iloc[-1]
+    out: dict[str, Any] = {
+        "predations_total": int(ts["predations"].sum()),
+        "mean_acceptance": float(body["acceptance_mean"].mean()) if len(body) else None,
+        "final_acceptance": float(last["acceptance_mean"]),
+        "weapons_destroyed_total": int(ts["weapons_destroyed"].sum()),
+        "weapons_hidden_total": int(ts["weapons_hidden"].sum()),
+        "weapons_seized_total": int(ts["weapons_seized"].sum()),
+        "weapons_raided_total": int(ts["weapons_raided"].sum()),
+        "arming_failed_total": int(ts["arming_failed"].sum()),
+        "weapons_stored_final": int(last["weapons_stored"]),
+        "tips_via_partners_total": int(ts["tips_via_partners"].sum()),
+        "partner_capacity_final": float(last["partner_capacity_mean"]),
+    }
+    for k in range(scenario.armed_groups.factions):
+        relapses = int(ts[f"relapses_faction{k}"].sum())
+        exposure = float(body[f"ex_combatants_faction{k}"].sum())
+        out[f"relapses_faction{k}_total"] = relapses
+        out[f"relapse_rate_faction{k}"] = 100.0 * relapses / exposure if exposure > 0 else None
+        out[f"mean_acceptance_faction{k}"] = (float(body[f"acceptance_faction{k}"].mean())
+                                              if len(body) else None)
+    at_exit = after = None
+    if exit_at is not None:
+        rows = ts[ts["tick"] == exit_at]
+        at_exit = float(rows["partner_capacity_mean"].iloc[0]) if len(rows) else None
+        later = ts[ts["tick"] == exit_at + scenario.mission.exit_window]
+        after = float(later["partner_capacity_mean"].iloc[0]) if len(later) else None
+    out["partner_capacity_at_exit"] = at_exit
+    out["partner_capacity_after_exit"] = after
     return out
 
 

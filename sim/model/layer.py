@@ -30,6 +30,8 @@ from sim.rules.armed_groups import new_aggression, reinforce
 from sim.rules.factions import community_map, post_market, settle_communities
 from sim.rules.feedback import district_feedback
 from sim.rules.mission import adaptive_moves, district_need, drawdown_count, role_counts
+from sim.rules.partners import place_partners
+from sim.rules.weapons import place_caches, supply
 
 if TYPE_CHECKING:
     from sim.model.model import PeaceSimModel
@@ -72,6 +74,7 @@ class PeacekeepingLayer:
             float(model.legitimacy), model.census_counts, self._metrics, self._buf)
         self._init_landscape(gen)
         self._init_agents(gen)
+        self._init_accept(gen)
         self.pk_deployed = 0  # units at deployment (drawdown counts down from this)
         self.exit_tick: int | None = None
         self.drawdown_started: int | None = None
@@ -178,6 +181,24 @@ class PeacekeepingLayer:
             return post_market(markets, groups, s.favoured_group, s.partiality, self._gen)
         return int(self._gen.choice(markets))
 
+    # --- accept: reintegration and acceptance, weapons, local partners (ODD 5, 7.19-7.21) ---
+    def _init_accept(self, gen: np.random.Generator) -> None:
+        """Each faction's abusiveness; residents' acceptance of ex-combatants at its initial
+        level and no record of any faction; weapon stocks and caches near the strongholds
+        (with ``mechanisms.weapons``); local partners at settlements (with
+        ``mechanisms.partners``). The set-up draws nothing for a mechanism switched off."""
+        m, sc, lay = self.model, self.sc, self.lay
+        a = sc.armed_groups
+        for f in range(a.factions):
+            lay.scalars[K.S_ABUSIVENESS0 + f] = a.abusiveness_of(f)
+        ag = m.arrays
+        res = np.flatnonzero(ag.alive & (ag.kind == K.RESIDENT))
+        ag.acceptance[res] = sc.reintegration.initial
+        if sc.mechanisms.weapons:
+            place_caches(lay, self.strongholds, m.params, gen)
+        if sc.mechanisms.partners:
+            place_partners(lay, self.market_cells, m.params, gen)
+
     def _init_police(self, slots: np.ndarray, gen: np.random.Generator) -> None:
         """Professionalism ~ N(``professionalism``, ``professionalism_sd``) clipped to [0, 1];
         community officers with probability ``community_share``; officers who meet community
@@ -265,7 +286,7 @@ class PeacekeepingLayer:
         drawdown (:func:`sim.rules.mission.drawdown_count`; units removed at random), police
         growth toward ``police.target`` (each missing officer hired with probability
         ``recruitment``), mentor re-pairing, reinforcements, and the adaptive review every
-        ``review_interval`` ticks (7.15)."""
+        ``review_interval`` ticks (7.15), and weapons reaching the factions' stocks (7.20)."""
         m, sc = self.model, self.sc
         self.replaced = 0
         if t == sc.mission.deploy_tick and t > 0:
@@ -297,6 +318,8 @@ class PeacekeepingLayer:
             self.pair_mentors()
         if sc.armed_groups.reinforcement > 0:
             self.reinforce()
+        if sc.mechanisms.weapons and sc.weapons.supply > 0:  # --- accept: ODD 7.20
+            supply(self.lay, m.params, self._gen)
         strat = sc.strategy
         if strat.adaptive and t > 0 and t % strat.review_interval == 0 \
                 and m.count(K.C_PEACEKEEPERS):

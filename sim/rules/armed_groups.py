@@ -67,6 +67,8 @@ from sim.engine.layout import (
     L_PROTECT_EV1,
     L_RETALIATION_EV,
     L_SEC_POLICE,
+    L_STORE,
+    L_STORE_NEAR,
     L_VICTIM_EV,
     L_VICTIM_EV1,
     L_VIOLENCE_BATTLE,
@@ -76,6 +78,7 @@ from sim.engine.layout import (
     POLICE,
     QUIESCENT,
     RESIDENT,
+    S_STORED,
 )
 from sim.engine.rng import uniform
 from sim.rules.factions import (  # communities: rival factions, partiality, per-group counts
@@ -92,6 +95,8 @@ from sim.rules.protection import (
     perceived_security,
     police_arrest_probability,
 )
+from sim.rules.reintegration import prey, witnessed
+from sim.rules.weapons import arm, nearest_with, raid, raid_chance
 
 # ----------------------------------------------------------------------------- whom to pick
 
@@ -303,15 +308,42 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     if uniform(rng) < af[c, F_AGGRESSION] * (1.0 - risk):
         v = pick_victim(ag, grid, geo, prm, rng, c)
         if v >= 0:
+            witnessed(lay, ai[c, I_FACTION], ai[v, I_X], ai[v, I_Y])  # --- accept (7.19)
             attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events)
+    # --- accept: predation (ODD 7.19) and raids on weapon stores (ODD 7.20) ---
+    prey(ag, grid, geo, prm, lay, rng, c, risk, events)
+    if prm.mechanisms_weapons and lay.scalars[S_STORED] >= 1.0 \
+            and lay.f[L_STORE_NEAR, x, y] > 0.0:
+        try_raid(ag, prm, lay, rng, c, b_v, events)
     move_in_vision(ag, grid, geo, prm, rng, c)
 
 
 @njit(inline="always", cache=True)
-def release(ag, grid, geo, prm, rng, c, meta, events):
+def try_raid(ag, prm, lay, rng, c, b_v, events):
+    """ODD 7.20, raid: the nearest weapon store in the combatant's vision
+    (:func:`sim.rules.weapons.nearest_with`) is raided with
+    :func:`sim.rules.weapons.raid_chance`, the risk being the attack's risk (:func:`attack_risk`,
+    B_v its own faction in vision) with the security in vision of the store."""
+    x = ag.i[c, I_X]
+    y = ag.i[c, I_Y]
+    store = nearest_with(lay.f[L_STORE], x, y, prm.armed_groups_vision, prm.world_torus)
+    if store < 0:
+        return
+    h = lay.f.shape[2]
+    sx = store // h
+    sy = store - sx * h
+    s_v = perceived_security(lay.f[L_DETER, sx, sy], lay.f[L_SEC_POLICE, sx, sy], prm)
+    if uniform(rng) < raid_chance(attack_risk(s_v, b_v, prm), prm):
+        raid(lay, prm, store, ag.i[c, I_FACTION], events)
+
+
+@njit(inline="always", cache=True)
+def release(ag, grid, geo, prm, lay, rng, c, meta, events):
     """ODD 7.9, release: a detainee returns to a uniformly random empty cell; with
-    probability ``detention.rejoin_share`` it rejoins its faction, otherwise it comes back
-    as an unemployed ex-combatant. Returns False (and stays held) if the map is full."""
+    probability ``detention.rejoin_share`` it rejoins its faction, if it finds a weapon
+    there (:func:`sim.rules.weapons.arm`, ODD 7.20); otherwise it comes back as an
+    unemployed ex-combatant of its faction. Returns False (and stays held) if the map is
+    full."""
     cell = random_empty_cell(grid.occ.reshape(-1), rng)
     if cell < 0:
         return False
@@ -319,7 +351,8 @@ def release(ag, grid, geo, prm, rng, c, meta, events):
     ag.i[c, I_STATE] = QUIESCENT
     enter(ag, grid, geo, prm, c, x, cell - x * geo.height)
     events[EV_RELEASED] += 1
-    if uniform(rng) < prm.detention_rejoin_share:
+    if uniform(rng) < prm.detention_rejoin_share \
+            and arm(lay, prm, x, cell - x * geo.height, ag.i[c, I_FACTION], events):
         events[EV_REJOINED] += 1
     else:
         convert(ag, grid, geo, prm, c, RESIDENT, 0, meta)
@@ -329,14 +362,14 @@ def release(ag, grid, geo, prm, rng, c, meta, events):
 
 
 @njit(cache=True)
-def detention_phase(ag, grid, geo, prm, rng, meta, events):
+def detention_phase(ag, grid, geo, prm, lay, rng, meta, events):
     """ODD 7.9, detention: every detainee, in slot order, is released with probability
     ``detention.release_rate`` (:func:`release`)."""
     ai = ag.i
     for c in range(meta[META_HIGH]):
         if ai[c, I_ALIVE] and ai[c, I_KIND] == COMBATANT and ai[c, I_STATE] == DETAINED \
                 and uniform(rng) < prm.detention_release_rate:
-            release(ag, grid, geo, prm, rng, c, meta, events)
+            release(ag, grid, geo, prm, lay, rng, c, meta, events)
 
 
 # ----------------------------------------------------------------------------- reinforcement

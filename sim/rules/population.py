@@ -25,6 +25,7 @@ from sim.engine.layout import (
     EV_DEATHS,
     EV_EMIGRATED,
     EV_RETURNED,
+    F_ACCEPTANCE,
     F_HARDSHIP,
     F_RISK,
     F_TRUST_PK,
@@ -48,7 +49,8 @@ def born(ag, grid, geo, prm, rng, a, free_stack, meta, events):
     """ODD 7.17, birth: a child of resident ``a`` on a uniformly random empty Moore neighbour
     (none: no birth). It belongs to the parent's group and starts from the parent's base
     trust (families share their experience); hardship and risk aversion are its own,
-    U(0, 1) (hardship with its community's offset, ODD 7.25)."""
+    U(0, 1) (hardship with its community's offset, ODD 7.25); its acceptance of
+    ex-combatants is the initial level, with no record of any faction (ODD 7.19)."""
     ai = ag.i
     af = ag.f
     pick = neighbour_where(ai, grid, geo, prm, rng, ai[a, I_X], ai[a, I_Y], prm.birth_class,
@@ -63,6 +65,7 @@ def born(ag, grid, geo, prm, rng, a, free_stack, meta, events):
     af[b, F_TRUST_PK0] = af[a, F_TRUST_PK0]
     af[b, F_TRUST_POLICE] = af[a, F_TRUST_POLICE0]
     af[b, F_TRUST_POLICE0] = af[a, F_TRUST_POLICE0]
+    af[b, F_ACCEPTANCE] = prm.reintegration_initial  # --- accept: ODD 7.19
     events[EV_BIRTHS] += 1
 
 
@@ -97,8 +100,9 @@ def settle_returnee(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
     """ODD 7.17, return: a refugee comes back onto the first calm empty cell among
     ``population.return_tries`` random empty cells (violence at most ``return_share`` x
     ``flee_threshold``); a returnee is a new resident of group 0 or 1 (``group_share``) with
-    hardship and risk aversion U(0, 1) and the initial trust of the context (with its
-    community's offsets, ODD 7.25). Returns False if
+    hardship and risk aversion U(0, 1), the initial trust of the context (with its
+    community's offsets, ODD 7.25) and the initial acceptance of ex-combatants (ODD 7.19).
+    Returns False if
     no calm cell was found (the refugee stays abroad this tick)."""
     occ = grid.occ.reshape(-1)
     v = lay.f[L_VIOLENCE].reshape(-1)
@@ -121,6 +125,7 @@ def settle_returnee(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
             af[b, F_TRUST_PK0] = t_pk
             af[b, F_TRUST_POLICE] = t_pol
             af[b, F_TRUST_POLICE0] = t_pol
+            af[b, F_ACCEPTANCE] = prm.reintegration_initial  # --- accept: ODD 7.19
             meta[META_ABROAD] -= 1
             events[EV_RETURNED] += 1
             return True
