@@ -601,3 +601,56 @@ def test_partners_carry_reintegration():
     reach = lay(m).partner_reach[x, y]
     run_trust(m)
     assert m.arrays.acceptance[r] == pytest.approx(0.5 + 0.2 * min(1.0, reach) * 0.5)
+
+
+# =============================================================== the three together
+
+
+def test_per_faction_state_fits_every_allowed_number_of_factions():
+    """Counters and planes are kept for MAX_FACTIONS factions: the schema must not allow
+    more (a larger ``armed_groups.factions`` needs more of them)."""
+    from sim.config.scenario import ArmedGroups
+
+    le = [m.le for m in ArmedGroups.model_fields["factions"].metadata if hasattr(m, "le")]
+    assert le and le[0] <= K.MAX_FACTIONS
+    assert K.EV_RELAPSES_F3 == K.EV_RELAPSES_F0 + K.MAX_FACTIONS - 1
+    assert K.L_ACCEPT3 == K.L_ACCEPT0 + K.MAX_FACTIONS - 1
+    assert K.F_RECORD3 == K.F_RECORD0 + K.MAX_FACTIONS - 1
+
+
+ALL_ON = {"armed_groups": {"density": 0.04, "factions": 2, "abusiveness": [0.2, 0.5],
+                           "aggression": 0.1, "recruit_rate": 0.05, "reinforcement": 0.5},
+          "residents": {"density": 0.6}, "police": {"density": 0.02},
+          "peacekeepers": {"density": 0.04},
+          "strategy": {"local_partners": 0.8, "p_interdict": 0.005,
+                       "roles": {"patrol": 0.4, "static": 0.2, "engagement": 0.2, "ddr": 0.2}},
+          "ddr": {"rate": 0.3, "relapse_rate": 0.2, "destroy_share": 0.3},
+          "trust": {"p_tip": 0.3},
+          "weapons": {"stock": 10, "caches": 2, "supply": 0.5},
+          "partners": {"share": 0.5, "initial_capacity": 0.2},
+          "economy": {"markets": 0.05, "programme_rate": 0.01},
+          "mission": {"drawdown_start": 30, "drawdown_ticks": 10, "exit_window": 10}}
+
+
+def test_same_seed_same_outputs_with_every_new_mechanism_at_work():
+    from sim import run
+
+    sc = build_scenario({"model": "peacekeeping", "world": {"width": 24, "height": 24},
+                         **ALL_ON})
+    a = run(sc, seed=5, ticks=60)
+    b = run(sc, seed=5, ticks=60)
+    assert a.timeseries.equals(b.timeseries)
+    ts = a.timeseries
+    for col in ("predations", "weapons_collected", "weapons_destroyed", "acceptance_faction1",
+                "relapses_faction0", "ex_combatants_faction1", "partner_capacity_mean",
+                "tips_via_partners"):
+        assert col in ts, col
+    assert "acceptance_faction2" not in ts  # two factions: columns for 0 and 1 only
+    assert ts["predations"].sum() > 0 and ts["weapons_collected"].sum() > 0
+    assert ts["partner_capacity_mean"].iloc[30] > ts["partner_capacity_mean"].iloc[0]
+    s = a.summary
+    assert s["relapses_faction0_total"] + s["relapses_faction1_total"] == s["relapses_total"]
+    assert s["weapons_collected_total"] >= s["weapons_destroyed_total"]
+    assert s["exit_tick"] is not None and s["partner_capacity_at_exit"] > 0.2
+    # the abusive faction (1) is remembered worse than the other
+    assert s["mean_acceptance_faction1"] < s["mean_acceptance_faction0"]
