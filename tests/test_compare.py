@@ -220,9 +220,14 @@ def test_per_capita_and_missing_keys():
     d = oc.add_derived(runs)
     assert d["casualties_per_100k"].tolist() == pytest.approx([2000.0, 5000.0])
     assert d["stabilised"].tolist() == [1.0, 0.0]
-    # the model's population wins when reported
-    d = oc.add_derived(runs.assign(population=[1000.0, None]))
-    assert d["casualties_per_100k"].tolist() == pytest.approx([1000.0, 5000.0])
+    # casualties count residents: with a population in people (each resident standing for
+    # people_per_resident), the rate per 100,000 people is the rate per resident at the start
+    d = oc.add_derived(runs.assign(population=[1000.0, None], people_per_resident=[2.0, None]))
+    assert d["casualties_per_100k"].tolist() == pytest.approx([2000.0, 5000.0])
+    # without residents at the start: population / people_per_resident (one when missing)
+    d = oc.add_derived(runs.drop(columns="residents_initial").assign(
+        population=[1000.0, 800.0], people_per_resident=[2.0, None]))
+    assert d["casualties_per_100k"].tolist() == pytest.approx([2000.0, 2500.0])
     # nothing to derive from: no column, no error
     assert "casualties_per_100k" not in oc.add_derived(runs[["casualties_total"]])
     assert oc.add_derived(pd.DataFrame({"x": [1]})).columns.tolist() == ["x"]
