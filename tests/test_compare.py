@@ -462,7 +462,7 @@ def test_missing_and_future_summary_keys(drawdown_sweep, tmp_path, monkeypatch):
 
     def future(out, design=None):
         r = real(out, design)
-        return r.assign(population=2 * r["residents_initial"],
+        return r.assign(population=2 * r["residents_initial"], people_per_resident=2.0,
                         civilian_deaths_per_100k_month=r["casualties_total"] / 3.0,
                         peacekeeper_deaths=1.0)
 
@@ -474,7 +474,11 @@ def test_missing_and_future_summary_keys(drawdown_sweep, tmp_path, monkeypatch):
     sel = runs[(runs.context == per["context"]) & (runs.strategy == per["strategy"])]
     if "police.professionalism" in sel:
         sel = sel[sel["police.professionalism"] == 0.3]
-    expected = (sel["casualties_total"] * 1e5 / sel["population"]).mean()
+    # casualties count residents, each standing for 2 people of the population: per 100,000
+    # people is per 100,000 residents at the start
+    expected = (sel["casualties_total"] * 2 * 1e5 / sel["population"]).mean()
+    assert expected == pytest.approx((sel["casualties_total"] * 1e5
+                                      / sel["residents_initial"]).mean())
     assert per["mean"] == pytest.approx(expected)
     text = res.report_md.read_text()
     assert "Civilian deaths per 100,000 a month" in text and "Peacekeepers killed" in text
