@@ -48,8 +48,9 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
        "Residents killed over the whole run: by armed-group attacks, or as bystanders when "
        "peacekeepers strike a fighter nearby. A casualty is a civilian killed."),
     _O("casualties_per_100k", "Civilian casualties per 100,000", "per 100,000 residents",
-       "lower", "Civilian casualties over the run per 100,000 residents at the start (the "
-       "model's population when it reports one), so maps of different size compare."),
+       "lower", "Civilian casualties over the run per 100,000 residents at the start, which "
+       "is per 100,000 people when each resident stands for several (world.population), so "
+       "maps of different size compare."),
     _O("civilian_deaths_per_100k_month", "Civilian deaths per 100,000 a month",
        "per 100,000 residents a month", "lower",
        "Civilians killed per 100,000 residents per month (4.33 weeks), as the model reports "
