@@ -244,10 +244,11 @@ def test_acceptance_field_is_the_mean_over_residents_who_are_not_ex_combatants()
     assert L.accept0[0, 10] == 0.0  # nobody around
 
 
-def test_no_field_is_computed_without_ex_combatants_or_with_the_switch_off():
-    m = world()
+def test_the_field_is_there_before_anyone_disarms_and_not_with_the_switch_off():
+    m = world(reintegration={"radius": 1})
     m.add_agent("resident", 5, 5, acceptance=0.8)
-    assert run_acceptance(m) == 0 and lay(m).accept_n.sum() == 0.0
+    assert run_acceptance(m) == 0  # no ex-combatant yet: a fighter may disarm this tick
+    assert lay(m).accept_n.sum() == 9.0 and lay(m).accept0[4, 4] == pytest.approx(0.8)
     off = world(mechanisms={"acceptance": False})
     off.add_agent("resident", 5, 5, acceptance=0.8)
     off.add_agent("resident", 5, 6, ex_combatant=True)

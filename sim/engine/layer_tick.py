@@ -222,7 +222,7 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
     (ODD 7.10): the acceptance ex-combatants meet is computed first
     (:func:`acceptance_phase`, ODD 7.19); a resident who joins or re-arms needs a weapon at
     hand (ODD 7.20)."""
-    n_ex = acceptance_phase(ag, prm, lay, meta)
+    acceptance_phase(ag, prm, lay, meta)
     ai = ag.i
     af = ag.f
     economy = grid.economy
@@ -249,7 +249,7 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
             lf[L_COMB_SEEN, x, y] > 0, lf[L_DDR_REACH, x, y] > 0, af[a, F_HARDSHIP],
             economy[x, y], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], af[a, F_TRUST_PK],
             legitimacy, mission_legitimacy,
-            acceptance_met(lay, ai[a, I_FACTION], x, y) if ex and n_ex else 0.0, prm,
+            acceptance_met(lay, ai[a, I_FACTION], x, y) if ex else 0.0, prm,
         )
         if p >= 0.0 and uniform(rng) < p:
             if ev == EV_DISARMED:
@@ -271,8 +271,9 @@ def acceptance_phase(ag, prm, lay, meta):
     """ODD 3 step 8, ODD 7.19: for every cell and faction f, the acceptance an ex-combatant of
     f meets there: the mean of :func:`sim.rules.reintegration.accepts` over the residents
     who are not ex-combatants within ``reintegration.radius`` cells (0 where there are none;
-    box sums), into the planes L_ACCEPT0 + f. Returns how many ex-combatants are on the map
-    (nothing is computed without any, or with ``mechanisms.acceptance`` off)."""
+    box sums), into the planes L_ACCEPT0 + f (read by relapse now and by hiring in step 11,
+    also for fighters who disarm in between). Returns how many ex-combatants are on the map
+    (nothing is computed with ``mechanisms.acceptance`` off)."""
     if not prm.mechanisms_acceptance:
         return 0
     ai = ag.i
@@ -296,8 +297,6 @@ def acceptance_phase(ag, prm, lay, meta):
         n[x, y] += 1.0
         for k in range(nf):
             f[L_ACCEPT0 + k, x, y] += accepts(acc, af[a, F_RECORD0 + k])
-    if ex == 0:
-        return 0
     r = prm.reintegration_radius
     torus = prm.world_torus
     tmp = lay.work[W_TMP]
