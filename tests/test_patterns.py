@@ -212,9 +212,8 @@ def test_collateral_harm_pattern_reads_early_harm_and_later_violence():
 
 
 def test_registry_reads_what_model_2_reports():
-    """Every pattern's statistic is one the model reports, except the three that need what
-    Model 2.0 lacks: per-district series (FHN 2019, Beardsley 2011) and per-faction
-    abusiveness (H&W 2007). A renamed summary key or per-tick column fails here."""
+    """Every pattern's statistic is one the model reports, except the two that need what
+    the model lacks: per-district series (FHN 2019, Beardsley 2011). A renamed summary key or per-tick column fails here."""
     probed: dict[str, tuple[set[str], set[str]]] = {}
 
     def probe(design: P.Design) -> tuple[set[str], set[str]]:
@@ -229,7 +228,6 @@ def test_registry_reads_what_model_2_reports():
                                       "per-tick column units_d{i} (one per district)"],
         "beardsley2011_contagion": ["per-tick column attacks_d{i} (one per district)",
                                     "per-tick column clashes_d{i} (one per district)"],
-        "humphreys_weinstein2007_abusive_factions": ["parameter armed_groups.abusiveness"],
     }
 
 
@@ -305,14 +303,14 @@ def test_a_pattern_that_must_hold_holds_and_one_that_must_fail_fails(tmp_path):
 def test_missing_outputs_are_reported_not_skipped(tmp_path):
     lacking = _pattern("needs_more", +1, requires_summary=("no_such_key",),
                        requires_metrics=("attacks_d{i}",))
-    no_param = _pattern("needs_param", +1, requires_params=("armed_groups.abusiveness",),
+    no_param = _pattern("needs_param", +1, requires_params=("armed_groups.no_such_parameter",),
                         design=_design("other"))
     res = _run([lacking, no_param, _pattern("rises", +1)], tmp_path / "out")
     by = {r.pattern.name: r.evaluation for r in res.results}
     assert by["needs_more"].status == "cannot be evaluated" and not by["needs_more"].holds
     assert by["needs_more"].missing == ["summary key no_such_key",
                                         "per-tick column attacks_d{i} (one per district)"]
-    assert by["needs_param"].missing == ["parameter armed_groups.abusiveness"]
+    assert by["needs_param"].missing == ["parameter armed_groups.no_such_parameter"]
     assert res.holding == 1
     write_report(res)
     text = (res.out / "validation.md").read_text()

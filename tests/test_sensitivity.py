@@ -356,7 +356,7 @@ def test_shipped_study_files_are_valid():
         st = load_study(REPO / "experiments" / f"{name}.toml")
         assert st.context == "baseline"
     sobol = load_study(REPO / "experiments" / "sobol_baseline.toml")
-    assert sobol.model_factors == 10 and sobol.spec.N == 256
+    assert sobol.model_factors == 14 and sobol.spec.N == 256
     assert os.path.basename(sobol.source.split(" ")[0]) == "baseline.toml"
 
 

@@ -1019,7 +1019,7 @@ def humphreys_weinstein_2007() -> Pattern:
                                    "armed_groups.abusiveness": [0.2, 0.8]}, None, "factions"),),
         replications=_REPS, ticks=260, set={},
         quick={"replications": 4, "ticks": 104, "set": _QUICK_MAP})
-    acc = ("ex_combatant_acceptance_f0", "ex_combatant_acceptance_f1")
+    acc = ("mean_acceptance_faction0", "mean_acceptance_faction1")
 
     def evaluate(runs: Runs) -> Evaluation:
         w = runs.wide(lambda d: pd.to_numeric(d[acc[0]]) - pd.to_numeric(d[acc[1]]),
@@ -1045,11 +1045,11 @@ def humphreys_weinstein_2007() -> Pattern:
         statistic="mean community acceptance of ex-combatants by former faction, two factions "
                   "with abusiveness 0.2 and 0.8 (within-run difference, bootstrap over runs)",
         criterion="acceptance (less abusive) minus (more abusive) > 0, CI excluding 0",
-        mechanism="Needs per-faction abusiveness and community acceptance of ex-combatants. "
-                  "Model 2.0 has neither (ODD 10: relapse does not depend on the faction; "
-                  "fighters differ only in aggression); armed_groups.abusiveness is being "
-                  "added on another branch. The pattern must come from residents' memory of "
-                  "abuse, not from a term linking abusiveness to acceptance.",
+        mechanism="Residents who see a faction's members attack or prey on civilians "
+                  "remember it (ODD 7.19, the faction's record in their memory); their "
+                  "acceptance of that faction's ex-fighters is acceptance x (1 - record). "
+                  "armed_groups.abusiveness sets how often a faction's members prey on "
+                  "civilians (ODD 7.19); no term links abusiveness to acceptance directly.",
         empirical=Empirical(
             "shape", "Ex-fighters of more abusive factions reported less acceptance (H&W 2007).",
             x=(0, 1), y=(1.0, 0.7), labels=("less abusive", "more abusive"),
