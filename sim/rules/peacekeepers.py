@@ -19,6 +19,7 @@ from sim.engine.layout import (
     I_VCLASS,
     I_X,
     I_Y,
+    L_COMMUNITY,
     L_DISPLACED_NEAR,
     L_INTEL,
     L_ROAD,
@@ -30,6 +31,7 @@ from sim.engine.layout import (
     STATIC,
 )
 from sim.engine.rng import randint, uniform
+from sim.rules.factions import attention
 from sim.rules.roads import rr_reach
 
 
@@ -51,12 +53,14 @@ def calls_rapid_response(best_heat, prm):
 @njit(inline="always", cache=True)
 def patrol_score(lay, prm, rng, x, y):
     """ODD 7.8, patrol: a sampled cell is worth its :func:`heat` (violence against civilians
-    and fresh tips), with a random tie-break (``strategy.patrol_jitter`` x U(0, 1)); with
-    protection sites, + ``sites.patrol_priority`` x the displaced residents within
-    ``sites.radius`` of it (ODD 7.23)."""
-    score = heat(lay.f[L_VIOLENCE_CIV, x, y], lay.f[L_INTEL, x, y], prm) + (
-        prm.strategy_patrol_jitter * uniform(rng)
-    )
+    and fresh tips; a partial force discounts the other community's areas,
+    :func:`sim.rules.factions.attention`), with a random tie-break (``strategy.patrol_jitter``
+    x U(0, 1)); with protection sites, + ``sites.patrol_priority`` x the displaced residents
+    within ``sites.radius`` of it (ODD 7.23)."""
+    h = heat(lay.f[L_VIOLENCE_CIV, x, y], lay.f[L_INTEL, x, y], prm)
+    if prm.strategy_partiality > 0.0:  # communities (ODD 7.25)
+        h *= attention(lay.f[L_COMMUNITY, x, y], prm)
+    score = h + prm.strategy_patrol_jitter * uniform(rng)
     # --- zones: patrols prioritise the displaced (ODD 7.23) ---
     if prm.mechanisms_protection_sites and prm.sites_count > 0:
         score += prm.sites_patrol_priority * lay.f[L_DISPLACED_NEAR, x, y]
