@@ -177,15 +177,9 @@ def neighbour_where(ai, grid, geo, prm, rng, x, y, k, rank, a):
                              prm)
 
 
-@njit(cache=True)
-def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
-    """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
-
-    Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
-    scan when the neighbourhood is nearly full (still uniform). The core tick runs these same
-    steps as a closure over the arrays it holds (``empty_in_vision`` in
-    :func:`sim.engine.tick.tick`): there a call with six array arguments, made for every
-    agent, would cost a fifth of the tick."""
+@njit(inline="always", cache=True)
+def _empty_in_vision(ai, occ, geo, rng, x, y, k):
+    """:func:`random_empty_in_vision`, inlined where it is called."""
     offs = geo.offsets
     flat = geo.flat
     n = geo.n_off[k]
@@ -200,6 +194,18 @@ def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
             return c
     return random_cell_where(occ, ai, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x,
                              y, k, is_empty, -1, 0)[0]
+
+
+@njit(cache=True)
+def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
+    """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
+
+    Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
+    scan when the neighbourhood is nearly full (still uniform). The core tick runs these same
+    steps as a closure over the arrays it holds (``empty_in_vision`` in
+    :func:`sim.engine.tick.tick`): there a call with six array arguments, made for every
+    agent, would cost a fifth of the tick."""
+    return _empty_in_vision(ai, occ, geo, rng, x, y, k)
 
 
 @njit(inline="always", cache=True)
@@ -326,22 +332,52 @@ def enter(ag, grid, geo, prm, a, x, y):
         cop_add(grid, geo, x, y, 1)
 
 
+@njit(inline="always", cache=True)
+def feeds_fields(kind, state, pk_are_cops):
+    """Whether an agent counts in the core's vision fields where it stands (ODD 7.1): an
+    active resident, or a cop."""
+    if kind == RESIDENT:
+        return state == ACTIVE
+    return is_cop(kind, pk_are_cops)
+
+
+@njit(inline="always", cache=True)
+def _move(ag, grid, geo, prm, a, c):
+    """:func:`relocate`, inlined where it is called. An agent on the grid that feeds no
+    vision field (a unit or a combatant of the layer, a quiescent resident: most moves of
+    the layer) only changes cells, without the calls of :func:`leave` and :func:`enter`:
+    a call that takes the tables counts a reference to each of their arrays (an atomic
+    operation each, some thirty a call), which cost those moves twice what they do."""
+    ai = ag.i
+    x = ai[a, I_X]
+    if x >= 0 and not feeds_fields(ai[a, I_KIND], ai[a, I_STATE], prm.peacekeepers_act_as_cops):
+        occ = grid.occ
+        occ[x, ai[a, I_Y]] = -1
+        nx = c // geo.height
+        ny = c - nx * geo.height
+        occ[nx, ny] = a
+        ai[a, I_X] = nx
+        ai[a, I_Y] = ny
+    else:
+        leave(ag, grid, geo, prm, a)
+        nx = c // geo.height
+        enter(ag, grid, geo, prm, a, nx, c - nx * geo.height)
+
+
 @njit(cache=True)
 def relocate(ag, grid, geo, prm, a, c):
     """Move agent ``a`` to the empty flat cell ``c``."""
-    leave(ag, grid, geo, prm, a)
-    x = c // geo.height
-    enter(ag, grid, geo, prm, a, x, c - x * geo.height)
+    _move(ag, grid, geo, prm, a, c)
 
 
 @njit(cache=True)
 def move_in_vision(ag, grid, geo, prm, rng, a):
     """Move to a uniformly random empty cell within vision (if any)."""
     ai = ag.i
-    c = random_empty_in_vision(ai, grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
-                               ai[a, I_VCLASS])
+    c = _empty_in_vision(ai, grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
+                         ai[a, I_VCLASS])
     if c >= 0:
-        relocate(ag, grid, geo, prm, a, c)
+        _move(ag, grid, geo, prm, a, c)
 
 
 @njit(cache=True)

@@ -133,6 +133,8 @@ class PeacekeepingLayer:
     def _init_police(self, slots: np.ndarray, gen: np.random.Generator) -> None:
         """Professionalism ~ N(``professionalism``, ``professionalism_sd``) clipped to [0, 1];
         community officers with probability ``community_share`` (ODD 5)."""
+        if slots.size == 0:  # nothing to draw (saves the numpy calls of every tick)
+            return
         ag = self.model.arrays
         p = self.sc.police
         ag.professionalism[slots] = np.clip(
@@ -238,9 +240,11 @@ class PeacekeepingLayer:
             gap = round(pol.target * m.n_cells) - have
             if gap > 0:
                 hires = int(self._gen.binomial(gap, pol.recruitment))
-                slots = call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                             K.POLICE, m.params.cops_class, hires, m.free_stack, m.meta)
-                self._init_police(np.sort(slots), self._gen)
+                if hires:  # (placing none draws nothing)
+                    slots = call(place_new_slots, m.ag, m.cells, m.geometry, m.params,
+                                 m.rng_state, K.POLICE, m.params.cops_class, hires,
+                                 m.free_stack, m.meta)
+                    self._init_police(np.sort(slots), self._gen)
         if t % sc.strategy.mentor_pairing_interval == 0:
             self.pair_mentors()
         if sc.armed_groups.reinforcement > 0:
