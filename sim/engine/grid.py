@@ -252,9 +252,9 @@ def random_empty_cell(occ, rng):
 # ----------------------------------------------------------------------------- fields
 
 
-@njit(cache=True)
-def field_add(field, x, y, offsets, n, width, height, torus, delta):
-    """Add ``delta`` to ``field`` on every cell from which ``(x, y)`` is visible."""
+@njit(inline="always", cache=True)
+def _field_add(field, x, y, offsets, n, width, height, torus, delta):
+    """:func:`field_add`, inlined where it is called."""
     for i in range(n):
         cx = wrap(x + offsets[i, 0], width, torus)
         cy = wrap(y + offsets[i, 1], height, torus)
@@ -263,11 +263,19 @@ def field_add(field, x, y, offsets, n, width, height, torus, delta):
 
 
 @njit(cache=True)
-def active_add(grid, geo, x, y, delta):
-    """An active resident at ``(x, y)`` appears (+1) or disappears (-1) in the active fields."""
+def field_add(field, x, y, offsets, n, width, height, torus, delta):
+    """Add ``delta`` to ``field`` on every cell from which ``(x, y)`` is visible."""
+    _field_add(field, x, y, offsets, n, width, height, torus, delta)
+
+
+@njit(inline="always", cache=True)
+def _active_add(grid, geo, x, y, delta):
+    """:func:`active_add`, inlined where it is called (in :func:`set_state`, :func:`leave`
+    and :func:`enter`, run for every arrest and release: a call taking the tables counts a
+    reference to each of their arrays)."""
     for k in range(geo.n_vision):
         if geo.track[k]:
-            field_add(
+            _field_add(
                 grid.active_field[k],
                 x,
                 y,
@@ -281,12 +289,24 @@ def active_add(grid, geo, x, y, delta):
 
 
 @njit(cache=True)
+def active_add(grid, geo, x, y, delta):
+    """An active resident at ``(x, y)`` appears (+1) or disappears (-1) in the active fields."""
+    _active_add(grid, geo, x, y, delta)
+
+
+@njit(inline="always", cache=True)
+def _cop_add(grid, geo, x, y, delta):
+    """:func:`cop_add`, inlined where it is called."""
+    _field_add(
+        grid.cop_field, x, y, geo.offsets[0], geo.n_off[0], geo.width, geo.height, geo.torus, delta
+    )
+
+
+@njit(cache=True)
 def cop_add(grid, geo, x, y, delta):
     """A cop at ``(x, y)`` appears (+1) or disappears (-1) in the cop field (residents'
     vision)."""
-    field_add(
-        grid.cop_field, x, y, geo.offsets[0], geo.n_off[0], geo.width, geo.height, geo.torus, delta
-    )
+    _cop_add(grid, geo, x, y, delta)
 
 
 @njit(inline="always", cache=True)
@@ -310,9 +330,9 @@ def leave(ag, grid, geo, prm, a):
     kind = ai[a, I_KIND]
     if kind == RESIDENT:
         if ai[a, I_STATE] == ACTIVE:
-            active_add(grid, geo, x, y, -1)
+            _active_add(grid, geo, x, y, -1)
     elif is_cop(kind, prm.peacekeepers_act_as_cops):
-        cop_add(grid, geo, x, y, -1)
+        _cop_add(grid, geo, x, y, -1)
     ai[a, I_X] = -1
     ai[a, I_Y] = -1
 
@@ -327,9 +347,9 @@ def enter(ag, grid, geo, prm, a, x, y):
     kind = ai[a, I_KIND]
     if kind == RESIDENT:
         if ai[a, I_STATE] == ACTIVE:
-            active_add(grid, geo, x, y, 1)
+            _active_add(grid, geo, x, y, 1)
     elif is_cop(kind, prm.peacekeepers_act_as_cops):
-        cop_add(grid, geo, x, y, 1)
+        _cop_add(grid, geo, x, y, 1)
 
 
 @njit(inline="always", cache=True)
@@ -390,9 +410,9 @@ def set_state(ag, grid, geo, a, new_state):
     x = ai[a, I_X]
     if x >= 0:
         if old == ACTIVE:
-            active_add(grid, geo, x, ai[a, I_Y], -1)
+            _active_add(grid, geo, x, ai[a, I_Y], -1)
         elif new_state == ACTIVE:
-            active_add(grid, geo, x, ai[a, I_Y], 1)
+            _active_add(grid, geo, x, ai[a, I_Y], 1)
     ai[a, I_STATE] = new_state
 
 
