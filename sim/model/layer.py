@@ -213,7 +213,7 @@ class PeacekeepingLayer:
         )
         ag.set("community", slots, gen.random(slots.size) < p.community_share)
         if p.leader_dialogue > 0:  # communities: police-community forums
-            ag.set("dialogue", slots, gen.random(slots.size) < p.leader_dialogue)
+            ag.set("meets_leaders", slots, gen.random(slots.size) < p.leader_dialogue)
 
     def deploy(self) -> None:
         """ODD 7.14, deployment: units by role (:func:`sim.rules.mission.role_counts`) on
