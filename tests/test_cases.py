@@ -62,6 +62,9 @@ def same(written: str, value: Any) -> bool:
         return written == str(value).lower()
     if isinstance(value, str):
         return written.strip('"') == value
+    if isinstance(value, list):  # a per-faction list, written "[0.04, 0.035, 0.015]"
+        parts = written.strip("[]").split(",")
+        return len(parts) == len(value) and all(same(p, v) for p, v in zip(parts, value))
     try:
         return float(written) == float(value)
     except ValueError:

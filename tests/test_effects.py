@@ -318,7 +318,11 @@ NOT_SHOWN: dict[tuple[int, str], str] = {
         "positive on every seed set tried but near 3 SE: on model2 2de2d98 (seeds 1-60) "
         "10.2 +- 2.9 (3.6 SE) of the 37 lives trust saves; on ce3e6a2 8.7 +- 2.9 (3.0 SE, "
         "seeds 1-60) and 9.8 +- 3.3 (2.9 SE, seeds 1-40). With tips unused (information "
-        "off) 15.9 +- 2.9 (5.4 SE), asserted"),
+        "off) 15.9 +- 2.9 (5.4 SE), asserted on those commits"),
+    (11, "benefit of trust lost with tips unused (information off)"): (
+        "shown on Model 2.0 (I) (15.9 +- 2.9, 5.4 SE, seeds 1-60), smaller once the Model 2.0 "
+        "(II) mechanisms were merged (main 83a66c0, seeds 1-60: 7.7 +- 3.08, 2.5 SE); which of "
+        "the new mechanisms takes the share is not yet measured (knock-outs one by one)"),
     (12, "casualties: fear on - off"): (
         "not measurable: +2.3 +- 6.2 casualties (0.4 SE) on model2 2de2d98, +5.3 +- 5.7 "
         "(0.9 SE) on ce3e6a2, seeds 1-60 in the violent context: the extra tips and "

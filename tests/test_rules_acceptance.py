@@ -655,3 +655,11 @@ def test_same_seed_same_outputs_with_every_new_mechanism_at_work():
     assert s["exit_tick"] is not None and s["partner_capacity_at_exit"] > 0.2
     # the abusive faction (1) is remembered worse than the other
     assert s["mean_acceptance_faction1"] < s["mean_acceptance_faction0"]
+
+
+def test_agent_column_names_are_unique():
+    """A name in both the integer and the float columns would make ``arrays.<name>`` and
+    ``add_agent(<name>=...)`` reach only the integer one (the police's leader-dialogue flag
+    once hid residents' dialogue)."""
+    assert not set(K.INT_COLUMNS) & set(K.FLOAT_COLUMNS)
+    assert K.BOOL_COLUMNS <= set(K.INT_COLUMNS)

@@ -381,7 +381,7 @@ def forum_world(share=1.0, leader_xy=(7, 7), officer_xy=(11, 7), **sections):
     r = m.add_agent("resident", 6, 5, trust_pk=0.9, trust_pk0=0.9, trust_police=0.1,
                     trust_police0=0.1).slot
     leader = m.add_agent("resident", *leader_xy, leader=1, trust_pk=0.3, trust_pk0=0.3).slot
-    m.add_agent("police", *officer_xy, dialogue=1, professionalism=0.5)
+    m.add_agent("police", *officer_xy, meets_leaders=1, professionalism=0.5)
     presence_now(m)
     return m, r, leader
 
@@ -439,7 +439,7 @@ def test_officers_who_meet_leaders_are_drawn_only_when_forums_run():
     on = world(width=20, height=20, residents=res,
                police={"density": 0.1, "leader_dialogue": 1.0})
     officers = np.flatnonzero(on.arrays.alive & (on.arrays.kind == K.POLICE))
-    assert on.arrays.dialogue[officers].all() and not off.arrays.dialogue.any()
+    assert on.arrays.meets_leaders[officers].all() and not off.arrays.meets_leaders.any()
     # the draw comes last: everything drawn before it is the same
     assert np.array_equal(on.arrays.professionalism, off.arrays.professionalism)
 

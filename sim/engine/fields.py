@@ -86,18 +86,17 @@ from sim.engine.layout import (
 from sim.rules.police import arrest_weight, forum_on, takes_part
 from sim.rules.protection import deterrence, interdiction
 
+#: an integer-valued plane (counts of agents or events) goes by scatter when no value exceeds
+#: this in size: then every partial sum is an exact integer, whatever the order of the sums
+_INT_LIMIT = 1048576.0  # 2**20
+_EXACT = 9007199254740992.0  # 2**53
+
 
 @njit(cache=True)
-def box_sum_work(field, r, torus, out, tmp, col):
-    """``out`` = sum of ``field`` over the (2r+1) x (2r+1) box around every cell (the cell
-    included); clipped at the edges of a bounded grid. Two sliding-window passes: O(cells)
-    whatever ``r``. ``tmp`` (w x h) and ``col`` (h) are scratch; ``out`` may be ``field``."""
+def _box_sum_dense(field, r, torus, out, tmp, col):
+    """:func:`box_sum_work` by two sliding-window passes over every row (the reference
+    order of additions)."""
     w, h = field.shape
-    if r <= 0:
-        for x in range(w):
-            for y in range(h):
-                out[x, y] = field[x, y]
-        return
     # along y: a running sum per row. Rows go in blocks of 8 whose sums advance together
     # (each row's sequence of additions is unchanged; the block only overlaps their latency)
     s = np.empty(8, np.float64)
@@ -136,6 +135,126 @@ def box_sum_work(field, r, torus, out, tmp, col):
                 col[y] += tmp[i, y]
         i = wrap(x - r, w, torus)
         if i >= 0:
+            for y in range(h):
+                col[y] -= tmp[i, y]
+
+
+@njit(cache=True)
+def _count_rows(field, rows):
+    """``rows[x]`` = how many values of row x are nonzero (NaN counts); returns the total.
+    An integer reduction, vectorised: the cheap first look at a plane."""
+    w, h = field.shape
+    total = 0
+    for x in range(w):
+        n = 0
+        for y in range(h):
+            n += field[x, y] != 0.0
+        rows[x] = n
+        total += n
+    return total
+
+
+@njit(cache=True)
+def box_sum_work(field, r, torus, out, tmp, col):
+    """``out`` = sum of ``field`` over the (2r+1) x (2r+1) box around every cell (the cell
+    included); clipped at the edges of a bounded grid. Two sliding-window passes: O(cells)
+    whatever ``r``. ``tmp`` (w x h) and ``col`` (h) are scratch; ``out`` may be ``field``.
+
+    Every result is bit-identical to the two dense passes of :func:`_box_sum_dense`, but
+    most planes summed in a tick are sparse (a few hundred units, a handful of events): an
+    all-zero row adds exactly nothing to a running sum, so it is skipped; and small integers
+    (counts) have exact sums in any order, so a sparse row of them is summed by scattering
+    each value over its window, and, when few rows hold anything, so are the columns. A
+    plane with non-integer values in most rows goes to the dense passes. (The rows are
+    walked here, not in helper functions: a call per row would count references to the
+    arrays it takes.)"""
+    w, h = field.shape
+    if r <= 0:
+        for x in range(w):
+            for y in range(h):
+                out[x, y] = field[x, y]
+        return
+    rows = np.empty(w, np.int64)
+    if _count_rows(field, rows) == 0:  # nothing anywhere: every window sum is 0.0
+        out.fill(0.0)
+        return
+    busy = 0
+    for x in range(w):
+        busy += rows[x] != 0
+    span = 2 * r + 1
+    # scattered sums are exact while every partial sum stays below 2**53
+    exact = float(w) * h * _INT_LIMIT * (2.0 * r + 2.0) ** 2 < _EXACT
+    scattered = exact  # every busy row scattered (all of them integers)
+    for x in range(w):  # along y, the rows that hold anything
+        n = rows[x]
+        if n == 0:
+            continue
+        if exact and n * span <= h:
+            # a sparse row: each value added to the 2r+1 cells whose window holds it, if
+            # every value is an integer of size at most _INT_LIMIT (else slid below)
+            for y in range(h):
+                tmp[x, y] = 0.0
+            integers = True
+            for y in range(h):
+                v = field[x, y]
+                if v != 0.0:
+                    if not (v == np.floor(v) and abs(v) <= _INT_LIMIT):
+                        integers = False
+                        break
+                    if not torus and r <= y and y + r < h:
+                        for j in range(y - r, y + r + 1):
+                            tmp[x, j] += v
+                    else:
+                        for d in range(-r, r + 1):
+                            j = wrap(y + d, h, torus)
+                            if j >= 0:
+                                tmp[x, j] += v
+            if integers:
+                continue
+        if 3 * busy >= 2 * w:  # rows to slide, most rows busy: the blocked dense passes
+            _box_sum_dense(field, r, torus, out, tmp, col)
+            return
+        scattered = False
+        # the row slid as in the dense passes: the same additions in the same order
+        s = 0.0
+        for d in range(-r, r + 1):
+            j = wrap(d, h, torus)
+            if j >= 0:
+                s += field[x, j]
+        for y in range(h):
+            tmp[x, y] = s
+            jp = wrap(y + r + 1, h, torus)
+            jm = wrap(y - r, h, torus)
+            if jp >= 0:
+                s += field[x, jp]
+            if jm >= 0:
+                s -= field[x, jm]
+    if scattered and busy * span <= w:  # few rows: each added to the 2r+1 rows that see it
+        out.fill(0.0)
+        for i in range(w):
+            if rows[i] == 0:
+                continue
+            for d in range(-r, r + 1):
+                x = wrap(i + d, w, torus)
+                if x >= 0:
+                    for y in range(h):
+                        out[x, y] += tmp[i, y]
+        return
+    col.fill(0.0)  # along x as in the dense passes, without the rows of zeros
+    for d in range(-r, r + 1):
+        i = wrap(d, w, torus)
+        if i >= 0 and rows[i] != 0:
+            for y in range(h):
+                col[y] += tmp[i, y]
+    for x in range(w):
+        for y in range(h):
+            out[x, y] = col[y]
+        i = wrap(x + r + 1, w, torus)
+        if i >= 0 and rows[i] != 0:
+            for y in range(h):
+                col[y] += tmp[i, y]
+        i = wrap(x - r, w, torus)
+        if i >= 0 and rows[i] != 0:
             for y in range(h):
                 col[y] -= tmp[i, y]
 

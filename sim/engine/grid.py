@@ -177,15 +177,9 @@ def neighbour_where(ai, grid, geo, prm, rng, x, y, k, rank, a):
                              prm)
 
 
-@njit(cache=True)
-def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
-    """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
-
-    Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
-    scan when the neighbourhood is nearly full (still uniform). The core tick runs these same
-    steps as a closure over the arrays it holds (``empty_in_vision`` in
-    :func:`sim.engine.tick.tick`): there a call with six array arguments, made for every
-    agent, would cost a fifth of the tick."""
+@njit(inline="always", cache=True)
+def _empty_in_vision(ai, occ, geo, rng, x, y, k):
+    """:func:`random_empty_in_vision`, inlined where it is called."""
     offs = geo.offsets
     flat = geo.flat
     n = geo.n_off[k]
@@ -200,6 +194,18 @@ def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
             return c
     return random_cell_where(occ, ai, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x,
                              y, k, is_empty, -1, 0)[0]
+
+
+@njit(cache=True)
+def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
+    """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
+
+    Rejection sampling over the offsets (uniform among empty cells), then an exhaustive
+    scan when the neighbourhood is nearly full (still uniform). The core tick runs these same
+    steps as a closure over the arrays it holds (``empty_in_vision`` in
+    :func:`sim.engine.tick.tick`): there a call with six array arguments, made for every
+    agent, would cost a fifth of the tick."""
+    return _empty_in_vision(ai, occ, geo, rng, x, y, k)
 
 
 @njit(inline="always", cache=True)
@@ -246,9 +252,9 @@ def random_empty_cell(occ, rng):
 # ----------------------------------------------------------------------------- fields
 
 
-@njit(cache=True)
-def field_add(field, x, y, offsets, n, width, height, torus, delta):
-    """Add ``delta`` to ``field`` on every cell from which ``(x, y)`` is visible."""
+@njit(inline="always", cache=True)
+def _field_add(field, x, y, offsets, n, width, height, torus, delta):
+    """:func:`field_add`, inlined where it is called."""
     for i in range(n):
         cx = wrap(x + offsets[i, 0], width, torus)
         cy = wrap(y + offsets[i, 1], height, torus)
@@ -257,11 +263,19 @@ def field_add(field, x, y, offsets, n, width, height, torus, delta):
 
 
 @njit(cache=True)
-def active_add(grid, geo, x, y, delta):
-    """An active resident at ``(x, y)`` appears (+1) or disappears (-1) in the active fields."""
+def field_add(field, x, y, offsets, n, width, height, torus, delta):
+    """Add ``delta`` to ``field`` on every cell from which ``(x, y)`` is visible."""
+    _field_add(field, x, y, offsets, n, width, height, torus, delta)
+
+
+@njit(inline="always", cache=True)
+def _active_add(grid, geo, x, y, delta):
+    """:func:`active_add`, inlined where it is called (in :func:`set_state`, :func:`leave`
+    and :func:`enter`, run for every arrest and release: a call taking the tables counts a
+    reference to each of their arrays)."""
     for k in range(geo.n_vision):
         if geo.track[k]:
-            field_add(
+            _field_add(
                 grid.active_field[k],
                 x,
                 y,
@@ -275,12 +289,24 @@ def active_add(grid, geo, x, y, delta):
 
 
 @njit(cache=True)
+def active_add(grid, geo, x, y, delta):
+    """An active resident at ``(x, y)`` appears (+1) or disappears (-1) in the active fields."""
+    _active_add(grid, geo, x, y, delta)
+
+
+@njit(inline="always", cache=True)
+def _cop_add(grid, geo, x, y, delta):
+    """:func:`cop_add`, inlined where it is called."""
+    _field_add(
+        grid.cop_field, x, y, geo.offsets[0], geo.n_off[0], geo.width, geo.height, geo.torus, delta
+    )
+
+
+@njit(cache=True)
 def cop_add(grid, geo, x, y, delta):
     """A cop at ``(x, y)`` appears (+1) or disappears (-1) in the cop field (residents'
     vision)."""
-    field_add(
-        grid.cop_field, x, y, geo.offsets[0], geo.n_off[0], geo.width, geo.height, geo.torus, delta
-    )
+    _cop_add(grid, geo, x, y, delta)
 
 
 @njit(inline="always", cache=True)
@@ -304,9 +330,9 @@ def leave(ag, grid, geo, prm, a):
     kind = ai[a, I_KIND]
     if kind == RESIDENT:
         if ai[a, I_STATE] == ACTIVE:
-            active_add(grid, geo, x, y, -1)
+            _active_add(grid, geo, x, y, -1)
     elif is_cop(kind, prm.peacekeepers_act_as_cops):
-        cop_add(grid, geo, x, y, -1)
+        _cop_add(grid, geo, x, y, -1)
     ai[a, I_X] = -1
     ai[a, I_Y] = -1
 
@@ -321,27 +347,57 @@ def enter(ag, grid, geo, prm, a, x, y):
     kind = ai[a, I_KIND]
     if kind == RESIDENT:
         if ai[a, I_STATE] == ACTIVE:
-            active_add(grid, geo, x, y, 1)
+            _active_add(grid, geo, x, y, 1)
     elif is_cop(kind, prm.peacekeepers_act_as_cops):
-        cop_add(grid, geo, x, y, 1)
+        _cop_add(grid, geo, x, y, 1)
+
+
+@njit(inline="always", cache=True)
+def feeds_fields(kind, state, pk_are_cops):
+    """Whether an agent counts in the core's vision fields where it stands (ODD 7.1): an
+    active resident, or a cop."""
+    if kind == RESIDENT:
+        return state == ACTIVE
+    return is_cop(kind, pk_are_cops)
+
+
+@njit(inline="always", cache=True)
+def _move(ag, grid, geo, prm, a, c):
+    """:func:`relocate`, inlined where it is called. An agent on the grid that feeds no
+    vision field (a unit or a combatant of the layer, a quiescent resident: most moves of
+    the layer) only changes cells, without the calls of :func:`leave` and :func:`enter`:
+    a call that takes the tables counts a reference to each of their arrays (an atomic
+    operation each, some thirty a call), which cost those moves twice what they do."""
+    ai = ag.i
+    x = ai[a, I_X]
+    if x >= 0 and not feeds_fields(ai[a, I_KIND], ai[a, I_STATE], prm.peacekeepers_act_as_cops):
+        occ = grid.occ
+        occ[x, ai[a, I_Y]] = -1
+        nx = c // geo.height
+        ny = c - nx * geo.height
+        occ[nx, ny] = a
+        ai[a, I_X] = nx
+        ai[a, I_Y] = ny
+    else:
+        leave(ag, grid, geo, prm, a)
+        nx = c // geo.height
+        enter(ag, grid, geo, prm, a, nx, c - nx * geo.height)
 
 
 @njit(cache=True)
 def relocate(ag, grid, geo, prm, a, c):
     """Move agent ``a`` to the empty flat cell ``c``."""
-    leave(ag, grid, geo, prm, a)
-    x = c // geo.height
-    enter(ag, grid, geo, prm, a, x, c - x * geo.height)
+    _move(ag, grid, geo, prm, a, c)
 
 
 @njit(cache=True)
 def move_in_vision(ag, grid, geo, prm, rng, a):
     """Move to a uniformly random empty cell within vision (if any)."""
     ai = ag.i
-    c = random_empty_in_vision(ai, grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
-                               ai[a, I_VCLASS])
+    c = _empty_in_vision(ai, grid.occ.reshape(-1), geo, rng, ai[a, I_X], ai[a, I_Y],
+                         ai[a, I_VCLASS])
     if c >= 0:
-        relocate(ag, grid, geo, prm, a, c)
+        _move(ag, grid, geo, prm, a, c)
 
 
 @njit(cache=True)
@@ -354,9 +410,9 @@ def set_state(ag, grid, geo, a, new_state):
     x = ai[a, I_X]
     if x >= 0:
         if old == ACTIVE:
-            active_add(grid, geo, x, ai[a, I_Y], -1)
+            _active_add(grid, geo, x, ai[a, I_Y], -1)
         elif new_state == ACTIVE:
-            active_add(grid, geo, x, ai[a, I_Y], 1)
+            _active_add(grid, geo, x, ai[a, I_Y], 1)
     ai[a, I_STATE] = new_state
 
 

@@ -464,10 +464,10 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         site_status(ag, grid, geo, prm, lay, meta)
     tips_next = meta[META_TIP_NEXT]
     for a in range(high):
-        b = a + AHEAD  # the cell of an agent a few slots on, fetched meanwhile
-        if b < high and ai[b, I_X] >= 0:
+        b = a + AHEAD  # the cell of an agent a few slots on, fetched meanwhile (the layers
+        if b < high and ai[b, I_X] >= 0:  # every resident reads: sight, then flight)
             c = ai[b, I_X] * h + ai[b, I_Y]
-            for layer in (L_COMB_SEEN, L_PK_REACH, L_VIOLENCE_CIV):
+            for layer in (L_COMB_SEEN, L_VIOLENCE_CIV, L_VIOLENCE_BATTLE):
                 prefetch(lf_flat, layer * n_cells + c)
         if not ai[a, I_ALIVE] or ai[a, I_KIND] != RESIDENT:
             continue

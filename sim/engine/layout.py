@@ -188,7 +188,7 @@ INT_COLUMNS = {
     "role": I_ROLE,  # peacekeeper role
     "home": I_HOME,  # flat cell of a unit's post / site, or its partner's slot
     "community": I_COMMUNITY,  # community-policing officer
-    "dialogue": I_DIALOGUE,  # officer who meets community leaders (ODD 7.26)
+    "meets_leaders": I_DIALOGUE,  # officer who meets community leaders (ODD 7.26)
 }
 FLOAT_COLUMNS = {
     "hardship": F_HARDSHIP,  # h ~ U(0, 1)
@@ -213,7 +213,7 @@ FLOAT_COLUMNS = {
     "record3": F_RECORD3,
 }
 BOOL_COLUMNS = frozenset({"alive", "employed", "ex_combatant", "displaced", "leader", "community",
-                          "dialogue"})
+                          "meets_leaders"})
 # columns of the peacekeeping layer, zeroed when a slot is (re)used
 LAYER_INT_COLUMNS = (
     I_FACTION, I_EMPLOYED, I_EX_COMBATANT, I_DISPLACED, I_LEADER, I_INFORMANT, I_ROLE,

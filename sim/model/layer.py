@@ -290,6 +290,8 @@ class PeacekeepingLayer:
         community officers with probability ``community_share``; officers who meet community
         leaders with probability ``leader_dialogue`` (drawn only when it is above 0; ODD 5,
         7.26)."""
+        if slots.size == 0:  # nothing to draw (saves the numpy calls of every tick)
+            return
         ag = self.model.arrays
         p = self.sc.police
         ag.professionalism[slots] = np.clip(
@@ -297,7 +299,7 @@ class PeacekeepingLayer:
         )
         ag.set("community", slots, gen.random(slots.size) < p.community_share)
         if p.leader_dialogue > 0:  # communities: police-community forums
-            ag.set("dialogue", slots, gen.random(slots.size) < p.leader_dialogue)
+            ag.set("meets_leaders", slots, gen.random(slots.size) < p.leader_dialogue)
 
     def deploy(self) -> None:
         """ODD 7.14, deployment: units by role (:func:`sim.rules.mission.role_counts`) on
@@ -402,9 +404,11 @@ class PeacekeepingLayer:
             gap = round(pol.target * m.n_cells) - have
             if gap > 0:
                 hires = int(self._gen.binomial(gap, pol.recruitment))
-                slots = call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                             K.POLICE, m.params.cops_class, hires, m.free_stack, m.meta)
-                self._init_police(np.sort(slots), self._gen)
+                if hires:  # (placing none draws nothing)
+                    slots = call(place_new_slots, m.ag, m.cells, m.geometry, m.params,
+                                 m.rng_state, K.POLICE, m.params.cops_class, hires,
+                                 m.free_stack, m.meta)
+                    self._init_police(np.sort(slots), self._gen)
         if t % sc.strategy.mentor_pairing_interval == 0:
             self.pair_mentors()
         if sc.armed_groups.reinforcement > 0:
