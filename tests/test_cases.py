@@ -64,7 +64,8 @@ def same(written: str, value: Any) -> bool:
         return written.strip('"') == value
     if isinstance(value, list):  # a per-faction list, written "[0.04, 0.035, 0.015]"
         parts = written.strip("[]").split(",")
-        return len(parts) == len(value) and all(same(p, v) for p, v in zip(parts, value))
+        return len(parts) == len(value) and all(
+            same(p, v) for p, v in zip(parts, value, strict=True))
     try:
         return float(written) == float(value)
     except ValueError:

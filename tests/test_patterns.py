@@ -213,7 +213,8 @@ def test_collateral_harm_pattern_reads_early_harm_and_later_violence():
 
 def test_registry_reads_what_model_2_reports():
     """Every pattern's statistic is one the model reports, except the two that need what
-    the model lacks: per-district series (FHN 2019, Beardsley 2011). A renamed summary key or per-tick column fails here."""
+    the model lacks: per-district series (FHN 2019, Beardsley 2011). A renamed summary key
+    or per-tick column fails here."""
     probed: dict[str, tuple[set[str], set[str]]] = {}
 
     def probe(design: P.Design) -> tuple[set[str], set[str]]:

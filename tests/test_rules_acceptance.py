@@ -662,4 +662,4 @@ def test_agent_column_names_are_unique():
     ``add_agent(<name>=...)`` reach only the integer one (the police's leader-dialogue flag
     once hid residents' dialogue)."""
     assert not set(K.INT_COLUMNS) & set(K.FLOAT_COLUMNS)
-    assert K.BOOL_COLUMNS <= set(K.INT_COLUMNS)
+    assert set(K.INT_COLUMNS) >= K.BOOL_COLUMNS
