@@ -13,6 +13,7 @@ import pytest
 from test_rules_model2 import ROLES, presence_now, run_combatants, unit, world
 
 from sim import load_scenario, run
+from sim.config.outcomes import DISTRICT_METRICS, outcome
 from sim.config.scenario import ScenarioError, build_scenario
 from sim.engine import layout as K
 from sim.model.columns import DISTRICT_COLUMNS, district_columns, metric_columns
@@ -126,3 +127,13 @@ def test_a_run_with_district_series_keeps_the_other_columns_bit_identical():
     assert ts["attacks"].sum() > 0 and ts["clashes"].sum() > 0
     spread = (ts[[f"attacks_d{i}" for i in range(9)]].sum() > 0).sum()
     assert spread >= 2  # attacks happen in more than one district
+
+
+def test_the_outcome_registry_describes_every_district_column():
+    assert set(DISTRICT_METRICS) == set(DISTRICT_COLUMNS)
+    o = outcome("attacks_d12")
+    assert (o.key, o.label, o.better) == ("attacks_d12", "Attacks on civilians, district 12",
+                                          "lower")
+    assert "district 12" in o.what and "{i}" not in o.what
+    assert outcome("units_d0").unit == "units"
+    assert outcome("civilian_casualties_d1").label == "civilian_casualties_d1"  # not listed
