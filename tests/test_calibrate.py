@@ -318,8 +318,18 @@ def test_run_statistics_of_model_2_scale_deaths_to_the_population() -> None:
         assert run_statistic(s, "deaths_per_month", 40) == pytest.approx(total)
         assert run_statistic(s, "battle_deaths_per_100k_month", 40) == pytest.approx(
             s["battle_deaths_total"] / s["residents_initial"] / months(40) * 1e5)
+        # events among the people, as deaths: an agent's attack stands for `scale` attacks
         assert run_statistic(s, "attacks_per_month", 40) == pytest.approx(
-            s["attacks_total"] / months(40))  # events are not scaled
+            s["attacks_total"] * scale / months(40))
+        # per 100,000 residents at the start, all three (the model's civilian key too), so
+        # civilian and battle rates add up to the rate of all deaths
+        per100k = {k: run_statistic(s, k, 40) for k in (
+            "civilian_deaths_per_100k_month", "battle_deaths_per_100k_month",
+            "deaths_per_100k_month")}
+        assert per100k["civilian_deaths_per_100k_month"] == pytest.approx(
+            s["casualties_total"] / s["residents_initial"] / months(40) * 1e5)
+        assert per100k["civilian_deaths_per_100k_month"] + per100k[
+            "battle_deaths_per_100k_month"] == pytest.approx(per100k["deaths_per_100k_month"])
         assert {"civilian_deaths_per_100k_month", "deaths_per_100k_month",
                 "battle_deaths_per_month"} <= set(available(s))
         rates[population] = {k: run_statistic(s, k, 40) for k in (
@@ -327,6 +337,31 @@ def test_run_statistics_of_model_2_scale_deaths_to_the_population() -> None:
             "deaths_per_100k_month")}
     for k, v in rates[0].items():
         assert rates[30_000][k] == pytest.approx(v), k
+
+
+def test_derived_rates_scale_agents_to_people_and_per_100k_to_residents_at_start() -> None:
+    """A summary with a population but without the model's rate keys: counts per month are
+    the agents' counts x people per resident, per-100k rates per 100,000 residents at the
+    start (not agents over people: 50 times too small before)."""
+    from sim.calibration.statistics import months, run_statistic
+
+    s = {"casualties_total": 13, "battle_deaths_total": 4, "attacks_total": 9,
+         "clashes_total": 2, "residents_initial": 1000, "population": 50_000,
+         "people_per_resident": 50.0}
+    m = months(52)
+    assert run_statistic(s, "civilian_deaths_per_month", 52) == pytest.approx(13 * 50 / m)
+    assert run_statistic(s, "deaths_per_month", 52) == pytest.approx(17 * 50 / m)
+    assert run_statistic(s, "clashes_per_month", 52) == pytest.approx(2 * 50 / m)
+    assert run_statistic(s, "deaths_per_100k_month", 52) == pytest.approx(17 / 1000 / m * 1e5)
+    assert run_statistic(s, "battle_deaths_per_100k_month", 52) == pytest.approx(
+        4 / 1000 / m * 1e5)
+    # the same without residents_initial (population / people per resident), and without
+    # people_per_resident (population / residents_initial)
+    for drop in ("residents_initial", "people_per_resident"):
+        t = {k: v for k, v in s.items() if k != drop}
+        assert run_statistic(t, "deaths_per_100k_month", 52) == pytest.approx(
+            17 / 1000 / m * 1e5), drop
+        assert run_statistic(t, "deaths_per_month", 52) == pytest.approx(17 * 50 / m), drop
 
 
 def test_shipped_calibration_files_validate() -> None:

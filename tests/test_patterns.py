@@ -212,9 +212,9 @@ def test_collateral_harm_pattern_reads_early_harm_and_later_violence():
 
 
 def test_registry_reads_what_model_2_reports():
-    """Every pattern's statistic is one the model reports, except the two that need what
-    the model lacks: per-district series (FHN 2019, Beardsley 2011). A renamed summary key
-    or per-tick column fails here."""
+    """Every pattern's statistic is one the model reports (the district patterns, FHN 2019
+    and Beardsley 2011, through run.district_series). A renamed summary key or per-tick
+    column fails here."""
     probed: dict[str, tuple[set[str], set[str]]] = {}
 
     def probe(design: P.Design) -> tuple[set[str], set[str]]:
@@ -224,12 +224,12 @@ def test_registry_reads_what_model_2_reports():
 
     lacking = {p.name: P.missing_inputs(p, p.design.resolved(True), probe)
                for p in P.all_patterns()}
-    assert {k: v for k, v in lacking.items() if v} == {
-        "fjelde2019_local_presence": ["per-tick column attacks_d{i} (one per district)",
-                                      "per-tick column units_d{i} (one per district)"],
-        "beardsley2011_contagion": ["per-tick column attacks_d{i} (one per district)",
-                                    "per-tick column clashes_d{i} (one per district)"],
-    }
+    assert {k: v for k, v in lacking.items() if v} == {}
+    # the district designs keep one column per district: 6 x 6 (FHN) and 4 x 4 (Beardsley)
+    keep = {p.name: P.keep_of(p.design.resolved(True))["metrics"] for p in P.all_patterns()}
+    assert len(keep["fjelde2019_local_presence"]) == 2 * 36
+    assert len(keep["beardsley2011_contagion"]) == 2 * 16
+    assert "units_d35" in probed["district_presence"][1]
 
 
 # --------------------------------------------------------------------------- designs

@@ -3,13 +3,21 @@
 Run side. A target names a run statistic: any key of the run summary (``casualties_total``,
 ``final_trust_pk``, ...) or one of the monthly rates in :data:`DERIVED`, computed here from
 the summary and the number of ticks (one tick is one week) when the summary does not carry
-the key itself. The model's own keys win: Model 2.0's summary reports
-``civilian_deaths_per_month``, ``battle_deaths_per_month`` (deaths scaled to the people the
-grid stands for, ``world.population``), ``civilian_deaths_per_100k_month`` and
-``population`` (ODD 7.14), and those values are used as they are. Derived here:
-``deaths_per_month`` (the sum of the model's two death rates), the per-100k forms the model
-does not report (divided by its ``population``), and events per month (attacks, clashes:
-counted as events, not scaled by the people an agent stands for).
+the key itself (the model's keys, ODD 7.14, follow the same definitions and win).
+
+One convention, that of :mod:`sim.experiments.outcomes` and the recorder: the model counts
+agents (``casualties_total`` residents killed, ``battle_deaths_total``, ``attacks_total``,
+``clashes_total``); each resident agent stands for ``people_per_resident`` people
+(``world.population`` / residents at the start; one when the scenario gives no population).
+Event data count people and the events among them, so
+
+* a count per month is the agents' count x ``people_per_resident`` per month: deaths become
+  people killed, and events become events among that many people (an agent's attack
+  stands for ``people_per_resident`` attacks, so that deaths per event stay what the
+  model's rules make them, as in the data);
+* a rate per 100k is the agents' count per 100,000 residents at the start
+  (:func:`residents_at_start`) per month: scale-free, the same whatever
+  ``world.population`` is, and per 100,000 people.
 
 Data side. An event-data target names a statistic of :func:`sim.evidence.eventdata.summarise`
 (``civilian_fatalities_per_month``, ...); :data:`DATA_TO_MODEL` says which run statistic
@@ -46,47 +54,58 @@ def months(ticks: int) -> float:
     return ticks * DAYS_PER_TICK / DAYS_PER_MONTH
 
 
-def _population(s: dict[str, Any]) -> float:
-    pop = s.get("population", s.get("residents_initial"))
-    return float(pop) if pop else math.nan
+def residents_at_start(s: dict[str, Any]) -> float:
+    """Resident agents at the start of the run (the denominator of per-100k rates):
+    ``residents_initial``, else ``population`` / ``people_per_resident`` (as
+    :func:`sim.experiments.outcomes.residents_at_start`); NaN when neither is known."""
+    res0 = s.get("residents_initial")
+    if res0 is None and s.get("population"):
+        res0 = float(s["population"]) / (float(s.get("people_per_resident") or 0) or 1.0)
+    return float(res0) if res0 else math.nan
+
+
+def people_per_resident(s: dict[str, Any]) -> float:
+    """People one resident agent stands for: the run's ``people_per_resident``, else
+    ``population`` / ``residents_initial``, else one (no population given)."""
+    if s.get("people_per_resident"):
+        return float(s["people_per_resident"])
+    if s.get("population") and s.get("residents_initial"):
+        return float(s["population"]) / float(s["residents_initial"])
+    return 1.0
 
 
 def _per_month(*keys: str) -> Callable[[dict[str, Any], int], float]:
+    """Agents' counts ``keys`` summed, in people (x people per resident), per month."""
     def f(s: dict[str, Any], ticks: int) -> float:
-        return sum(float(s[k]) for k in keys) / months(ticks)
+        return sum(float(s[k]) for k in keys) * people_per_resident(s) / months(ticks)
     return f
 
 
-def _deaths_per_month(s: dict[str, Any], ticks: int) -> float:
-    """Civilian plus battle deaths per month: the model's own two rates when it reports them
-    (scaled to ``world.population`` as they are), else from the totals."""
-    if "civilian_deaths_per_month" in s and "battle_deaths_per_month" in s:
-        return (run_statistic(s, "civilian_deaths_per_month", ticks)
-                + run_statistic(s, "battle_deaths_per_month", ticks))
-    return _per_month("casualties_total", "battle_deaths_total")(s, ticks)
-
-
-def _per_100k(rate: str) -> Callable[[dict[str, Any], int], float]:
+def _per_100k(*keys: str) -> Callable[[dict[str, Any], int], float]:
+    """Agents' counts ``keys`` summed, per 100,000 residents at the start, per month."""
     def f(s: dict[str, Any], ticks: int) -> float:
-        return run_statistic(s, rate, ticks) / _population(s) * PER
+        total = sum(float(s[k]) for k in keys)
+        return total / residents_at_start(s) * PER / months(ticks)
     return f
 
 
 #: run statistic -> (how it is derived, what it means); used when the summary lacks the key
 DERIVED: dict[str, tuple[Callable[[dict[str, Any], int], float], str]] = {
     "civilian_deaths_per_month": (_per_month("casualties_total"),
-                                  "civilians killed by armed groups per month"),
+                                  "civilians killed by armed groups per month (people)"),
     "battle_deaths_per_month": (_per_month("battle_deaths_total"),
-                                "combatants killed in clashes per month"),
-    "deaths_per_month": (_deaths_per_month, "civilian and battle deaths per month"),
+                                "combatants killed in clashes per month (people)"),
+    "deaths_per_month": (_per_month("casualties_total", "battle_deaths_total"),
+                         "civilian and battle deaths per month (people)"),
     "attacks_per_month": (_per_month("attacks_total"),
-                          "armed-group attacks on civilians per month"),
-    "clashes_per_month": (_per_month("clashes_total"), "clashes per month"),
-    "civilian_deaths_per_100k_month": (_per_100k("civilian_deaths_per_month"),
+                          "armed-group attacks on civilians per month (among the people)"),
+    "clashes_per_month": (_per_month("clashes_total"),
+                          "clashes per month (among the people)"),
+    "civilian_deaths_per_100k_month": (_per_100k("casualties_total"),
                                        "civilian deaths per month per 100,000 people"),
-    "battle_deaths_per_100k_month": (_per_100k("battle_deaths_per_month"),
+    "battle_deaths_per_100k_month": (_per_100k("battle_deaths_total"),
                                      "battle deaths per month per 100,000 people"),
-    "deaths_per_100k_month": (_per_100k("deaths_per_month"),
+    "deaths_per_100k_month": (_per_100k("casualties_total", "battle_deaths_total"),
                               "all deaths per month per 100,000 people"),
 }
 

@@ -8,7 +8,8 @@ Time: one tick is one week in the peacekeeping scenarios (five years = 260 ticks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 PER = 100_000  #: per-capita rates are per this many residents
 WEEKS_PER_MONTH = 52 / 12
@@ -53,8 +54,8 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
        "maps of different size compare."),
     _O("civilian_deaths_per_100k_month", "Civilian deaths per 100,000 a month",
        "per 100,000 residents a month", "lower",
-       "Civilians killed per 100,000 residents per month (4.33 weeks), as the model reports "
-       "it; comparable with conflict-monitoring rates."),
+       "Civilians killed per 100,000 residents at the start per month (4.33 weeks), as the "
+       "model reports it; comparable with conflict-monitoring rates."),
     _O("battle_deaths_per_month", "Battle deaths a month", "deaths a month", "lower",
        "Fighters, peacekeepers and police killed in clashes, per month."),
     _O("troop_weeks", "Troop-weeks", "unit-weeks", "lower",
@@ -296,6 +297,30 @@ METRICS: dict[str, Outcome] = {o.key: o for o in [
        "Mean quality of the road cells that week (contexts with roads)."),
 ]}
 
+# --- districts: per-district series (run.district_series, ODD 7.14), one column per district
+#: i (id bx * economy.districts + by); ``outcome("attacks_d3")`` fills in the district
+DISTRICT_METRICS: dict[str, Outcome] = {o.key: o for o in [
+    _O("attacks_d{i}", "Attacks on civilians, district {i}", "attacks", "lower",
+       "Armed-group attacks on civilians in district {i} that week (at the victim's cell)."),
+    _O("clashes_d{i}", "Clashes, district {i}", "clashes", "lower",
+       "Clashes between fighters and security forces in district {i} that week (at the "
+       "fighter's cell)."),
+    _O("units_d{i}", "Peacekeeping units, district {i}", "units", "",
+       "Peacekeeping units in district {i} at the end of that week."),
+]}
+
+
+def district_outcome(key: str) -> Outcome | None:
+    """The :data:`DISTRICT_METRICS` entry of a per-district column such as ``attacks_d3``,
+    its district filled in (None for any other key)."""
+    m = re.fullmatch(r"([a-z]+)_d(\d+)", key)
+    template = DISTRICT_METRICS.get(f"{m[1]}_d{{i}}") if m else None
+    if template is None:
+        return None
+    return replace(template, key=key, label=template.label.format(i=m[2]),
+                   what=template.what.format(i=m[2]))
+
+
 #: outcomes a peacekeeping comparison shows first (in this order), and the headline one
 KEY_OUTCOMES = ("casualties_total", "casualties_per_100k", "troop_weeks", "final_economy",
                 "final_trust_pk", "abuses_total", "time_to_stability", "final_displaced")
@@ -383,7 +408,8 @@ TERMS: dict[str, tuple[str, str]] = {
 
 def outcome(key: str) -> Outcome:
     """The description of ``key`` (a plain one naming the key itself if it is not listed)."""
-    return SUMMARY.get(key) or METRICS.get(key) or Outcome(key, key, "", "", "")
+    return (SUMMARY.get(key) or METRICS.get(key) or district_outcome(key)
+            or Outcome(key, key, "", "", ""))
 
 
 def label(key: str) -> str:

@@ -95,6 +95,13 @@ class Run(_Section):
         gt=0.0,
         le=1.0,
     )
+    # --- districts: per-district series (outputs only, ODD 7.14) ---
+    district_series: bool = _f(
+        False,
+        "Also record, every tick, attacks on civilians, clashes and peacekeeping units in "
+        "each of the economy.districts x economy.districts districts (columns attacks_d<i>, "
+        "clashes_d<i>, units_d<i>; peacekeeping model only)",
+    )
 
 
 class Residents(_Section):
@@ -1376,6 +1383,15 @@ class Scenario(_Section):
                 f"{', '.join(given)}: only with model = \"peacekeeping\" (the {self.model} "
                 "model has no armed groups, strategy, drawdown, trust or economy; these "
                 "values would be ignored)")
+        return self
+
+    # --- districts: per-district series need the peacekeeping model's district map ---
+    @model_validator(mode="after")
+    def _district_series_need_districts(self) -> Scenario:
+        if self.run.district_series and self.model != "peacekeeping":
+            raise ValueError(
+                f"run.district_series = true: only with model = \"peacekeeping\" (the "
+                f"{self.model} model has no districts); allowed: false")
         return self
 
     def get(self, dotted: str) -> Any:

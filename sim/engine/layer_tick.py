@@ -59,6 +59,8 @@ from sim.engine.layout import (
     L_ACCEPT0,
     L_ACCEPT_N,
     L_ACCESS,
+    L_ATTACK_AT,
+    L_CLASH_AT,
     L_COMB_SEEN,
     L_COMMUNITY,
     L_COMMUNITY_REACH,
@@ -742,7 +744,10 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     warn (and lead to weapon caches), units move, presence is sensed, the civil-violence core
     runs (random-sequential activation), then armed groups, detention, transitions, trust and
     reports, population, livelihoods, police, local partners and the environment. Per-tick
-    event fields are cleared at the end."""
+    event fields are cleared at the end; the cells of this tick's attacks and clashes (outputs
+    only) are cleared at the start, so that the observation after the tick reads them."""
+    lay.f[L_ATTACK_AT].fill(0.0)  # --- districts
+    lay.f[L_CLASH_AT].fill(0.0)
     n_warned = information_phase(ag, prm, lay)
     weapons_phase(prm, lay, rng, events)
     units_phase(ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)

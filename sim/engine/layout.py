@@ -360,6 +360,21 @@ EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_E
                 L_RETALIATION_EV, L_RETALIATION_HEARD,
                 L_FACTION_EV0, L_FACTION_EV1, L_FACTION_EV2, L_FACTION_EV3)  # --- accept
 
+# --- districts: where this tick's attacks and clashes happened (outputs only, ODD 7.14) ---
+# The violence and event planes above spread or box-sum what happened, so the cell of each
+# event is kept here as it happens; layer_tick clears these planes when a tick starts, so
+# after the tick they hold its events (read by sim.engine.metrics.layer_metrics).
+DISTRICT_LAYER_NAMES = (
+    "attack_at",  # attacks on civilians this tick, at the victim's cell
+    "clash_at",  # clashes with security forces this tick, at the combatant's cell
+)
+L_ATTACK_AT, L_CLASH_AT = range(N_LAYERS, N_LAYERS + len(DISTRICT_LAYER_NAMES))
+LAYER_NAMES = LAYER_NAMES + DISTRICT_LAYER_NAMES
+N_LAYERS = len(LAYER_NAMES)
+# rows of the per-district table layer_metrics fills (run.district_series)
+D_ATTACKS, D_CLASHES, D_UNITS = range(3)
+N_DISTRICT_ROWS = 3
+
 # scratch planes of Layers.work: occupancy by who stands where, and the box sums' buffers
 (
     W_TMP,

@@ -16,6 +16,9 @@ from sim.engine.layout import (
     C_GROUP0,
     C_PEACEKEEPERS,
     C_POLICE,
+    D_ATTACKS,
+    D_CLASHES,
+    D_UNITS,
     DETAINED,
     F_ACCEPTANCE,
     F_DIALOGUE,
@@ -38,6 +41,8 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     L_ACCESS,
+    L_ATTACK_AT,
+    L_CLASH_AT,
     L_INFRASTRUCTURE,
     L_PARTNER_SITE,
     L_ROAD,
@@ -227,13 +232,18 @@ def _mean(buf, n):
 
 
 @njit(cache=True)
-def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
+def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, district,
+                  by_district):
     """The census (:func:`census`) and the counts and means of the peacekeeping layer for the
     metrics table, in one kernel and one pass over the agents (``buf``: 5 rows of per-agent
     values, gathered in slot order as numpy's masked means would see them). The mission's
     legitimacy M is the share of residents whose trust in peacekeepers exceeds
-    ``trust.legitimacy_threshold`` (ODD 7.11)."""
+    ``trust.legitimacy_threshold`` (ODD 7.11). With ``by_district`` of one column per
+    district (``run.district_series``; none: not asked for), also this tick's attacks,
+    clashes and units by district (:func:`district_counts`; ``district``: each cell's)."""
     census(ag, meta, census_out)
+    by_district.fill(0)
+    per_district = by_district.shape[1] > 0  # --- districts
     ai = ag.i
     af = ag.f
     h = grid.economy.shape[1]
@@ -285,6 +295,8 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
             n_pol += 1
         elif kind == PEACEKEEPER:
             out[M_ROLES + ai[a, I_ROLE]] += 1
+            if per_district:  # --- districts: units where they stand at the end of the tick
+                by_district[D_UNITS, district[ai[a, I_X], ai[a, I_Y]]] += 1
     out[M_TRUST_PK] = _mean(buf[0], n_res)
     out[M_TRUST_POLICE] = _mean(buf[1], n_res)
     out[M_GRIEVANCE] = _mean(buf[2], n_res)
@@ -320,6 +332,28 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
                 buf[0, n] = economy[c]
                 n += 1
         out[M_ECONOMY_NEAR_CHECKPOINTS] = _mean(buf[0], n)
+    if per_district:
+        district_counts(lay, district, by_district)
+
+
+# --- districts: per-district series (outputs only, ODD 7.14) ---
+@njit(inline="always", cache=True)
+def district_counts(lay, district, by_district):
+    """ODD 7.14, per-district outputs: this tick's attacks on civilians (at the victim's cell)
+    and clashes with security forces (at the combatant's cell), summed over the cells of each
+    district (``district``: each cell's district, ``economy.districts`` blocks per side), from
+    the planes the rules write as the events happen (``attack_at``, ``clash_at``)."""
+    attacks = lay.f[L_ATTACK_AT]
+    clashes = lay.f[L_CLASH_AT]
+    w, h = district.shape
+    for x in range(w):
+        for y in range(h):
+            a = attacks[x, y]
+            c = clashes[x, y]
+            if a != 0.0 or c != 0.0:
+                d = district[x, y]
+                by_district[D_ATTACKS, d] += np.int64(a)
+                by_district[D_CLASHES, d] += np.int64(c)
 
 
 @njit(inline="always", cache=True)

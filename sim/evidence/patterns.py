@@ -43,9 +43,11 @@ BOOTSTRAP = 2000
 LEVEL = 0.95
 WEEKS_PER_MONTH = 52.0 / 12.0
 #: district-level outputs the district patterns need from the model (``{i}`` = district id
-#: bx * k + by, ``economy.districts`` blocks per side); Model 2.0 does not report them yet
+#: bx * k + by, ``economy.districts`` blocks per side); the model reports them per tick with
+#: ``run.district_series`` (sim/model/columns.py:DISTRICT_COLUMNS, ODD 7.14)
 DISTRICT_ATTACKS, DISTRICT_UNITS = "attacks_d{i}", "units_d{i}"
 DISTRICT_CLASHES = "clashes_d{i}"
+DISTRICT_SERIES = {"run.district_series": True}
 
 Status = Literal["holds", "fails", "cannot be evaluated", "runs failed"]
 
@@ -681,7 +683,7 @@ def fjelde_hultman_nilsson_2019() -> Pattern:
         name="district_presence", scenario="baseline.toml",
         arms=(Arm("mission", {"peacekeepers.density": 0.03}, None, "mission"),),
         replications=_REPS, ticks=156,
-        set={"mission.drawdown_start": None, "economy.districts": 10},
+        set={"mission.drawdown_start": None, "economy.districts": 10, **DISTRICT_SERIES},
         metrics=(DISTRICT_ATTACKS, DISTRICT_UNITS),
         quick={"replications": 4, "ticks": 78,
                "set": {**_QUICK_MAP, "economy.districts": 6}})
@@ -725,10 +727,9 @@ def fjelde_hultman_nilsson_2019() -> Pattern:
         mechanism="Attacks are deterred by presence in the attacker's vision and interrupted "
                   "near units (ODD 7.9a); patrols and rapid response move toward violence and "
                   "tips, which biases the raw ratio upward (selection, as in the "
-                  "observational data). Model 2.0 keeps the district map (economy.districts, "
-                  "read by the adaptive review) and the civilian-violence layer per cell, "
-                  "but reports no per-district series: the statistic needs attacks and units "
-                  "per district and tick.",
+                  "observational data). Attacks are counted in the district of the victim's "
+                  "cell, units where they stand at the end of the tick (attacks_d<i>, "
+                  "units_d<i>, ODD 7.14); no rule refers to districts.",
         empirical=Empirical(
             "shape", "Locations with UN presence see less rebel violence against civilians "
                      "than locations without (FHN 2019).",
@@ -950,7 +951,7 @@ def beardsley_2011() -> Pattern:
         name="district_contagion", scenario="baseline.toml",
         arms=(Arm("no mission", {"peacekeepers.density": 0.0}, None, "contagion"),
               Arm("mission", {"peacekeepers.density": 0.03}, None, "contagion")),
-        replications=_REPS, ticks=156, set={"mission.drawdown_start": None},
+        replications=_REPS, ticks=156, set={"mission.drawdown_start": None, **DISTRICT_SERIES},
         metrics=(DISTRICT_ATTACKS, DISTRICT_CLASHES),
         quick={"replications": 4, "ticks": 78, "set": _QUICK_MAP})
 
@@ -999,9 +1000,9 @@ def beardsley_2011() -> Pattern:
         mechanism="Both violence layers decay and spread to neighbouring cells (ODD 7.13), "
                   "fighters move and recruit where they see residents, and reinforcements "
                   "enter at strongholds; deterrence, interdiction and interruption act on "
-                  "all of it. No rule refers to district contagion. Model 2.0 reports no "
-                  "per-district series: the statistic needs attacks and clashes per district "
-                  "and tick.",
+                  "all of it. No rule refers to district contagion. Attacks are counted in "
+                  "the district of the victim's cell, clashes (with security forces) in the "
+                  "combatant's (attacks_d<i>, clashes_d<i>, ODD 7.14).",
         empirical=Empirical(
             "shape", "Conflicts with peacekeepers spread to neighbours less often "
                      "(Beardsley 2011).", x=(0, 1), y=(1.0, 0.5),

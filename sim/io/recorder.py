@@ -245,12 +245,13 @@ def scale_summary(ts: pd.DataFrame, scenario: Scenario, totals: dict[str, Any]
                   ) -> dict[str, Any]:
     """Per-capita and per-month rates (ODD 7.14): each resident stands for
     ``world.population / residents_initial`` people (one when ``world.population`` is 0);
-    rates per 100,000 people do not depend on that scale, counts per month do."""
+    rates per 100,000 people are per 100,000 residents at the start (as
+    ``casualties_per_100k`` and the event data's fixed population) and do not depend on that
+    scale; counts per month do."""
     residents0 = int(ts["residents"].iloc[0])
     population = scenario.world.population or residents0
     people_per_resident = population / residents0 if residents0 else 0.0
     months = (len(ts) - 1) * DAYS_PER_TICK / DAYS_PER_MONTH
-    mean_residents = float(ts["residents"].iloc[1:].mean()) if len(ts) > 1 else 0.0
 
     def per_month(count: float) -> float | None:
         return count * people_per_resident / months if months > 0 else None
@@ -261,8 +262,8 @@ def scale_summary(ts: pd.DataFrame, scenario: Scenario, totals: dict[str, Any]
         "people_per_resident": float(people_per_resident),
         "months": float(months),
         "civilian_deaths_per_100k_month": (
-            1e5 * casualties / mean_residents / months
-            if months > 0 and mean_residents > 0 else None),
+            1e5 * casualties / residents0 / months
+            if months > 0 and residents0 > 0 else None),
         "civilian_deaths_per_month": per_month(casualties),
         "battle_deaths_per_month": per_month(totals["battle_deaths_total"]),
         "peacekeeper_deaths": int(ts["peacekeeper_deaths"].sum()),

@@ -14,6 +14,8 @@ from sim.engine import layout as K
 from sim.engine import metrics as M
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from sim.config.scenario import Scenario
 
 CORE_COLUMNS = [
@@ -54,6 +56,11 @@ ACCEPT_COLUMNS = [
 ]
 #: per faction k (armed_groups.factions of them): relapses, ex-combatants, acceptance
 FACTION_COLUMNS = ["relapses_faction{k}", "ex_combatants_faction{k}", "acceptance_faction{k}"]
+# --- districts: per district i (run.district_series; economy.districts ** 2 of them, id
+# bx * economy.districts + by): this tick's attacks on civilians there (at the victim's
+# cell), clashes there (at the combatant's cell), and peacekeeping units there (end of tick);
+# in the order of the rows of sim.engine.metrics.layer_metrics's per-district table
+DISTRICT_COLUMNS = ["attacks_d{i}", "clashes_d{i}", "units_d{i}"]
 # the peacekeeping layer's event counters and its counts and means (sim.engine.metrics)
 LAYER_EVENTS = {
     "civilian_casualties": K.EV_CASUALTIES,
@@ -163,6 +170,7 @@ def metric_columns(scenario: Scenario) -> list[str]:
             cols += GROUP_TRUST_COLUMNS
         if scenario.roads.links > 0:  # --- zones
             cols += ROAD_COLUMNS
+        cols += district_columns(scenario)  # --- districts
     elif scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:
         cols += ["births", "deaths"]
     return cols
@@ -201,3 +209,21 @@ def layer_row(events: list[int], values: list[float], replaced: int = 0) -> dict
     row.update({name: int(values[i]) for name, i in LAYER_COUNTS.items()})
     row.update({name: values[i] for name, i in LAYER_MEANS.items()})
     return row
+
+
+# --- districts: per-district series (outputs only, ODD 7.14) ---
+def district_columns(scenario: Scenario) -> list[str]:
+    """The per-district columns this scenario produces: with ``run.district_series``, every
+    :data:`DISTRICT_COLUMNS` template for each district, all attacks first, then clashes,
+    then units (none otherwise: a hundred districts make three hundred columns)."""
+    if scenario.model != "peacekeeping" or not scenario.run.district_series:
+        return []
+    n = scenario.economy.districts ** 2
+    return [c.format(i=i) for c in DISTRICT_COLUMNS for i in range(n)]
+
+
+def district_row(names: list[str], counts: np.ndarray) -> dict[str, int]:
+    """The per-district columns of this tick (``names`` from :func:`district_columns`) from
+    the layer metrics' per-district table (one row per :data:`DISTRICT_COLUMNS` template, one
+    column per district)."""
+    return dict(zip(names, (v for row in counts.tolist() for v in row), strict=True))

@@ -25,7 +25,7 @@ from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
 from sim.engine.metrics import M_LEGITIMACY, N_METRICS, layer_metrics
 from sim.engine.state import LayerTable
-from sim.model.columns import layer_row
+from sim.model.columns import district_columns, district_row, layer_row
 from sim.rules.armed_groups import new_aggression, reinforce
 from sim.rules.factions import community_map, post_market, settle_communities
 from sim.rules.feedback import district_feedback
@@ -61,6 +61,10 @@ class PeacekeepingLayer:
         self._perm = np.empty(model.capacity, np.int64)
         self._metrics = np.zeros(N_METRICS, np.float64)
         self._buf = np.empty((5, model.capacity), np.float64)
+        # --- districts: per-district series (run.district_series; no columns: not asked for)
+        self._district_names = district_columns(sc)
+        n_districts = sc.economy.districts ** 2 if self._district_names else 0
+        self._by_district = np.zeros((K.N_DISTRICT_ROWS, n_districts), np.int64)
         self._gen = gen
         self._site_posts = 0  # static posts placed at protection sites so far (ODD 7.23)
         self.replaced = 0  # units the timeline replaced this tick
@@ -73,7 +77,8 @@ class PeacekeepingLayer:
             model.free_stack, model.meta, model.events)
         self._layer_metrics = compiled(
             layer_metrics, model.ag, model.cells, model.params, lay, model.meta,
-            float(model.legitimacy), model.census_counts, self._metrics, self._buf)
+            float(model.legitimacy), model.census_counts, self._metrics, self._buf,
+            self.lay.district, self._by_district)
         self._init_landscape(gen)
         self._init_agents(gen)
         self._init_accept(gen)
@@ -510,7 +515,11 @@ class PeacekeepingLayer:
         m = self.model
         out = self._metrics
         self._layer_metrics(m.ag, m.cells, m.params, self.lay.packed, m.meta,
-                            float(m.legitimacy), census_counts, out, self._buf)
+                            float(m.legitimacy), census_counts, out, self._buf,
+                            self.lay.district, self._by_district)
         values = out.tolist()
         self.mission_legitimacy = values[M_LEGITIMACY]  # read by the next tick
-        return layer_row(m.events.tolist(), values, self.replaced)
+        row = layer_row(m.events.tolist(), values, self.replaced)
+        if self._district_names:  # --- districts
+            row.update(district_row(self._district_names, self._by_district))
+        return row

@@ -60,6 +60,8 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     JAILED,
+    L_ATTACK_AT,
+    L_CLASH_AT,
     L_DETER,
     L_HARM_EV,
     L_INTERDICT,
@@ -212,6 +214,7 @@ def clash(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     ai = ag.i
     events[EV_CLASHES] += 1
     lay.f[L_VIOLENCE_BATTLE, ai[c, I_X], ai[c, I_Y]] += prm.violence_per_clash
+    lay.f[L_CLASH_AT, ai[c, I_X], ai[c, I_Y]] += 1.0  # --- districts: where (outputs only)
     occ = grid.occ.reshape(-1)
     u = neighbour_where(ai, grid, geo, prm, rng, ai[c, I_X], ai[c, I_Y], ai[c, I_VCLASS],
                         security_unit, c)[0]
@@ -259,6 +262,7 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
     if grid.control[vx, vy] > 0.0:  # --- zones: an attack near a checkpoint (ODD 7.22)
         events[EV_ATTACKS_NEAR_CHECKPOINTS] += 1
+    lay.f[L_ATTACK_AT, vx, vy] += 1.0  # --- districts: where (outputs only)
     if ai[v, I_INFORMANT] > 0:
         events[EV_RETALIATIONS] += 1
         lay.f[L_RETALIATION_EV, vx, vy] += 1.0
