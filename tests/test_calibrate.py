@@ -504,7 +504,7 @@ def test_recovers_known_parameters_from_simulated_data(tmp_path: Path) -> None:
                       for k, v in observed.items())
     priors = {"armed_groups.aggression": (0.01, 0.4), "armed_groups.recruit_rate": (0.0, 0.12)}
     params = "".join(f'"{k}" = {{ uniform = [{lo}, {hi}] }}\n' for k, (lo, hi) in priors.items())
-    path = write_cal(tmp_path, size=size, ticks=ticks, population=80, generations=5,
+    path = write_cal(tmp_path, size=size, ticks=ticks, population=80, generations=7,
                      replicates=2, seed=11, parameters=params, targets=targets)
     _run(path, tmp_path / "out", 2)
     post = pd.read_parquet(tmp_path / "out" / "posterior.parquet")

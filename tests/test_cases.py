@@ -142,7 +142,8 @@ def test_the_marking_check_finds_an_unsourced_change():
     changes = changed_keys("liberia")
     refs = doc_references()
     bare = text.replace(
-        "aggression = 0.05          # propensity to prey on civilians", "aggression = 0.07")
+        "aggression = 0.05          # per-tick propensity to attack a resident in vision",
+        "aggression = 0.07")
     assert bare != text
     found = marking_problems(bare, {**changes, "armed_groups.aggression": (0.05, 0.07)}, refs)
     assert found == ["armed_groups.aggression: changed (baseline 0.05) without "

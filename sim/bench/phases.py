@@ -20,25 +20,30 @@ from sim.engine import layout as K
 from sim.engine.calls import compiled
 from sim.engine.fields import presence
 from sim.engine.layer_tick import (
+    acts_seen,
+    checkpoint_phase,
     combatants_phase,
     environment_phase,
     events_seen,
     information_phase,
     livelihoods_phase,
+    partners_phase,
     police_phase,
     population_phase,
     transitions_phase,
     trust_phase,
     units_phase,
+    weapons_phase,
 )
 from sim.engine.tick import tick
 from sim.rules.armed_groups import detention_phase
 
 #: the kernel phases, in the order of ``layer_tick`` (ODD 3 steps 3-12), then the Python parts
 PHASES = (
-    "information", "units", "presence", "core tick", "combatants", "detention",
-    "transitions", "events_seen", "trust", "population", "livelihoods", "police",
-    "environment", "clear events",
+    "clear districts", "information", "weapons", "units", "presence", "checkpoints",
+    "core tick", "combatants", "detention", "transitions", "events_seen", "acts_seen",
+    "trust", "population", "livelihoods", "police", "partners", "environment",
+    "clear events",
 )
 PYTHON_PARTS = ("timeline", "views", "metrics", "datacollector")
 
@@ -89,23 +94,31 @@ class PhaseTimer:
                     free_stack: Any, meta: Any, events: Any) -> None:
         """:func:`sim.engine.layer_tick.layer_tick`, one phase at a time."""
         run = self._run
+        t0 = self.clock()
+        lay.f[K.L_ATTACK_AT] = 0.0
+        lay.f[K.L_CLASH_AT] = 0.0
+        self.seconds["clear districts"] += self.clock() - t0
         n_warned = run("information", information_phase, ag, prm, lay)
+        run("weapons", weapons_phase, prm, lay, rng, events)
         run("units", units_phase, ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
         run("presence", presence, ag, meta, lay, prm)
+        run("checkpoints", checkpoint_phase, grid, prm, lay)
         run("core tick", tick, ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta,
             events)
         run("combatants", combatants_phase, ag, grid, geo, prm, lay, rng, layer_perm,
             free_stack, meta, events)
-        run("detention", detention_phase, ag, grid, geo, prm, rng, meta, events)
+        run("detention", detention_phase, ag, grid, geo, prm, lay, rng, meta, events)
         run("transitions", transitions_phase, ag, grid, geo, prm, lay, rng, legitimacy,
             mission_legitimacy, meta, events)
         run("events_seen", events_seen, grid, prm, lay)
+        run("acts_seen", acts_seen, prm, lay, events)
         run("trust", trust_phase, ag, grid, geo, prm, lay, rng, meta, events,
             mission_legitimacy)
         run("population", population_phase, ag, grid, geo, prm, lay, rng, free_stack, meta,
             events)
-        run("livelihoods", livelihoods_phase, ag, grid, prm, rng, meta)
+        run("livelihoods", livelihoods_phase, ag, grid, prm, rng, meta, lay)
         run("police", police_phase, ag, prm, lay.f[K.L_MENTOR], meta)
+        run("partners", partners_phase, prm, lay, meta)
         run("environment", environment_phase, grid, prm, lay)
         t0 = self.clock()
         lay.f[list(K.EVENT_LAYERS)] = 0.0
