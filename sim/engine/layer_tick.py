@@ -66,6 +66,7 @@ from sim.engine.layout import (
     L_PROTECT_EV1,
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
+    L_SITE_ABUSE,
     L_VICTIM_EV,
     L_VICTIM_EV1,
     L_VIOLENCE,
@@ -81,6 +82,7 @@ from sim.engine.layout import (
     PEACEKEEPER,
     POLICE,
     RESIDENT,
+    SITE_LAYERS,
     W_NEAR,
     W_TARGET,
     W_TMP,
@@ -482,6 +484,9 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     warn, units move, presence is sensed, the civil-violence core runs (random-sequential
     activation), then armed groups, detention, transitions, trust and reports, population,
     livelihoods, police and the environment. Per-tick event fields are cleared at the end."""
+    f = lay.f
+    for layer in SITE_LAYERS:
+        f[layer].fill(0.0)
     n_warned = information_phase(ag, prm, lay)
     units_phase(ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
     presence(ag, meta, lay, prm)
@@ -490,13 +495,13 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     detention_phase(ag, grid, geo, prm, rng, meta, events)
     transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,
                       events)
+    f[L_SITE_ABUSE, :, :] = grid.abuse_ev  # where, before events_seen spreads it over vision
     events_seen(grid, prm, lay)
     trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy)
     population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events)
     livelihoods_phase(ag, grid, prm, rng, meta)
     police_phase(ag, prm, lay.f[L_MENTOR], meta)
     environment_phase(grid, prm, lay)
-    f = lay.f
     for layer in EVENT_LAYERS:
         f[layer].fill(0.0)
     grid.abuse_ev.fill(0.0)

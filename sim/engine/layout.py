@@ -197,6 +197,18 @@ LAYER_NAMES = (
     "retaliation_ev",  # attacks on known informants this tick (seen within vision)
     "retaliation_heard",  # the same, heard of within information.hear_radius
     "programme",
+    # where this tick's events happened, one count per event at its cell (cleared when the
+    # next tick starts, so they can be read after a step; no rule reads them: the trainer
+    # app's event feed does)
+    "site_attack",  # attacks on civilians, at the victim's cell
+    "site_killed",  # civilians killed by an attack
+    "site_protected",  # attacks interrupted by units nearby
+    "site_interdict",  # interdictions, at the combatant's cell
+    "site_tipped",  # ... of a combatant on whom the mission held tips
+    "site_harm",  # bystanders harmed by an interdiction
+    "site_harm_killed",  # ... and killed
+    "site_arrest",  # police arrests of combatants
+    "site_abuse",  # abuses by police (arrests of protesters or combatants), at the abuse cell
 )
 N_LAYERS = len(LAYER_NAMES)
 (
@@ -233,10 +245,22 @@ N_LAYERS = len(LAYER_NAMES)
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
     L_PROGRAMME,
+    L_SITE_ATTACK,
+    L_SITE_KILLED,
+    L_SITE_PROTECTED,
+    L_SITE_INTERDICT,
+    L_SITE_TIPPED,
+    L_SITE_HARM,
+    L_SITE_HARM_KILLED,
+    L_SITE_ARREST,
+    L_SITE_ABUSE,
 ) = range(N_LAYERS)
 # the event planes cleared at the end of every tick
 EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,
                 L_RETALIATION_EV, L_RETALIATION_HEARD)
+# the event-site planes, cleared when a tick starts
+SITE_LAYERS = (L_SITE_ATTACK, L_SITE_KILLED, L_SITE_PROTECTED, L_SITE_INTERDICT, L_SITE_TIPPED,
+               L_SITE_HARM, L_SITE_HARM_KILLED, L_SITE_ARREST, L_SITE_ABUSE)
 
 # scratch planes of Layers.work: occupancy by who stands where, and the box sums' buffers
 (

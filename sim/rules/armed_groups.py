@@ -68,6 +68,14 @@ from sim.engine.layout import (
     L_PROTECT_EV1,
     L_RETALIATION_EV,
     L_SEC_POLICE,
+    L_SITE_ARREST,
+    L_SITE_ATTACK,
+    L_SITE_HARM,
+    L_SITE_HARM_KILLED,
+    L_SITE_INTERDICT,
+    L_SITE_KILLED,
+    L_SITE_PROTECTED,
+    L_SITE_TIPPED,
     L_VICTIM_EV,
     L_VICTIM_EV1,
     L_VIOLENCE_BATTLE,
@@ -154,15 +162,20 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     x = ai[c, I_X]
     y = ai[c, I_Y]
     events[EV_INTERDICTIONS] += 1
+    lay.f[L_SITE_INTERDICT, x, y] += 1.0
+    if ag.f[c, F_INTEL] > 0.0:
+        lay.f[L_SITE_TIPPED, x, y] += 1.0
     if prm.mechanisms_collateral_harm and uniform(rng) < 1.0 - prm.strategy_restraint:
         v = neighbour_where(ai, grid, geo, prm, rng, x, y, prm.harm_class, bystander, c)[0]
         if v >= 0:  # a harm event only where someone was hurt
             events[EV_HARMED] += 1
             lay.f[L_VIOLENCE_CIV, x, y] += prm.violence_per_attack
             lay.f[L_HARM_EV, x, y] += 1.0
+            lay.f[L_SITE_HARM, x, y] += 1.0
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
                 remove_agent(ag, grid, geo, prm, grid.occ.reshape(-1)[v], free_stack, meta)
                 events[EV_CASUALTIES] += 1
+                lay.f[L_SITE_HARM_KILLED, x, y] += 1.0
     detain(ag, grid, geo, prm, c)
 
 
@@ -234,6 +247,7 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     vx = ai[v, I_X]
     vy = ai[v, I_Y]
     lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
+    lay.f[L_SITE_ATTACK, vx, vy] += 1.0
     if ai[v, I_INFORMANT] > 0:
         events[EV_RETALIATIONS] += 1
         lay.f[L_RETALIATION_EV, vx, vy] += 1.0
@@ -241,10 +255,12 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     if uniform(rng) < interruption_probability(lay.f[L_INTERRUPT, vx, vy], prm):
         events[EV_INTERRUPTED] += 1
         lay.f[L_PROTECT_EV1 if group1 else L_PROTECT_EV, vx, vy] += 1.0
+        lay.f[L_SITE_PROTECTED, vx, vy] += 1.0
         return
     lay.f[L_VICTIM_EV1 if group1 else L_VICTIM_EV, vx, vy] += 1.0
     if uniform(rng) < prm.armed_groups_p_lethal:
         events[EV_CASUALTIES] += 1
+        lay.f[L_SITE_KILLED, vx, vy] += 1.0
         remove_agent(ag, grid, geo, prm, v, free_stack, meta)
 
 
@@ -269,6 +285,7 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     if npol > 0:
         p = police_arrest_probability(lay.f[L_POLICE_ARREST, x, y], af[c, F_INTEL_POLICE], prm)
         if uniform(rng) < p:
+            lay.f[L_SITE_ARREST, x, y] += 1.0
             police_arrest(ag, grid, geo, prm, rng, c, lay.f[L_SEC_POLICE, x, y] / npol, events)
             return
     deter = lay.f[L_DETER, x, y]
