@@ -19,6 +19,7 @@ import mesa
 
 from sim.config.scenario import ROLE_NAMES, Scenario, ScenarioError, load_scenario, read_toml
 from sim.model.model import PeaceSimModel
+from sim.viz.feed import EventFeed
 
 #: the repository's scenario folder (contexts; strategies in its ``strategies/`` subfolder)
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -167,11 +168,14 @@ class TrainerModel(PeaceSimModel):
         self.lock = threading.RLock()  # held by step(); pictures take it to see whole ticks
         super().__init__(build_scenario(settings), seed=settings.seed)
         self.settings = settings
+        self.feed = EventFeed()
 
     def step(self) -> None:
-        """One tick, under the model's lock."""
+        """One tick, under the model's lock; the event feed reads what it did."""
         with self.lock:
+            self.feed.before(self)
             super().step()
+            self.feed.after(self)
 
 
 @dataclass(frozen=True)
