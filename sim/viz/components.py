@@ -334,17 +334,22 @@ class Measure:
 
     key: str
     title: str
+    short: str  # the title in a narrow panel
+    diff: str  # ... of its difference B - A
     better: str
     ylim: tuple[float, float] | None = None
 
 
 MEASURES = {
-    "casualties_cum": Measure("casualties_cum", "Civilians killed (cumulative)", "lower"),
-    "trust_pk": Measure("trust_pk", "Trust in peacekeepers (0-1)", "higher", (0.0, 1.0)),
-    "combatants": Measure("combatants", "Combatants", "lower"),
-    "trust_police": Measure("trust_police", "Trust in police (0-1)", "higher", (0.0, 1.0)),
-    "economy": Measure("economy", "Economy (0-1)", "higher", (0.0, 1.0)),
-    "tips_cum": Measure("tips_cum", "Tips (cumulative)", "higher"),
+    "casualties_cum": Measure("casualties_cum", "Civilians killed (cumulative)",
+                              "Civilians killed", "killed", "lower"),
+    "trust_pk": Measure("trust_pk", "Trust in peacekeepers (0-1)", "Trust in peacekeepers",
+                        "trust", "higher", (0.0, 1.0)),
+    "combatants": Measure("combatants", "Combatants", "Combatants", "combatants", "lower"),
+    "trust_police": Measure("trust_police", "Trust in police (0-1)", "Trust in police",
+                            "trust", "higher", (0.0, 1.0)),
+    "economy": Measure("economy", "Economy (0-1)", "Economy", "economy", "higher", (0.0, 1.0)),
+    "tips_cum": Measure("tips_cum", "Tips (cumulative)", "Tips", "tips", "higher"),
 }
 #: the measures the compare page shows unless asked for all of them
 COMPARE_MEASURES = ("casualties_cum", "trust_pk", "combatants")
@@ -398,10 +403,10 @@ def compare_panels(keys: Sequence[str] = COMPARE_MEASURES) -> tuple[Panel, ...]:
     """The compare page's panels: per measure, A and B (absolute) above, B - A below.
 
     Data keys: ``a.<key>``, ``b.<key>`` and ``d.<key>`` (= b - a)."""
-    top = tuple(Panel(MEASURES[k].title, (
+    top = tuple(Panel(MEASURES[k].short, (
         Line(f"a.{k}", "A", SIDE_COLOURS["a"]), Line(f"b.{k}", "B", SIDE_COLOURS["b"])),
-        MEASURES[k].ylim) for k in keys)
-    bottom = tuple(Panel(f"B - A: {MEASURES[k].title.split(' (')[0].lower()}",
+        MEASURES[k].ylim, legend=False) for k in keys)
+    bottom = tuple(Panel(f"B - A: {MEASURES[k].diff}",
                          (Line(f"d.{k}", "B - A", C["black"]),), symmetric=True,
                          shade=f"d.{k}", better=MEASURES[k].better, legend=False)
                    for k in keys)
@@ -514,7 +519,7 @@ class ChartFigure:
             handles = []
             if panel.legend and len(panel.lines) > 1:
                 handles += [Patch(color=ln.colour, label=ln.label) for ln in panel.lines]
-            if panel.shade:
+            if panel.shade and panel.legend:
                 handles += [Patch(color=BETTER_COLOUR, alpha=0.35, label="B better"),
                             Patch(color=WORSE_COLOUR, alpha=0.35, label="B worse")]
             if handles:
@@ -544,12 +549,14 @@ class ChartFigure:
             for mark in marks:
                 self._mark_artists.append(ax.axvline(mark.x, color=mark.colour, ls=mark.style,
                                                      lw=1.2))
+        upright = self.columns > 1  # narrow panels: the label runs up along its line
         for ax in top:
             for mark in marks:
                 self._mark_artists.append(ax.annotate(
                     mark.label, (mark.x, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -2), textcoords="offset points", ha="left", va="top",
-                    fontsize=FONT_PT, color=mark.colour,
+                    xytext=(-2 if upright else 3, -2), textcoords="offset points",
+                    ha="right" if upright else "left", va="top",
+                    rotation=90 if upright else 0, fontsize=FONT_PT, color=mark.colour,
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
                           "alpha": 0.8}))
         self._background = None
@@ -673,7 +680,7 @@ def trend_chart(model: Any, width_px: int = 600) -> ChartFigure:
 
 
 def compare_chart(model_a: Any, model_b: Any, keys: Sequence[str] = COMPARE_MEASURES,
-                  width_px: int = 690, panel_px: int = 165) -> ChartFigure:
+                  width_px: int = 690, panel_px: int = 150) -> ChartFigure:
     """The compare page's charts: A and B, and B - A, per measure."""
     marks = {m.x: m for m in (*mission_marks(model_a), *mission_marks(model_b))}
     return ChartFigure(compare_panels(keys), model_a.scenario_config.run.ticks,
