@@ -170,7 +170,7 @@ class Exercise:
     def apply(self, action: dict[str, Any]) -> dict[str, Any]:
         """Apply an inject or a lever change from this week on (it acts on the next tick and
         is applied at once); returns the action as logged, with its ``tick``."""
-        if action.get("kind") == "bookmark":
+        if isinstance(action, dict) and action.get("kind") == "bookmark":
             return self.bookmark(str(action.get("name", "")))
         ev = self.check(action)
         with _lock(self.model):
