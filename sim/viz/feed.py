@@ -19,6 +19,7 @@ block of the map, as the app draws it with north up).
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -316,6 +317,7 @@ class EventFeed:
     def __init__(self, limit: int = FEED_LIMIT) -> None:
         self._items: deque[FeedItem] = deque(maxlen=limit)
         self._before: Before | None = None
+        self._logged = 0  # records of the model's event log already in the feed
 
     def before(self, model: Any) -> None:
         """Remember the agent table before a tick."""
@@ -323,11 +325,25 @@ class EventFeed:
 
     def after(self, model: Any) -> None:
         """Add the tick's items (needs :meth:`before` ahead of the same tick)."""
+        self.log_events(model)
         if self._before is None or self._before.week + 1 != int(model.steps):
             self._before = None
             return
         self._items.extend(week_items(model, self._before))
         self._before = None
+
+    def log_events(self, model: Any) -> None:
+        """Add the records of the model's event log not yet in the feed: the scenario's
+        events and the instructor's injects and lever changes (``model.event_log``, one
+        record each with a sentence), as they are applied."""
+        log = getattr(model, "event_log", None)
+        if not log:
+            return
+        for rec in log[self._logged:]:
+            text = re.sub(r"^week \d+: ", "", str(rec.get("text", "")))
+            kind = "lever" if rec.get("kind") == "set" else "inject"
+            self._items.append(FeedItem(int(rec.get("tick", model.steps)), kind, "", text))
+        self._logged = len(log)
 
     def add(self, item: FeedItem) -> None:
         """An item from outside the model (an instructor's inject or lever change)."""
