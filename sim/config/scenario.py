@@ -945,7 +945,8 @@ class Event(_Section):
         kind = self.kind
         need, one_of, optional = EVENT_KEYS[kind]
         allowed = {*EVENT_COMMON_KEYS, *need, *one_of, *optional}
-        given = self.model_fields_set
+        # a key given as null (JSON; a dump of a scenario) is a key left out
+        given = {k for k in self.model_fields_set if getattr(self, k) is not None}
         problems = []
         for key in sorted(given - allowed, key=list(type(self).model_fields).index):
             problems.append(f"{key} = {short_repr(getattr(self, key))} is not a key of "

@@ -237,12 +237,15 @@ class Exercise:
         with _lock(self.model):
             ts = timeseries(self.model)
             events = copy.deepcopy(self.model.event_log)
+        scenario = self.scenario.model_dump(mode="json")
+        scenario["events"] = [e.model_dump(exclude_none=True, mode="json")
+                              for e in self.scenario.events]
         return {
             "format": LOG_FORMAT,
             "version": LOG_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "peacesim_version": sim.__version__,
-            "scenario": self.scenario.model_dump(mode="json"),
+            "scenario": scenario,
             "seed": self.seed,
             "week": int(len(ts) - 1),
             "actions": copy.deepcopy(self.actions),
