@@ -163,3 +163,23 @@ def test_the_debrief_needs_the_peacekeeping_outcomes(tmp_path):
         exports.debrief(ts.assign(**{c: 0 for _, _, lines in exports.PANELS
                                      for c, _, _ in lines}), tmp_path / "d.svg", records=[])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_peacesim_replay_writes_the_exports(exercise, tmp_path, capsys, monkeypatch):
+    import imageio.v3 as iio
+
+    from sim.cli import main
+
+    log = exercise.save(tmp_path / "x.json")
+    out = tmp_path / "o"
+    code = main(["replay", str(log), "--out", str(out), "--no-plots", "--quiet", "--debrief",
+                 "--animation", "gif", "--layer", "economy"])
+    assert code == 0, capsys.readouterr().err
+    assert (out / "debrief.pdf").read_bytes().startswith(b"%PDF")
+    assert Image.open(out / "debrief.png").size[0] > 1000
+    assert iio.imread(out / "map.gif", index=None).shape[0] == exercise.week + 1
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    code = main(["replay", str(log), "--out", str(tmp_path / "m"), "--animation", "mp4"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--animation mp4: MP4 needs the imageio-ffmpeg package" in err
+    assert not (tmp_path / "m").exists()
