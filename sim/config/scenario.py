@@ -8,6 +8,7 @@ Every field below carries its meaning, unit and allowed range; the ODD parameter
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -1133,7 +1134,9 @@ SET_FIXED: dict[str, str] = {
 SET_WHOLE_TABLES = ("strategy.roles",)
 
 
-def _table_keys() -> set[str]:
+@functools.cache
+def _table_keys() -> frozenset[str]:
+    """Dotted keys of the scenario's tables (``strategy``, ``strategy.roles``, ...)."""
     out: set[str] = set()
 
     def walk(model: type[BaseModel], prefix: str) -> None:
@@ -1144,7 +1147,7 @@ def _table_keys() -> set[str]:
                 walk(ann, f"{prefix}{name}.")
 
     walk(Scenario, "")
-    return out
+    return frozenset(out)
 
 
 _SET_KEYS: set[str] = set()
