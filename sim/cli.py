@@ -166,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out DIR if it holds a previous run (never any other folder)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.add_argument("--debrief", action="store_true",
+                   help="also write the one-page debrief (debrief.png, debrief.pdf) with every "
+                   "inject and lever change marked")
+    p.add_argument("--animation", choices=("gif", "mp4"),
+                   help="also write the map over the exercise as map.gif or map.mp4 (MP4 "
+                   "needs imageio-ffmpeg, part of the viz extra)")
+    p.add_argument("--layer", choices=("violence", "economy", "trust"), default="violence",
+                   help="the map layer of --animation (default violence)")
     p.add_argument("--quiet", action="store_true", help="print only the output folder")
     p.set_defaults(handler=cmd_replay)
 
@@ -479,6 +487,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from sim.model.exercise import read_log, replay
 
     log = read_log(args.log)  # a bad log: ExerciseError, exit 2
+    exports = None
+    if args.debrief or args.animation:
+        from sim.viz import exports
+
+        if args.animation == "mp4" and not exports.mp4_support()[0]:
+            raise UsageError(f"--animation mp4: {exports.mp4_support()[1]}")
+        if log["scenario_object"].model != "peacekeeping":
+            raise UsageError("--debrief and --animation show the peacekeeping model's outcomes "
+                             f"and map; {args.log} runs the {log['scenario_object'].model} "
+                             "model")
     try:
         if args.out is not None:
             store.check_run_out(args.out, overwrite=args.overwrite)
@@ -505,6 +523,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result.scenario, result.seed, DEFAULT_RESULTS, strategy="replay")
     write = store.replace_run if replace else store.write_run
     write(result, out, plots=not args.no_plots, extra=extra)
+    if exports is not None and args.debrief:
+        exports.debrief(result, out / "debrief.png", pdf=out / "debrief.pdf",
+                        title=f"Exercise debrief: {result.scenario.name}, seed {result.seed}")
+    if exports is not None and args.animation:
+        exports.animation(log, out / f"map.{args.animation}", layer=args.layer,
+                          every=max(1, log["week"] // 200))
     if not args.quiet:
         _print_summary(result)
     if reproduced is False:

@@ -133,7 +133,7 @@ def test_an_action_takes_effect_now_and_from_this_week_on():
     ex.step(5)
     before = int(ex.model.arrays.alive.sum())
     logged = ex.apply({"kind": "reinforce_armed_group", "fighters": 6})
-    assert logged == {"tick": 6, "kind": "reinforce_armed_group", "fighters": 6}
+    assert logged == {"week": 5, "tick": 6, "kind": "reinforce_armed_group", "fighters": 6}
     assert int(ex.model.arrays.alive.sum()) == before + 6  # on the map before the next step
     assert ex.events()[-1]["text"].startswith("week 6: 6 of 6 fighters")
     assert len(ex.timeseries()) == 6  # the week's row is what the week was
@@ -207,6 +207,7 @@ def test_peacesim_replay_refuses_bad_logs_with_exit_status_2(tmp_path, capsys):
         "other.json": json.dumps({"format": "something else"}),
         "version.json": json.dumps({**good, "version": 9}),
         "order.json": json.dumps({**good, "actions": [{**good["actions"][0], "tick": 9}]}),
+        "week.json": json.dumps({**good, "actions": [{**good["actions"][0], "week": 1}]}),
         "action.json": json.dumps({**good, "actions": [{"kind": "attack", "tick": 2}]}),
         "scenario.json": json.dumps({**good, "scenario": {**good["scenario"],
                                                           "world": {"width": 1}}}),

@@ -8,6 +8,7 @@ Every field below carries its meaning, unit and allowed range; the ODD parameter
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -945,7 +946,8 @@ class Event(_Section):
         kind = self.kind
         need, one_of, optional = EVENT_KEYS[kind]
         allowed = {*EVENT_COMMON_KEYS, *need, *one_of, *optional}
-        given = self.model_fields_set
+        # a key given as null (JSON; a dump of a scenario) is a key left out
+        given = {k for k in self.model_fields_set if getattr(self, k) is not None}
         problems = []
         for key in sorted(given - allowed, key=list(type(self).model_fields).index):
             problems.append(f"{key} = {short_repr(getattr(self, key))} is not a key of "
@@ -1132,7 +1134,9 @@ SET_FIXED: dict[str, str] = {
 SET_WHOLE_TABLES = ("strategy.roles",)
 
 
-def _table_keys() -> set[str]:
+@functools.cache
+def _table_keys() -> frozenset[str]:
+    """Dotted keys of the scenario's tables (``strategy``, ``strategy.roles``, ...)."""
     out: set[str] = set()
 
     def walk(model: type[BaseModel], prefix: str) -> None:
@@ -1143,7 +1147,7 @@ def _table_keys() -> set[str]:
                 walk(ann, f"{prefix}{name}.")
 
     walk(Scenario, "")
-    return out
+    return frozenset(out)
 
 
 _SET_KEYS: set[str] = set()

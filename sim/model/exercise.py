@@ -16,7 +16,8 @@ pass a factory of its own model class). Its attributes and methods:
   next tick (``tick = week + 1``) and is applied at once, so the map shows it before the next
   step; it is validated like a scenario's ``[[events]]`` table against the scenario in force
   (:class:`~sim.config.scenario.ScenarioError`, one line per problem, when it is wrong).
-  Returns the recorded action, with its ``tick``. Its effect on the world is in
+  Returns the recorded action, with its ``week`` (when it was taken) and ``tick`` (week + 1,
+  the first tick it acts on). Its effect on the world is in
   ``exercise.events()`` (the model's event records, each with a sentence in ``text``).
 * ``bookmark(name) -> dict``: marks this week (names are unique in the current history).
 * ``bookmarks() -> dict[str, int]``: bookmark name -> week.
@@ -29,7 +30,7 @@ pass a factory of its own model class). Its attributes and methods:
 * ``timeseries()``: the per-week table so far (as ``peacesim run`` writes it).
 
 Actions are dictionaries, the same as a scenario's ``[[events]]`` tables without ``tick``
-(which the exercise fills in)::
+(the exercise adds ``week`` and ``tick`` when it logs them)::
 
     {"kind": "attack", "settlement": 3, "attackers": 6}          # or "settlement": [x, y],
                                                                  # or "district": 5
@@ -48,12 +49,13 @@ lever change is a ``set`` action with the levers' dotted keys (role shares toget
 
 The exercise log (JSON, ``format = "peacesim-exercise"``, ``version = 1``) holds the full
 resolved ``scenario`` (its own ``[[events]]`` included), the ``seed``, the ``week`` reached,
-the ordered ``actions`` of the current history (injects and lever changes with their
-``tick``, bookmarks with their ``week``), the ``rewinds`` (each with the actions it
-discarded), the actions' effects (``events``) and ``timeseries_sha256``, the digest of the
-per-week table at ``week``. :func:`replay` (``peacesim replay LOG``) re-runs it: the scenario
-with the actions added as events (after the scenario's own events of the same tick), for
-``week`` ticks; the table it gives is bit for bit the exercise's.
+the ordered ``actions`` of the current history (injects and lever changes with the ``week``
+they were taken and their ``tick``, bookmarks with their ``week``), the ``rewinds`` (each
+with the actions it discarded), the actions' effects (``events``) and
+``timeseries_sha256``, the digest of the per-week table at ``week``. :func:`replay`
+(``peacesim replay LOG``) re-runs it: the scenario with the actions added as events (after
+the scenario's own events of the same tick), for ``week`` ticks; the table it gives is bit
+for bit the exercise's.
 """
 
 from __future__ import annotations
@@ -169,13 +171,13 @@ class Exercise:
 
     def apply(self, action: dict[str, Any]) -> dict[str, Any]:
         """Apply an inject or a lever change from this week on (it acts on the next tick and
-        is applied at once); returns the action as logged, with its ``tick``."""
+        is applied at once); returns the action as logged, with its ``week`` and ``tick``."""
         if isinstance(action, dict) and action.get("kind") == "bookmark":
             return self.bookmark(str(action.get("name", "")))
         ev = self.check(action)
         with _lock(self.model):
             self.model.inject(ev)
-        logged = ev.model_dump(exclude_none=True, mode="json")
+        logged = {"week": self.week, **ev.model_dump(exclude_none=True, mode="json")}
         if not logged.get("note"):
             logged.pop("note", None)
         self.actions.append(logged)
@@ -237,12 +239,15 @@ class Exercise:
         with _lock(self.model):
             ts = timeseries(self.model)
             events = copy.deepcopy(self.model.event_log)
+        scenario = self.scenario.model_dump(mode="json")
+        scenario["events"] = [e.model_dump(exclude_none=True, mode="json")
+                              for e in self.scenario.events]
         return {
             "format": LOG_FORMAT,
             "version": LOG_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "peacesim_version": sim.__version__,
-            "scenario": self.scenario.model_dump(mode="json"),
+            "scenario": scenario,
             "seed": self.seed,
             "week": int(len(ts) - 1),
             "actions": copy.deepcopy(self.actions),
@@ -364,6 +369,9 @@ def check_log(data: Any, source: str = "exercise log") -> dict[str, Any]:
                 or not first_tick <= tick <= week + 1:
             raise ExerciseError(f"{source}: actions[{i}].tick = {short_repr(tick)}: actions "
                                 f"are logged in order, here at ticks {first_tick}-{week + 1}")
+        if a.get("week", tick - 1) != tick - 1:
+            raise ExerciseError(f"{source}: actions[{i}].week = {short_repr(a.get('week'))}: "
+                                f"an action at tick {tick} was taken at week {tick - 1}")
         first_tick, first_week = tick, tick - 1
     try:
         with_actions(sc, actions)
