@@ -36,6 +36,7 @@ import solara
 import solara.lab
 
 from sim.config.scenario import ScenarioError
+from sim.model.exercise import ExerciseError
 from sim.viz.components import (
     BETTER_COLOUR,
     COMPARE_MEASURES,
@@ -44,17 +45,27 @@ from sim.viz.components import (
     MEASURES,
     SIDE_COLOURS,
     WORSE_COLOUR,
+    Mark,
     colour_bar,
     compare_chart,
     map_frame,
+    mission_marks,
     pair_data,
     series,
     trend_chart,
     trust_bar,
 )
 from sim.viz.ensemble import DEFAULT_SEEDS, MAX_SEEDS, Ensemble
-from sim.viz.feed import KINDS, cell_at, inspect_cell
-from sim.viz.help import LEVER_HELP, tooltip, what_am_i_looking_at
+from sim.viz.feed import (
+    KINDS,
+    FeedItem,
+    cell_at,
+    district_count,
+    district_name,
+    inspect_cell,
+)
+from sim.viz.help import LEVER_HELP, event_help, tooltip, what_am_i_looking_at
+from sim.viz.live import EXPORTS, ExerciseRun, export_dir, replayed_run, write_export
 from sim.viz.trainer import (
     DEFAULT_CONTEXT,
     ROLE_LEVERS,
@@ -62,7 +73,6 @@ from sim.viz.trainer import (
     STRATEGY_LEVERS,
     PairSettings,
     StrategyPair,
-    TrainerModel,
     TrainerSettings,
     default_context,
     default_pair,
@@ -81,6 +91,11 @@ SIDEBAR_PX = 300
 OWN_STRATEGY = "(the context's own)"
 #: feed lines shown (the newest first); the feed keeps more for the exports
 FEED_SHOWN = 150
+#: how the charts mark the instructor's actions
+ACTION_COLOUR = "#CC79A7"
+ACTION_WORDS = {"attack": "attack", "abuse_scandal": "scandal", "withdraw_units": "withdrawal",
+                "reinforce_armed_group": "reinforcement", "legitimacy_shock": "legitimacy",
+                "programme_change": "programmes", "set": "levers"}
 
 #: the page's look: narrower sidebar, text of at least 14 px, the map's and charts' boxes
 CSS = f"""
@@ -170,16 +185,16 @@ class FramePacer:
             time.sleep(0.005)
 
 
-class LiveTrainerModel(TrainerModel):
-    """A :class:`TrainerModel` for the page: accepts the page's reactive settings (Reset
-    rebuilds it from the levers as they are now), and paces its steps to the redraws."""
+class LiveExerciseRun(ExerciseRun):
+    """The trainer page's run (:class:`~sim.viz.live.ExerciseRun`), its steps paced to the
+    redraws."""
 
     def __init__(self, settings: Settings = None) -> None:
         self.pacer = FramePacer()
         super().__init__(_current(settings))
 
     def step(self) -> None:
-        """One tick, once the last redraw has had its time."""
+        """One week, once the last redraw has had its time."""
         self.pacer.wait()
         super().step()
 
@@ -372,6 +387,12 @@ def MapCanvas(frame: dict[str, Any], selected: list[int], week: int, layer: str,
     as ``{"column": ..., "row": ...}`` (row 0 at the top)."""
 
 
+@solara.component_vue(str(HERE / "chartview.vue"))
+def ChartCanvas(background: str, frame: dict[str, Any], week: int, label: str) -> None:
+    """A chart drawn by the browser: matplotlib's background image, and the lines and
+    shading of this frame over it (``chartview.vue``; see ChartFigure.payload)."""
+
+
 @solara.component
 def LayerSwitch() -> None:
     """Which layer colours the maps."""
@@ -392,6 +413,8 @@ def _swatch(glyph: int, colour: str, size: int = 18) -> str:
         4: f'<rect x="{c*.2}" y="{c*.2}" width="{c*.6}" height="{c*.6}" fill="{colour}"/>',
         5: f'<path d="M{c*.5},{c*.1}L{c*.92},{c*.88}L{c*.08},{c*.88}Z" fill="{colour}" '
            'stroke="#000" stroke-width="1.5"/>',
+        6: f'<rect x="1.5" y="1.5" width="{c - 3}" height="{c - 3}" fill="#fff" '
+           f'stroke="{colour}" stroke-width="2.5"/>',
     }[glyph]
     return f'<svg width="{c}" height="{c}" viewBox="0 0 {c} {c}">{body}</svg>'
 
@@ -436,11 +459,20 @@ def MapLegend(columns: int = 2) -> None:
         f' repeat({columns}, minmax(0, 1fr)); column-gap:12px">{items}</div>'))
 
 
+def shown(source: Any, side: str | None = None) -> Any:
+    """The model on screen: the run's world (``source.model``), one side of a pair
+    (``side`` "a" or "b"), or ``source`` itself."""
+    if side is not None:
+        return getattr(source, side)
+    return getattr(source, "model", source)
+
+
 @solara.component
-def ModelMap(model: Any, player: Player, selected: solara.Reactive[Any] | None = None,
-             label: str = "map", max_width: str = "") -> None:
+def ModelMap(source: Any, player: Player, selected: solara.Reactive[Any] | None = None,
+             label: str = "map", max_width: str = "", side: str | None = None) -> None:
     """The model's map, redrawn on every frame; a click selects a cell to inspect."""
     player.frame.get()
+    model = shown(source, side)
     frame = map_frame(model, map_layer.value).payload()
 
     def click(data: dict[str, Any]) -> None:
@@ -456,9 +488,10 @@ def ModelMap(model: Any, player: Player, selected: solara.Reactive[Any] | None =
 
 
 @solara.component
-def CellInspector(model: Any, player: Player, selected: solara.Reactive[Any]) -> None:
+def CellInspector(source: Any, player: Player, selected: solara.Reactive[Any]) -> None:
     """Who is on the selected cell and the cell's layers, updated as the run goes on."""
     player.frame.get()
+    model = shown(source)
     if not selected.value:
         solara.Text("Click a cell of the map to see who is there and its values.",
                     style={"font-size": "14px"})
@@ -491,9 +524,10 @@ def feed_html(items: list[Any]) -> str:
 
 
 @solara.component
-def EventFeedView(model: Any, player: Player) -> None:
+def EventFeedView(source: Any, player: Player) -> None:
     """The scrolling log of what happened, newest first."""
     player.frame.get()
+    model = shown(source)
     items = model.feed.latest(FEED_SHOWN) if hasattr(model, "feed") else []
     solara.Text("What happened (newest first)", style={"font-weight": "bold"})
     solara.HTML(tag="div", unsafe_innerHTML=feed_html(items), classes=["peacesim-feed"])
@@ -506,6 +540,29 @@ def headline(model: Any) -> str:
             f"{s['trust_pk'][-1]:.2f}, in police {s['trust_police'][-1]:.2f}; economy "
             f"{s['economy'][-1]:.2f}; {int(s['combatants'][-1])} combatants; "
             f"{int(s['tips_cum'][-1])} tips")
+
+
+@solara.component
+def Headline(source: Any, player: Player) -> None:
+    """The numbers of the week on screen, in one line."""
+    player.frame.get()
+    solara.Text(headline(shown(source)), classes=["peacesim-headline"])
+
+
+@solara.component
+def FrameStart(player: Player, timer: Any) -> None:
+    """Notes when a redraw of the page's moving parts starts (for the frame pacer)."""
+    player.frame.get()
+    timer.current = time.monotonic()
+    return solara.Div(style="display: none")
+
+
+@solara.component
+def FrameEnd(source: Any, player: Player, timer: Any) -> None:
+    """... and when it ends (the pacer keeps the play loop from outrunning redraws)."""
+    player.frame.get()
+    _drawn(source, timer.current)
+    return solara.Div(style="display: none")
 
 
 @solara.component
@@ -535,26 +592,27 @@ def _heading(text: str) -> None:
 class Applier:
     """Turns a lever change into a new model on screen, or into an error message.
 
-    The new model is built from the new settings and replayed to the week on screen (same
+    ``make(new_settings, model_now)`` builds the new model at the week on screen (same
     seed); only if that works do the settings and the model change. A file or combination
     that does not validate leaves the model as it was and shows the validation message.
     """
 
     def __init__(self, model: solara.Reactive[Any], settings: solara.Reactive[Any],
-                 error: solara.Reactive[str | None], build: Callable[[Any], Any],
+                 error: solara.Reactive[str | None], make: Callable[[Any, Any], Any],
                  redraw: Callable[[], None] = lambda: None) -> None:
-        self.model, self.settings, self.error, self.build = model, settings, error, build
+        self.model, self.settings, self.error, self.make = model, settings, error, make
         self.redraw = redraw
 
     def __call__(self, new: Any) -> bool:
         """Apply ``new`` settings; True if they were valid."""
         try:
-            fresh = _replayed(lambda: self.build(new), self.model.value.steps)
+            fresh = self.make(new, self.model.value)
         except ScenarioError as exc:
             self.error.set(str(exc))
             return False
         self.settings.set(new)
-        self.model.set(fresh)
+        if fresh is not self.model.value:
+            self.model.set(fresh)
         self.error.set(None)
         self.redraw()
         return True
@@ -562,6 +620,11 @@ class Applier:
     def reject(self, exc: ScenarioError) -> None:
         """Show why a choice cannot be used (the model stays as it was)."""
         self.error.set(str(exc))
+
+
+def replay_pair(new: PairSettings, pair: Any) -> Any:
+    """The compare page's pair under new settings, replayed to the week on screen."""
+    return _replayed(lambda: LiveStrategyPair(new), pair.steps)
 
 
 @solara.component
@@ -645,12 +708,39 @@ def _stylesheet(presenter: bool) -> None:
 # ------------------------------------------------------------------ trainer page
 
 
+def replay_run(new: TrainerSettings, run: Any) -> Any:
+    """The exercise under new starting levers (or another context, strategy or seed): a new
+    run from week 0 carrying the actions taken so far, replayed to the week on screen."""
+    fresh = replayed_run(new, run.actions(), run.steps, LiveExerciseRun)
+    fresh.model.feed.add(FeedItem(fresh.steps, "lever", "", (
+        "the run was replayed from week 0 with new starting levers (same seed"
+        + (f", {len(run.actions())} actions carried over)" if run.actions() else ")"))))
+    return fresh
+
+
+def change_now(new: TrainerSettings, run: Any) -> Any:
+    """A lever change from this week on: a ``set`` action on the run on screen (the world
+    before it goes on as the ghost)."""
+    try:
+        run.change_levers(new)
+    except ExerciseError as exc:
+        raise ScenarioError(str(exc)) from None
+    return run
+
+
+LEVER_MODES = {"from this week on": change_now, "replay from week 0": replay_run}
+
+
 @solara.component
-def TrainerLevers(model: solara.Reactive[Any], settings: solara.Reactive[TrainerSettings],
+def TrainerLevers(run: solara.Reactive[Any], settings: solara.Reactive[TrainerSettings],
                   player: Player, message: str | None = None) -> None:
-    """Context and strategy pickers, lever sliders and seed; each change applies at once."""
+    """Context and strategy pickers, lever sliders and seed. A lever change applies at once,
+    from this week on (an action of the exercise) or, if chosen, by replaying the run from
+    week 0 with the new levers; another file or seed always replays from week 0."""
     error = solara.use_reactive(message)
-    apply = Applier(model, settings, error, LiveTrainerModel, player.redraw)
+    mode = solara.use_reactive(next(iter(LEVER_MODES)))
+    levers = Applier(run, settings, error, LEVER_MODES[mode.value], player.redraw)
+    replay = Applier(run, settings, error, replay_run, player.redraw)
     s = settings.value
     picked = solara.use_reactive((s.context, s.strategy))  # may be an invalid choice
     contexts = solara.use_memo(_contexts, [])
@@ -661,31 +751,268 @@ def TrainerLevers(model: solara.Reactive[Any], settings: solara.Reactive[Trainer
         try:
             new = settings_from_files(context, strategy, s.seed)
         except ScenarioError as exc:
-            apply.reject(exc)
+            replay.reject(exc)
             return
-        apply(new)
+        replay(new)
 
     context, strategy = picked.value
-    with solara.Card("Levers", subtitle="A change replays the run to this week, same seed"):
+    with solara.Card("Levers"):
         FilePicker("Context (scenarios/)", contexts, file_label(context),
                    lambda path: pick(path, strategy), "context")
         FilePicker("Strategy (scenarios/strategies/)", strategies, file_label(strategy),
                    lambda path: pick(context, path), "strategy")
         ErrorMessage(error)
-        LeverSliders(s, apply, model.value.scenario_config.run.ticks)
+        with Lever("lever_mode"):
+            solara.ToggleButtonsSingle(value=mode, values=list(LEVER_MODES), dense=True,
+                                       classes=["peacesim-lever-mode"])
+        LeverSliders(s, levers, run.value.model.scenario_config.run.ticks)
         with Lever("seed"):
             solara.InputInt("seed", value=s.seed,
-                            on_value=lambda v: apply(s.replace(seed=int(v or 0))))
+                            on_value=lambda v: replay(s.replace(seed=int(v or 0))))
+
+
+def _district_names(model: Any) -> list[str]:
+    k = district_count(model)
+    return [f"{chr(ord('A') + bx)}{k - by}" for by in range(k - 1, -1, -1) for bx in range(k)]
+
+
+def district_id(model: Any, name: str) -> int:
+    """The model's number of a district named like the map's squares ("C2")."""
+    k = district_count(model)
+    bx, row = ord(name[0]) - ord("A"), int(name[1:])
+    if not (0 <= bx < k and 1 <= row <= k):
+        raise ValueError(f"district {name!r}: the map has districts A1 to "
+                         f"{chr(ord('A') + k - 1)}{k}")
+    return bx * k + (k - row)
+
+
+#: the instructor's injects: label -> kind (the keys of each are set by InjectForm)
+INJECTS = {
+    "Attack on a settlement": "attack",
+    "Abuse scandal": "abuse_scandal",
+    "Withdraw units": "withdraw_units",
+    "Reinforce an armed group": "reinforce_armed_group",
+    "Legitimacy shock": "legitimacy_shock",
+    "Cut or boost programmes": "programme_change",
+}
 
 
 @solara.component
-def TrainerMain(model: Any, player: Player, presenter: solara.Reactive[bool]) -> None:
-    """Map with its layer switch, colour bars, legend and inspector; beside or below it the
-    live charts, the event feed and the help panel."""
+def InjectForm(run: solara.Reactive[Any], player: Player,
+               selected: solara.Reactive[Any]) -> None:
+    """The instructor's injects, applied from this week on (the world without them goes on
+    as the ghost). Each control has the scenario schema's description as its tooltip."""
+    model = run.value.model
+    label = solara.use_reactive(next(iter(INJECTS)))
+    district = solara.use_reactive("A1")
+    attackers = solara.use_reactive(8)
+    trust_loss = solara.use_reactive(0.3)
+    whose = solara.use_reactive("peacekeepers")
+    share = solara.use_reactive(0.5)
+    role = solara.use_reactive("all roles")
+    fighters = solara.use_reactive(20)
+    delta = solara.use_reactive(-0.2)
+    factor = solara.use_reactive(0.0)
+    note = solara.use_reactive("")
+    error = solara.use_reactive(None)
+    kind = INJECTS[label.value]
+    cell = selected.value
+
+    def action() -> dict[str, Any]:
+        a: dict[str, Any] = {"kind": kind}
+        if kind == "attack":
+            if cell:
+                a["settlement"] = [int(cell[0]), int(cell[1])]
+            else:
+                a["district"] = district_id(model, district.value)
+            a["attackers"] = int(attackers.value)
+        elif kind == "abuse_scandal":
+            a.update(district=district_id(model, district.value),
+                     trust_loss=float(trust_loss.value), target=whose.value)
+        elif kind == "withdraw_units":
+            a["share"] = float(share.value)
+            if role.value != "all roles":
+                a["role"] = role.value
+        elif kind == "reinforce_armed_group":
+            a["fighters"] = int(fighters.value)
+        elif kind == "legitimacy_shock":
+            a["delta"] = float(delta.value)
+        elif kind == "programme_change":
+            a["factor"] = float(factor.value)
+        if note.value.strip():
+            a["note"] = note.value.strip()
+        return a
+
+    def inject() -> None:
+        try:
+            run.value.apply(action(), label=f"before the {label.value.lower()}")
+        except (ScenarioError, ValueError) as exc:
+            error.set(str(exc))
+            return
+        error.set(None)
+        player.redraw()
+
+    def control(key: str, children: list[Any]) -> Any:
+        return solara.Tooltip(event_help(key), children=[solara.Column(children=children)])
+
+    with solara.Card("Injects", subtitle="act from the next week on"):
+        solara.Select("Inject", values=list(INJECTS), value=label)
+        if kind == "attack":
+            if cell:
+                solara.Text(f"Target: the selected cell ({cell[0]}, {cell[1]}), district "
+                            f"{district_name(model, *cell)}", style={"font-size": "14px"})
+            else:
+                control("district", [solara.Select("District (a settlement in it)",
+                                                   values=_district_names(model),
+                                                   value=district)])
+                solara.Text("or click a cell of the map to aim at it",
+                            style={"font-size": "14px"})
+            control("attackers", [solara.SliderInt(f"attackers: {attackers.value}",
+                                                   value=attackers, min=1, max=40)])
+        elif kind == "abuse_scandal":
+            control("district", [solara.Select("District", values=_district_names(model),
+                                               value=district)])
+            control("target", [solara.ToggleButtonsSingle(
+                value=whose, values=["peacekeepers", "police"], dense=True)])
+            control("trust_loss", [solara.SliderFloat(
+                f"trust lost: {trust_loss.value:.2f}", value=trust_loss, min=0.05, max=1.0,
+                step=0.05)])
+        elif kind == "withdraw_units":
+            control("share", [solara.SliderFloat(f"share withdrawn: {share.value:.0%}",
+                                                 value=share, min=0.05, max=1.0, step=0.05)])
+            control("role", [solara.Select("Role", values=["all roles", *ROLE_LEVERS],
+                                           value=role)])
+        elif kind == "reinforce_armed_group":
+            control("fighters", [solara.SliderInt(f"fighters: {fighters.value}",
+                                                  value=fighters, min=1, max=100)])
+        elif kind == "legitimacy_shock":
+            control("delta", [solara.SliderFloat(f"change of legitimacy: {delta.value:+.2f}",
+                                                 value=delta, min=-0.5, max=0.5, step=0.05)])
+        elif kind == "programme_change":
+            control("factor", [solara.SliderFloat(
+                f"programmes x {factor.value:.2f} (0 cuts them)", value=factor, min=0.0,
+                max=3.0, step=0.25)])
+        control("note", [solara.InputText("note (for the debrief)", value=note)])
+        ErrorMessage(error)
+        solara.Button("Inject", color="primary", on_click=inject, classes=["peacesim-inject"])
+
+
+@solara.component
+def BookmarkButton(run: Any, player: Player, on_click: Callable[[], None]) -> None:
+    """``Bookmark week N`` (its label follows the week)."""
     player.frame.get()
-    start = time.monotonic()
-    selected = solara.use_reactive(None)
-    chart = solara.use_memo(lambda: trend_chart(model), [model])
+    solara.Button(f"Bookmark week {run.steps}", on_click=on_click,
+                  classes=["peacesim-bookmark"])
+
+
+@solara.component
+def ExercisePanel(run: solara.Reactive[Any], player: Player, layer: str) -> None:
+    """Bookmarks and rewinds, and the exports for the debrief."""
+    r = run.value
+    changed = solara.use_reactive(0)  # bookmarks made or used
+    name = solara.use_reactive("")
+    error = solara.use_reactive(None)
+    status = solara.use_reactive("")
+    written = solara.use_reactive(())
+    busy = solara.use_reactive(False)
+
+    def bookmark() -> None:
+        try:
+            r.bookmark(name.value or f"week {r.steps}")
+        except (ScenarioError, ValueError) as exc:
+            error.set(str(exc))
+            return
+        name.set("")
+        error.set(None)
+        changed.set(changed.value + 1)
+
+    def rewind(mark: str) -> None:
+        player.playing.set(False)
+        try:
+            r.rewind(mark)
+        except (ScenarioError, ValueError) as exc:
+            error.set(str(exc))
+            return
+        error.set(None)
+        changed.set(changed.value + 1)
+        player.redraw()
+
+    def export(what: str) -> None:
+        busy.set(True)
+        status.set(f"Writing {what} ...")
+
+        def work() -> None:
+            try:
+                paths = write_export(r, what, export_dir(r), layer)
+            except (OSError, ValueError) as exc:
+                status.set(f"{what}: {exc}")
+            else:
+                written.set(tuple(written.value) + tuple(str(p) for p in paths))
+                status.set(f"{what}: written")
+            finally:
+                busy.set(False)
+
+        threading.Thread(target=work, name="peacesim-export", daemon=True).start()
+
+    with solara.Card("Exercise", subtitle="Bookmarks, rewind, exports"):
+        solara.InputText("bookmark name (optional)", value=name)
+        BookmarkButton(r, player, bookmark)
+        for mark, week in r.bookmarks().items():
+            solara.Button(f"Rewind to {mark} (week {week})", text=True,
+                          on_click=lambda mark=mark: rewind(mark),
+                          classes=["peacesim-rewind"])
+        ErrorMessage(error)
+        solara.Text("Export (to the exercise's folder)", style={"font-weight": "bold"})
+        with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}):
+            for what in EXPORTS:
+                solara.Button(what, outlined=True, disabled=busy.value,
+                              on_click=lambda what=what: export(what),
+                              classes=["peacesim-export"])
+        if status.value:
+            solara.Text(status.value, classes=["peacesim-export-status"],
+                        style={"font-size": "14px"})
+        if written.value:
+            solara.HTML(tag="div", unsafe_innerHTML="<br/>".join(
+                f"<code>{p}</code>" for p in written.value), classes=["peacesim-written"],
+                style={"font-size": "14px", "overflow-wrap": "anywhere"})
+
+
+def action_marks(run: Any) -> tuple[Mark, ...]:
+    """The instructor's actions on the charts: one line per week that had some."""
+    weeks: dict[int, list[str]] = {}
+    for a in run.actions():
+        if "tick" in a:
+            weeks.setdefault(int(a["tick"]), []).append(ACTION_WORDS.get(a["kind"], a["kind"]))
+    return tuple(Mark(float(w), " + ".join(dict.fromkeys(k)), colour=ACTION_COLOUR, style="-.")
+                 for w, k in sorted(weeks.items()))
+
+
+@solara.component
+def TrainerCharts(run: Any, player: Player) -> None:
+    """The live charts: the run, the ghost of the world without the last action, the
+    mission's marks and the instructor's actions."""
+    player.frame.get()
+    model = run.model
+    chart = solara.use_memo(lambda: trend_chart(model), [run])
+    chart.set_marks(mission_marks(model) + action_marks(run))
+    ghost = run.ghost_series()
+    if run.ghost_label:
+        text = (f"Dotted grey: the run without your last change ({run.ghost_label})"
+                if ghost is not None else "Working out the run without your last change ...")
+        solara.Text(text, classes=["peacesim-ghost-note"], style={"font-size": "15px"})
+    background, frame = chart.payload(series(model), ghost)
+    ChartCanvas(background=background, frame=frame, week=int(model.steps),
+                label="charts of the run")
+
+
+@solara.component
+def TrainerMain(run: Any, player: Player, presenter: solara.Reactive[bool],
+                selected: solara.Reactive[Any]) -> None:
+    """Map with its layer switch, colour bars, legend and inspector; beside or below it the
+    live charts, the event feed and the help panel. Only the parts that move read the frame
+    counter, so a frame redraws them and nothing else."""
+    timer = solara.use_ref(0.0)
+    FrameStart(player, timer)
     if presenter.value:
         PresenterBar(player, presenter)
     with solara.Div(classes=["peacesim-main"]):
@@ -693,16 +1020,16 @@ def TrainerMain(model: Any, player: Player, presenter: solara.Reactive[bool]) ->
             with solara.Div(classes=["peacesim-maptools"]):
                 if not presenter.value:
                     LayerSwitch()
-                solara.Text(headline(model), classes=["peacesim-headline"])
-            ModelMap(model, player, selected, label="map of the run")
+                Headline(run, player)
+            ModelMap(run, player, selected, label="map of the run")
             ColourBars()
             MapLegend()
-            CellInspector(model, player, selected)
+            CellInspector(run, player, selected)
         with solara.Div(classes=["peacesim-sidecol"]):
-            solara.Image(chart.png(series(model)), classes=["peacesim-chart"])
-            EventFeedView(model, player)
+            TrainerCharts(run, player)
+            EventFeedView(run, player)
             WhatAmILookingAt()
-    _drawn(model, start)
+    FrameEnd(run, player, timer)
 
 
 @solara.component
@@ -715,11 +1042,12 @@ def AppBarItems(title: str, page: str, presenter: solara.Reactive[bool]) -> None
 
 
 @solara.component
-def TrainerView(model: solara.Reactive[Any], settings: solara.Reactive[TrainerSettings],
+def TrainerView(run: solara.Reactive[Any], settings: solara.Reactive[TrainerSettings],
                 message: str | None = None) -> None:
-    """The trainer page for a given model and settings (tests render this directly)."""
+    """The trainer page for a given run and settings (tests render this directly)."""
     presenter = solara.use_reactive(False)
-    player = use_player(model, lambda: LiveTrainerModel(settings.value))
+    selected = solara.use_reactive(None)
+    player = use_player(run, lambda: LiveExerciseRun(settings.value))
     with solara.Div():
         with solara.Div(style="display: none"):  # no box of their own in the page
             _stylesheet(presenter.value)
@@ -728,8 +1056,10 @@ def TrainerView(model: solara.Reactive[Any], settings: solara.Reactive[TrainerSe
             PlayLoop(player)
         with solara.Sidebar():
             Controls(player)
-            TrainerLevers(model, settings, player, message)
-        TrainerMain(model.value, player, presenter)
+            InjectForm(run, player, selected)
+            ExercisePanel(run, player, map_layer.value)
+            TrainerLevers(run, settings, player, message)
+        TrainerMain(run.value, player, presenter, selected)
 
 
 def _first_settings() -> tuple[TrainerSettings, str | None]:
@@ -746,8 +1076,8 @@ def TrainerPage() -> None:
     """Route ``/``: the trainer page with fresh state."""
     first, message = solara.use_memo(_first_settings, [])
     settings = solara.use_reactive(first)
-    model = solara.use_reactive(solara.use_memo(lambda: LiveTrainerModel(first), []))
-    TrainerView(model, settings, message)
+    run = solara.use_reactive(solara.use_memo(lambda: LiveExerciseRun(first), []))
+    TrainerView(run, settings, message)
 
 
 # ------------------------------------------------------------------ compare page
@@ -758,7 +1088,7 @@ def PairLevers(pair: solara.Reactive[Any], settings: solara.Reactive[PairSetting
                player: Player, message: str | None = None) -> None:
     """Shared context and seed; per side a strategy file and, folded away, its sliders."""
     error = solara.use_reactive(message)
-    apply = Applier(pair, settings, error, LiveStrategyPair, player.redraw)
+    apply = Applier(pair, settings, error, replay_pair, player.redraw)
     s = settings.value
     picked = solara.use_reactive((s.a.context, s.a.strategy, s.b.strategy))
     contexts = solara.use_memo(_contexts, [])
@@ -843,13 +1173,21 @@ def _compare_legend() -> str:
 
 
 @solara.component
+def CompareCharts(pair: Any, player: Player, chart: Any) -> None:
+    """A and B and their difference, per measure, redrawn every frame."""
+    player.frame.get()
+    background, frame = chart.payload(pair_data(series(pair.a), series(pair.b)))
+    ChartCanvas(background=background, frame=frame, week=int(pair.a.steps),
+                label="charts of A, B and B - A")
+
+
+@solara.component
 def CompareMain(pair: Any, player: Player, ensemble: Ensemble | None,
                 progress: int, all_measures: solara.Reactive[bool],
                 presenter: solara.Reactive[bool]) -> None:
     """The two maps side by side with the legend and the seed note; below, A and B and
-    their difference for each measure."""
-    player.frame.get()
-    start = time.monotonic()
+    their difference for each measure (only the maps and charts redraw each frame)."""
+    timer = solara.use_ref(0.0)
     keys = tuple(MEASURES) if all_measures.value else COMPARE_MEASURES
     chart = solara.use_memo(lambda: compare_chart(pair.a, pair.b, keys), [pair, keys])
     bands = solara.use_memo(
@@ -857,14 +1195,15 @@ def CompareMain(pair: Any, player: Player, ensemble: Ensemble | None,
         else {}, [ensemble, progress, pair])
     solara.use_memo(lambda: chart.set_bands(bands), [chart, bands])
     s = pair.settings
+    FrameStart(player, timer)
     if presenter.value:
         PresenterBar(player, presenter)
     with solara.Div(classes=["peacesim-compare-maps"]):
-        for side, model, settings in (("A", pair.a, s.a), ("B", pair.b, s.b)):
+        for side, settings in (("a", s.a), ("b", s.b)):
             with solara.Div(classes=["peacesim-compare-map"]):
-                solara.Text(f"{side}: {file_label(settings.strategy)}",
+                solara.Text(f"{side.upper()}: {file_label(settings.strategy)}",
                             style={"font-weight": "bold", "font-size": "15px"})
-                ModelMap(model, player, label=f"map of {side}")
+                ModelMap(pair, player, label=f"map of {side.upper()}", side=side)
         with solara.Div(classes=["peacesim-compare-side"]):
             if not presenter.value:
                 LayerSwitch()
@@ -872,13 +1211,12 @@ def CompareMain(pair: Any, player: Player, ensemble: Ensemble | None,
             solara.HTML(tag="div", unsafe_innerHTML=seed_note(ensemble, s),
                         classes=["peacesim-note", "peacesim-seed-note"])
     solara.HTML(tag="div", unsafe_innerHTML=_compare_legend())
-    solara.Image(chart.png(pair_data(series(pair.a), series(pair.b))),
-                 classes=["peacesim-chart"])
+    CompareCharts(pair, player, chart)
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.Checkbox(label="all six measures", value=all_measures)
         with solara.Details("Map symbols"):
             MapLegend()
-    _drawn(pair, start)
+    FrameEnd(pair, player, timer)
 
 
 @solara.component
@@ -955,7 +1293,7 @@ routes = [
 def shown_levers() -> set[str]:
     """The levers the pages show (each must have an entry in :data:`LEVER_HELP`)."""
     return {*ROLE_LEVERS, *STRATEGY_LEVERS, "pk_density", "police_density", "drawdown_start",
-            "adaptive", "seed", "context", "strategy", "seeds"}
+            "adaptive", "seed", "context", "strategy", "seeds", "lever_mode"}
 
 
 assert shown_levers() <= set(LEVER_HELP), shown_levers() - set(LEVER_HELP)

@@ -52,6 +52,11 @@ class MapLayer:
     meaning: str
     ticks: tuple[tuple[float, str], ...]
 
+    def __getitem__(self, i: int) -> str:
+        """``layer[0]`` the title, ``layer[1]`` the colour map: the (title, colour map)
+        pairs this table held before it said more (code that indexes them still works)."""
+        return (self.title, self.cmap)[i]
+
 
 #: recent violence at which the colour saturates (the layer is usually far below 1)
 VIOLENCE_FULL = 0.5
@@ -75,18 +80,21 @@ NO_RESIDENT = (0.85, 0.85, 0.85)  # trust layer where nobody lives
 
 # glyph codes of a MapFrame (the canvas in mapview.vue draws the same shapes)
 G_NONE, G_DISC, G_SMALL_DISC, G_CROSS, G_SQUARE, G_TRIANGLE = range(6)
-GLYPH_NAMES = {G_DISC: "disc", G_SMALL_DISC: "small_disc", G_CROSS: "cross",
-               G_SQUARE: "square", G_TRIANGLE: "triangle"}
+G_FRAME = 6  # the legend's sign for a settlement (a frame around its cell, not a glyph)
+GLYPH_NAMES = {G_DISC: "disc", G_SMALL_DISC: "small disc", G_CROSS: "cross",
+               G_SQUARE: "square", G_TRIANGLE: "triangle", G_FRAME: "frame"}
 #: outline drawn around each glyph (None: none), so it shows on any background
 GLYPH_OUTLINE = {G_DISC: "#333333", G_SMALL_DISC: None, G_CROSS: "#000000",
                  G_SQUARE: "#FFFFFF", G_TRIANGLE: "#000000"}
 
+SETTLEMENT_COLOUR = "#6B4226"  # the outline of a settlement's or market's cell
 POLICE_COLOUR = OKABE_ITO["black"]
 COMBATANT_COLOUR = OKABE_ITO["vermillion"]
 ACTIVE_COLOUR = OKABE_ITO["yellow"]  # protesting residents
 DISPLACED_COLOUR = "#8C8C8C"
 #: residents' trust in peacekeepers: the fill of their disc, white (none) to dark blue (full)
 TRUST_CMAP = "Blues"
+TRUST_LEVELS = 33
 #: (glyph, colour, meaning) for the legend under the map
 LEGEND = (
     (G_DISC, "#F7FBFF", "resident, low trust in peacekeepers"),
@@ -97,6 +105,7 @@ LEGEND = (
     (G_SQUARE, POLICE_COLOUR, "police officer"),
     *((G_TRIANGLE, colour, f"peacekeepers: {role.replace('_', ' ')}")
       for role, colour in ROLE_COLOURS.items()),
+    (G_FRAME, SETTLEMENT_COLOUR, "settlement or market"),
 )
 
 
@@ -175,6 +184,7 @@ class MapFrame:
     background: np.ndarray  # (height, width, 3) uint8
     glyph: np.ndarray  # (height, width) uint8
     colour: np.ndarray  # (height, width, 3) uint8
+    settlement: np.ndarray  # (height, width) uint8: 1 on a settlement's or market's cell
 
     def payload(self) -> dict[str, Any]:
         """What the browser's canvas needs, as JSON-ready values (arrays base64-encoded)."""
@@ -182,7 +192,8 @@ class MapFrame:
         return {"width": self.width, "height": self.height, "districts": self.districts,
                 "background": b64(self.background.tobytes()).decode(),
                 "glyph": b64(self.glyph.tobytes()).decode(),
-                "colour": b64(self.colour.tobytes()).decode()}
+                "colour": b64(self.colour.tobytes()).decode(),
+                "settlement": b64(self.settlement.tobytes()).decode()}
 
 
 def map_frame(model: Any, layer: str = "violence") -> MapFrame:
@@ -214,8 +225,10 @@ def _map_frame(model: Any, layer: str) -> MapFrame:
     displaced = res & ag.displaced
     active = res & ~displaced & (ag.state == K.ACTIVE)
     calm = res & ~displaced & ~active
-    trust = np.clip(ag.trust_pk[calm], 0.0, 1.0)
-    put(calm, G_DISC, _TRUST_LUT[(trust * 255).astype(np.int64)])
+    # trust in TRUST_LEVELS steps (the eye tells no more apart; the browser draws each
+    # shade once and copies it)
+    trust = np.round(np.clip(ag.trust_pk[calm], 0.0, 1.0) * (TRUST_LEVELS - 1))
+    put(calm, G_DISC, _TRUST_LUT[(trust * 255 / (TRUST_LEVELS - 1)).astype(np.int64)])
     put(active, G_DISC, _rgb(ACTIVE_COLOUR))
     put(displaced, G_SMALL_DISC, _rgb(DISPLACED_COLOUR))
     put(on & (kind == K.COMBATANT), G_CROSS, _rgb(COMBATANT_COLOUR))
@@ -223,8 +236,12 @@ def _map_frame(model: Any, layer: str) -> MapFrame:
     pk = on & (kind == K.PEACEKEEPER)
     for role, code in K.ROLE_CODES.items():
         put(pk & (ag.role == code), G_TRIANGLE, _rgb(ROLE_COLOURS[role]))
-    districts = int(model.scenario_config.economy.districts) if model.layer is not None else 1
-    return MapFrame(w, h, districts, background, glyph, colour)
+    settlement = np.zeros((h, w), np.uint8)
+    districts = 1
+    if model.layer is not None:
+        districts = int(model.scenario_config.economy.districts)
+        settlement[:] = (np.asarray(model.layer.lay.market).T[::-1] > 0)
+    return MapFrame(w, h, districts, background, glyph, colour, settlement)
 
 
 def _glyph_masks(s: int) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
@@ -265,6 +282,12 @@ def render_frame(frame: MapFrame, s: int, grid: bool = True) -> np.ndarray:
     h, w = frame.height, frame.width
     img = np.repeat(np.repeat(frame.background, s, axis=0), s, axis=1)
     cells = img.reshape(h, s, w, s, 3).transpose(0, 2, 1, 3, 4)  # a view: (h, w, s, s, 3)
+    if s >= 4:  # settlements: a frame around the cell
+        rows, cols = np.nonzero(frame.settlement)
+        edge = np.zeros((s, s), bool)
+        edge[[0, -1], :] = edge[:, [0, -1]] = True
+        gy, gx = np.nonzero(edge)
+        cells[rows[:, None], cols[:, None], gy[None, :], gx[None, :]] = _rgb(SETTLEMENT_COLOUR)
     for code, (fill, outline) in _glyph_masks(s).items():
         rows, cols = np.nonzero(frame.glyph == code)
         if not rows.size:
@@ -531,7 +554,9 @@ class ChartFigure:
         self.axes[0].set_xlim(0, max(1, ticks))
         self.set_marks(marks)
         self._background: Any = None
-        self._shades: list[Any] = []
+        self._background_url: str | None = None
+        self._blitted = False  # the canvas holds blitted lines over the background
+        self.version = 0  # one more per full draw
 
     # -------------------------------------------------------------- static parts
 
@@ -596,6 +621,79 @@ class ChartFigure:
     def _full_draw(self) -> None:
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self._background_url = None  # encoded on demand (payload)
+        self.version += 1
+
+    def background_url(self) -> str:
+        """The background (axes, labels, marks, bands; no data lines) as a PNG data URL,
+        encoded once per full draw."""
+        if self._background_url is None:
+            rgba = np.asarray(self.canvas.buffer_rgba())
+            if self._blitted:  # the canvas holds lines drawn since: restore it first
+                self.canvas.restore_region(self._background)
+                rgba = np.asarray(self.canvas.buffer_rgba())
+                self._blitted = False
+            self._background_url = "data:image/png;base64," + base64.b64encode(
+                png(rgba[:, :, :3])).decode()
+        return self._background_url
+
+    def payload(self, data: Mapping[str, np.ndarray],
+                ghost: Mapping[str, np.ndarray] | None = None) -> tuple[str, dict[str, Any]]:
+        """What the browser's chart canvas draws (``chartview.vue``): the background as a
+        PNG data URL (it changes only when the axes do) and, per frame, the lines, ghosts and
+        shading as polylines and polygons in the image's pixels (y down). The browser draws
+        them over the background: the server encodes no image per frame."""
+        with self._lock:
+            self.update(data, ghost)
+            url = self.background_url()
+            height = self.fig.bbox.height
+            lines: list[dict[str, Any]] = []
+            fills: list[dict[str, Any]] = []
+            t = data["tick"]
+            for ax, panel, art in zip(self.axes, self.panels, self.artists, strict=True):
+                box = ax.bbox
+                clip = [round(box.x0, 1), round(height - box.y1, 1), round(box.width, 1),
+                        round(box.height, 1)]
+                if panel.shade and len(t) > 1:
+                    for poly, colour in self._shade_polygons(panel, t, data[panel.shade]):
+                        fills.append({"p": _pixels(ax, poly, height), "c": colour, "a": 0.35,
+                                      "clip": clip})
+                for line in (*art.ghosts, *art.lines):
+                    x, y = line.get_data()
+                    if len(x) < 1:
+                        continue
+                    pts = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
+                    lw = line.get_linewidth() * CHART_DPI / 72
+                    lines.append({"p": _pixels(ax, pts, height), "c": line.get_color(),
+                                  "w": round(lw, 2), "d": _dashes(line.get_linestyle(), lw),
+                                  "clip": clip})
+            return url, {"width": int(self.fig.bbox.width), "height": int(height),
+                         "version": self.version, "lines": lines, "fills": fills}
+
+    def _shade_polygons(self, panel: Panel, t: np.ndarray, d: np.ndarray
+                        ) -> list[tuple[np.ndarray, str]]:
+        """The shading of a difference as polygons (data coordinates) and their colours."""
+        good = d < 0 if panel.better == "lower" else d > 0
+        bad = d > 0 if panel.better == "lower" else d < 0
+        out = []
+        for where, colour in ((good, BETTER_COLOUR), (bad, WORSE_COLOUR)):
+            idx = np.flatnonzero(where)
+            if not idx.size:
+                continue
+            runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+            for run in runs:
+                lo, hi = max(run[0] - 1, 0), min(run[-1] + 1, len(t) - 1)
+                xs, ys = t[lo:hi + 1].astype(float), d[lo:hi + 1].astype(float)
+                # the ends meet the zero line where the difference crosses it
+                for end in (0, -1):
+                    i, j = (lo, lo + 1) if end == 0 else (hi, hi - 1)
+                    if not where[i] and d[i] != d[j]:
+                        xs[end] = t[i] + (t[j] - t[i]) * d[i] / (d[i] - d[j])
+                        ys[end] = 0.0
+                poly = np.concatenate([np.column_stack([xs, ys]),
+                                       np.column_stack([xs[::-1], np.zeros(len(xs))])])
+                out.append((poly, colour))
+        return out
 
     # -------------------------------------------------------------- per frame
 
@@ -639,6 +737,7 @@ class ChartFigure:
                     ax.draw_artist(g)
                 for line in art.lines:
                     ax.draw_artist(line)
+            self._blitted = True
             return np.asarray(self.canvas.buffer_rgba()).copy()
 
     def _draw_shade(self, ax: Any, panel: Panel, t: np.ndarray, d: np.ndarray) -> None:
@@ -657,6 +756,23 @@ class ChartFigure:
             ghost: Mapping[str, np.ndarray] | None = None) -> bytes:
         """The figure with these data, as PNG bytes (RGB: the figure is opaque)."""
         return png(self.rgba(data, ghost)[:, :, :3])
+
+
+def _pixels(ax: Any, pts: np.ndarray, height: float) -> list[float]:
+    """Data points of an axes as a flat list of image pixels (x right, y down), finite only,
+    rounded to a tenth of a pixel (a short message)."""
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if not len(pts):
+        return []
+    xy = ax.transData.transform(pts)
+    xy[:, 1] = height - xy[:, 1]
+    return np.round(xy, 1).ravel().tolist()
+
+
+def _dashes(style: Any, lw: float) -> list[float]:
+    """A matplotlib line style as a canvas dash pattern (pixels)."""
+    pattern = {"--": (3.7, 1.6), ":": (1.0, 1.65), "-.": (6.4, 1.6, 1.0, 1.6)}.get(style)
+    return [] if pattern is None else [round(v * lw, 2) for v in pattern]
 
 
 def mission_marks(model: Any) -> tuple[Mark, ...]:

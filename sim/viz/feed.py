@@ -339,8 +339,15 @@ class EventFeed:
         log = getattr(model, "event_log", None)
         if not log:
             return
+        k = district_count(model)
+
+        def named(m: re.Match[str]) -> str:  # the model's district numbers as map squares
+            d = int(m.group(1))
+            return f"district {_letter(d // k)}{k - d % k}" if d < k * k else m.group(0)
+
         for rec in log[self._logged:]:
             text = re.sub(r"^week \d+: ", "", str(rec.get("text", "")))
+            text = re.sub(r"district (\d+)", named, text)
             kind = "lever" if rec.get("kind") == "set" else "inject"
             self._items.append(FeedItem(int(rec.get("tick", model.steps)), kind, "", text))
         self._logged = len(log)

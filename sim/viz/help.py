@@ -165,6 +165,11 @@ LEVER_HELP: dict[str, LeverHelp] = {h.lever: h for h in (
         "moves every lever to the file's values; see each lever's help for its effect."),
         (), "a file in scenarios/strategies/",
         "A strategy file: how the mission uses its force (roles, conduct, information)"),
+    LeverHelp("lever_mode", None, (
+        "from this week on: the past stays as the room saw it, and the world without the "
+        "change goes on as a dotted grey ghost on the charts; replay from week 0: the whole "
+        "run again under the new levers (same seed, the injects carried over)."), (),
+        "a choice", "How a lever change applies"),
     LeverHelp("seeds", None, (
         "more seeds: a narrower band around the mean, so a difference between A and B that "
         "stays outside it is not luck; one seed can point the wrong way."), (),
@@ -191,7 +196,8 @@ def what_am_i_looking_at(legend: Any, layers: Any) -> list[tuple[str, str]]:
     layers, the charts and the feed. ``legend`` and ``layers`` are the map's own
     (:data:`sim.viz.components.LEGEND`, :data:`~sim.viz.components.LAYERS`), so the words
     match what is drawn."""
-    shapes = {1: "disc", 2: "small disc", 3: "cross", 4: "square", 5: "triangle"}
+    shapes = {1: "disc", 2: "small disc", 3: "cross", 4: "square", 5: "triangle",
+              6: "brown frame"}
     symbols = "; ".join(f"{shapes[g]}: {text}" for g, _, text in legend)
     backgrounds = "; ".join(f"{layer.title.lower()}: {layer.meaning}"
                             for layer in layers.values())
@@ -212,3 +218,14 @@ def what_am_i_looking_at(legend: Any, layers: Any) -> list[tuple[str, str]]:
          "abuse by police, tips that led to an interdiction, units withdrawn, people taking "
          "up arms. Click a map cell to see who is there and the cell's values."),
     ]
+
+
+def event_help(key: str) -> str:
+    """The tooltip of an inject's control: the scenario schema's description of the
+    ``[[events]]`` key it sets, and its unit."""
+    from sim.config.scenario import Event
+
+    field = Event.model_fields[key]
+    unit = (field.json_schema_extra or {}).get("unit", "-")
+    text = str(field.description)
+    return text if unit == "-" else f"{text}\nUnit: {UNIT_WORDS.get(unit, unit)}"

@@ -14,13 +14,24 @@ action replaces the ghost; a rewind or a reset drops it.
 from __future__ import annotations
 
 import copy
+import os
 import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sim.config.scenario import ROLE_NAMES, ScenarioError
+from sim.io.atomic import atomic_write_text
 from sim.model.exercise import Exercise, ExerciseError, rebuild
-from sim.viz.components import series
-from sim.viz.trainer import FeedModel, TrainerSettings, build_scenario
+from sim.viz.components import LAYERS, series
+from sim.viz.feed import feed_text
+from sim.viz.trainer import SCENARIOS_DIR, FeedModel, TrainerSettings, build_scenario
+
+#: where exports go: ``$PEACESIM_EXPORT_DIR`` or results/exercises/ of the repository, one
+#: folder per exercise
+EXPORT_DIR_ENV = "PEACESIM_EXPORT_DIR"
+EXPORT_ROOT = SCENARIOS_DIR.parent / "results" / "exercises"
 
 
 def lever_values(old: TrainerSettings, new: TrainerSettings) -> dict[str, Any]:
@@ -52,6 +63,8 @@ class ExerciseRun:
         self._ghost_thread: threading.Thread | None = None
         self.running = True
         self.lock = threading.RLock()
+        self.created = datetime.now()
+        self.export_folder: Path | None = None
 
     @property
     def model(self) -> FeedModel:
@@ -167,13 +180,13 @@ class ExerciseRun:
         return None if self.ghost is None else series(self.ghost)
 
 
-def replayed_run(settings: TrainerSettings, actions: list[dict[str, Any]],
-                 week: int) -> ExerciseRun:
+def replayed_run(settings: TrainerSettings, actions: list[dict[str, Any]], week: int,
+                 cls: Callable[[TrainerSettings], ExerciseRun] = ExerciseRun) -> ExerciseRun:
     """A new run of ``settings`` (new levers at week 0, another context or seed) carrying the
     actions already taken: each re-applied at its week, bookmarks kept, then run to ``week``.
     Raises :class:`ScenarioError` when an action does not fit the new settings (the message
     names it), so the old run can stay on screen."""
-    run = ExerciseRun(settings)
+    run = cls(settings)
     ex = run.exercise
     for action in actions:
         if action.get("kind") == "bookmark":
@@ -182,11 +195,87 @@ def replayed_run(settings: TrainerSettings, actions: list[dict[str, Any]],
             continue
         ex.run_to(int(action["tick"]) - 1)
         try:
-            ex.apply({k: v for k, v in action.items() if k != "tick"})
+            ex.apply({k: v for k, v in action.items() if k not in ("tick", "week")})
         except ExerciseError as exc:
             raise ScenarioError(f"week {action['tick']}: {exc}") from None
     ex.run_to(week)
     return run
+
+
+# ------------------------------------------------------------------ exports
+
+
+def export_dir(run: ExerciseRun) -> Path:
+    """The exercise's export folder (made on first use): ``<root>/<scenario>-seed<seed>-
+    <started>``, the root ``$PEACESIM_EXPORT_DIR`` or results/exercises/."""
+    if run.export_folder is None:
+        root = Path(os.environ.get(EXPORT_DIR_ENV) or EXPORT_ROOT)
+        sc = run.exercise.scenario
+        name = f"{sc.name}-seed{run.exercise.seed}-{run.created:%Y%m%d-%H%M%S}"
+        run.export_folder = root / name
+    run.export_folder.mkdir(parents=True, exist_ok=True)
+    return run.export_folder
+
+
+def _log(run: ExerciseRun, folder: Path, layer: str) -> list[Path]:
+    return [run.exercise.save(folder / "exercise.json")]
+
+
+def _series(run: ExerciseRun, folder: Path, layer: str) -> list[Path]:
+    from sim.viz import exports
+
+    return [exports.series_csv(run.exercise, folder / "series.csv"),
+            exports.events_csv(run.exercise.events(), folder / "events.csv"),
+            atomic_write_text(folder / "feed.txt", feed_text(run.model.feed.items) + "\n")]
+
+
+def _map(run: ExerciseRun, folder: Path, layer: str) -> list[Path]:
+    from sim.viz import exports
+
+    return [exports.map_png(run.model, folder / f"map_week{run.steps}_{layer}.png", layer)]
+
+
+def _animation(suffix: str) -> Callable[[ExerciseRun, Path, str], list[Path]]:
+    def write(run: ExerciseRun, folder: Path, layer: str) -> list[Path]:
+        from sim.viz import exports
+
+        every = max(1, run.steps // 150)  # at most ~150 frames
+        return [exports.animation(run.exercise, folder / f"animation_{layer}{suffix}", layer,
+                                  every=every).path]
+    return write
+
+
+def _debrief(run: ExerciseRun, folder: Path, layer: str) -> list[Path]:
+    from sim.viz import exports
+
+    sc = run.exercise.scenario
+    title = f"{sc.name}, seed {run.exercise.seed}: exercise debrief (week {run.steps})"
+    return exports.debrief(run.exercise, folder / "debrief.png", pdf=folder / "debrief.pdf",
+                           title=title).paths
+
+
+#: the app's export buttons: label -> writer(run, folder, layer) -> files written
+EXPORTS: dict[str, Callable[[ExerciseRun, Path, str], list[Path]]] = {
+    "Exercise log (JSON)": _log,
+    "Series (CSV)": _series,
+    "Map (PNG)": _map,
+    "Animation (GIF)": _animation(".gif"),
+    "Animation (MP4)": _animation(".mp4"),
+    "Debrief (PNG + PDF)": _debrief,
+}
+
+
+def write_export(run: ExerciseRun, what: str, folder: Path | None = None,
+                 layer: str = "violence") -> list[Path]:
+    """Write one of :data:`EXPORTS` of the run into ``folder`` (default: its export folder);
+    returns the files written. Raises ValueError (the exports' own errors say why) for an
+    export that cannot be made here, e.g. MP4 without ffmpeg."""
+    if what not in EXPORTS:
+        raise ValueError(f"export {what!r}: choose one of {', '.join(EXPORTS)}")
+    if layer not in LAYERS:
+        raise ValueError(f"layer {layer!r}: choose one of {', '.join(LAYERS)}")
+    with run.lock:
+        return EXPORTS[what](run, folder or export_dir(run), layer)
 
 
 def _describe(action: dict[str, Any]) -> str:
