@@ -60,8 +60,9 @@ from sim.viz.feed import (
     KINDS,
     FeedItem,
     cell_at,
-    district_count,
+    district_id,
     district_name,
+    district_names,
     inspect_cell,
 )
 from sim.viz.help import LEVER_HELP, event_help, tooltip, what_am_i_looking_at
@@ -771,21 +772,6 @@ def TrainerLevers(run: solara.Reactive[Any], settings: solara.Reactive[TrainerSe
                             on_value=lambda v: replay(s.replace(seed=int(v or 0))))
 
 
-def _district_names(model: Any) -> list[str]:
-    k = district_count(model)
-    return [f"{chr(ord('A') + bx)}{k - by}" for by in range(k - 1, -1, -1) for bx in range(k)]
-
-
-def district_id(model: Any, name: str) -> int:
-    """The model's number of a district named like the map's squares ("C2")."""
-    k = district_count(model)
-    bx, row = ord(name[0]) - ord("A"), int(name[1:])
-    if not (0 <= bx < k and 1 <= row <= k):
-        raise ValueError(f"district {name!r}: the map has districts A1 to "
-                         f"{chr(ord('A') + k - 1)}{k}")
-    return bx * k + (k - row)
-
-
 #: the instructor's injects: label -> kind (the keys of each are set by InjectForm)
 INJECTS = {
     "Attack on a settlement": "attack",
@@ -863,14 +849,14 @@ def InjectForm(run: solara.Reactive[Any], player: Player,
                             f"{district_name(model, *cell)}", style={"font-size": "14px"})
             else:
                 control("district", [solara.Select("District (a settlement in it)",
-                                                   values=_district_names(model),
+                                                   values=district_names(model),
                                                    value=district)])
                 solara.Text("or click a cell of the map to aim at it",
                             style={"font-size": "14px"})
             control("attackers", [solara.SliderInt(f"attackers: {attackers.value}",
                                                    value=attackers, min=1, max=40)])
         elif kind == "abuse_scandal":
-            control("district", [solara.Select("District", values=_district_names(model),
+            control("district", [solara.Select("District", values=district_names(model),
                                                value=district)])
             control("target", [solara.ToggleButtonsSingle(
                 value=whose, values=["peacekeepers", "police"], dense=True)])

@@ -85,6 +85,30 @@ def _letter(i: int) -> str:
     return chr(ord("A") + i) if i < 26 else f"A{i - 25}"
 
 
+def district_names(model: Any) -> list[str]:
+    """Every district's name, row by row from the north-west ("A1", "B1", ...)."""
+    k = district_count(model)
+    return [f"{_letter(bx)}{row}" for row in range(1, k + 1) for bx in range(k)]
+
+
+def district_id(model: Any, name: str) -> int:
+    """The model's number of a district (``bx * districts + by``, as events and the
+    ``district`` layer count them) from its name; ValueError names the districts there
+    are."""
+    names = district_names(model)
+    if name not in names:
+        raise ValueError(f"district {name!r}: the map has districts {names[0]} to {names[-1]}")
+    k = district_count(model)
+    bx, row = names.index(name) % k, names.index(name) // k + 1
+    return bx * k + (k - row)
+
+
+def district_of_id(model: Any, d: int) -> str:
+    """The name of the model's district number ``d`` (see :func:`district_id`)."""
+    k = district_count(model)
+    return f"{_letter(d // k)}{k - d % k}"
+
+
 def _names(model: Any, xs: np.ndarray, ys: np.ndarray) -> list[str]:
     return [district_name(model, x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
 
@@ -308,29 +332,18 @@ def _count(names: Iterable[str]) -> dict[str, int]:
 
 
 class EventFeed:
-    """The feed of one run: :meth:`before` ahead of every tick, :meth:`after` after it.
-
-    Keeps at most ``limit`` items (the oldest go first); :attr:`items` lists them oldest
-    first.
-    """
+    """The feed of one run: :meth:`observe` after every tick, with the :func:`snapshot`
+    taken before it. Keeps at most ``limit`` items (the oldest go first); :attr:`items`
+    lists them oldest first."""
 
     def __init__(self, limit: int = FEED_LIMIT) -> None:
         self._items: deque[FeedItem] = deque(maxlen=limit)
-        self._before: Before | None = None
         self._logged = 0  # records of the model's event log already in the feed
 
-    def before(self, model: Any) -> None:
-        """Remember the agent table before a tick."""
-        self._before = snapshot(model)
-
-    def after(self, model: Any) -> None:
-        """Add the tick's items (needs :meth:`before` ahead of the same tick)."""
+    def observe(self, model: Any, before: Before) -> None:
+        """Add the items of the tick just run (``before``: the agent table ahead of it)."""
         self.log_events(model)
-        if self._before is None or self._before.week + 1 != int(model.steps):
-            self._before = None
-            return
-        self._items.extend(week_items(model, self._before))
-        self._before = None
+        self._items.extend(week_items(model, before))
 
     def log_events(self, model: Any) -> None:
         """Add the records of the model's event log not yet in the feed: the scenario's
@@ -343,7 +356,7 @@ class EventFeed:
 
         def named(m: re.Match[str]) -> str:  # the model's district numbers as map squares
             d = int(m.group(1))
-            return f"district {_letter(d // k)}{k - d % k}" if d < k * k else m.group(0)
+            return f"district {district_of_id(model, d)}" if d < k * k else m.group(0)
 
         for rec in log[self._logged:]:
             text = re.sub(r"^week \d+: ", "", str(rec.get("text", "")))

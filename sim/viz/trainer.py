@@ -19,7 +19,7 @@ import mesa
 
 from sim.config.scenario import ROLE_NAMES, Scenario, ScenarioError, load_scenario, read_toml
 from sim.model.model import PeaceSimModel
-from sim.viz.feed import EventFeed
+from sim.viz.feed import EventFeed, snapshot
 
 #: the repository's scenario folder (contexts; strategies in its ``strategies/`` subfolder)
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -169,9 +169,9 @@ class FeedModel(PeaceSimModel):
     def step(self) -> None:
         """One tick, under the model's lock; the event feed reads what it did."""
         with self.lock:
-            self.feed.before(self)
+            before = snapshot(self)
             super().step()
-            self.feed.after(self)
+            self.feed.observe(self, before)
 
     def __getstate__(self) -> dict[str, object]:
         """For a copy (the ghost of an exercise): everything but the lock."""
