@@ -895,7 +895,8 @@ def BookmarkButton(run: Any, player: Player, on_click: Callable[[], None]) -> No
 def ExercisePanel(run: solara.Reactive[Any], player: Player, layer: str) -> None:
     """Bookmarks and rewinds, and the exports for the debrief."""
     r = run.value
-    changed = solara.use_reactive(0)  # bookmarks made or used
+    changed = solara.use_reactive(0)  # bookmarks made or used: redraw the list
+    changed.get()
     name = solara.use_reactive("")
     error = solara.use_reactive(None)
     status = solara.use_reactive("")

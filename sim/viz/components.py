@@ -262,7 +262,7 @@ def _glyph_masks(s: int) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
     shapes = {
         G_DISC: (r2 <= 0.34 ** 2, r2 <= 0.46 ** 2),
         G_SMALL_DISC: (r2 <= 0.22 ** 2, None),
-        G_CROSS: (cross(0.12, 0.36), cross(0.22, 0.46)),
+        G_CROSS: (cross(0.12, 0.36), cross(0.22, 0.42)),
         G_SQUARE: ((abs(u - 0.5) <= 0.3) & (abs(v - 0.5) <= 0.3),
                    (abs(u - 0.5) <= 0.42) & (abs(v - 0.5) <= 0.42)),
         G_TRIANGLE: (triangle(0.0), triangle(0.1)),
