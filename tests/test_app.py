@@ -1,9 +1,9 @@
 """Component tests of the trainer app (sim/viz/app.py), rendered with solara, no browser.
 
-The pages are rendered inside an AppLayout (as the server does), so the sidebar with Reset /
-Play / Step and ``Week N`` is there; buttons are clicked, sliders moved and the map clicked on
-the widgets themselves (the map's and charts' canvases are Vue templates: their data are
-traits, their events methods).
+The pages are rendered as the server renders them (each lays itself out in solara's
+AppLayout), so the sidebar with Reset / Play / Step and ``Week N`` is there; buttons are
+clicked, sliders moved and the map clicked on the widgets themselves (the map's and charts'
+canvases are Vue templates: their data are traits, their events methods).
 """
 
 from __future__ import annotations
@@ -93,8 +93,7 @@ def render_trainer():
     def Page():
         h.settings = solara.use_reactive(first)
         h.model = solara.use_reactive(solara.use_memo(lambda: app.LiveExerciseRun(first), []))
-        with solara.AppLayout():
-            app.TrainerView(h.model, h.settings)
+        app.TrainerView(h.model, h.settings)
 
     _, rc = solara.render(Page(), handle_error=False)
     return h, rc
@@ -108,8 +107,7 @@ def render_compare():
     def Page():
         h.settings = solara.use_reactive(first)
         h.model = solara.use_reactive(solara.use_memo(lambda: app.LiveStrategyPair(first), []))
-        with solara.AppLayout():
-            app.CompareView(h.model, h.settings)
+        app.CompareView(h.model, h.settings)
 
     _, rc = solara.render(Page(), handle_error=False)
     return h, rc

@@ -105,6 +105,8 @@ CSS = f"""
     width: {SIDEBAR_PX}px !important; min-width: {SIDEBAR_PX}px !important;
     max-width: {SIDEBAR_PX}px !important; }}
 .v-application .v-navigation-drawer .v-card {{ margin-bottom: 8px; }}
+.v-application .v-navigation-drawer .v-btn-toggle {{ flex-wrap: wrap; }}
+.v-application .v-navigation-drawer__content {{ overflow-x: hidden; }}
 .v-application .v-label, .v-application .v-input, .v-application .v-btn,
 .v-application .v-list-item__title, .v-application .v-select__selection,
 .v-application .v-expansion-panel-header, .v-application .v-messages,
@@ -1035,18 +1037,19 @@ def TrainerView(run: solara.Reactive[Any], settings: solara.Reactive[TrainerSett
     presenter = solara.use_reactive(False)
     selected = solara.use_reactive(None)
     player = use_player(run, lambda: LiveExerciseRun(settings.value))
-    with solara.Div():
+    with solara.Column(gap="0px") as sidebar:
+        Controls(player)
+        InjectForm(run, player, selected)
+        ExercisePanel(run, player, map_layer.value)
+        TrainerLevers(run, settings, player, message)
+    with solara.Div() as main:
         with solara.Div(style="display: none"):  # no box of their own in the page
             _stylesheet(presenter.value)
             solara.Title("PeaceSim trainer")
             AppBarItems("PeaceSim trainer", "Trainer", presenter)
             PlayLoop(player)
-        with solara.Sidebar():
-            Controls(player)
-            InjectForm(run, player, selected)
-            ExercisePanel(run, player, map_layer.value)
-            TrainerLevers(run, settings, player, message)
         TrainerMain(run.value, player, presenter, selected)
+    PageLayout(sidebar, main)
 
 
 def _first_settings() -> tuple[TrainerSettings, str | None]:
@@ -1216,18 +1219,19 @@ def CompareView(pair: solara.Reactive[Any], settings: solara.Reactive[PairSettin
     seeds = solara.use_reactive(DEFAULT_SEEDS)
     progress = solara.use_reactive(0)
     all_measures = solara.use_reactive(False)
-    with solara.Div():
+    with solara.Column(gap="0px") as sidebar:
+        Controls(player)
+        SeedRunner(settings.value, ensemble, seeds, progress)
+        PairLevers(pair, settings, player, message)
+    with solara.Div() as main:
         with solara.Div(style="display: none"):  # no box of their own in the page
             _stylesheet(presenter.value)
             solara.Title("PeaceSim: compare strategies")
             AppBarItems("PeaceSim: compare strategies", "Compare", presenter)
             PlayLoop(player)
-        with solara.Sidebar():
-            Controls(player)
-            SeedRunner(settings.value, ensemble, seeds, progress)
-            PairLevers(pair, settings, player, message)
         CompareMain(pair.value, player, ensemble.value, progress.value, all_measures,
                     presenter)
+    PageLayout(sidebar, main)
 
 
 def _first_pair() -> tuple[PairSettings, str | None]:
@@ -1250,10 +1254,20 @@ def ComparePage() -> None:
 
 
 @solara.component
-def Layout(children: list[Any] | None = None) -> None:
-    """Solara's app layout without its row of route tabs (the page links sit in the title
-    bar instead): 48 more pixels of map on a 720-pixel projector."""
-    solara.AppLayout(children=children or [], navigation=False)
+def Layout(children: list[Any] | None = None) -> Any:
+    """The routes' layout: the page itself (each page lays itself out with
+    :func:`PageLayout`)."""
+    children = children or []
+    return children[0] if len(children) == 1 else solara.Column(children=children)
+
+
+def PageLayout(sidebar: Any, main: Any) -> Any:
+    """Solara's app layout around a page: ``sidebar`` in the drawer, ``main`` in the main
+    area, no row of route tabs (the page links sit in the title bar: 48 more pixels of map
+    on a 720-pixel projector). The sidebar is given as a child, not through solara's
+    portal: elements passed through the portal are updated on every render pass, and a
+    page that redraws ten times a second must not touch its whole sidebar each time."""
+    return solara.AppLayout(children=[sidebar, main], navigation=False)
 
 
 @solara.component
@@ -1295,13 +1309,8 @@ def measure_ticks_per_second(ticks: int = 100, page: Callable[..., Any] = Traine
     """
     import ipyvuetify as v
 
-    @solara.component
-    def Layout() -> None:
-        with solara.AppLayout():
-            page()
-
     with contextlib.redirect_stdout(io.StringIO()):
-        _, rc = solara.render(Layout(), handle_error=False)
+        _, rc = solara.render(page(), handle_error=False)
         step = rc.find(v.Btn, children=["Step"]).widget
         step.click()  # warm-up: first full draw of the charts
         start = time.perf_counter()

@@ -166,6 +166,8 @@ def test_home_layout_help_presenter_and_play_rate(solara_server, solara_app, pag
         try:
             open_page(page, solara_server.base_url + "/", 1280, 720)
             assert box(page, "canvas.peacesim-map")["width"] >= 800  # the map fills the main area
+            assert page.evaluate("""() => { const d = document.querySelector(
+                ".v-navigation-drawer__content"); return d.scrollWidth <= d.clientWidth; }""")
             assert page.locator(".peacesim-week").first.inner_text() == "Week 0"
             assert page.get_by_text(re.compile(r"^Time: ")).count() == 0
             # Mesa's developer controls: folded under "Advanced"
