@@ -243,10 +243,15 @@ def test_inject_bookmark_rewind_exports_and_replay(solara_server, solara_app, pa
             headline = page.locator(".peacesim-headline").first.inner_text()
             # an attack on district C2 from week 5 on
             pick(page, "District (a settlement in it)", "C2")
+            clicked = time.monotonic()
             page.get_by_role("button", name="Inject", exact=True).click()
             feed = page.locator(".peacesim-feed")
             feed.get_by_text(re.compile(r"Week 5 - instructor: attack on .*district C2")
                              ).wait_for(timeout=TIMEOUT_MS)
+            shown = time.monotonic() - clicked  # the inject on screen (feed, map) after ...
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            (shots / "inject_latency.txt").write_text(
+                f"inject: on screen {shown:.2f} s after the click (load average {load})\n")
             step(page, 4)
             page.get_by_text("Dotted grey: the run without your last change").wait_for(
                 timeout=TIMEOUT_MS)
