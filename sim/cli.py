@@ -435,6 +435,10 @@ def _print_summary(result: Any) -> None:
         print(f"trust         peacekeepers {s['final_trust_pk']:.2f}, police "
               f"{s['final_trust_police']:.2f};  economy {s['final_economy']:.2f}")
         print(f"mission       {get('troop_weeks')} troop-weeks;  {_mission_text(s)}")
+    events = getattr(result, "events", None)
+    if events:
+        kinds = sorted({e["kind"] for e in events})
+        print(f"events        {len(events)} applied ({', '.join(kinds)}); see events.csv")
     if "killings_total" in s:
         extinct = s.get("extinct_group")
         fate = "no group extinct" if extinct is None else (

@@ -385,8 +385,10 @@ def test_peacesim_run_records_the_events(tmp_path, capsys):
     path.write_text("\n".join(lines))
     out = tmp_path / "out"
     args = ["run", str(path), "--set", "world.width=20", "--set", "world.height=20",
-            "--ticks", "6", "--out", str(out), "--no-plots", "--quiet"]
-    assert main(args) == 0, capsys.readouterr().err
+            "--ticks", "6", "--out", str(out), "--no-plots"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "events        1 applied (legitimacy_shock); see events.csv" in printed
     table = pd.read_csv(out / "events.csv")
     assert list(table.columns) == ["tick", "kind", "text", "event", "outcome"]
     assert table.iloc[0]["text"].startswith("week 3: legitimacy shock of -0.50")
@@ -416,3 +418,16 @@ def test_a_scenario_with_events_survives_its_full_dump():
     sc = scenario(GOOD)
     again = scenario_from_dump(json.loads(json.dumps(sc.model_dump(mode="json"))), "dump")
     assert again == sc
+
+
+def test_a_set_event_may_repeat_the_values_in_force():
+    """A lever panel may send every lever at once: values that do not change are accepted,
+    even for keys a set event cannot change or a drawdown that started before its tick."""
+    values = {"world.width": 20, "mission.drawdown_start": 5, "strategy.restraint": 0.5}
+    sc = scenario([{"tick": 9, "kind": "set", "values": values}],
+                  mission={"drawdown_start": 5, "exit_window": 5})
+    assert scenario_after_events(sc).strategy.restraint == 0.5
+    values["world.width"] = 21
+    assert "world.width = 21: the map is built once" in error(world(
+        [{"tick": 9, "kind": "set", "values": values}],
+        mission={"drawdown_start": 5, "exit_window": 5}))

@@ -228,3 +228,23 @@ def test_peacesim_replay_refuses_bad_logs_with_exit_status_2(tmp_path, capsys):
     assert "differs from the exercise's" in capsys.readouterr().err
     assert json.loads((tmp_path / "t" / "manifest.json").read_text())["reproduced"] is False
     assert read_log(tmp_path / "tampered.json")["week"] == 5
+
+
+def test_the_trainer_levers_can_be_sent_whole_as_a_lever_change():
+    """The app may send every lever (``TrainerSettings.overrides()``) after moving one:
+    only the levers that moved change the world."""
+    from sim.viz.trainer import build_scenario as trainer_scenario
+    from sim.viz.trainer import settings_from_files
+
+    settings = settings_from_files(str(ROOT / "scenarios" / "baseline.toml"))
+    ex = Exercise(trainer_scenario(settings))
+    ex.step(3)
+    before = ex.model.arrays.role.copy()
+    ex.apply({"kind": "set", "values": settings.replace(restraint=0.3).overrides()})
+    assert ex.model.params.strategy_restraint == 0.3
+    assert np.array_equal(ex.model.arrays.role, before)  # the roles did not move: no re-roling
+    (record,) = ex.events()
+    assert record["text"] == "week 4: set strategy.restraint 0.8 -> 0.3"
+    ex.step(2)
+    pd.testing.assert_frame_equal(replay(ex.log()).timeseries, ex.timeseries(),
+                                  check_exact=True)

@@ -1191,7 +1191,10 @@ def _set_problems(sc: Scenario, values: dict[str, Any], tick: int | None
     """(problems, the scenario in force after the set event)."""
     flat = set_values_flat(values)
     problems = []
+    current = sc.flat()
     for key, value in flat.items():
+        if key in current and current[key] == value and type(current[key]) is type(value):
+            continue  # unchanged (a lever panel may send every lever): nothing to refuse
         why = set_key_problem(key)
         if why is None and key not in SET_WHOLE_TABLES and key in _table_keys():
             why = "a table: give its keys (e.g. strategy.restraint), not the table"

@@ -45,7 +45,9 @@ Actions are dictionaries, the same as a scenario's ``[[events]]`` tables without
 Every action may carry a ``note`` (free text shown in the event table and the debrief). A
 lever change is a ``set`` action with the levers' dotted keys (role shares together, e.g.
 ``{"strategy.roles": {"patrol": 0.6, "engagement": 0.4}}``; a drawdown that starts now is
-``{"mission.drawdown_start": week + 1}``).
+``{"mission.drawdown_start": week + 1}``). Values equal to those in force are accepted
+whatever the key, so a lever panel may send all its levers (e.g. ``TrainerSettings.overrides()``);
+only the changed ones change the world.
 
 The exercise log (JSON, ``format = "peacesim-exercise"``, ``version = 1``) holds the full
 resolved ``scenario`` (its own ``[[events]]`` included), the ``seed``, the ``week`` reached,
