@@ -65,7 +65,7 @@ from sim.viz.feed import (
     district_names,
     inspect_cell,
 )
-from sim.viz.help import LEVER_HELP, event_help, tooltip, what_am_i_looking_at
+from sim.viz.help import event_help, tooltip, what_am_i_looking_at
 from sim.viz.live import EXPORTS, ExerciseRun, export_dir, replayed_run, write_export
 from sim.viz.trainer import (
     DEFAULT_CONTEXT,
@@ -1289,15 +1289,6 @@ routes = [
     solara.Route(path="/", component=TrainerPage, label="Trainer", layout=Layout),
     solara.Route(path="compare", component=ComparePage, label="Compare"),
 ]
-
-
-def shown_levers() -> set[str]:
-    """The levers the pages show (each must have an entry in :data:`LEVER_HELP`)."""
-    return {*ROLE_LEVERS, *STRATEGY_LEVERS, "pk_density", "police_density", "drawdown_start",
-            "adaptive", "seed", "context", "strategy", "seeds", "lever_mode"}
-
-
-assert shown_levers() <= set(LEVER_HELP), shown_levers() - set(LEVER_HELP)
 
 
 def measure_ticks_per_second(ticks: int = 100, page: Callable[..., Any] = TrainerPage) -> float:

@@ -81,8 +81,6 @@ NO_RESIDENT = (0.85, 0.85, 0.85)  # trust layer where nobody lives
 # glyph codes of a MapFrame (the canvas in mapview.vue draws the same shapes)
 G_NONE, G_DISC, G_SMALL_DISC, G_CROSS, G_SQUARE, G_TRIANGLE = range(6)
 G_FRAME = 6  # the legend's sign for a settlement (a frame around its cell, not a glyph)
-GLYPH_NAMES = {G_DISC: "disc", G_SMALL_DISC: "small disc", G_CROSS: "cross",
-               G_SQUARE: "square", G_TRIANGLE: "triangle", G_FRAME: "frame"}
 #: outline drawn around each glyph (None: none), so it shows on any background
 GLYPH_OUTLINE = {G_DISC: "#333333", G_SMALL_DISC: None, G_CROSS: "#000000",
                  G_SQUARE: "#FFFFFF", G_TRIANGLE: "#000000"}

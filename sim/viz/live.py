@@ -58,7 +58,6 @@ class ExerciseRun:
         self.exercise = Exercise(build_scenario(settings), settings.seed, factory=FeedModel)
         self.ghost: FeedModel | None = None
         self.ghost_label = ""
-        self.ghost_week = 0
         self._ghost_token = 0
         self._ghost_thread: threading.Thread | None = None
         self.running = True
@@ -110,7 +109,6 @@ class ExerciseRun:
         token = self._ghost_token
         self.ghost = None
         self.ghost_label = label
-        self.ghost_week = week
         ex = self.exercise
 
         def build() -> None:

@@ -173,16 +173,6 @@ class FeedModel(PeaceSimModel):
             super().step()
             self.feed.observe(self, before)
 
-    def __getstate__(self) -> dict[str, object]:
-        """For a copy (the ghost of an exercise): everything but the lock."""
-        state = self.__dict__.copy()
-        del state["lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self.lock = threading.RLock()
-
 
 class TrainerModel(FeedModel):
     """The peacekeeping model built from trainer settings (the one keyword argument, so a
