@@ -297,6 +297,38 @@ def test_data_targets_and_derived_run_statistics(tmp_path: Path) -> None:
                          "civilian_deaths_per_month", 52) == 7.5
 
 
+def test_run_statistics_of_model_2_scale_deaths_to_the_population() -> None:
+    """Model 2.0 reports deaths per month scaled to ``world.population`` and civilian deaths
+    per 100k; the derived all-deaths and battle per-100k rates must use the same scale (not
+    the agent counts), and per-100k rates must not depend on it."""
+    from sim import load_scenario, run
+    from sim.calibration.statistics import available, months, run_statistic
+
+    rates = {}
+    for population in (0, 30_000):  # 0: one person per resident agent
+        sc = load_scenario(BASELINE, overrides={"world.width": 14, "world.height": 14,
+                                                "world.population": population,
+                                                "armed_groups.aggression": 0.3})
+        s = run(sc, seed=5, ticks=40).summary
+        assert s["casualties_total"] > 0 and s["battle_deaths_total"] > 0
+        scale = s["people_per_resident"]
+        assert scale == pytest.approx(population / s["residents_initial"] if population
+                                      else 1.0)
+        total = (s["casualties_total"] + s["battle_deaths_total"]) * scale / months(40)
+        assert run_statistic(s, "deaths_per_month", 40) == pytest.approx(total)
+        assert run_statistic(s, "battle_deaths_per_100k_month", 40) == pytest.approx(
+            s["battle_deaths_total"] / s["residents_initial"] / months(40) * 1e5)
+        assert run_statistic(s, "attacks_per_month", 40) == pytest.approx(
+            s["attacks_total"] / months(40))  # events are not scaled
+        assert {"civilian_deaths_per_100k_month", "deaths_per_100k_month",
+                "battle_deaths_per_month"} <= set(available(s))
+        rates[population] = {k: run_statistic(s, k, 40) for k in (
+            "civilian_deaths_per_100k_month", "battle_deaths_per_100k_month",
+            "deaths_per_100k_month")}
+    for k, v in rates[0].items():
+        assert rates[30_000][k] == pytest.approx(v), k
+
+
 def test_shipped_calibration_files_validate() -> None:
     from sim.config.calibration import load_calibration
 

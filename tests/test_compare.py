@@ -220,9 +220,14 @@ def test_per_capita_and_missing_keys():
     d = oc.add_derived(runs)
     assert d["casualties_per_100k"].tolist() == pytest.approx([2000.0, 5000.0])
     assert d["stabilised"].tolist() == [1.0, 0.0]
-    # the model's population wins when reported
-    d = oc.add_derived(runs.assign(population=[1000.0, None]))
-    assert d["casualties_per_100k"].tolist() == pytest.approx([1000.0, 5000.0])
+    # casualties count residents: with a population in people (each resident standing for
+    # people_per_resident), the rate per 100,000 people is the rate per resident at the start
+    d = oc.add_derived(runs.assign(population=[1000.0, None], people_per_resident=[2.0, None]))
+    assert d["casualties_per_100k"].tolist() == pytest.approx([2000.0, 5000.0])
+    # without residents at the start: population / people_per_resident (one when missing)
+    d = oc.add_derived(runs.drop(columns="residents_initial").assign(
+        population=[1000.0, 800.0], people_per_resident=[2.0, None]))
+    assert d["casualties_per_100k"].tolist() == pytest.approx([2000.0, 2500.0])
     # nothing to derive from: no column, no error
     assert "casualties_per_100k" not in oc.add_derived(runs[["casualties_total"]])
     assert oc.add_derived(pd.DataFrame({"x": [1]})).columns.tolist() == ["x"]
@@ -457,7 +462,7 @@ def test_missing_and_future_summary_keys(drawdown_sweep, tmp_path, monkeypatch):
 
     def future(out, design=None):
         r = real(out, design)
-        return r.assign(population=2 * r["residents_initial"],
+        return r.assign(population=2 * r["residents_initial"], people_per_resident=2.0,
                         civilian_deaths_per_100k_month=r["casualties_total"] / 3.0,
                         peacekeeper_deaths=1.0)
 
@@ -469,7 +474,11 @@ def test_missing_and_future_summary_keys(drawdown_sweep, tmp_path, monkeypatch):
     sel = runs[(runs.context == per["context"]) & (runs.strategy == per["strategy"])]
     if "police.professionalism" in sel:
         sel = sel[sel["police.professionalism"] == 0.3]
-    expected = (sel["casualties_total"] * 1e5 / sel["population"]).mean()
+    # casualties count residents, each standing for 2 people of the population: per 100,000
+    # people is per 100,000 residents at the start
+    expected = (sel["casualties_total"] * 2 * 1e5 / sel["population"]).mean()
+    assert expected == pytest.approx((sel["casualties_total"] * 1e5
+                                      / sel["residents_initial"]).mean())
     assert per["mean"] == pytest.approx(expected)
     text = res.report_md.read_text()
     assert "Civilian deaths per 100,000 a month" in text and "Peacekeepers killed" in text

@@ -116,6 +116,12 @@ def test_every_kind_is_accepted_with_its_keys():
      "world.width = 30: the map is built once"),
     ({"tick": 3, "kind": "set", "values": {"residents.vision": 3}},
      "residents.vision = 3: fixes a neighbourhood built with the world"),
+    ({"tick": 3, "kind": "set", "values": {"weapons.stock": 50}},
+     "weapons.stock = 50: is read only when the world is built"),
+    ({"tick": 3, "kind": "set", "values": {"mechanisms.partners": False}},
+     "mechanisms.partners = False: is read only when the world is built"),
+    ({"tick": 3, "kind": "set", "values": {"communities.segregation": 0.5}},
+     "communities.segregation = 0.5: is read only when the world is built"),
     ({"tick": 3, "kind": "set", "values": {"peacekeepers.density": 0.5}},
      "events[0].values: residents.density + police.density"),
     ({"tick": 3, "kind": "set", "values": {"strategy.roles.patrol": 0.9}},
@@ -337,6 +343,56 @@ def test_a_set_event_changes_parameters_and_brings_the_world_to_them():
     m.check_invariants()
     m.step()  # the next tick runs with the new force; nothing replaces or removes it
     assert units(m, K.PEACEKEEPER).size == n
+
+
+def test_officers_hired_by_a_set_event_meet_leaders_like_those_at_set_up():
+    # ODD 7.26: police.leader_dialogue is drawn for new officers too, as at set-up
+    sc = scenario(police={"density": 0.01, "leader_dialogue": 0.5})
+    m = stepped(sc, 2)
+    before = set(units(m, K.POLICE).tolist())
+    m.inject(Event(tick=3, kind="set", values={"police.density": 0.2}))
+    hired = np.array(sorted(set(units(m, K.POLICE).tolist()) - before))
+    assert hired.size == round(0.2 * 400) - len(before)
+    share = m.arrays.dialogue[hired].mean()
+    assert 0.3 < share < 0.7, share
+    m.check_invariants()
+
+
+def test_a_set_event_changes_the_factions_abusiveness_from_its_tick_on():
+    # ODD 7.19: abusiveness lives in the layer's scalars once the world is built
+    sc = scenario(armed_groups={"factions": 2, "abusiveness": 0.0})
+    m = stepped(sc, 2)
+    m.inject(Event(tick=3, kind="set", values={"armed_groups.abusiveness": [0.2, 0.7]}))
+    got = m.layer.lay.scalars[K.S_ABUSIVENESS0:K.S_ABUSIVENESS0 + 2]
+    assert got.tolist() == [0.2, 0.7]
+    preyed = 0
+    for _ in range(6):
+        m.step()
+        preyed += int(m.events[K.EV_PREDATIONS])
+    assert preyed > 0  # none without the event (abusiveness 0 draws nothing)
+    calm = stepped(sc, 8)
+    assert calm.layer.lay.scalars[K.S_ABUSIVENESS0:K.S_ABUSIVENESS0 + 2].tolist() == [0, 0]
+
+
+def test_units_added_by_a_set_event_are_posted_with_the_forces_partiality():
+    # ODD 7.25: a fully partial force posts every new static unit in the favoured community
+    sc = scenario(mission={"deploy_tick": 0},
+                  residents={"groups": 2, "group_share": 0.5},
+                  communities={"segregation": 1.0},
+                  strategy={"partiality": 1.0, "favoured_group": 1})
+    m = stepped(sc, 3)
+    layer = m.layer
+    favoured = set(layer.market_cells[layer.market_group == 1].tolist())
+    assert favoured and len(favoured) < layer.market_cells.size
+    before = set(units(m, K.PEACEKEEPER).tolist())
+    shares = {"patrol": 0.0, "static": 1.0, "rapid_response": 0.0, "engagement": 0.0,
+              "ddr": 0.0, "police_mentoring": 0.0}
+    m.inject(Event(tick=4, kind="set", values={"strategy.roles": shares,
+                                                "peacekeepers.density": 0.08}))
+    posts = m.arrays.home[units(m, K.PEACEKEEPER)]
+    assert len(before) < units(m, K.PEACEKEEPER).size
+    assert set(posts.tolist()) <= favoured  # re-posted and new units alike
+    m.check_invariants()
 
 
 # --------------------------------------------------------------------------- recording

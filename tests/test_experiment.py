@@ -61,7 +61,10 @@ def test_shipped_experiments_validate():
         sizes[path.stem] = len(expand(exp))
     assert sizes["strategy_comparison"] == 6 * 4 * 30
     comparison = load_experiment(ROOT / "experiments" / "strategy_comparison.toml")
-    assert {s.name for s in comparison.strategies} == {p.stem for p in STRATS.glob("*.toml")}
+    # every strategy but `partial`, which differs from the mixed posture only in a context with
+    # two communities (ODD 7.25), and the comparison has none
+    assert {s.name for s in comparison.strategies} == \
+        {p.stem for p in STRATS.glob("*.toml")} - {"partial"}
     assert [c.name for c in comparison.contexts] == ["baseline", "sierra_leone", "somalia",
                                                      "liberia"]
     drawdown = load_experiment(ROOT / "experiments" / "drawdown.toml")

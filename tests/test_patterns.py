@@ -13,6 +13,7 @@ import json
 import math
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -126,15 +127,108 @@ def test_district_helpers():
     assert P.presence_rates(a, units) == (1.0, 2, 8.0, 4)
 
 
-def test_outcome_helpers_prefer_the_models_own_keys():
-    df = pd.DataFrame({"casualties_total": [13.0], "residents_initial": [1000.0],
-                       "ticks": [52 / 12 * 10], "battle_deaths_total": [20.0]})
-    assert P.civilian_deaths_per_100k_month(df).iloc[0] == pytest.approx(130.0)
-    assert P.battle_deaths_per_month(df).iloc[0] == pytest.approx(2.0)
-    df["civilian_deaths_per_100k_month"] = 7.0
-    df["battle_deaths_per_month"] = 3.0
-    assert P.civilian_deaths_per_100k_month(df).iloc[0] == 7.0
-    assert P.battle_deaths_per_month(df).iloc[0] == 3.0
+def test_window_and_half_sums():
+    s = pd.DataFrame({"tick": np.arange(11), "c": np.arange(11.0)})
+    assert P.window_sum(s, "c", after=3, length=2) == 4 + 5  # the ticks after, not the exit
+    assert P.window_sum(s, "c", after=9, length=5) == 10  # cut at the end of the run
+    assert math.isnan(P.window_sum(s, "c", after=10, length=3))
+    early, late = P.half_sums(s, ["c"])  # ticks 1-5 and 6-10 (tick 0 is the set-up)
+    assert (early["c"], late["c"]) == (15.0, 40.0)
+
+
+def _made_up_runs(design: P.Design, series_of, summary_of=lambda arm, rep: {}) -> P.Runs:
+    """Runs of ``design`` with per-tick series and summary entries made up per arm and
+    replicate: the evaluation functions tested on data whose answer is known."""
+    summaries, series = [], []
+    for arm in design.arms:
+        for rep in range(design.replications):
+            summaries.append({"arm": arm.name, "replicate": rep, **summary_of(arm.name, rep)})
+            s = series_of(arm.name, rep)
+            series.append(s.assign(arm=arm.name, replicate=rep))
+    return P.Runs(design, pd.DataFrame(summaries), pd.concat(series, ignore_index=True))
+
+
+def test_relapse_is_deaths_after_exit_against_the_same_weeks_without_a_mission():
+    pattern = P.collier_fortna_relapse()
+    d = replace(pattern.design, replications=6,
+                set={**pattern.design.set, "mission.exit_window": 4})
+    ticks = np.arange(0, 40)
+    exit_at = {"base": 10, "larger": 10, "longer": 20}
+    # without a mission 2 battle deaths and 1 civilian death a week; after an exit the
+    # base mission leaves half of that, the larger a quarter, the longer nothing
+    share = {"base": 0.5, "larger": 0.25, "longer": 0.0}
+
+    def series_of(arm: str, rep: int) -> pd.DataFrame:
+        if arm == "no mission":
+            return pd.DataFrame({"tick": ticks, "battle_deaths": 2.0,
+                                 "civilian_casualties": 1.0})
+        after = ticks > exit_at[arm]
+        f = np.where(after, share[arm], 5.0)  # violent before the exit: not in the window
+        return pd.DataFrame({"tick": ticks, "battle_deaths": 2.0 * f,
+                             "civilian_casualties": 1.0 * f})
+
+    def summary_of(arm: str, rep: int) -> dict:
+        no_exit = arm == "longer" and rep == 5  # one replication never exits: left out
+        return {"exit_tick": None if arm == "no mission" or no_exit else exit_at[arm],
+                "relapse_ratio_battle": 1.0, "relapse_ratio_civilian": 1.0}
+
+    runs = _made_up_runs(d, series_of, summary_of)
+    table, dropped = P.relapse_table(runs, ("base", "larger", "longer"), 4)
+    assert dropped == 1 and list(table.index) == [0, 1, 2, 3, 4]
+    assert table.loc[0, "battle:base"] == 4 * 2 * 0.5 and table.loc[0, "battle:base:ref"] == 8
+    assert P.relapse_ratio(table, "battle", "larger") == pytest.approx(0.25)
+    ev = pattern.evaluate(runs)
+    assert ev.status == "holds", [c.note for c in ev.checks]
+    assert [c.stat.value for c in ev.checks] == pytest.approx([0.5, 0.25, 0.5])
+    # missions after which more fighters die than without one fail, and say by how much
+    share.update(base=1.5, larger=1.5, longer=1.5)
+    bad = pattern.evaluate(_made_up_runs(d, series_of, summary_of))
+    assert bad.status == "fails" and "beyond 1" in bad.checks[0].note
+
+
+def test_collateral_harm_pattern_reads_early_harm_and_later_violence():
+    pattern = P.condra_shapiro_2012()
+    d = replace(pattern.design, replications=5)
+    ticks = np.arange(0, 21)
+
+    def series_of(low: int):
+        def f(arm: str, rep: int) -> pd.DataFrame:
+            harmful = arm == "low restraint"
+            rng = np.random.default_rng(rep)
+            noise = rng.integers(0, 2, len(ticks)).astype(float)
+            late = (ticks > 10).astype(float) * (low if harmful else 0)
+            return pd.DataFrame({"tick": ticks,
+                                 "harmed_by_security": (ticks <= 10) * float(harmful),
+                                 "recruits": noise + late, "attacks": noise + late,
+                                 "clashes": noise})
+        return f
+
+    ev = pattern.evaluate(_made_up_runs(d, series_of(1)))
+    assert ev.status == "holds", [c.note for c in ev.checks]
+    assert [c.stat.value for c in ev.checks] == pytest.approx([10.0, 10.0, 10.0])
+    assert "0 [0, 0]" in ev.notes[1]  # the knock-out arms: no harm, no difference
+    ev = pattern.evaluate(_made_up_runs(d, series_of(0)))  # harm followed by nothing
+    assert ev.status == "fails" and ev.checks[0].holds and not ev.checks[2].holds
+
+
+def test_registry_reads_what_model_2_reports():
+    """Every pattern's statistic is one the model reports, except the two that need what
+    the model lacks: per-district series (FHN 2019, Beardsley 2011). A renamed summary key or per-tick column fails here."""
+    probed: dict[str, tuple[set[str], set[str]]] = {}
+
+    def probe(design: P.Design) -> tuple[set[str], set[str]]:
+        if design.name not in probed:
+            probed[design.name] = P.probe_outputs(design)
+        return probed[design.name]
+
+    lacking = {p.name: P.missing_inputs(p, p.design.resolved(True), probe)
+               for p in P.all_patterns()}
+    assert {k: v for k, v in lacking.items() if v} == {
+        "fjelde2019_local_presence": ["per-tick column attacks_d{i} (one per district)",
+                                      "per-tick column units_d{i} (one per district)"],
+        "beardsley2011_contagion": ["per-tick column attacks_d{i} (one per district)",
+                                    "per-tick column clashes_d{i} (one per district)"],
+    }
 
 
 # --------------------------------------------------------------------------- designs
@@ -209,14 +303,14 @@ def test_a_pattern_that_must_hold_holds_and_one_that_must_fail_fails(tmp_path):
 def test_missing_outputs_are_reported_not_skipped(tmp_path):
     lacking = _pattern("needs_more", +1, requires_summary=("no_such_key",),
                        requires_metrics=("attacks_d{i}",))
-    no_param = _pattern("needs_param", +1, requires_params=("armed_groups.abusiveness",),
+    no_param = _pattern("needs_param", +1, requires_params=("armed_groups.no_such_parameter",),
                         design=_design("other"))
     res = _run([lacking, no_param, _pattern("rises", +1)], tmp_path / "out")
     by = {r.pattern.name: r.evaluation for r in res.results}
     assert by["needs_more"].status == "cannot be evaluated" and not by["needs_more"].holds
     assert by["needs_more"].missing == ["summary key no_such_key",
                                         "per-tick column attacks_d{i} (one per district)"]
-    assert by["needs_param"].missing == ["parameter armed_groups.abusiveness"]
+    assert by["needs_param"].missing == ["parameter armed_groups.no_such_parameter"]
     assert res.holding == 1
     write_report(res)
     text = (res.out / "validation.md").read_text()

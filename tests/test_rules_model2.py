@@ -52,6 +52,7 @@ QUIET = {  # everything that could interfere is switched off
     "violence": {"flee_threshold": 1000.0},
     "population": {"birth_rate": 0.0, "death_rate": 0.0, "emigration_rate": 0.0,
                    "return_rate": 0.0},
+    "weapons": {"stock": 1_000_000, "caches": 0, "supply": 0.0},  # never short of weapons
 }
 
 
@@ -90,7 +91,8 @@ def run_combatants(m) -> None:
 
 
 def run_detention(m) -> None:
-    call(detention_phase, m.ag, m.cells, m.geometry, m.params, m.rng_state, m.meta, m.events)
+    call(detention_phase, m.ag, m.cells, m.geometry, m.params, lay(m).packed, m.rng_state,
+         m.meta, m.events)
 
 
 def run_trust(m, mission_legitimacy: float = 1.0) -> None:
@@ -706,7 +708,8 @@ def test_a_police_arrest_detains_the_combatant():
 
 
 def test_release_rate_and_rejoin_share():
-    m = world(width=40, height=40, detention={"release_rate": 0.25, "rejoin_share": 0.3})
+    m = world(width=40, height=40, detention={"release_rate": 0.25, "rejoin_share": 0.3},
+              armed_groups={"factions": 2})
     slots = []
     for x in range(40):
         for y in range(0, 40, 2):

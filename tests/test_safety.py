@@ -102,7 +102,10 @@ def _alive(procs: list) -> list:
 
 
 def test_pool_processes_end_within_seconds_of_a_sigkilled_coordinator(tmp_path):
-    exp = tiny_experiment(tmp_path, reps=20, ticks=300, size=24)  # 80 runs: still running
+    # 80 runs: still running (Sierra Leone, not Liberia, whose 756-week mission does not
+    # end within 300 ticks)
+    exp = tiny_experiment(tmp_path, reps=20, ticks=300, size=24,
+                          contexts=("baseline", "sierra_leone"))
     out = tmp_path / "out"
     with open(tmp_path / "sweep.log", "w") as log:
         proc = subprocess.Popen(
@@ -173,8 +176,10 @@ def _lock_holder(out: Path) -> dict | None:
 
 
 def test_two_resumes_of_one_folder_the_second_exits_2_naming_the_first(tmp_path):
-    exp = tiny_experiment(tmp_path, reps=40, ticks=400, size=24)  # 160 runs of ~0.5 s: the first
-    # session must outlast two start-ups of the CLI on a loaded machine
+    # 160 runs of ~0.5 s: the first session must outlast two start-ups of the CLI on a
+    # loaded machine (Sierra Leone: Liberia's 756-week mission does not end in 400 ticks)
+    exp = tiny_experiment(tmp_path, reps=40, ticks=400, size=24,
+                          contexts=("baseline", "sierra_leone"))
     out = tmp_path / "out"
     args = ["sweep", str(exp), "--workers", "1", "--out", str(out), "--quiet"]
     assert kill_after(args, out, 1, tmp_path / "first.log") == -signal.SIGKILL

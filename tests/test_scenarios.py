@@ -21,10 +21,10 @@ def test_the_promised_files_exist():
     names = {p.stem for p in SCENARIOS}
     assert {"epstein_model1", "epstein_legitimacy_gradual", "epstein_legitimacy_jump",
             "epstein_mesa_example", "epstein_model2", "epstein_model2_peacekeepers",
-            "baseline", "sierra_leone", "somalia", "liberia"} <= names
+            "baseline", "sierra_leone", "somalia", "liberia", "two_communities"} <= names
     assert {p.stem for p in STRATEGIES} == {
         "protection_first", "community_engagement", "ddr_focus", "policing_handover",
-        "integrated", "minimal_presence"}
+        "integrated", "minimal_presence", "partial"}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

@@ -259,6 +259,57 @@ def test_sample_and_seeds_follow_the_design(tmp_path):
                                           "strategy.restraint"}
 
 
+ENGAGEMENT = """
+[[factors]]
+key = "strategy.roles.engagement"
+name = "engagement_share"
+bounds = [0.0, 0.4]
+rescale = true
+"""
+
+
+def test_a_rescaled_role_share_keeps_the_force_size_and_the_other_roles_proportions(
+        tmp_path):
+    path = model_study(tmp_path, n=4)
+    path.write_text(path.read_text() + ENGAGEMENT)
+    st = load_study(path)
+    base = st.roles
+    assert abs(sum(base.values()) - 1) < 1e-9 and base["engagement"] > 0
+    x = sample(st)
+    _, cells = plan(st, x)
+    col = st.keys.index("strategy.roles.engagement")
+    seen = set()
+    for (_, _, p), cell in cells.items():
+        ov = cell["overrides"]
+        share = ov["strategy.roles.engagement"]
+        assert share == pytest.approx(x[p, col])
+        roles = {k.rsplit(".", 1)[1]: v for k, v in ov.items() if k.startswith("strategy.roles")}
+        assert sum(roles.values()) == pytest.approx(1.0)
+        # the other roles keep the context's proportions
+        for r, v in roles.items():
+            if r != "engagement":
+                assert v == pytest.approx(base[r] * (1 - share) / (1 - base["engagement"]))
+        seen.add(round(share, 6))
+    assert len(seen) > 2  # the share really varies
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (ENGAGEMENT.replace("strategy.roles.engagement", "strategy.restraint")
+     .replace("engagement_share", "r2").replace("[0.0, 0.4]", "[0.5, 0.9]"),
+     "rescale = true: 'strategy.restraint' is not a role share"),
+    (ENGAGEMENT + ENGAGEMENT.replace("engagement", "ddr"),
+     "at most one role share can be rescaled"),
+    (ENGAGEMENT + '[[factors]]\nkey = "strategy.roles.patrol"\nbounds = [0.1, 0.2]\n',
+     "strategy.roles.patrol cannot also be set or varied"),
+])
+def test_bad_rescaled_factors_are_refused(tmp_path, extra, message):
+    path = model_study(tmp_path, n=4)
+    path.write_text(path.read_text() + extra)
+    with pytest.raises(SensitivityError, match=message.replace("(", r"\(").replace(
+            "[", r"\[").replace(".", r"\.")):
+        load_study(path)
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     (("bounds = [0.02, 0.10]", "bounds = [0.10, 0.02]"),
      "factors[0].bounds = [0.1, 0.02]: low (0.1) must be below high (0.02)"),
@@ -305,7 +356,7 @@ def test_shipped_study_files_are_valid():
         st = load_study(REPO / "experiments" / f"{name}.toml")
         assert st.context == "baseline"
     sobol = load_study(REPO / "experiments" / "sobol_baseline.toml")
-    assert sobol.model_factors == 10 and sobol.spec.N == 256
+    assert sobol.model_factors == 14 and sobol.spec.N == 256
     assert os.path.basename(sobol.source.split(" ")[0]) == "baseline.toml"
 
 

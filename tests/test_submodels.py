@@ -22,6 +22,7 @@ QUIET = {  # everything that could interfere is switched off
     "trust": {"memory": 1.0, "p_tip": 0.0, "leader_share": 0.0},
     "economy": {"programme_rate": 0.0, "job_loss": 0.0, "initial": 0.5},
     "violence": {"flee_threshold": 1000.0},
+    "weapons": {"stock": 1_000_000, "caches": 0, "supply": 0.0, "hand_in": 1.0},
 }
 
 
@@ -120,15 +121,16 @@ def test_police_arrest_combatants_and_abuse_depends_on_professionalism():
 
 
 def test_engagement_raises_trust_by_the_documented_amount():
-    gain, competence, partners, transparency = 0.1, 0.8, 0.5, 0.4
+    # local partners no longer multiply engagement: they are actors of their own (ODD 7.21)
+    gain, competence, transparency = 0.1, 0.8, 0.4
     m = world(trust={"engagement_gain": gain},
-              strategy={"cultural_competence": competence, "local_partners": partners,
+              strategy={"cultural_competence": competence, "local_partners": 0.5,
                         "transparency": transparency, "engagement_radius": 2})
     post(m, 5, 5, role="engagement")
     near = m.add_agent("resident", 6, 6, trust_pk=0.5, trust_pk0=0.5)
     far = m.add_agent("resident", 10, 10, trust_pk=0.5, trust_pk0=0.5)
     m.step()
-    g = gain * competence * (1 + partners)
+    g = gain * competence
     assert near.trust_pk == pytest.approx(0.5 + (1 + transparency) * g * 0.5)
     assert far.trust_pk == pytest.approx(0.5)
 
@@ -232,8 +234,11 @@ def test_district_need_and_adaptive_moves():
 
 
 def test_adaptive_review_reposts_units_where_violence_rises_and_trust_falls():
+    # the omniscient reading of the map (community feedback, ODD 7.27, is in
+    # tests/test_rules_communities.py)
     m = world(strategy={"adaptive": True, "review_interval": 1, "adapt_share": 0.5},
-              economy={"districts": 2, "markets": 0.0})
+              economy={"districts": 2, "markets": 0.0},
+              mechanisms={"community_feedback": False})
     for x in range(0, 4):  # four posts in the south-west district (0)
         post(m, x, 0)
     people = {xy: m.add_agent("resident", *xy, trust_pk=0.6)

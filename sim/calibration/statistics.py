@@ -3,16 +3,17 @@
 Run side. A target names a run statistic: any key of the run summary (``casualties_total``,
 ``final_trust_pk``, ...) or one of the monthly rates in :data:`DERIVED`, computed here from
 the summary and the number of ticks (one tick is one week) when the summary does not carry
-the key itself. The model's own keys win: once the run summary reports a rate (the planned
-``civilian_deaths_per_100k_month``, ``battle_deaths_per_month``, ``population``), that value
-is used and the derivation here is not.
+the key itself. The model's own keys win: Model 2.0's summary reports
+``civilian_deaths_per_month``, ``battle_deaths_per_month`` (deaths scaled to the people the
+grid stands for, ``world.population``), ``civilian_deaths_per_100k_month`` and
+``population`` (ODD 7.14), and those values are used as they are. Derived here:
+``deaths_per_month`` (the sum of the model's two death rates), the per-100k forms the model
+does not report (divided by its ``population``), and events per month (attacks, clashes:
+counted as events, not scaled by the people an agent stands for).
 
 Data side. An event-data target names a statistic of :func:`sim.evidence.eventdata.summarise`
 (``civilian_fatalities_per_month``, ...); :data:`DATA_TO_MODEL` says which run statistic
-counts the same thing. The per-100k rates of the run divide by ``population``: the run
-summary's own ``population`` when it has one, else the number of resident agents at the start
-(``residents_initial``), so until the model reports a population the model's per-100k rates
-are per 100,000 resident agents.
+counts the same thing.
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ def _per_month(*keys: str) -> Callable[[dict[str, Any], int], float]:
     return f
 
 
+def _deaths_per_month(s: dict[str, Any], ticks: int) -> float:
+    """Civilian plus battle deaths per month: the model's own two rates when it reports them
+    (scaled to ``world.population`` as they are), else from the totals."""
+    if "civilian_deaths_per_month" in s and "battle_deaths_per_month" in s:
+        return (run_statistic(s, "civilian_deaths_per_month", ticks)
+                + run_statistic(s, "battle_deaths_per_month", ticks))
+    return _per_month("casualties_total", "battle_deaths_total")(s, ticks)
+
+
 def _per_100k(rate: str) -> Callable[[dict[str, Any], int], float]:
     def f(s: dict[str, Any], ticks: int) -> float:
         return run_statistic(s, rate, ticks) / _population(s) * PER
@@ -68,8 +78,7 @@ DERIVED: dict[str, tuple[Callable[[dict[str, Any], int], float], str]] = {
                                   "civilians killed by armed groups per month"),
     "battle_deaths_per_month": (_per_month("battle_deaths_total"),
                                 "combatants killed in clashes per month"),
-    "deaths_per_month": (_per_month("casualties_total", "battle_deaths_total"),
-                         "civilian and battle deaths per month"),
+    "deaths_per_month": (_deaths_per_month, "civilian and battle deaths per month"),
     "attacks_per_month": (_per_month("attacks_total"),
                           "armed-group attacks on civilians per month"),
     "clashes_per_month": (_per_month("clashes_total"), "clashes per month"),
@@ -107,13 +116,6 @@ def run_statistic(summary: dict[str, Any], key: str, ticks: int) -> float:
     if key in DERIVED:
         return DERIVED[key][0](summary, ticks)
     raise KeyError(key)
-
-
-def needed_keys(model_statistics: list[str]) -> list[str]:
-    """Summary keys a worker must return so that these run statistics can be computed."""
-    need = {"residents_initial", "population", "casualties_total", "battle_deaths_total",
-            "attacks_total", "clashes_total"}
-    return sorted(need | set(model_statistics))
 
 
 # --------------------------------------------------------------------------- event data

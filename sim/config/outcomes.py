@@ -48,8 +48,9 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
        "Residents killed over the whole run: by armed-group attacks, or as bystanders when "
        "peacekeepers strike a fighter nearby. A casualty is a civilian killed."),
     _O("casualties_per_100k", "Civilian casualties per 100,000", "per 100,000 residents",
-       "lower", "Civilian casualties over the run per 100,000 residents at the start (the "
-       "model's population when it reports one), so maps of different size compare."),
+       "lower", "Civilian casualties over the run per 100,000 residents at the start, which "
+       "is per 100,000 people when each resident stands for several (world.population), so "
+       "maps of different size compare."),
     _O("civilian_deaths_per_100k_month", "Civilian deaths per 100,000 a month",
        "per 100,000 residents a month", "lower",
        "Civilians killed per 100,000 residents per month (4.33 weeks), as the model reports "
@@ -128,6 +129,80 @@ SUMMARY: dict[str, Outcome] = {o.key: o for o in [
        "Residents killed in inter-group violence (Epstein's Model II)."),
     _O("arrests_total", "Arrests", "arrests", "",
        "Arrests of active residents over the run."),
+    # --- communities: rival factions, police capacity and dialogue, two communities ---
+    _O("rival_clashes_total", "Rival clashes", "clashes", "lower",
+       "Clashes between fighters of rival factions over the run (battle violence)."),
+    _O("crossfire_victims_total", "Crossfire victims", "residents hit", "lower",
+       "Bystanders hit in clashes between rival factions over the run (killed or injured)."),
+    _O("combatant_arrests_total", "Fighters arrested by police", "arrests", "",
+       "Armed-group members the police arrested over the run."),
+    _O("tips_police_total", "Tips to police", "reports", "",
+       "Residents' reports of armed-group presence that reached the police over the run, "
+       "directly or through a leader in a police-community forum."),
+    _O("tips_relayed_total", "Tips passed on by leaders", "reports", "",
+       "Reports that reached the police through a community leader in a police-community "
+       "forum over the run."),
+    *[o for g, name in ((0, "group 0"), (1, "group 1")) for o in (
+        _O(f"casualties_group{g}_total", f"Civilian casualties, {name}", "civilians killed",
+           "lower", f"Residents of {name} killed over the run (two-community contexts)."),
+        _O(f"tips_group{g}_total", f"Tips from {name}", "reports", "",
+           f"Reports by residents of {name} that reached a force over the run."),
+        _O(f"tips_per_capita_group{g}", f"Tips per resident, {name}", "reports per resident",
+           "", f"Reports by residents of {name} over the run, per resident of {name} (its "
+           "mean size over the run)."),
+        _O(f"final_trust_pk_group{g}", f"Trust in peacekeepers, {name}", "share 0-1",
+           "higher", f"Mean trust in the mission of {name}'s residents in the last week."),
+        _O(f"final_trust_police_group{g}", f"Trust in police, {name}", "share 0-1", "higher",
+           f"Mean trust in the police of {name}'s residents in the last week."),
+        _O(f"mean_trust_pk_group{g}_mission", f"Trust in peacekeepers during the mission, "
+           f"{name}", "share 0-1", "higher", f"Mean trust in the mission of {name}'s "
+           "residents over the weeks with units deployed."),
+    )],
+    # --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+    _O("predations_total", "Predation on civilians", "acts", "lower",
+       "Times armed-group members preyed on residents (looting, extortion, assault) over "
+       "the run; how often depends on their faction's abusiveness."),
+    _O("mean_acceptance", "Acceptance of ex-combatants", "share 0-1", "higher",
+       "Residents' mean acceptance of ex-combatants (before what they hold against a "
+       "faction), averaged over the weeks of the run."),
+    _O("final_acceptance", "Acceptance of ex-combatants at the end", "share 0-1", "higher",
+       "Residents' mean acceptance of ex-combatants in the last week."),
+    *(_O(f"mean_acceptance_faction{k}", f"Acceptance of faction {k}'s ex-fighters",
+         "share 0-1", "higher",
+         f"Residents' mean acceptance of an ex-fighter of faction {k}, lowered by what they "
+         "saw its members do to civilians, averaged over the weeks of the run.")
+      for k in range(4)),
+    *(_O(f"relapses_faction{k}_total", f"Re-armed, faction {k}", "ex-fighters", "lower",
+         f"Ex-fighters of faction {k} who took up arms again over the run.")
+      for k in range(4)),
+    *(_O(f"relapse_rate_faction{k}", f"Relapse rate, faction {k}",
+         "per 100 ex-fighter-weeks", "lower",
+         f"Relapses of faction {k}'s ex-fighters per 100 weeks its ex-fighters spent on the "
+         "map (missing: it had none).") for k in range(4)),
+    _O("weapons_collected_total", "Weapons collected", "weapons", "higher",
+       "Weapons handed in at DDR sites over the run."),
+    _O("weapons_destroyed_total", "Weapons destroyed", "weapons", "higher",
+       "Weapons handed in at DDR sites and destroyed at once, over the run."),
+    _O("weapons_hidden_total", "Weapons hidden at disarmament", "weapons", "lower",
+       "Weapons that disarming fighters hid in caches instead of handing them in."),
+    _O("weapons_seized_total", "Weapons seized from caches", "weapons", "higher",
+       "Weapons in armed-group caches that tips led the forces to, over the run."),
+    _O("weapons_raided_total", "Weapons raided from stores", "weapons", "lower",
+       "Weapons fighters carried off from DDR stores over the run."),
+    _O("arming_failed_total", "Joins without a weapon", "residents", "",
+       "Residents who would have joined or re-armed but found no weapon at hand."),
+    _O("weapons_stored_final", "Weapons in stores at the end", "weapons", "",
+       "Weapons kept in DDR stores in the last week (what a raid can take)."),
+    _O("tips_via_partners_total", "Tips through local partners", "reports", "",
+       "Reports that reached a force only because a local partner passed them on."),
+    _O("partner_capacity_final", "Local partners' capacity at the end", "index 0-1",
+       "higher", "Mean capacity of the local partner organisations in the last week."),
+    _O("partner_capacity_at_exit", "Local partners' capacity at the exit", "index 0-1",
+       "higher", "Mean capacity of the local partner organisations in the week the last "
+       "unit left.", after_exit=True),
+    _O("partner_capacity_after_exit", "Local partners' capacity after the exit",
+       "index 0-1", "higher", "Mean capacity of the local partner organisations a window "
+       "(mission.exit_window weeks) after the exit.", after_exit=True),
 ]}
 
 #: per-tick metrics (the sweep's kept time series) as they are plotted
@@ -146,6 +221,31 @@ METRICS: dict[str, Outcome] = {o.key: o for o in [
     _O("peacekeepers", "Peacekeepers deployed", "units", "",
        "Peacekeeping units on the map (the drawdown shows here)."),
     _O("active", "Active residents", "residents", "lower", "Residents in open rebellion."),
+    # --- communities: per-tick outputs (ODD 7.25-7.26) ---
+    _O("rival_clashes", "Rival clashes", "clashes", "lower",
+       "Clashes between fighters of rival factions that week."),
+    _O("crossfire_victims", "Crossfire victims", "residents hit", "lower",
+       "Bystanders hit in rival clashes that week."),
+    _O("tips_police", "Tips to police", "reports", "", "Reports that reached the police."),
+    _O("trust_pk_group0", "Trust in peacekeepers, group 0", "share 0-1", "higher",
+       "Mean trust in the mission of group 0's residents (two-community contexts)."),
+    _O("trust_pk_group1", "Trust in peacekeepers, group 1", "share 0-1", "higher",
+       "Mean trust in the mission of group 1's residents (two-community contexts)."),
+    _O("tips_group0", "Tips from group 0", "reports", "",
+       "Reports by group 0's residents that reached a force."),
+    _O("tips_group1", "Tips from group 1", "reports", "",
+       "Reports by group 1's residents that reached a force."),
+    _O("casualties_group0", "Civilian casualties, group 0", "civilians killed", "lower",
+       "Residents of group 0 killed that week."),
+    _O("casualties_group1", "Civilian casualties, group 1", "civilians killed", "lower",
+       "Residents of group 1 killed that week."),
+    # --- accept ---
+    _O("acceptance_mean", "Acceptance of ex-combatants", "share 0-1", "higher",
+       "Residents' mean acceptance of ex-combatants that week."),
+    _O("partner_capacity_mean", "Local partners' capacity", "index 0-1", "higher",
+       "Mean capacity of the local partner organisations that week."),
+    _O("weapons_stored", "Weapons in stores", "weapons", "",
+       "Weapons kept in DDR stores that week."),
 ]}
 
 #: outcomes a peacekeeping comparison shows first (in this order), and the headline one

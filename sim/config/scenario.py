@@ -176,6 +176,29 @@ class Police(_Section):
         0.1, "Standard deviation of officers' initial professionalism around professionalism "
         "(clipped to [0, 1])", "-", ge=0.0, le=1.0,
     )
+    # --- communities: police capacity and dialogue (ODD 7.26) ---
+    equipment: float = _f(
+        0.0, "Equipment and infrastructure budget of the police (0-1: vehicles, radios, "
+        "stations): raises each officer's weight in combatant arrests and the professionalism "
+        "gained under mentoring", "-", ge=0.0, le=1.0,
+    )
+    equipment_arrest_gain: float = _f(
+        1.0, "An officer's weight in combatant arrests, arrest_base + professionalism, x (1 + "
+        "equipment_arrest_gain x equipment)", "-", ge=0.0, le=10.0,
+    )
+    equipment_training_gain: float = _f(
+        1.0, "Professionalism gained under mentoring, mentoring_gain (1 - p), x (1 + "
+        "equipment_training_gain x equipment)", "-", ge=0.0, le=10.0,
+    )
+    leader_dialogue: float = _f(
+        0.0, "Share of officers who meet community leaders regularly (police-community "
+        "forums): a leader within dialogue_radius of one takes part and passes on to the "
+        "police what residents within trust.leader_radius tell it", "share", ge=0.0, le=1.0,
+    )
+    dialogue_radius: int = _f(
+        5, "Reach of a dialogue officer: leaders within it take part in its forum", "cells",
+        ge=0, le=50,
+    )
 
 
 class Peacekeepers(_Section):
@@ -233,6 +256,29 @@ class Unrest(_Section):
 
 
 # --------------------------------------------------------------------------- peacekeeping
+
+
+def _check_abusiveness(value: float | list[float]) -> float | list[float]:
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        raise ValueError("give one value per faction (an empty list has none)")
+    if any(not 0.0 <= v <= 1.0 for v in values):
+        raise ValueError("each value must lie in [0, 1]")
+    return value
+
+
+def _number_or_list(value: Any) -> Any:
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if number(value) or (isinstance(value, list) and all(number(v) for v in value)):
+        return value
+    raise ValueError("must be a number in [0, 1] or a list of them, one per faction")
+
+
+#: a faction quality given once for all factions or per faction (armed_groups.abusiveness)
+Abusiveness = Annotated[float | list[float], BeforeValidator(_number_or_list),
+                        AfterValidator(_check_abusiveness)]
 
 
 class ArmedGroups(_Section):
@@ -294,6 +340,44 @@ class ArmedGroups(_Section):
         20, "Random cells tried near the stronghold for each arriving fighter (none free: "
         "the fighter does not arrive)", "-", ge=1, le=10_000,
     )
+    # --- communities: rival factions (ODD 7.25) ---
+    rivalry: float = _f(
+        0.0, "Per-tick probability that a fighter with a fighter of another faction in vision "
+        "engages it, x (1 - P_c) (the risk it perceives from security forces, as for an "
+        "attack); every two factions are rivals; 0: factions never fight each other",
+        "1/tick", ge=0.0, le=1.0,
+    )
+    p_crossfire: float = _f(
+        0.3, "Probability that a clash between rival fighters hits a bystander, a uniformly "
+        "random non-jailed resident within crossfire_radius of the fighter who engaged (who "
+        "dies with p_lethal)", "-", ge=0.0, le=1.0,
+    )
+    crossfire_radius: int = _f(
+        1, "Reach (square) around a rival clash within which bystanders can be hit", "cells",
+        ge=0, le=50,
+    )
+    # --- accept: reintegration and acceptance (ODD 7.19) ---
+    abusiveness: Abusiveness = _f(
+        0.0, "How much a faction preys on civilians (looting, extortion, assault): a member "
+        "preys on a resident in vision with probability abusiveness x (1 - P_c) per tick, "
+        "which residents see and remember against the faction (ODD 7.19). One number for "
+        "every faction, or a list with one value per faction (length armed_groups.factions)"
+        "; each in [0, 1]", "1/tick",
+    )
+
+    @model_validator(mode="after")
+    def _abusiveness_per_faction(self) -> ArmedGroups:
+        value = self.abusiveness
+        if isinstance(value, list) and len(value) != self.factions:
+            raise ValueError(
+                f"abusiveness = {value} has {len(value)} values: give one per faction "
+                f"(armed_groups.factions = {self.factions}) or a single number")
+        return self
+
+    def abusiveness_of(self, faction: int) -> float:
+        """The abusiveness of ``faction`` (a single number applies to every faction)."""
+        value = self.abusiveness
+        return float(value[faction] if isinstance(value, list) else value)
 
 
 class DDR(_Section):
@@ -317,6 +401,12 @@ class DDR(_Section):
     job_priority: float = _f(
         2.0, "Ex-combatants' programme-job probability x (1 + job_priority x "
         "reintegration_support)", "-", ge=0.0, le=100.0,
+    )
+    # --- accept: weapons (ODD 7.20) ---
+    destroy_share: float = _f(
+        0.5, "Share of the weapons handed in at DDR sites that are destroyed at once; the "
+        "rest are stored at the site, where armed groups may raid them (ODD 7.20)", "share",
+        ge=0.0, le=1.0,
     )
 
 
@@ -370,7 +460,10 @@ class Strategy(_Section):
         "(delay x (1 - e))", "-", ge=0.0, le=1.0
     )
     local_partners: float = _f(
-        0.0, "Work with local organisations: DDR uptake, reintegration, engagement gain", "-",
+        0.0, "Investment in local partner organisations (0-1): while units are deployed, "
+        "each partner's capacity grows by partners.build_rate x local_partners x (1 - "
+        "capacity) a tick; partners carry engagement, reintegration and early warning and "
+        "keep working after the exit at the capacity built (ODD 7.21)", "-",
         ge=0.0, le=1.0,
     )
     p_interdict: float = _f(
@@ -426,6 +519,17 @@ class Strategy(_Section):
     review_interval: int = _f(13, "Ticks between adaptive reviews", "ticks", ge=1, le=10_000)
     adapt_share: float = _f(
         0.25, "Share of posted units an adaptive review may move", "-", ge=0.0, le=1.0
+    )
+    # --- communities: partiality (ODD 7.25) ---
+    partiality: float = _f(
+        0.0, "How far the force favours one community (two-group contexts; with one group it "
+        "changes nothing): units near an attack on a resident of the other community bring "
+        "their capacity x (1 - partiality) to interrupting it, and a posted unit is posted "
+        "at a settlement of the favoured community with probability partiality; 0: "
+        "impartial", "-", ge=0.0, le=1.0,
+    )
+    favoured_group: Literal[0, 1] = _f(
+        0, "The community a partial force favours (strategy.partiality)"
     )
 
     @field_validator("name")
@@ -602,6 +706,17 @@ class Trust(_Section):
         0.1, "Standard deviation of residents' initial trust around initial_pk and "
         "initial_police (clipped to [0, 1])", "-", ge=0.0, le=1.0,
     )
+    # --- communities: community feedback (ODD 7.27) ---
+    leader_voice: float = _f(
+        5.0, "Weight of what a leader reached by engagement tells the mission for its "
+        "adaptive review, in residents' voices (a leader speaks for the people around it, "
+        "whatever its own trust)", "-", ge=0.0, le=100.0,
+    )
+    report_other_group: float = _f(
+        0.5, "Weight a resident gives violence against the other community when it tells the "
+        "mission what it saw (1: the same as against its own; two-group contexts)", "-",
+        ge=0.0, le=1.0,
+    )
 
 
 class Economy(_Section):
@@ -665,6 +780,11 @@ class Violence(_Section):
     spread: float = _f(0.1, "Share that spreads to neighbours per tick", "1/tick", ge=0.0, le=1.0)
     per_attack: float = _f(1.0, "Violence added by an attack", "-", ge=0.0, le=100.0)
     per_clash: float = _f(2.0, "Violence added by a clash", "-", ge=0.0, le=100.0)
+    # --- accept: reintegration and acceptance (ODD 7.19) ---
+    per_predation: float = _f(
+        0.5, "Violence against civilians added where an armed-group member preys on a "
+        "resident (armed_groups.abusiveness)", "-", ge=0.0, le=100.0,
+    )
     flee_threshold: float = _f(
         0.5, "Residents move away from cells whose violence exceeds this", "-", ge=0.0,
         le=1000.0,
@@ -827,6 +947,172 @@ class Population(_Section):
     )
 
 
+# --- communities: two communal groups in a peacekeeping context (ODD 7.25) ---
+class Communities(_Section):
+    """Two communal groups in a peacekeeping context (``residents.groups = 2``): where they
+    live, their own grievances and histories of trust, and whom factions recruit (ODD 7.25).
+    Group g's offsets are added at set-up (and for children and returnees)."""
+
+    segregation: float = _f(
+        0.0, "Share of residents who live in their community's part of the map (group 0 west "
+        "of x = residents.group_share x width, group 1 east of it); the others anywhere", "-",
+        ge=0.0, le=1.0,
+    )
+    hardship_group0: float = _f(
+        0.0, "Offset added to the base hardship h ~ U(0, 1) of group 0's residents (clipped "
+        "to [0, 1]): the community's own grievances", "-", ge=-1.0, le=1.0,
+    )
+    hardship_group1: float = _f(
+        0.0, "Offset added to the base hardship of group 1's residents", "-", ge=-1.0, le=1.0,
+    )
+    trust_pk_group0: float = _f(
+        0.0, "Offset added to trust.initial_pk for group 0's residents (the community's "
+        "history with foreign forces)", "-", ge=-1.0, le=1.0,
+    )
+    trust_pk_group1: float = _f(
+        0.0, "Offset added to trust.initial_pk for group 1's residents", "-", ge=-1.0, le=1.0,
+    )
+    trust_police_group0: float = _f(
+        0.0, "Offset added to trust.initial_police for group 0's residents (the community's "
+        "history with the state's police)", "-", ge=-1.0, le=1.0,
+    )
+    trust_police_group1: float = _f(
+        0.0, "Offset added to trust.initial_police for group 1's residents", "-",
+        ge=-1.0, le=1.0,
+    )
+    recruit_own_group: bool = _f(
+        True, "A faction recruits only residents of its own community (faction f belongs to "
+        "group f mod 2, the group it does not prey on): a resident joins a faction of its own "
+        "group, or none; off: any faction",
+    )
+
+
+# --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+
+
+class Reintegration(_Section):
+    """Residents' acceptance of ex-combatants, and their memory of what each faction did
+    (ODD 7.19)."""
+
+    initial: float = _f(
+        0.5, "Residents' initial acceptance of ex-combatants, and the level it relaxes to",
+        "-", ge=0.0, le=1.0,
+    )
+    relax: float = _f(
+        0.02, "Share of the gap to the initial level that acceptance closes per tick", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    programme_gain: float = _f(
+        0.02, "Acceptance gain per tick x ddr.reintegration_support (community sensitisation "
+        "of reintegration programmes), x (1 - acceptance)", "1/tick", ge=0.0, le=1.0,
+    )
+    dialogue_gain: float = _f(
+        0.05, "Acceptance gain per tick x the resident's dialogue (engagement units, partners)"
+        ", x (1 - acceptance)", "1/tick", ge=0.0, le=1.0,
+    )
+    partner_gain: float = _f(
+        0.05, "Acceptance gain per tick x the capacity of local partners within reach (at most "
+        "1), x (1 - acceptance)", "1/tick", ge=0.0, le=1.0,
+    )
+    record_gain: float = _f(
+        0.2, "A faction's record in a resident's memory after seeing its members attack or "
+        "prey on residents: record += record_gain seen(n) (1 - record)", "-", ge=0.0, le=1.0,
+    )
+    record_memory: float = _f(
+        0.99, "Share of a resident's record of each faction kept per tick", "-", ge=0.0,
+        le=1.0,
+    )
+    radius: int = _f(
+        3, "The acceptance an ex-combatant meets is the mean over the residents (not "
+        "ex-combatants) within this many cells", "cells", ge=0, le=50,
+    )
+    relapse_weight: float = _f(
+        0.8, "Relapse x (1 - relapse_weight x acceptance met): rejected ex-combatants re-arm "
+        "more", "-", ge=0.0, le=1.0,
+    )
+    hiring_weight: float = _f(
+        0.8, "An ex-combatant's programme-job chance x (1 - hiring_weight + hiring_weight x "
+        "acceptance met)", "-", ge=0.0, le=1.0,
+    )
+
+
+class Weapons(_Section):
+    """Weapons: faction stocks, caches, DDR stores, seizures and raids (ODD 7.20)."""
+
+    stock: int = _f(
+        30, "Weapons each faction holds off the map (at its stronghold) at the start",
+        "weapons", ge=0, le=1_000_000,
+    )
+    caches: int = _f(
+        3, "Caches each faction has hidden near its stronghold at the start", "-", ge=0,
+        le=1000,
+    )
+    cache_size: int = _f(10, "Weapons in each initial cache", "weapons", ge=0, le=1_000_000)
+    cache_radius: int = _f(
+        8, "Initial caches lie within this many cells of their faction's stronghold", "cells",
+        ge=0, le=1000,
+    )
+    supply: float = _f(
+        2.0, "Weapons reaching each faction's stock per tick from outside (Poisson; 0: an "
+        "effective embargo)", "weapons/tick", ge=0.0, le=1000.0,
+    )
+    hand_in: float = _f(
+        0.8, "Probability that a fighter who disarms hands in a weapon; otherwise he hides it "
+        "in a cache where he stands", "-", ge=0.0, le=1.0,
+    )
+    reach: int = _f(
+        3, "A cache within this many cells of a resident who joins or re-arms is at hand",
+        "cells", ge=0, le=100,
+    )
+    find_radius: int = _f(
+        2, "A force's tip pointing within this many cells of a cache can lead to it", "cells",
+        ge=0, le=100,
+    )
+    p_find: float = _f(
+        0.2, "Per tick, a fresh tip near a cache leads its force to the cache with probability "
+        "p_find x the tip's freshness; the weapons are seized", "1/tick", ge=0.0, le=1.0,
+    )
+    p_raid: float = _f(
+        0.2, "Per tick, a fighter with a weapon store in vision raids it with probability "
+        "p_raid x (1 - the risk it perceives at the store)", "1/tick", ge=0.0, le=1.0,
+    )
+    raid_size: int = _f(
+        10, "Weapons a raid carries off (at most what the store holds)", "weapons", ge=1,
+        le=1_000_000,
+    )
+
+
+class Partners(_Section):
+    """Local partner organisations at settlements (ODD 7.21); the mission's investment in
+    them is strategy.local_partners."""
+
+    share: float = _f(
+        0.3, "Share of settlements (markets) where a partner organisation works", "share",
+        ge=0.0, le=1.0,
+    )
+    initial_capacity: float = _f(
+        0.0, "Capacity of every partner at the start (civil society before the mission)", "-",
+        ge=0.0, le=1.0,
+    )
+    build_rate: float = _f(
+        0.02, "While units are deployed, capacity += build_rate x strategy.local_partners x "
+        "(1 - capacity) per tick", "1/tick", ge=0.0, le=1.0,
+    )
+    decay: float = _f(
+        0.005, "Share of its capacity a partner loses per tick (staff and funding)", "1/tick",
+        ge=0.0, le=1.0,
+    )
+    radius: int = _f(5, "Reach of a partner organisation", "cells", ge=0, le=100)
+    trust_gain: float = _f(
+        0.03, "While units are deployed, trust in peacekeepers += trust_gain x partner "
+        "capacity within reach (at most 1) x (1 - trust) per tick", "1/tick", ge=0.0, le=1.0,
+    )
+    dialogue: float = _f(
+        0.2, "Dialogue (grievance reduction) partners open: dialogue = max(dialogue, this x "
+        "partner capacity within reach, at most 1)", "-", ge=0.0, le=1.0,
+    )
+
+
 class Mechanisms(_Section):
     """Knock-out switches for each link of the information chain and of direct harm (ODD 9,
     mediation): all on by default."""
@@ -841,6 +1127,35 @@ class Mechanisms(_Section):
     )
     collateral_harm: bool = _f(
         True, "Interdictions without restraint harm bystanders (off: they never do)"
+    )
+    # --- communities: switches (ODD 7.25-7.27) ---
+    rival_clashes: bool = _f(
+        True, "Fighters of rival factions engage each other (armed_groups.rivalry; off: they "
+        "never do)",
+    )
+    police_dialogue: bool = _f(
+        True, "Leaders who take part in police-community forums pass residents' tips on to "
+        "the police (police.leader_dialogue; off: they do not)",
+    )
+    community_feedback: bool = _f(
+        True, "The adaptive review reads what leaders and residents tell the mission (off: it "
+        "reads the violence on the map and every resident's trust, as an omniscient "
+        "observer)",
+    )
+    # --- accept: reintegration and acceptance, weapons, local partners ---
+    acceptance: bool = _f(
+        True, "Residents' acceptance of ex-combatants shapes their relapse and hiring, and "
+        "ex-combatants re-arm with their own faction (off: relapse and hiring ignore it, a "
+        "relapse joins a random faction)",
+    )
+    weapons: bool = _f(
+        True, "Joining and re-arming need a weapon at hand; weapons are handed in, hidden, "
+        "stored, destroyed, seized and raided (off: no weapons economy, every disarmed "
+        "fighter's weapon counts as collected)",
+    )
+    partners: bool = _f(
+        True, "Local partner organisations build capacity and act on the map (off: they do "
+        "nothing and strategy.local_partners has no effect)",
     )
 
 
@@ -1015,7 +1330,13 @@ class Scenario(_Section):
     information: Information = Field(default_factory=Information)
     detention: Detention = Field(default_factory=Detention)
     population: Population = Field(default_factory=Population)
+    # --- accept: reintegration and acceptance, weapons, local partners ---
+    reintegration: Reintegration = Field(default_factory=Reintegration)
+    weapons: Weapons = Field(default_factory=Weapons)
+    partners: Partners = Field(default_factory=Partners)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+    # --- communities ---
+    communities: Communities = Field(default_factory=Communities)
     events: list[Event] = Field(
         default_factory=list, description="Events at given ticks (ODD 7.28): [[events]] "
         "tables, each with tick, kind (attack, abuse_scandal, withdraw_units, "
@@ -1042,6 +1363,16 @@ class Scenario(_Section):
     @classmethod
     def _path_safe_name(cls, value: str) -> str:
         return check_name(value)
+
+    # --- communities: the [communities] table describes two groups ---
+    @model_validator(mode="after")
+    def _communities_need_two_groups(self) -> Scenario:
+        given = sorted(self.communities.model_fields_set)
+        if given and self.residents.groups != 2:
+            raise ValueError(
+                f"communities.{given[0]}: the [communities] table describes two communal "
+                f"groups; it needs residents.groups = 2 (got {self.residents.groups})")
+        return self
 
     @model_validator(mode="after")
     def _peacekeeping_only(self) -> Scenario:
@@ -1082,7 +1413,8 @@ class Scenario(_Section):
 
 #: tables the Epstein model does not read: setting one there is a mistake, not a no-op
 PEACEKEEPING_TABLES = ("armed_groups", "ddr", "strategy", "trust", "economy", "violence",
-                       "protection", "information", "detention", "population", "mechanisms")
+                       "protection", "information", "detention", "population", "mechanisms",
+                       "communities", "reintegration", "weapons", "partners")
 #: keys of [mission] only the peacekeeping model reads (the Epstein model reads deploy_tick)
 PEACEKEEPING_MISSION_KEYS = ("drawdown_start", "drawdown_ticks", "drawdown_schedule",
                              "exit_window")
@@ -1129,6 +1461,24 @@ SET_FIXED: dict[str, str] = {
     "mission.deploy_tick": _AT_SETUP + " (use peacekeepers.density to change the force "
     "after deployment)",
     "unrest.jail": _AT_SETUP + " (where the jailed are held)",
+    # --- accept, communities: what their set-up places or draws once (ODD 5, 7.20, 7.21, 7.25)
+    "weapons.stock": _AT_SETUP + " (use weapons.supply to feed the stocks later)",
+    "weapons.caches": _AT_SETUP + " (caches are hidden once)",
+    "weapons.cache_size": _AT_SETUP + " (caches are hidden once)",
+    "weapons.cache_radius": _AT_SETUP + " (caches are hidden once)",
+    "partners.share": _AT_SETUP + " (partners' sites are chosen once)",
+    "partners.initial_capacity": _AT_SETUP,
+    "mechanisms.weapons": _AT_SETUP + " (stocks and caches are laid out with the world)",
+    "mechanisms.partners": _AT_SETUP + " (partners' sites are laid out with the world)",
+    "communities.segregation": _AT_SETUP + " (where residents live)",
+    "communities.hardship_group0": _AT_SETUP,
+    "communities.hardship_group1": _AT_SETUP,
+    "communities.trust_pk_group0": _AT_SETUP + " (use an abuse_scandal event to move trust)",
+    "communities.trust_pk_group1": _AT_SETUP + " (use an abuse_scandal event to move trust)",
+    "communities.trust_police_group0": _AT_SETUP + " (use an abuse_scandal event to move "
+    "trust)",
+    "communities.trust_police_group1": _AT_SETUP + " (use an abuse_scandal event to move "
+    "trust)",
 }
 #: tables a set event replaces whole (their keys must be given together)
 SET_WHOLE_TABLES = ("strategy.roles",)
@@ -1287,8 +1637,9 @@ def scenario_after_events(sc: Scenario) -> Scenario:
 def scenario_from_dump(data: dict[str, Any], source: str) -> Scenario:
     """A scenario from its full dump (``Scenario.model_dump(mode="json")``, as a manifest or
     an exercise log holds it). The Epstein model's dump carries the peacekeeping tables at
-    their defaults, which a file may not set: they are dropped (a value other than the
-    default is an error)."""
+    their defaults, which a file may not set, and a one-group world's dump the
+    ``[communities]`` table: they are dropped (a value other than the default is an
+    error)."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: the scenario must be a table, got {short_repr(data)}")
     data = copy.deepcopy(data)
@@ -1303,6 +1654,11 @@ def scenario_from_dump(data: dict[str, Any], source: str) -> Scenario:
                 if key in mission and mission.pop(key) != defaults["mission"][key]:
                     raise ScenarioError(f"{source}: mission.{key}: only with model = "
                                         "\"peacekeeping\"")
+    residents = data.get("residents")
+    groups = residents.get("groups", 1) if isinstance(residents, dict) else 1
+    # communities: a table only two groups may set
+    if groups != 2 and data.get("communities") == Communities().model_dump(mode="json"):
+        del data["communities"]
     return build_scenario(data, source)
 
 

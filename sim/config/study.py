@@ -44,6 +44,7 @@ from sim.config.experiment import (
     resolve_path,
 )
 from sim.config.scenario import (
+    ROLE_NAMES,
     apply_strategy,
     build_scenario,
     check_run_length,
@@ -87,6 +88,9 @@ class SAFactor(StrictModel):
     bounds: list[float] = Field(min_length=2, max_length=4, description="See `dist`")
     name: str | None = Field(None, max_length=100,
                              description="Label in tables and plots (default: the key)")
+    rescale: bool = Field(False, description="For a role share strategy.roles.<role>: the "
+                          "context's other roles are scaled in proportion so the shares still "
+                          "sum to 1 (a share of the same force, not a bigger force)")
 
     @field_validator("bounds")
     @classmethod
@@ -109,6 +113,14 @@ class SAFactor(StrictModel):
         if dist == "truncnorm" and b[3] <= 0:
             raise ValueError("the standard deviation must be > 0")
         return b
+
+    @model_validator(mode="after")
+    def _rescale_a_role(self) -> SAFactor:
+        prefix, _, role = self.key.rpartition(".")
+        if self.rescale and (prefix != "strategy.roles" or role not in ROLE_NAMES):
+            raise ValueError(f"rescale = true: {self.key!r} is not a role share (use "
+                             f"strategy.roles.<{'|'.join(ROLE_NAMES)}>)")
+        return self
 
     def support(self) -> tuple[float, float] | None:
         """The range sampled values can take, when it is bounded."""
@@ -151,6 +163,7 @@ class StudySpec(StrictModel):
     _strategy_path: Path | None = PrivateAttr(None)
     _data: dict[str, Any] = PrivateAttr(default_factory=dict)
     _ticks: int = PrivateAttr(0)
+    _roles: dict[str, float] = PrivateAttr(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -246,6 +259,18 @@ class StudySpec(StrictModel):
                 raise ValueError(f"{where}.key = {f.key!r}: factor given twice")
             labels.append(label)
             keys.append(f.key)
+        rescaled = [f.key for f in self.factors if f.rescale]
+        if rescaled and self.function is not None:
+            raise ValueError("rescale applies to the model's role shares, not to `function`")
+        if len(rescaled) > 1:
+            raise ValueError(f"rescale = true on {', '.join(rescaled)}: at most one role share "
+                             "can be rescaled (the others would fight over the remainder)")
+        if rescaled:
+            roles = [k for k in keys + list(flatten(self.set))
+                     if k.startswith("strategy.roles.") and k != rescaled[0]]
+            if roles:
+                raise ValueError(f"{rescaled[0]} is rescaled, so the other role shares follow "
+                                 f"it; {', '.join(roles)} cannot also be set or varied")
         if self.dummy in labels or self.dummy in keys or self.dummy in META_COLUMNS:
             raise ValueError(f"dummy = {self.dummy!r}: clashes with a factor; name the dummy "
                              "something else")
@@ -284,6 +309,12 @@ class StudySpec(StrictModel):
             check_run_length(sc, ticks, label)
         except ScenarioError as exc:
             raise ValueError(str(exc)) from None
+        roles = {r: float(getattr(sc.strategy.roles, r)) for r in ROLE_NAMES}
+        for i, f in enumerate(self.factors):
+            if f.rescale and sum(v for r, v in roles.items()
+                                 if f"strategy.roles.{r}" != f.key) <= 0:
+                raise ValueError(f"factors[{i}]: {f.key} is rescaled, but the context gives "
+                                 "no other role a share to scale")
         for i, f in enumerate(self.factors):
             sup = f.support()
             if sup is None:
@@ -291,14 +322,32 @@ class StudySpec(StrictModel):
             for v in sup:
                 value = cast(v, _param_kind(f.key))
                 try:
-                    end = build_scenario(data, label, {**fixed, f.key: value})
+                    end = build_scenario(data, label, rescaled_roles(
+                        {**fixed, f.key: value}, self.factors, roles))
                     check_run_length(end, ticks, label)
                 except ScenarioError as exc:
                     detail = str(exc).splitlines()[-1].strip()
                     raise ValueError(f"factors[{i}].bounds = {f.bounds}: {f.key} = {value} is "
                                      f"not allowed ({detail})") from None
         self._context_path, self._data, self._ticks = ctx_path, data, ticks
+        self._roles = roles
         return self
+
+
+def rescaled_roles(overrides: dict[str, Any], factors: list[SAFactor],
+                   roles: dict[str, float]) -> dict[str, Any]:
+    """The overrides with the other role shares scaled in proportion to the context's
+    (``roles``) when a rescaled role factor is among them, so the shares still sum to 1."""
+    out = dict(overrides)
+    for f in factors:
+        if not f.rescale or f.key not in out:
+            continue
+        share = float(out[f.key])
+        others = {r: v for r, v in roles.items() if f"strategy.roles.{r}" != f.key}
+        total = sum(others.values())
+        for r, v in others.items():
+            out[f"strategy.roles.{r}"] = v * (1.0 - share) / total
+    return out
 
 
 def cast(value: float, kind: str) -> Any:
@@ -327,6 +376,7 @@ class Study:
     data: dict[str, Any]  # scenario data (context with strategy laid over), {} for functions
     source: str
     ticks: int
+    roles: dict[str, float]  # the context's role shares (for a rescaled role factor)
 
     @property
     def n_factors(self) -> int:
@@ -436,4 +486,4 @@ def load_study(path: str | Path) -> Study:
     return Study(path=path, sha256=_file_sha256(path), runs_sha256=runs_sha, spec=spec,
                  name=name, names=names, keys=keys, kinds=kinds, problem=problem,
                  context=context, strategy=strategy, data=data, source=study_source,
-                 ticks=ticks)
+                 ticks=ticks, roles=dict(spec._roles))

@@ -25,6 +25,7 @@ from sim.engine.layout import (
     F_TRUST_PK,
     I_ALIVE,
     I_COMMUNITY,
+    I_DIALOGUE,
     I_FACTION,
     I_KIND,
     I_LEADER,
@@ -43,22 +44,30 @@ from sim.engine.layout import (
     L_LEADER_TRUST,
     L_MENTOR,
     L_N_POLICE,
+    L_PARTNER,
+    L_PARTNER_REACH,
     L_PK_REACH,
     L_POLICE_ARREST,
     L_POLICE_REACH,
+    L_RELAY,
     L_SEC_POLICE,
     MENTORING,
     META_HIGH,
+    META_OFFICERS,
+    META_UNITS,
     PEACEKEEPER,
     POLICE,
     RESIDENT,
+    S_PARTNER_TOTAL,
     W_COMBATANTS,
     W_COMMUNITY,
     W_DDR,
     W_DETER,
+    W_DIALOGUE,
     W_ENGAGE,
     W_ENGAGED,
     W_FACTION,
+    W_FORUM,
     W_INTERDICT,
     W_LEADER_TRUST,
     W_LEADERS,
@@ -69,6 +78,7 @@ from sim.engine.layout import (
     W_POLICE_PROF,
     W_TMP,
 )
+from sim.rules.police import arrest_weight, forum_on, takes_part
 from sim.rules.protection import deterrence, interdiction
 
 
@@ -183,13 +193,16 @@ def diffuse(field, rate, torus, tmp):
 def _occupancy(ai, af, high, lay, prm):
     """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents:
     units (count, deterrence and interdiction weights by role, ODD 7.9a), police (count,
-    professionalism, arrest weight), engagement, DDR and mentoring units, community officers,
-    combatants (all, and per faction), leaders (and their trust)."""
+    professionalism, arrest weight), engagement, DDR and mentoring units, community officers
+    and officers who meet leaders, combatants (all, and per faction), leaders (and their
+    trust). Returns the number of units and of officers on the map."""
     work = lay.work
+    units = 0
+    officers = 0
     for p in range(W_PK, W_FACTION + prm.armed_groups_factions):
         if p != W_TMP:
             work[p].fill(0.0)
-    arrest_base = prm.police_arrest_base
+    dialogue = forum_on(prm)  # communities: officers who meet leaders (ODD 7.26)
     for a in range(high):
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
@@ -198,6 +211,7 @@ def _occupancy(ai, af, high, lay, prm):
         kind = ai[a, I_KIND]
         if kind == PEACEKEEPER:
             role = ai[a, I_ROLE]
+            units += 1
             work[W_PK, x, y] += 1.0
             work[W_DETER, x, y] += deterrence(role, prm)
             work[W_INTERDICT, x, y] += interdiction(role, prm)
@@ -209,17 +223,21 @@ def _occupancy(ai, af, high, lay, prm):
                 work[W_MENTOR, x, y] += 1.0
         elif kind == POLICE:
             prof = af[a, F_PROFESSIONALISM]
+            officers += 1
             work[W_POLICE, x, y] += 1.0
             work[W_POLICE_PROF, x, y] += prof
-            work[W_POLICE_ARREST, x, y] += arrest_base + prof
+            work[W_POLICE_ARREST, x, y] += arrest_weight(prof, prm)
             if ai[a, I_COMMUNITY]:
                 work[W_COMMUNITY, x, y] += 1.0
+            if dialogue and ai[a, I_DIALOGUE]:
+                work[W_DIALOGUE, x, y] += 1.0
         elif kind == COMBATANT:
             work[W_FACTION + ai[a, I_FACTION], x, y] += 1.0
             work[W_COMBATANTS, x, y] += 1.0
         elif ai[a, I_LEADER]:
             work[W_LEADERS, x, y] += 1.0
             work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
+    return units, officers
 
 
 @njit(cache=True)
@@ -232,13 +250,21 @@ def presence(ag, meta, lay, prm):
     ``protection.interrupt_radius``; in residents' vision: combatants; units within the
     mission's tip reach, officers within ``information.report_reach`` and community
     officers within ``information.community_reach`` (who can receive a tip); engagement,
-    DDR, mentoring and leaders within their reach."""
+    DDR, mentoring and leaders within their reach; leaders in a police-community forum
+    within ``trust.leader_radius`` (ODD 7.26); local partners' capacity within
+    ``partners.radius`` (ODD 7.21). Counts the units and officers on the map (``meta``)."""
     ai = ag.i
     high = meta[META_HIGH]
     torus = prm.world_torus
     f = lay.f
     work = lay.work
-    _occupancy(ai, ag.f, high, lay, prm)
+    units, officers = _occupancy(ai, ag.f, high, lay, prm)
+    # --- accept: who is on the map, and local partners' reach (ODD 7.21) ---
+    meta[META_UNITS] = units
+    meta[META_OFFICERS] = officers
+    if prm.mechanisms_partners and lay.scalars[S_PARTNER_TOTAL] > 0.0:
+        box_sum_work(f[L_PARTNER], prm.partners_radius, torus, f[L_PARTNER_REACH],
+                     work[W_TMP], lay.col)
     rc = prm.armed_groups_vision
     box(lay, W_DETER, rc, torus, f[L_DETER])
     box(lay, W_INTERDICT, rc, torus, f[L_INTERDICT])
@@ -272,3 +298,22 @@ def presence(ag, meta, lay, prm):
         ):
             engaged[x, ai[a, I_Y]] += 1.0
     box(lay, W_ENGAGED, lr, torus, f[L_LEADER_ENGAGED])
+    # --- communities: leaders in police-community forums, and who can reach one (ODD 7.26) ---
+    if forum_on(prm):
+        near = work[W_DIALOGUE]  # officers who meet leaders within police.dialogue_radius
+        box_sum_work(near, prm.police_dialogue_radius, torus, near, work[W_TMP], lay.col)
+        forum = work[W_FORUM]
+        forum.fill(0.0)
+        for a in range(high):
+            x = ai[a, I_X]
+            if (
+                ai[a, I_ALIVE]
+                and x >= 0
+                and ai[a, I_KIND] == RESIDENT
+                and ai[a, I_LEADER]
+                and takes_part(near[x, ai[a, I_Y]], prm)
+            ):
+                forum[x, ai[a, I_Y]] += 1.0
+        box(lay, W_FORUM, lr, torus, f[L_RELAY])
+    else:
+        f[L_RELAY].fill(0.0)

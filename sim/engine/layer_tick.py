@@ -17,16 +17,26 @@ from sim.engine.fields import box_sum_work, diffuse, presence
 from sim.engine.grid import neighbour_where, shuffled_slots
 from sim.engine.layout import (
     COMBATANT,
+    EV_ATTACKS,
     EV_DISARMED,
+    EV_PREDATIONS,
+    EV_RELAPSES,
+    EV_RELAPSES_F0,
     EV_TIPS,
+    EV_TIPS_G0,
     EV_TIPS_LOST,
+    EV_TIPS_PARTNERS,
+    EV_TIPS_POLICE,
+    EV_TIPS_RELAYED,
     EVENT_LAYERS,
+    F_ACCEPTANCE,
     F_DIALOGUE,
     F_FEAR,
     F_HARDSHIP,
     F_PROFESSIONALISM,
     F_PROT_OTHER,
     F_PROT_OWN,
+    F_RECORD0,
     F_TRUST_PK,
     F_TRUST_PK0,
     F_TRUST_POLICE,
@@ -35,6 +45,7 @@ from sim.engine.layout import (
     I_DISPLACED,
     I_EMPLOYED,
     I_EX_COMBATANT,
+    I_FACTION,
     I_GROUP,
     I_INFORMANT,
     I_KIND,
@@ -45,11 +56,15 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     JAILED,
+    L_ACCEPT0,
+    L_ACCEPT_N,
     L_ACCESS,
     L_COMB_SEEN,
+    L_COMMUNITY,
     L_COMMUNITY_REACH,
     L_DDR_REACH,
     L_ENGAGE,
+    L_FACTION_EV0,
     L_HARM_EV,
     L_INFRASTRUCTURE,
     L_INTEL,
@@ -59,29 +74,44 @@ from sim.engine.layout import (
     L_MARKET,
     L_MARKET_NEAR,
     L_MENTOR,
+    L_PARTNER,
+    L_PARTNER_REACH,
+    L_PARTNER_SITE,
     L_PK_REACH,
     L_POLICE_REACH,
     L_PROGRAMME,
     L_PROTECT_EV,
     L_PROTECT_EV1,
+    L_RELAY,
+    L_REPORTED,
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
     L_SITE_ABUSE,
+    L_STORE,
+    L_STORE_NEAR,
     L_VICTIM_EV,
     L_VICTIM_EV1,
     L_VIOLENCE,
     L_VIOLENCE_BATTLE,
     L_VIOLENCE_CIV,
+    L_VOICE_N,
+    L_VOICE_TRUST,
     L_WARNING,
     META_ABROAD,
     META_HIGH,
     META_NEXT_UID,
+    META_OFFICERS,
     META_TIP_NEXT,
+    META_UNITS,
     N_FLOAT,
     N_INT,
     PEACEKEEPER,
     POLICE,
+    POLICE_FORCE,
     RESIDENT,
+    S_CACHED,
+    S_PARTNER_TOTAL,
+    S_STORED,
     SITE_LAYERS,
     W_NEAR,
     W_TARGET,
@@ -100,6 +130,8 @@ from sim.rules.environment import (
     market_calm,
     violence_kept,
 )
+from sim.rules.factions import attention, can_join
+from sim.rules.feedback import feedback_on, violence_told, willingness
 from sim.rules.information import (
     age_tips,
     fear_step,
@@ -111,11 +143,20 @@ from sim.rules.information import (
     warned_settlements,
 )
 from sim.rules.livelihoods import job_change_chance
+from sim.rules.partners import capacity_step, partner_engagement, relays
 from sim.rules.peacekeepers import calls_rapid_response, heat, move_unit
-from sim.rules.police import professionalism_step
+from sim.rules.police import professionalism_step, route
 from sim.rules.population import born, dies, emigrates, return_chance, settle_returnee
-from sim.rules.transitions import disarm, join, transition_chance
+from sim.rules.reintegration import (
+    acceptance_met,
+    acceptance_step,
+    accepts,
+    hiring_factor,
+    record_step,
+)
+from sim.rules.transitions import disarm, join, join_faction, transition_chance
 from sim.rules.trust import flee, flees, perceive, relax, respond, settle_base, settles
+from sim.rules.weapons import arm, hand_in, seize_caches
 
 
 @njit(cache=True)
@@ -135,16 +176,21 @@ def information_phase(ag, prm, lay):
 
 @njit(cache=True)
 def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
-    """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips;
-    first maximum, as ``np.argmax``), and every unit, in random order, moves as its role says
-    (ODD 7.8)."""
+    """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips,
+    as much of it as a partial force attends to, ODD 7.25; first maximum, as ``np.argmax``),
+    and every unit, in random order, moves as its role says (ODD 7.8)."""
     f = lay.f
     w, h = grid.occ.shape
     hot = 0
+    partial = prm.strategy_partiality > 0.0  # communities: a partial force's attention (7.25)
     best = heat(f[L_VIOLENCE_CIV, 0, 0], f[L_INTEL, 0, 0], prm)
+    if partial:
+        best *= attention(f[L_COMMUNITY, 0, 0], prm)
     for x in range(w):
         for y in range(h):
             v = heat(f[L_VIOLENCE_CIV, x, y], f[L_INTEL, x, y], prm)
+            if partial:
+                v *= attention(f[L_COMMUNITY, x, y], prm)
             if v > best:
                 best = v
                 hot = x * h + y
@@ -157,8 +203,12 @@ def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
 @njit(cache=True)
 def combatants_phase(ag, grid, geo, prm, lay, rng, perm, free_stack, meta, events):
     """ODD 3 step 7: every combatant on the grid, in random order, takes its turn (ODD 7.9);
-    one removed or detained earlier in the phase is skipped."""
+    one removed or detained earlier in the phase is skipped. Weapon stores within combatants'
+    vision are summed first (raids, ODD 7.20)."""
     ai = ag.i
+    if prm.mechanisms_weapons and lay.scalars[S_STORED] >= 1.0:  # --- accept: ODD 7.20
+        box_sum_work(lay.f[L_STORE], prm.armed_groups_vision, prm.world_torus,
+                     lay.f[L_STORE_NEAR], lay.work[W_TMP], lay.col)
     n = shuffled_slots(ai, meta[META_HIGH], COMBATANT, perm, rng)
     for i in range(n):
         c = perm[i]
@@ -171,7 +221,10 @@ def combatants_phase(ag, grid, geo, prm, lay, rng, perm, free_stack, meta, event
 def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,
                       events):
     """ODD 3 step 8: every resident and combatant on the grid once, in slot order
-    (ODD 7.10)."""
+    (ODD 7.10): the acceptance ex-combatants meet is computed first
+    (:func:`acceptance_phase`, ODD 7.19); a resident who joins or re-arms needs a weapon at
+    hand (ODD 7.20)."""
+    acceptance_phase(ag, prm, lay, meta)
     ai = ag.i
     af = ag.f
     economy = grid.economy
@@ -188,20 +241,76 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
             prefetch(lf_flat, L_COMB_SEEN * n_cells + c)
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
+        if ai[a, I_KIND] == RESIDENT and not can_join(ai[a, I_GROUP], prm):
+            continue  # communities: no faction recruits from its group (ODD 7.25)
         x = ai[a, I_X]
         y = ai[a, I_Y]
+        ex = ai[a, I_EX_COMBATANT]
         p, ev = transition_chance(
-            ai[a, I_KIND], ai[a, I_STATE] == JAILED, ai[a, I_EMPLOYED], ai[a, I_EX_COMBATANT],
+            ai[a, I_KIND], ai[a, I_STATE] == JAILED, ai[a, I_EMPLOYED], ex,
             lf[L_COMB_SEEN, x, y] > 0, lf[L_DDR_REACH, x, y] > 0, af[a, F_HARDSHIP],
             economy[x, y], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], af[a, F_TRUST_PK],
-            legitimacy, mission_legitimacy, prm,
+            legitimacy, mission_legitimacy,
+            acceptance_met(lay, ai[a, I_FACTION], x, y) if ex else 0.0, prm,
         )
         if p >= 0.0 and uniform(rng) < p:
             if ev == EV_DISARMED:
+                hand_in(ag, grid, prm, lay, rng, a, events)
                 disarm(ag, grid, geo, prm, a, meta)
             else:
-                join(ag, grid, geo, prm, rng, a, meta)
+                faction = join_faction(ai[a, I_FACTION], ev == EV_RELAPSES, ai[a, I_GROUP], rng,
+                                       prm)
+                if not arm(lay, prm, x, y, faction, events):
+                    continue  # no weapon at hand: he does not join (ODD 7.20)
+                join(ag, grid, geo, prm, rng, a, faction, meta)
+                if ev == EV_RELAPSES:
+                    events[EV_RELAPSES_F0 + faction] += 1
             events[ev] += 1
+
+
+@njit(cache=True)
+def acceptance_phase(ag, prm, lay, meta):
+    """ODD 3 step 8, ODD 7.19: for every cell and faction f, the acceptance an ex-combatant of
+    f meets there: the mean of :func:`sim.rules.reintegration.accepts` over the residents
+    who are not ex-combatants within ``reintegration.radius`` cells (0 where there are none;
+    box sums), into the planes L_ACCEPT0 + f (read by relapse now and by hiring in step 11,
+    also for fighters who disarm in between). Returns how many ex-combatants are on the map
+    (nothing is computed with ``mechanisms.acceptance`` off)."""
+    if not prm.mechanisms_acceptance:
+        return 0
+    ai = ag.i
+    af = ag.f
+    f = lay.f
+    nf = prm.armed_groups_factions
+    for k in range(nf):
+        f[L_ACCEPT0 + k].fill(0.0)
+    n = f[L_ACCEPT_N]
+    n.fill(0.0)
+    ex = 0
+    for a in range(meta[META_HIGH]):
+        x = ai[a, I_X]
+        if not ai[a, I_ALIVE] or ai[a, I_KIND] != RESIDENT or x < 0:
+            continue
+        if ai[a, I_EX_COMBATANT]:
+            ex += 1
+            continue
+        y = ai[a, I_Y]
+        acc = af[a, F_ACCEPTANCE]
+        n[x, y] += 1.0
+        for k in range(nf):
+            f[L_ACCEPT0 + k, x, y] += accepts(acc, af[a, F_RECORD0 + k])
+    r = prm.reintegration_radius
+    torus = prm.world_torus
+    tmp = lay.work[W_TMP]
+    box_sum_work(n, r, torus, n, tmp, lay.col)
+    w, h = n.shape
+    for k in range(nf):
+        plane = f[L_ACCEPT0 + k]
+        box_sum_work(plane, r, torus, plane, tmp, lay.col)
+        for x in range(w):
+            for y in range(h):
+                plane[x, y] = plane[x, y] / n[x, y] if n[x, y] > 0.0 else 0.0
+    return ex
 
 
 @njit(cache=True)
@@ -223,15 +332,31 @@ def events_seen(grid, prm, lay):
 
 
 @njit(cache=True)
+def acts_seen(prm, lay, events):
+    """ODD 7.19: what residents see of each faction, its members' attacks and predation of
+    this tick within their vision (box sums; none this tick: nothing to sum)."""
+    if events[EV_ATTACKS] + events[EV_PREDATIONS] == 0:
+        return
+    f = lay.f
+    for k in range(prm.armed_groups_factions):
+        box_sum_work(f[L_FACTION_EV0 + k], prm.residents_vision, prm.world_torus,
+                     f[L_FACTION_EV0 + k], lay.work[W_TMP], lay.col)
+
+
+@njit(cache=True)
 def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
     """ODD 3 step 9: every resident once (ODD 7.11, 7.16): trust relaxes toward its base,
     fear fades or grows, the memory of whom the force protects is updated, trust responds to
-    what the resident saw and the base follows; then reports and flight.
+    what the resident saw and the base follows (for an adaptive mission it passes on some of
+    what it saw, ODD 7.27); then reports and flight.
 
     Two passes with the same result as one pass in slot order: the deterministic update
     reads a dozen layers at the resident's cell, so it goes in cell order (the layers
     stream from memory; a resident's update reads nothing another one changes). Reports and
-    flight draw random numbers and move people, so they follow in slot order."""
+    flight draw random numbers and move people, so they follow in slot order. With the
+    peacekeeping layer's accept mechanisms, each resident also meets local partners (ODD
+    7.21) and updates its record of each faction and its acceptance of ex-combatants (ODD
+    7.19) after its trust."""
     ai = ag.i
     af = ag.f
     lf = lay.f
@@ -243,6 +368,10 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
     af_flat = af.reshape(af.size)
     lf_flat = lf.reshape(lf.size)
     n_cells = w * h
+    partners_on = prm.mechanisms_partners and lay.scalars[S_PARTNER_TOTAL] > 0.0
+    deployed = meta[META_UNITS] > 0
+    acceptance_on = prm.mechanisms_acceptance
+    n_factions = prm.armed_groups_factions
 
     def relax_row(a):
         # sim.rules.trust.relax on the resident's row (the informant count is written only
@@ -262,6 +391,7 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         af[a, F_TRUST_POLICE0] = settle_base(af[a, F_TRUST_POLICE], af[a, F_TRUST_POLICE0],
                                              prm)
 
+    fb = feedback_on(prm)  # communities: residents and leaders tell the mission (ODD 7.27)
     # residents on the grid, in cell order: what they saw this tick
     for x in range(w):
         for y in range(h):
@@ -292,10 +422,35 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
                 lf[L_LEADER_N, x, y], lf[L_LEADER_TRUST, x, y], lf[L_MENTOR, x, y],
                 abuse[x, y], max(0.0, theirs - mine), prm,
             )
+            # --- accept: local partners (ODD 7.21), records and acceptance (ODD 7.19) ---
+            if partners_on:
+                reach = lf[L_PARTNER_REACH, x, y]
+                if reach > 0.0:
+                    t, dialogue = partner_engagement(t, dialogue, reach, deployed, prm)
+            if acceptance_on:
+                for k in range(n_factions):
+                    af[a, F_RECORD0 + k] = record_step(af[a, F_RECORD0 + k],
+                                                       lf[L_FACTION_EV0 + k, x, y], prm)
+                af[a, F_ACCEPTANCE] = acceptance_step(
+                    af[a, F_ACCEPTANCE], dialogue,
+                    lf[L_PARTNER_REACH, x, y] if partners_on else 0.0, prm)
             af[a, F_DIALOGUE] = dialogue
             af[a, F_TRUST_PK] = t
             af[a, F_TRUST_POLICE] = tp
             settle_row(a)
+            if fb:  # communities: what it passes on to the mission's review (ODD 7.27)
+                v0 = lf[L_VICTIM_EV, x, y]
+                v1 = lf[L_VICTIM_EV1, x, y]
+                mine, theirs = (v1, v0) if ai[a, I_GROUP] == 1 else (v0, v1)
+                told = violence_told(mine, theirs, lf[L_HARM_EV, x, y], prm)
+                leader = ai[a, I_LEADER] != 0
+                engaged = lf[L_ENGAGE, x, y] > 0
+                if told > 0.0:
+                    lf[L_REPORTED, x, y] += told * willingness(
+                        t, af[a, F_FEAR], lf[L_PK_REACH, x, y] > 0, leader, engaged, prm)
+                if leader and engaged:
+                    lf[L_VOICE_TRUST, x, y] += t
+                    lf[L_VOICE_N, x, y] += 1.0
     # every resident, in slot order: those in jail only relax; the others may report and flee
     tips_next = meta[META_TIP_NEXT]
     for a in range(high):
@@ -315,7 +470,7 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         p = tip_chance(lf[L_COMB_SEEN, x, y] > 0, af[a, F_TRUST_PK], af[a, F_TRUST_POLICE],
                        af[a, F_FEAR], mission_legitimacy, prm)
         if p >= 0.0 and uniform(rng) < p:
-            tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events)
+            tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta)
         v = lf[L_VIOLENCE_CIV, x, y] + lf[L_VIOLENCE_BATTLE, x, y]
         if flees(v, prm):
             flee(ag, grid, geo, prm, lay, rng, a)
@@ -325,11 +480,13 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
 
 
 @njit(inline="always", cache=True)
-def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events):
+def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta):
     """ODD 7.16, a report by resident ``a`` at (x, y): a uniformly random combatant in its
     vision (none left in sight: no report), the force it tells
-    (:func:`sim.rules.information.recipient`; none in reach: the tip is lost), the tip
-    filed (with ``mechanisms.information`` on) and,
+    (:func:`sim.rules.information.recipient`, or with a leader of a police forum within
+    reach :func:`sim.rules.police.route`, ODD 7.26; a local partner may first widen who is
+    within reach, :func:`sim.rules.partners.relays`, ODD 7.21; none in reach: the tip is
+    lost), the tip filed (with ``mechanisms.information`` on) and,
     with probability ``information.p_exposure``, the reporter known to the armed group for
     ``trust.informant_memory`` ticks. Returns the tip table's next row."""
     ai = ag.i
@@ -338,13 +495,39 @@ def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events):
     c = neighbour_where(ai, grid, geo, prm, rng, x, y, ai[a, I_VCLASS], seen_combatant, a)[0]
     if c < 0:  # the combatant it saw has moved out of sight: nothing to report
         return tips_next
-    force = recipient(af[a, F_TRUST_PK], af[a, F_TRUST_POLICE], lf[L_PK_REACH, x, y] > 0,
-                      lf[L_POLICE_REACH, x, y] > 0 or lf[L_COMMUNITY_REACH, x, y] > 0, prm)
+    unit_near = lf[L_PK_REACH, x, y] > 0
+    officer_near = lf[L_POLICE_REACH, x, y] > 0 or lf[L_COMMUNITY_REACH, x, y] > 0
+    t_pk, t_pol = af[a, F_TRUST_PK], af[a, F_TRUST_POLICE]
+    # --- communities: a leader in a police forum within reach passes tips on (ODD 7.26) ---
+    forum = lf[L_RELAY, x, y] > 0
+    relayed = False
+    if forum:
+        force, relayed = route(t_pk, t_pol, unit_near, officer_near, prm)
+    else:
+        force = recipient(t_pk, t_pol, unit_near, officer_near, prm)
+    direct = force
+    reach = lf[L_PARTNER_REACH, x, y]
+    if prm.mechanisms_partners and reach > 0.0 and lay.scalars[S_PARTNER_TOTAL] > 0.0:
+        # --- accept: a local partner may pass the tip on (ODD 7.21)
+        unit_near, officer_near = relays(t_pk, t_pol, unit_near, officer_near, reach,
+                                         meta[META_UNITS], meta[META_OFFICERS], uniform(rng),
+                                         prm)
+        if forum:
+            force, relayed = route(t_pk, t_pol, unit_near, officer_near, prm)
+        else:
+            force = recipient(t_pk, t_pol, unit_near, officer_near, prm)
+        if force >= 0 and force != direct:
+            events[EV_TIPS_PARTNERS] += 1
     if force < 0:
         events[EV_TIPS_LOST] += 1
         return tips_next
     c = grid.occ.reshape(-1)[c]
     events[EV_TIPS] += 1
+    events[EV_TIPS_G0 + ai[a, I_GROUP]] += 1  # communities: by the reporter's group
+    if force == POLICE_FORCE:
+        events[EV_TIPS_POLICE] += 1
+        if relayed:
+            events[EV_TIPS_RELAYED] += 1
     if prm.mechanisms_information:
         tx, ty = noisy_cell(ai[c, I_X], ai[c, I_Y], rng, geo.width, geo.height, geo.torus, prm)
         tips_next = file_tip(lay.tips, tips_next, c, ai[c, I_UID], tx, ty, force, prm)
@@ -395,8 +578,9 @@ def population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
 
 
 @njit(cache=True)
-def livelihoods_phase(ag, grid, prm, rng, meta):
-    """ODD 3 step 11: every resident on the grid once, in slot order (ODD 7.12, jobs)."""
+def livelihoods_phase(ag, grid, prm, rng, meta, lay):
+    """ODD 3 step 11: every resident on the grid once, in slot order (ODD 7.12, jobs; an
+    ex-combatant's chance of a job depends on the acceptance he meets, ODD 7.19)."""
     ai = ag.i
     economy = grid.economy
     high = meta[META_HIGH]
@@ -408,8 +592,12 @@ def livelihoods_phase(ag, grid, prm, rng, meta):
         if not ai[a, I_ALIVE] or ai[a, I_KIND] != RESIDENT or ai[a, I_X] < 0:
             continue
         employed = ai[a, I_EMPLOYED]
-        p = job_change_chance(employed, ai[a, I_EX_COMBATANT], economy[ai[a, I_X], ai[a, I_Y]],
-                              prm)
+        x = ai[a, I_X]
+        y = ai[a, I_Y]
+        ex = ai[a, I_EX_COMBATANT]
+        p = job_change_chance(employed, ex, economy[x, y], prm)
+        if ex and not employed and p > 0.0:  # --- accept: employers who accept him (7.19)
+            p *= hiring_factor(acceptance_met(lay, ai[a, I_FACTION], x, y), prm)
         if p >= 0.0 and uniform(rng) < p:
             ai[a, I_EMPLOYED] = 0 if employed else 1
 
@@ -424,6 +612,34 @@ def police_phase(ag, prm, mentor, meta):
             continue
         mentored = mentor[ai[a, I_X], ai[a, I_Y]] > 0
         af[a, F_PROFESSIONALISM] = professionalism_step(af[a, F_PROFESSIONALISM], mentored, prm)
+
+
+@njit(cache=True)
+def partners_phase(prm, lay, meta):
+    """ODD 3 step 11, ODD 7.21: every local partner (at a settlement) builds capacity while
+    units are deployed and loses some every tick
+    (:func:`sim.rules.partners.capacity_step`)."""
+    if not prm.mechanisms_partners:
+        return
+    f = lay.f
+    h = f.shape[2]
+    deployed = meta[META_UNITS] > 0
+    total = 0.0
+    for m in lay.markets:
+        x = m // h
+        y = m - x * h
+        if f[L_PARTNER_SITE, x, y] > 0.0:
+            f[L_PARTNER, x, y] = capacity_step(f[L_PARTNER, x, y], deployed, prm)
+            total += f[L_PARTNER, x, y]
+    lay.scalars[S_PARTNER_TOTAL] = total
+
+
+@njit(cache=True)
+def weapons_phase(prm, lay, rng, events):
+    """ODD 3 step 3, ODD 7.20: the forces' fresh tips near caches lead them there
+    (:func:`sim.rules.weapons.seize_caches`)."""
+    if prm.mechanisms_weapons and prm.mechanisms_information and lay.scalars[S_CACHED] >= 1.0:
+        seize_caches(lay, prm, rng, events)
 
 
 @njit(cache=True)
@@ -481,26 +697,30 @@ def environment_phase(grid, prm, lay):
 def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, perm, layer_perm,
                free_stack, meta, events):
     """Everything in a tick after the mission timeline, in the order of ODD 3: tips age and
-    warn, units move, presence is sensed, the civil-violence core runs (random-sequential
-    activation), then armed groups, detention, transitions, trust and reports, population,
-    livelihoods, police and the environment. Per-tick event fields are cleared at the end."""
+    warn (and lead to weapon caches), units move, presence is sensed, the civil-violence core
+    runs (random-sequential activation), then armed groups, detention, transitions, trust and
+    reports, population, livelihoods, police, local partners and the environment. Per-tick
+    event fields are cleared at the end; the event-site planes when the tick starts."""
     f = lay.f
     for layer in SITE_LAYERS:
         f[layer].fill(0.0)
     n_warned = information_phase(ag, prm, lay)
+    weapons_phase(prm, lay, rng, events)
     units_phase(ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
     presence(ag, meta, lay, prm)
     tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events)
     combatants_phase(ag, grid, geo, prm, lay, rng, layer_perm, free_stack, meta, events)
-    detention_phase(ag, grid, geo, prm, rng, meta, events)
+    detention_phase(ag, grid, geo, prm, lay, rng, meta, events)
     transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,
                       events)
     f[L_SITE_ABUSE, :, :] = grid.abuse_ev  # where, before events_seen spreads it over vision
     events_seen(grid, prm, lay)
+    acts_seen(prm, lay, events)
     trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy)
     population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events)
-    livelihoods_phase(ag, grid, prm, rng, meta)
+    livelihoods_phase(ag, grid, prm, rng, meta, lay)
     police_phase(ag, prm, lay.f[L_MENTOR], meta)
+    partners_phase(prm, lay, meta)
     environment_phase(grid, prm, lay)
     for layer in EVENT_LAYERS:
         f[layer].fill(0.0)

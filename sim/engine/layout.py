@@ -64,11 +64,42 @@ ROLE_CODES = {
     EV_RIVAL_CLASHES,
 ) = range(28)
 N_EVENTS = 28
+# --- communities: rival factions, two communities, police dialogue ---
+(
+    EV_CROSSFIRE,  # bystanders hit in clashes between rival factions (ODD 7.25)
+    EV_CASUALTIES_G0,  # civilian casualties among residents of group 0
+    EV_CASUALTIES_G1,  # ... of group 1
+    EV_TIPS_G0,  # tips that reached a force, by the reporter's group
+    EV_TIPS_G1,
+    EV_TIPS_POLICE,  # tips that reached the police (directly or through a leader, ODD 7.26)
+    EV_TIPS_RELAYED,  # tips a leader in a police-community forum passed on (ODD 7.26)
+) = range(N_EVENTS, N_EVENTS + 7)
+N_EVENTS += 7
+# --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+(
+    EV_PREDATIONS,  # armed-group members preying on residents (abusiveness)
+    EV_WEAPONS_COLLECTED,  # weapons handed in at DDR sites
+    EV_WEAPONS_DESTROYED,  # ... of which destroyed at once
+    EV_WEAPONS_HIDDEN,  # weapons disarming fighters hid in a cache instead
+    EV_WEAPONS_SEIZED,  # cached weapons found through tips and seized
+    EV_WEAPONS_RAIDED,  # stored weapons carried off in raids
+    EV_ARMING_FAILED,  # joins and re-armings that found no weapon at hand
+    EV_TIPS_PARTNERS,  # tips that reached a force through a local partner
+    EV_RELAPSES_F0,  # relapses by the ex-combatant's faction, one counter per faction
+    EV_RELAPSES_F1,
+    EV_RELAPSES_F2,
+    EV_RELAPSES_F3,
+) = range(N_EVENTS, N_EVENTS + 12)
+N_EVENTS += 12
+MAX_FACTIONS = 4  # armed_groups.factions is at most this (per-faction counters and planes)
 # meta: [top of the free-slot stack, next unique id, 1 + highest slot ever used, refugees
 # abroad, next row of the tip table] (loops over slots stop at META_HIGH: slots above it were
 # never alive)
 META_FREE_TOP, META_NEXT_UID, META_HIGH, META_ABROAD, META_TIP_NEXT = 0, 1, 2, 3, 4
 N_META = 5
+# --- accept: units and officers on the map when presence was last computed (ODD 7.21) ---
+META_UNITS, META_OFFICERS = N_META, N_META + 1
+N_META += 2
 
 # columns of the int table (Agents.i)
 (
@@ -94,6 +125,9 @@ N_META = 5
     I_COMMUNITY,
 ) = range(20)
 N_INT = 20
+# --- communities: police-community forums (ODD 7.26) ---
+I_DIALOGUE = N_INT  # an officer who meets community leaders
+N_INT += 1
 # columns of the float table (Agents.f)
 (
     F_HARDSHIP,
@@ -112,6 +146,10 @@ N_INT = 20
     F_INTEL_POLICE,
 ) = range(14)
 N_FLOAT = 14
+# --- accept: residents' acceptance of ex-combatants and record of each faction (ODD 7.19) ---
+F_ACCEPTANCE = N_FLOAT
+F_RECORD0, F_RECORD1, F_RECORD2, F_RECORD3 = range(N_FLOAT + 1, N_FLOAT + 5)
+N_FLOAT += 5
 
 INT_COLUMNS = {
     "kind": I_KIND,  # RESIDENT / POLICE / PEACEKEEPER / COMBATANT
@@ -125,7 +163,7 @@ INT_COLUMNS = {
     "death_age": I_DEATH_AGE,
     "uid": I_UID,  # unique id (slots are reused, uids are not)
     "vclass": I_VCLASS,  # vision class (index into Geometry.offsets)
-    "faction": I_FACTION,  # combatants' faction
+    "faction": I_FACTION,  # combatants' faction; ex-combatants': the one they fought for
     "employed": I_EMPLOYED,
     "ex_combatant": I_EX_COMBATANT,
     "displaced": I_DISPLACED,
@@ -134,6 +172,7 @@ INT_COLUMNS = {
     "role": I_ROLE,  # peacekeeper role
     "home": I_HOME,  # flat cell of a unit's post / site, or its partner's slot
     "community": I_COMMUNITY,  # community-policing officer
+    "dialogue": I_DIALOGUE,  # officer who meets community leaders (ODD 7.26)
 }
 FLOAT_COLUMNS = {
     "hardship": F_HARDSHIP,  # h ~ U(0, 1)
@@ -150,16 +189,25 @@ FLOAT_COLUMNS = {
     "protection_other": F_PROT_OTHER,  # ... and of the other group
     "intel": F_INTEL,  # combatants: freshness of the tips the mission holds on them
     "intel_police": F_INTEL_POLICE,  # ... the police hold on them
+    # --- accept ---
+    "acceptance": F_ACCEPTANCE,  # residents: acceptance of ex-combatants (ODD 7.19)
+    "record0": F_RECORD0,  # residents: what they remember faction 0 did to residents
+    "record1": F_RECORD1,
+    "record2": F_RECORD2,
+    "record3": F_RECORD3,
 }
-BOOL_COLUMNS = frozenset({"alive", "employed", "ex_combatant", "displaced", "leader", "community"})
+BOOL_COLUMNS = frozenset({"alive", "employed", "ex_combatant", "displaced", "leader", "community",
+                          "dialogue"})
 # columns of the peacekeeping layer, zeroed when a slot is (re)used
 LAYER_INT_COLUMNS = (
     I_FACTION, I_EMPLOYED, I_EX_COMBATANT, I_DISPLACED, I_LEADER, I_INFORMANT, I_ROLE,
     I_COMMUNITY,
+    I_DIALOGUE,  # communities
 )
 LAYER_FLOAT_COLUMNS = (
     F_AGGRESSION, F_TRUST_PK, F_TRUST_POLICE, F_TRUST_PK0, F_TRUST_POLICE0, F_DIALOGUE,
     F_PROFESSIONALISM, F_FEAR, F_PROT_OWN, F_PROT_OTHER, F_INTEL, F_INTEL_POLICE,
+    F_ACCEPTANCE, F_RECORD0, F_RECORD1, F_RECORD2, F_RECORD3,  # --- accept ---
 )
 
 # cell layers of the peacekeeping layer: planes of Layers.f
@@ -197,18 +245,12 @@ LAYER_NAMES = (
     "retaliation_ev",  # attacks on known informants this tick (seen within vision)
     "retaliation_heard",  # the same, heard of within information.hear_radius
     "programme",
-    # where this tick's events happened, one count per event at its cell (cleared when the
-    # next tick starts, so they can be read after a step; no rule reads them: the trainer
-    # app's event feed does)
-    "site_attack",  # attacks on civilians, at the victim's cell
-    "site_killed",  # civilians killed by an attack
-    "site_protected",  # attacks interrupted by units nearby
-    "site_interdict",  # interdictions, at the combatant's cell
-    "site_tipped",  # ... of a combatant on whom the mission held tips
-    "site_harm",  # bystanders harmed by an interdiction
-    "site_harm_killed",  # ... and killed
-    "site_arrest",  # police arrests of combatants
-    "site_abuse",  # abuses by police (arrests of protesters or combatants), at the abuse cell
+    # --- communities ---
+    "relay",  # leaders in a police-community forum within trust.leader_radius (ODD 7.26)
+    "reported",  # violence residents and leaders told the mission, since the last review (7.27)
+    "voice_trust",  # trust in peacekeepers of engaged leaders, summed since the last review
+    "voice_n",  # ... and how many leader-ticks that sum holds
+    "community",  # the community most residents near a cell belong to, at set-up (ODD 7.25)
 )
 N_LAYERS = len(LAYER_NAMES)
 (
@@ -245,6 +287,64 @@ N_LAYERS = len(LAYER_NAMES)
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
     L_PROGRAMME,
+    L_RELAY,
+    L_REPORTED,
+    L_VOICE_TRUST,
+    L_VOICE_N,
+    L_COMMUNITY,
+) = range(N_LAYERS)
+# --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+ACCEPT_LAYER_NAMES = (
+    "faction_ev0",  # attacks and predation by faction 0 this tick, at the victim (box sums:
+    "faction_ev1",  # ... seen within residents' vision)
+    "faction_ev2",
+    "faction_ev3",
+    "accept0",  # acceptance an ex-combatant of faction 0 meets here (mean over residents
+    "accept1",  # within reintegration.radius; computed in step 8)
+    "accept2",
+    "accept3",
+    "accept_n",  # residents (not ex-combatants) within reintegration.radius
+    "cache",  # weapons in armed-group caches
+    "store",  # weapons stored at DDR sites
+    "store_near",  # stored weapons within combatants' vision
+    "partner_site",  # 1 where a local partner organisation works
+    "partner",  # its capacity
+    "partner_reach",  # partners' capacity within partners.radius
+)
+(
+    L_FACTION_EV0,
+    L_FACTION_EV1,
+    L_FACTION_EV2,
+    L_FACTION_EV3,
+    L_ACCEPT0,
+    L_ACCEPT1,
+    L_ACCEPT2,
+    L_ACCEPT3,
+    L_ACCEPT_N,
+    L_CACHE,
+    L_STORE,
+    L_STORE_NEAR,
+    L_PARTNER_SITE,
+    L_PARTNER,
+    L_PARTNER_REACH,
+) = range(N_LAYERS, N_LAYERS + len(ACCEPT_LAYER_NAMES))
+LAYER_NAMES = LAYER_NAMES + ACCEPT_LAYER_NAMES
+N_LAYERS = len(LAYER_NAMES)
+# --- events: where this tick's events happened, one count per event at its cell (cleared when
+# the next tick starts, so they can be read after a step; no rule reads them: the trainer app's
+# event feed does; ODD 7.28)
+SITE_LAYER_NAMES = (
+    "site_attack",  # attacks on civilians, at the victim's cell
+    "site_killed",  # civilians killed by an attack
+    "site_protected",  # attacks interrupted by units nearby
+    "site_interdict",  # interdictions, at the combatant's cell
+    "site_tipped",  # ... of a combatant on whom the mission held tips
+    "site_harm",  # bystanders harmed by an interdiction
+    "site_harm_killed",  # ... and killed
+    "site_arrest",  # police arrests of combatants
+    "site_abuse",  # abuses by police (arrests of protesters or combatants), at the abuse cell
+)
+(
     L_SITE_ATTACK,
     L_SITE_KILLED,
     L_SITE_PROTECTED,
@@ -254,11 +354,15 @@ N_LAYERS = len(LAYER_NAMES)
     L_SITE_HARM_KILLED,
     L_SITE_ARREST,
     L_SITE_ABUSE,
-) = range(N_LAYERS)
+) = range(N_LAYERS, N_LAYERS + len(SITE_LAYER_NAMES))
+LAYER_NAMES = LAYER_NAMES + SITE_LAYER_NAMES
+N_LAYERS = len(LAYER_NAMES)
+
 # the event planes cleared at the end of every tick
 EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,
-                L_RETALIATION_EV, L_RETALIATION_HEARD)
-# the event-site planes, cleared when a tick starts
+                L_RETALIATION_EV, L_RETALIATION_HEARD,
+                L_FACTION_EV0, L_FACTION_EV1, L_FACTION_EV2, L_FACTION_EV3)  # --- accept
+# the event-site planes, cleared when a tick starts (--- events)
 SITE_LAYERS = (L_SITE_ATTACK, L_SITE_KILLED, L_SITE_PROTECTED, L_SITE_INTERDICT, L_SITE_TIPPED,
                L_SITE_HARM, L_SITE_HARM_KILLED, L_SITE_ARREST, L_SITE_ABUSE)
 
@@ -281,8 +385,10 @@ SITE_LAYERS = (L_SITE_ATTACK, L_SITE_KILLED, L_SITE_PROTECTED, L_SITE_INTERDICT,
     W_COMBATANTS,
     W_NEAR,
     W_TARGET,
+    W_DIALOGUE,  # communities: officers who meet leaders (ODD 7.26)
+    W_FORUM,  # communities: leaders who take part in a forum
     W_FACTION,  # one plane per faction from here on
-) = range(18)
+) = range(20)
 
 
 def n_work_planes(factions: int) -> int:
@@ -299,6 +405,15 @@ N_CENSUS = 9
 T_ALIVE, T_TARGET, T_UID, T_X, T_Y, T_AGE, T_FORCE = range(7)
 N_TIP = 7
 
+# --- accept: scalar state of the layer (Layers.scalars): faction stocks and abusiveness, and
+# running totals (ODD 7.19-7.21)
+S_STOCK0 = 0  # weapons each faction holds off the map: S_STOCK0 + faction
+S_ABUSIVENESS0 = MAX_FACTIONS  # each faction's abusiveness: S_ABUSIVENESS0 + faction
+S_STORED = 2 * MAX_FACTIONS  # weapons in DDR stores (all cells)
+S_CACHED = S_STORED + 1  # weapons in caches (all cells)
+S_PARTNER_TOTAL = S_STORED + 2  # partners' summed capacity
+N_SCALARS = S_STORED + 3
+
 
 class Layers(NamedTuple):
     """Cell layers and per-tick presence/event fields, as the kernels see them."""
@@ -310,6 +425,7 @@ class Layers(NamedTuple):
     tips: np.ndarray  # int64 [capacity, N_TIP]: the tips held by the forces (T_* above)
     markets: np.ndarray  # int64 [markets]: flat cells of the settlements/markets
     warned: np.ndarray  # int64 [markets]: scratch: the warned ones this tick
+    scalars: np.ndarray  # float64 [N_SCALARS]: stocks, abusiveness, totals (S_* above)
 
 
 class Agents(NamedTuple):

@@ -17,16 +17,19 @@ from sim.engine.layout import (
     C_PEACEKEEPERS,
     C_POLICE,
     DETAINED,
+    F_ACCEPTANCE,
     F_DIALOGUE,
     F_FEAR,
     F_HARDSHIP,
     F_PROFESSIONALISM,
+    F_RECORD0,
     F_TRUST_PK,
     F_TRUST_POLICE,
     I_ALIVE,
     I_DISPLACED,
     I_EMPLOYED,
     I_EX_COMBATANT,
+    I_FACTION,
     I_GROUP,
     I_KIND,
     I_ROLE,
@@ -35,15 +38,21 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     L_INFRASTRUCTURE,
+    L_PARTNER_SITE,
     L_VIOLENCE,
     L_VIOLENCE_BATTLE,
     L_VIOLENCE_CIV,
+    MAX_FACTIONS,
     META_ABROAD,
     META_HIGH,
     PEACEKEEPER,
     POLICE,
     RESIDENT,
     ROLE_CODES,
+    S_CACHED,
+    S_PARTNER_TOTAL,
+    S_STOCK0,
+    S_STORED,
 )
 from sim.rules.civil_violence import grievance
 
@@ -69,6 +78,19 @@ from sim.rules.civil_violence import grievance
     M_ROLES,  # peacekeepers per role code from here on
 ) = range(18)
 N_METRICS = M_ROLES + len(ROLE_CODES)
+# --- communities: trust in police by communal group ---
+M_TRUST_POLICE_G0 = N_METRICS
+M_TRUST_POLICE_G1 = N_METRICS + 1
+N_METRICS += 2
+# --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+M_ACCEPTANCE = N_METRICS  # mean acceptance of ex-combatants, residents not ex-combatants
+M_ACCEPT_F0 = M_ACCEPTANCE + 1  # ... of faction f's: acceptance x (1 - record), + f
+M_EX_F0 = M_ACCEPT_F0 + MAX_FACTIONS  # ex-combatants (residents) of faction f, + f
+M_PARTNER_CAPACITY = M_EX_F0 + MAX_FACTIONS  # mean capacity of the partners
+M_STORED = M_PARTNER_CAPACITY + 1  # weapons in DDR stores
+M_CACHED = M_STORED + 1  # weapons in caches
+M_STOCK = M_CACHED + 1  # weapons in the factions' stocks
+N_METRICS = M_STOCK + 1
 
 
 @njit(cache=True)
@@ -212,6 +234,9 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     trusting = 0
     g_sum = np.zeros(2)
     g_n = np.zeros(2)
+    gp_sum = np.zeros(2)  # communities: trust in police by group
+    n_accept = 0
+    nf = prm.armed_groups_factions
     for a in range(meta[META_HIGH]):
         if not ai[a, I_ALIVE]:
             continue
@@ -220,6 +245,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
             out[M_DISPLACED] += ai[a, I_DISPLACED] != 0
             out[M_EMPLOYED] += ai[a, I_EMPLOYED] != 0
             out[M_EX_COMBATANTS] += ai[a, I_EX_COMBATANT] != 0
+            n_accept += accept_row(ai, af, a, nf, out)  # --- accept
             x = ai[a, I_X]
             t_pk = af[a, F_TRUST_PK]
             buf[0, n_res] = t_pk
@@ -229,6 +255,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
             g = ai[a, I_GROUP]
             g_sum[g] += t_pk
             g_n[g] += 1
+            gp_sum[g] += af[a, F_TRUST_POLICE]
             buf[2, n_res] = grievance(
                 af[a, F_HARDSHIP],
                 x >= 0,
@@ -260,3 +287,45 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf):
     out[M_TRUST_PK_G0] = g_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
     out[M_TRUST_PK_G1] = g_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
     out[M_ABROAD] = meta[META_ABROAD]
+    out[M_TRUST_POLICE_G0] = gp_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
+    out[M_TRUST_POLICE_G1] = gp_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
+    accept_metrics(prm, lay, n_accept, out)
+
+
+@njit(inline="always", cache=True)
+def accept_row(ai, af, a, nf, out):
+    """ODD 7.19, one resident's share of the acceptance metrics (:func:`accept_metrics`):
+    an ex-combatant counts for his faction; any other resident adds its acceptance, and its
+    acceptance of each faction's ex-fighters. Returns 1 for a resident who is not an
+    ex-combatant."""
+    if ai[a, I_EX_COMBATANT]:
+        out[M_EX_F0 + ai[a, I_FACTION]] += 1
+        return 0
+    acc = af[a, F_ACCEPTANCE]
+    out[M_ACCEPTANCE] += acc
+    for k in range(nf):
+        out[M_ACCEPT_F0 + k] += acc * (1.0 - af[a, F_RECORD0 + k])
+    return 1
+
+
+@njit(inline="always", cache=True)
+def accept_metrics(prm, lay, n, out):
+    """ODD 7.14, 7.19-7.21: residents' mean acceptance of ex-combatants, and of each faction's
+    (acceptance x (1 - record)), over the ``n`` residents who are not ex-combatants (sums of
+    :func:`accept_row`); ex-combatants by the faction they fought for; partners' mean
+    capacity; weapons in stores, caches and the factions' stocks."""
+    nf = prm.armed_groups_factions
+    if n > 0:
+        out[M_ACCEPTANCE] /= n
+        for k in range(nf):
+            out[M_ACCEPT_F0 + k] /= n
+    sites = 0
+    for m in lay.markets:
+        if lay.f[L_PARTNER_SITE].reshape(-1)[m] > 0.0:
+            sites += 1
+    s = lay.scalars
+    out[M_PARTNER_CAPACITY] = s[S_PARTNER_TOTAL] / sites if sites > 0 else 0.0
+    out[M_STORED] = s[S_STORED]
+    out[M_CACHED] = s[S_CACHED]
+    for k in range(nf):
+        out[M_STOCK] += s[S_STOCK0 + k]

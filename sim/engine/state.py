@@ -57,8 +57,10 @@ class LayerTable:
         self.markets = np.zeros(0, np.int64) if markets is None else \
             np.ascontiguousarray(markets, dtype=np.int64)
         work = np.zeros((K.n_work_planes(factions), width, height), np.float64)
+        self.scalars = np.zeros(K.N_SCALARS, np.float64)
         self.packed = K.Layers(self.f, self.comb_own, work, np.zeros(height, np.float64),
-                               self.tips, self.markets, np.zeros_like(self.markets))
+                               self.tips, self.markets, np.zeros_like(self.markets),
+                               self.scalars)
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in K.LAYER_NAMES:

@@ -42,8 +42,10 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BOOTSTRAP = 2000
 LEVEL = 0.95
 WEEKS_PER_MONTH = 52.0 / 12.0
-#: district-level outputs requested from the model (``{i}`` = district id bx * k + by)
+#: district-level outputs the district patterns need from the model (``{i}`` = district id
+#: bx * k + by, ``economy.districts`` blocks per side); Model 2.0 does not report them yet
 DISTRICT_ATTACKS, DISTRICT_UNITS = "attacks_d{i}", "units_d{i}"
+DISTRICT_CLASHES = "clashes_d{i}"
 
 Status = Literal["holds", "fails", "cannot be evaluated", "runs failed"]
 
@@ -358,32 +360,48 @@ def arm_curves(runs: Runs, key: str | Callable[[pd.DataFrame], pd.Series],
     return curves
 
 
+def paired_changes(runs: Runs, base: str, arm: str, other: str | None,
+                   keys: Sequence[tuple[str, str]]) -> str:
+    """Paired mean changes of summary keys from ``base`` to ``arm`` (and to ``other``), as
+    words for a note: the mechanism behind a verdict, in numbers."""
+    parts = []
+    for key, label in keys:
+        arms = [a for a in (arm, other) if a is not None]
+        w = runs.wide(key, [base, *arms])
+        ch = [t_ci((w[a] - w[base]).to_numpy()).text() for a in arms]
+        parts.append(f"{label} {' / '.join(ch)}")
+    return "; ".join(parts)
+
+
 def verdict(checks: list[Check]) -> Status:
     return "holds" if checks and all(c.holds for c in checks) else "fails"
 
 
 # --------------------------------------------------------------------------- outcomes
 
-
-def months(df: pd.DataFrame) -> pd.Series:
-    return pd.to_numeric(df["ticks"], errors="coerce") / WEEKS_PER_MONTH
-
-
-def civilian_deaths_per_100k_month(df: pd.DataFrame) -> pd.Series:
-    """The model's own key when it reports one; else civilian casualties per 100,000 initial
-    residents per month (4.33 weekly ticks)."""
-    own = "civilian_deaths_per_100k_month"
-    if own in df and df[own].notna().all():
-        return pd.to_numeric(df[own], errors="coerce")
-    return (pd.to_numeric(df["casualties_total"], errors="coerce") * 1e5
-            / pd.to_numeric(df["residents_initial"], errors="coerce") / months(df))
+#: Model 2.0's own per-run rates (ODD 7.14): civilians killed (by armed groups, and bystanders
+#: killed by security forces) per 100,000 residents per month, and deaths in clashes per month
+CIVILIAN_RATE = "civilian_deaths_per_100k_month"
+BATTLE_RATE = "battle_deaths_per_month"
 
 
-def battle_deaths_per_month(df: pd.DataFrame) -> pd.Series:
-    """The model's own key when it reports one; else battle deaths per month."""
-    if "battle_deaths_per_month" in df and df["battle_deaths_per_month"].notna().all():
-        return pd.to_numeric(df["battle_deaths_per_month"], errors="coerce")
-    return pd.to_numeric(df["battle_deaths_total"], errors="coerce") / months(df)
+def window_sum(series: pd.DataFrame, column: str, after: int, length: int) -> float:
+    """Sum of a per-tick column over the ticks ``after + 1 .. after + length`` (the weeks
+    after an exit; NaN when the run has none of them)."""
+    t = series["tick"]
+    part = series.loc[(t > after) & (t <= after + length), column]
+    return float(part.sum()) if len(part) else math.nan
+
+
+def half_sums(series: pd.DataFrame, columns: Sequence[str]) -> tuple[dict[str, float],
+                                                                       dict[str, float]]:
+    """Sums of per-tick columns over the first half of a run (ticks 1 .. T // 2) and over
+    the second (T // 2 + 1 .. T): what happened early, and what followed."""
+    half = int(series["tick"].max()) // 2
+    early = series[(series["tick"] >= 1) & (series["tick"] <= half)]
+    late = series[series["tick"] > half]
+    return ({c: float(early[c].sum()) for c in columns},
+            {c: float(late[c].sum()) for c in columns})
 
 
 def waiting_times(active: np.ndarray, threshold: float) -> np.ndarray:
@@ -452,6 +470,9 @@ def presence_rates(attacks: np.ndarray, units: np.ndarray) -> tuple[float, int, 
 _TROOPS = (0.0, 0.01, 0.02, 0.04, 0.08)
 _POLICE = (0.015, 0.03, 0.06)
 _QUICK_MAP = {"world.width": 30, "world.height": 30}
+#: replications of the peacekeeping designs (a baseline run is ~0.2 s of CPU: precision is
+#: cheap, and an absence criterion such as HKS 2014's police row needs it to mean anything)
+_REPS = 20
 
 
 def _troops_police_design() -> Design:
@@ -461,13 +482,13 @@ def _troops_police_design() -> Design:
                  "police") for p in _POLICE]
     return Design(
         name="troops_and_police", scenario="baseline.toml", arms=tuple(arms),
-        replications=10, ticks=156,
+        replications=_REPS, ticks=156,
         set={"police.recruitment": 0.0, "mission.drawdown_start": None},
         quick={"replications": 4, "ticks": 78, "set": _QUICK_MAP})
 
 
 def _single_lever_design(name: str, key: str, levels: Sequence[float], labels: Sequence[str],
-                         ticks: int = 156, replications: int = 10,
+                         ticks: int = 156, replications: int = _REPS,
                          extra: Mapping[str, Any] | None = None) -> Design:
     arms = tuple(Arm(lab, {key: v}, None, name) for v, lab in zip(levels, labels, strict=True))
     return Design(name=name, scenario="baseline.toml", arms=arms, replications=replications,
@@ -483,7 +504,7 @@ def hultman_kathman_shannon_2013_troops() -> Pattern:
     design = _troops_police_design()
 
     def evaluate(runs: Runs) -> Evaluation:
-        y = civilian_deaths_per_100k_month
+        y = CIVILIAN_RATE
         w = runs.wide(y, [f"troops_{d:g}" for d in _TROOPS])
         t0, t2, t4, t8 = (f"troops_{d:g}" for d in (0.0, 0.02, 0.04, 0.08))
         drop = bootstrap(w, lambda d: float((d[t0] - d[t8]).mean()))
@@ -513,22 +534,26 @@ def hultman_kathman_shannon_2013_troops() -> Pattern:
               "predicted killings drop steeply over the first thousands of troops and level "
               "off at large deployments.",
         design=design,
-        statistic="civilian deaths per 100,000 residents per month at peacekeeper densities "
-                  "0, 0.01, 0.02, 0.04, 0.08 per cell (baseline context, no drawdown, police "
-                  "held constant); paired differences over common seeds, bootstrap CIs",
+        statistic="civilian_deaths_per_100k_month (civilians killed, by armed groups or as "
+                  "bystanders of force, per 100,000 residents per month: the per-capita "
+                  "monthly killings HKS count) at peacekeeper densities 0, 0.01, 0.02, 0.04, "
+                  "0.08 per cell (baseline context, no drawdown, police held constant); "
+                  "paired differences over common seeds, bootstrap CIs",
         criterion="(1) none minus 0.08 > 0, CI excluding 0; (2) the decline per unit density "
                   "over 0-0.02 exceeds that over 0.04-0.08, CI of the difference excluding 0",
-        mechanism="Armed-group attacks are deterred by security presence in the attacker's "
-                  "vision (P_c = 1 - exp(-k_c S_v / B_v), ODD 7.9) and interdiction removes "
-                  "fighters; diminishing returns arise from overlap of vision, not from a "
-                  "term written for it.",
+        mechanism="Three channels of presence, each weighted by role (ODD 7.9a): deterrence "
+                  "(P_c = 1 - exp(-k_c S_v / B_v) in the attacker's vision), interdiction "
+                  "(detention of fighters, hazard p_interdict C) and interruption of an attack "
+                  "near a unit (1 - exp(-interrupt_rate I)); diminishing returns arise from "
+                  "overlapping vision and from the fighters already removed, not from a term "
+                  "written for them.",
         empirical=Empirical(
             "shape", "Predicted civilian deaths per month fall steeply as troops rise from "
             "zero and flatten at large deployments (HKS 2013, predicted-count figure).",
             x=(0, 0.01, 0.02, 0.04, 0.08), y=(1.0, 0.55, 0.33, 0.17, 0.10),
             xlabel="troops (relative)", ylabel="civilian killings (relative)"),
         evaluate=evaluate,
-        requires_summary=("casualties_total", "residents_initial", "ticks"),
+        requires_summary=(CIVILIAN_RATE,),
     )
 
 
@@ -537,7 +562,7 @@ def hultman_kathman_shannon_2013_police() -> Pattern:
     design = _troops_police_design()
 
     def evaluate(runs: Runs) -> Evaluation:
-        y = civilian_deaths_per_100k_month
+        y = CIVILIAN_RATE
         base, pol, trp = "troops_0.02", "police_0.03", "troops_0.035"
         w = runs.wide(y, [base, pol, trp])
         police = bootstrap(w, lambda d: float((d[base] - d[pol]).mean()))
@@ -555,7 +580,11 @@ def hultman_kathman_shannon_2013_police() -> Pattern:
                   f"police reduce less per head than troops by {_g(-edge.value)} "
                   f"(CI upper bound {_g(edge.high)} < 0)"),
         ]
-        notes = [f"reduction from 0.015 more troops/cell: {troops.text()}"]
+        notes = [f"reduction from 0.015 more troops/cell: {troops.text()}",
+                 "what the same 0.015/cell added, police / troops (paired means, fewer is "
+                 "minus): " + paired_changes(runs, base, pol, trp, (
+                     ("combatants_mean", "mean fighters"), ("attacks_total", "attacks"),
+                     ("attacks_interrupted_total", "attacks interrupted")))]
         curves = arm_curves(runs, y, ["police"])
         return Evaluation(verdict(checks), checks, curves, notes, xlabel="police per cell "
                           "(with 0.02 peacekeepers)", ylabel="civilian deaths per 100k per month")
@@ -569,21 +598,23 @@ def hultman_kathman_shannon_2013_police() -> Pattern:
         claim="UN police deployments are associated with fewer civilian killings, with a "
               "large effect for the number of officers deployed.",
         design=design,
-        statistic="civilian deaths per 100k per month at 0.02 peacekeepers/cell with police "
+        statistic="civilian_deaths_per_100k_month at 0.02 peacekeepers/cell with police "
                   "0.015 vs 0.03 per cell, and against 0.015 more peacekeepers instead; "
                   "paired bootstrap CIs",
         criterion="(1) police reduction > 0, CI excluding 0; (2) police not shown weaker per "
                   "head than troops (CI upper bound of police minus troop reduction >= 0)",
         mechanism="The model's police are the host state's force, not UN police: they deter "
-                  "attacks through professionalism-weighted presence S_pol and arrest fighters "
-                  "(ODD 7.9); their abuse costs trust. No rule refers to this pattern.",
+                  "attacks through professionalism-weighted presence (police_deterrence, ODD "
+                  "7.9a), arrest fighters (hazard p_arrest_combatant W) and receive tips; they "
+                  "do not interrupt attacks, and their abuse costs trust. No rule refers to "
+                  "this pattern.",
         empirical=Empirical(
             "shape", "More UN police, fewer civilian killings; per officer the reduction is "
                      "large (HKS 2013).",
             x=(0.015, 0.03, 0.06), y=(1.0, 0.6, 0.35), xlabel="police (relative)",
             ylabel="civilian killings (relative)"),
         evaluate=evaluate,
-        requires_summary=("casualties_total", "residents_initial", "ticks"),
+        requires_summary=(CIVILIAN_RATE,),
     )
 
 
@@ -592,7 +623,7 @@ def hultman_kathman_shannon_2014() -> Pattern:
     design = _troops_police_design()
 
     def evaluate(runs: Runs) -> Evaluation:
-        y = battle_deaths_per_month
+        y = BATTLE_RATE
         w = runs.wide(y, ["troops_0", "troops_0.08", "police_0.015", "police_0.06"])
         troops = bootstrap(w, lambda d: float((d["troops_0"] - d["troops_0.08"]).mean()))
         police = bootstrap(w, lambda d: float((d["police_0.015"] - d["police_0.06"]).mean()))
@@ -605,7 +636,12 @@ def hultman_kathman_shannon_2014() -> Pattern:
                   "" if police_ok else f"police reduce battle deaths by {police.text()}"),
         ]
         notes = ["an absence criterion: with few replications a wide CI passes (2); read it "
-                 "with the CI's width"]
+                 "with the CI's width",
+                 "police 0.015 -> 0.06 / troops 0 -> 0.08 changed (paired means, fewer is "
+                 "minus): " + paired_changes(runs, "police_0.015", "police_0.06", None, (
+                     ("combatants_mean", "mean fighters"), ("clashes_total", "clashes"))) +
+                 " / " + paired_changes(runs, "troops_0", "troops_0.08", None, (
+                     ("combatants_mean", "mean fighters"), ("clashes_total", "clashes")))]
         return Evaluation(verdict(checks), checks, arm_curves(runs, y, ["troops", "police"]),
                           notes, xlabel="troops or police per cell",
                           ylabel="battle deaths per month")
@@ -619,21 +655,23 @@ def hultman_kathman_shannon_2014() -> Pattern:
         claim="More UN troops reduce battlefield deaths between government and rebels; UN "
               "police and observers do not.",
         design=design,
-        statistic="battle deaths per month at peacekeeper densities 0 vs 0.08 and at police "
-                  "densities 0.015 vs 0.06 (0.02 peacekeepers); paired bootstrap CIs",
+        statistic="battle_deaths_per_month (fighters, peacekeepers and officers killed in "
+                  "clashes) at peacekeeper densities 0 vs 0.08 and at police densities 0.015 "
+                  "vs 0.06 (0.02 peacekeepers); paired bootstrap CIs",
         criterion="(1) troops: none minus 0.08 > 0, CI excluding 0; (2) police: the CI of "
                   "0.015 minus 0.06 does not lie above 0",
-        mechanism="Battle deaths come from clashes between fighters and security forces in "
-                  "their vision (p_clash, p_battle_death, ODD 7.9): more forces mean more "
-                  "contact, but also fewer fighters through deterrence and interdiction. "
-                  "Police clash like troops; nothing encodes the contrast.",
+        mechanism="Battle deaths come only from clashes between fighters and security forces "
+                  "in their vision (p_clash, p_battle_death, ODD 7.9; battle violence is its "
+                  "own layer): more forces mean more contact, but also fewer fighters through "
+                  "interdiction and arrest. Officers clash like units; nothing encodes the "
+                  "contrast between troops and police.",
         empirical=Empirical(
             "shape", "Battle deaths fall as UN troops rise; no significant effect of UN police "
                      "(HKS 2014).",
             x=(0, 0.02, 0.04, 0.08), y=(1.0, 0.6, 0.4, 0.25), xlabel="troops (relative)",
             ylabel="battle deaths (relative)"),
         evaluate=evaluate,
-        requires_summary=("battle_deaths_total", "ticks"),
+        requires_summary=(BATTLE_RATE,),
     )
 
 
@@ -642,9 +680,11 @@ def fjelde_hultman_nilsson_2019() -> Pattern:
     design = Design(
         name="district_presence", scenario="baseline.toml",
         arms=(Arm("mission", {"peacekeepers.density": 0.03}, None, "mission"),),
-        replications=10, ticks=156, set={"mission.drawdown_start": None},
+        replications=_REPS, ticks=156,
+        set={"mission.drawdown_start": None, "economy.districts": 10},
         metrics=(DISTRICT_ATTACKS, DISTRICT_UNITS),
-        quick={"replications": 4, "ticks": 78, "set": _QUICK_MAP})
+        quick={"replications": 4, "ticks": 78,
+               "set": {**_QUICK_MAP, "economy.districts": 6}})
 
     def evaluate(runs: Runs) -> Evaluation:
         rows = []
@@ -678,11 +718,17 @@ def fjelde_hultman_nilsson_2019() -> Pattern:
         design=design,
         statistic="rebel attacks on civilians per district-tick in district-ticks with at "
                   "least one peacekeeping unit, divided by the rate in those without "
-                  "(baseline context, 0.03 units/cell); bootstrap over runs",
+                  "(baseline context, 0.03 units/cell, 10 x 10 districts of 5 x 5 cells: "
+                  "small units, as FHN's grid cells, so that many district-weeks have no "
+                  "unit); bootstrap over runs",
         criterion="ratio < 1 with the CI below 1",
         mechanism="Attacks are deterred by presence in the attacker's vision and interrupted "
-                  "near units; patrols move toward violence, which biases the raw ratio "
-                  "upward (selection, as in the observational data).",
+                  "near units (ODD 7.9a); patrols and rapid response move toward violence and "
+                  "tips, which biases the raw ratio upward (selection, as in the "
+                  "observational data). Model 2.0 keeps the district map (economy.districts, "
+                  "read by the adaptive review) and the civilian-violence layer per cell, "
+                  "but reports no per-district series: the statistic needs attacks and units "
+                  "per district and tick.",
         empirical=Empirical(
             "shape", "Locations with UN presence see less rebel violence against civilians "
                      "than locations without (FHN 2019).",
@@ -731,13 +777,21 @@ def blair_community_policing() -> Pattern:
               "(Liberia), while trust in the police barely moved (Liberia; six-country "
               "Metaketa).",
         design=design,
-        statistic="tips (reports of fighters) and final mean trust in police with 80% vs none "
-                  "of the officers in community policing (baseline context); paired bootstrap",
+        statistic="tips_total (reports of fighters that reached the mission or the police; "
+                  "the model does not split them by recipient) and final_trust_police with "
+                  "80% vs none of the officers in community policing (baseline context); "
+                  "paired bootstrap",
         criterion="(1) relative rise in tips > 0, CI excluding 0; (2) change in trust in "
                   "police within +-0.05 (CI)",
-        mechanism="Direct: community officers multiply nearby residents' tip probability by "
-                  "1.5 (ODD 7.11), so (1) follows from a rule written for community policing; "
-                  "(2) is not encoded: trust in police moves only with abuse and mentoring.",
+        mechanism="Indirect: a tip reaches a force only if one of its units or officers is "
+                  "within reach of the reporter, and a community officer is reachable from "
+                  "farther away (information.community_reach 6 cells against report_reach 3, "
+                  "ODD 7.16); no probability is multiplied, so (1) holds only if fewer tips are "
+                  "lost for want of a recipient. (2) is not encoded: community policing has no "
+                  "direct effect on trust, which moves with abuse, mentoring and the arrests "
+                  "that tips bring. A resident tells only a force it trusts above "
+                  "trust.tip_threshold (0.5 at baseline), so the longer reach matters only "
+                  "where someone trusts the police that much.",
         empirical=Empirical(
             "shape", "Reporting rose with the patrols; trust in police moved little "
                      "(Blair et al. 2019, 2021).",
@@ -748,9 +802,45 @@ def blair_community_policing() -> Pattern:
     )
 
 
+#: what Collier et al. and Fortna count as relapse (war recurrence: battle deaths), and the
+#: civilian side reported beside it; per-tick columns of the model
+RELAPSE_KINDS = {"battle": "battle_deaths", "civilian": "civilian_casualties"}
+
+
+def relapse_table(runs: Runs, arms: Sequence[str], window: int, reference: str = "no mission"
+                  ) -> tuple[pd.DataFrame, int]:
+    """Per replication and mission arm, deaths of each kind in the ``window`` ticks after the
+    exit and in the same ticks of the ``reference`` run with the same seed (columns
+    ``kind:arm`` and ``kind:arm:ref``), and how many replications had no exit in some arm
+    (dropped)."""
+    ref = runs.run_series(reference)
+    rows: dict[int, dict[str, float]] = {}
+    no_exit = set()
+    for arm in arms:
+        exits = runs.summaries[runs.summaries["arm"] == arm].set_index("replicate")["exit_tick"]
+        for rep, s in runs.run_series(arm).items():
+            e = pd.to_numeric(pd.Series([exits.get(rep)]), errors="coerce").iloc[0]
+            if rep not in ref or not math.isfinite(e):
+                no_exit.add(rep)
+                continue
+            for kind, col in RELAPSE_KINDS.items():
+                rows.setdefault(rep, {})[f"{kind}:{arm}"] = window_sum(s, col, int(e), window)
+                rows[rep][f"{kind}:{arm}:ref"] = window_sum(ref[rep], col, int(e), window)
+    table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
+    return table.drop(index=[r for r in no_exit if r in table.index]).dropna(), len(no_exit)
+
+
+def relapse_ratio(d: pd.DataFrame, kind: str, arm: str) -> float:
+    """Deaths after the exit over the same weeks without a mission, pooled over the
+    replications in ``d`` (a ratio of sums: a quiet counterfactual run cannot blow it up)."""
+    den = float(d[f"{kind}:{arm}:ref"].sum())
+    return float(d[f"{kind}:{arm}"].sum()) / den if den > 0 else math.nan
+
+
 def collier_fortna_relapse() -> Pattern:
     """Collier et al. 2008, Fortna 2004: missions cut relapse; larger and longer ones more."""
     window = 52
+    missions = ("base", "larger", "longer")
     arms = (
         Arm("no mission", {"peacekeepers.density": 0.0}, None, "mission"),
         Arm("base", {"peacekeepers.density": 0.03, "mission.drawdown_start": 104}, None,
@@ -761,10 +851,10 @@ def collier_fortna_relapse() -> Pattern:
             "mission"),
     )
     design = Design(
-        name="mission_size_length", scenario="baseline.toml", arms=arms, replications=10,
+        name="mission_size_length", scenario="baseline.toml", arms=arms, replications=_REPS,
         ticks=156 + 52 + window, set={"mission.drawdown_ticks": 52,
                                       "mission.exit_window": window},
-        metrics=("violence_mean",),
+        metrics=tuple(RELAPSE_KINDS.values()),
         quick={"replications": 4, "ticks": 52 + 26 + 26, "set": {
             **_QUICK_MAP, "mission.drawdown_ticks": 13, "mission.exit_window": 26},
             "arm_set": {"base": {"mission.drawdown_start": 39},
@@ -773,43 +863,51 @@ def collier_fortna_relapse() -> Pattern:
 
     def evaluate(runs: Runs) -> Evaluation:
         win = int(runs.design.set.get("mission.exit_window", window))
-        none = runs.run_series("no mission")
-        out: dict[str, dict[int, float]] = {}
-        notes = []
-        for arm in ("base", "larger", "longer"):
-            exits = runs.summaries[runs.summaries["arm"] == arm].set_index("replicate")
-            series = runs.run_series(arm)
-            out[arm] = {}
-            for rep, s in series.items():
-                e = exits.at[rep, "exit_tick"] if rep in exits.index else None
-                if rep not in none or e is None or not math.isfinite(float(e)):
-                    continue
-                e = int(e)
-                after = s[(s["tick"] > e) & (s["tick"] <= e + win)]["violence_mean"].mean()
-                ref = none[rep]
-                counter = ref[(ref["tick"] > e) & (ref["tick"] <= e + win)]["violence_mean"]
-                out[arm][rep] = float(after / counter.mean()) if counter.mean() > 0 else math.nan
-        w = pd.DataFrame(out).dropna()
+        w, dropped = relapse_table(runs, missions, win)
         if len(w) < 2:
-            return Evaluation("fails", notes=["fewer than two replications with an exit and a "
-                                              "violent counterfactual: no estimate"])
-        base = bootstrap(w, lambda d: float(d["base"].mean()))
-        larger = bootstrap(w, lambda d: float((d["base"] - d["larger"]).mean()))
-        longer = bootstrap(w, lambda d: float((d["base"] - d["longer"]).mean()))
+            return Evaluation("fails", notes=[
+                f"{len(w)} replications with an exit in every mission arm ({dropped} without): "
+                "no estimate"])
+        r = {(k, a): bootstrap(w, lambda d, k=k, a=a: relapse_ratio(d, k, a))
+             for k in RELAPSE_KINDS for a in missions}
+        larger = bootstrap(w, lambda d: relapse_ratio(d, "battle", "base")
+                           - relapse_ratio(d, "battle", "larger"))
+        longer = bootstrap(w, lambda d: relapse_ratio(d, "battle", "base")
+                           - relapse_ratio(d, "battle", "longer"))
         checks = [
-            check_below("violence in the year after exit / the same weeks without a mission "
-                        "(base mission, 0.03/cell, exit after 2.5 years)", base, 1.0),
+            check_below("battle deaths in the year after exit / the same weeks without a "
+                        "mission (base mission, 0.03/cell, drawdown after 2 years)",
+                        r["battle", "base"], 1.0),
             check_positive("that ratio, base minus twice the troops (paired)", larger,
                            "> 0 with the CI excluding 0 (larger cuts relapse more)"),
             check_positive("that ratio, base minus one more year before drawdown (paired)",
                            longer, "> 0 with the CI excluding 0 (longer cuts relapse more)"),
         ]
-        curve = Curve("mission", [0, 1, 2], [t_ci(w[a]).value for a in w.columns],
-                      [t_ci(w[a]).low for a in w.columns],
-                      [t_ci(w[a]).high for a in w.columns], list(w.columns))
-        notes.append(f"{len(w)} replications with exits in every mission arm")
-        return Evaluation(verdict(checks), checks, [curve], notes, xlabel="mission",
-                          ylabel="post-exit violence / no-mission violence")
+        civ = bootstrap(w, lambda d: relapse_ratio(d, "civilian", "base")
+                        - relapse_ratio(d, "civilian", "larger"))
+        civ_long = bootstrap(w, lambda d: relapse_ratio(d, "civilian", "base")
+                             - relapse_ratio(d, "civilian", "longer"))
+        own = {a: {k: t_ci(runs.values(f"relapse_ratio_{k}", a)) for k in RELAPSE_KINDS}
+               for a in missions}
+        notes = [
+            f"{len(w)} replications with an exit in every mission arm"
+            + (f" ({dropped} without, left out)" if dropped else ""),
+            "civilian deaths after exit / the same weeks without a mission (not a criterion: "
+            "the studies count war recurrence): " + ", ".join(
+                f"{a} {r['civilian', a].text()}" for a in missions)
+            + f"; base minus larger {civ.text()}, base minus longer {civ_long.text()}",
+            "battle deaths after exit / without a mission: " + ", ".join(
+                f"{a} {r['battle', a].text()}" for a in missions),
+            "the model's own relapse ratios (violence layer in the year after exit / the year "
+            "before the drawdown), battle and civilian: " + "; ".join(
+                f"{a} {own[a]['battle'].text()} and {own[a]['civilian'].text()}"
+                for a in missions),
+        ]
+        curves = [Curve(f"{k} deaths", [0, 1, 2], [r[k, a].value for a in missions],
+                        [r[k, a].low for a in missions], [r[k, a].high for a in missions],
+                        list(missions)) for k in RELAPSE_KINDS]
+        return Evaluation(verdict(checks), checks, curves, notes, xlabel="mission",
+                          ylabel="deaths after exit / no mission")
 
     return Pattern(
         name="collier_fortna_relapse",
@@ -820,15 +918,20 @@ def collier_fortna_relapse() -> Pattern:
                    "intervention and the duration of peace after civil war. International "
                    "Studies Quarterly 48(2), 269-292."),
         claim="Peace lasts longer where peacekeepers were deployed; the risk of reversion "
-              "falls with larger missions (spending) and with time under a mission.",
+              "to war falls with larger missions (spending) and with time under a mission.",
         design=design,
-        statistic="mean violence in the exit window after the last unit leaves, divided by "
-                  "the same weeks of the no-mission run with the same seed; base (0.03/cell), "
-                  "larger (0.06/cell) and longer (drawdown one year later) missions",
+        statistic="battle deaths (war recurrence, as the studies count it) in the year after "
+                  "the last unit leaves, divided by the same weeks of the no-mission run with "
+                  "the same seed, pooled over replications; base (0.03/cell), larger "
+                  "(0.06/cell) and longer (drawdown one year later) missions; civilian deaths "
+                  "after exit reported beside it",
         criterion="(1) base ratio < 1, CI below 1; (2) larger mission: ratio lower (paired "
                   "CI excluding 0); (3) longer mission: ratio lower (paired CI excluding 0)",
-        mechanism="A mission's legacy after exit runs through fewer fighters, trust, jobs and "
-                  "the economy (ODD 7.9-7.13); no rule refers to time after exit.",
+        mechanism="After the exit only the police and residents remain; a mission's legacy "
+                  "runs through fewer fighters (detained, disarmed, deterred from recruiting "
+                  "by trust), trust in police, jobs and the economy (ODD 7.9-7.13). Clashes "
+                  "need security forces in a fighter's vision, so fewer units after exit also "
+                  "means fewer battles. No rule refers to time after exit.",
         empirical=Empirical(
             "shape", "Risk of war recurrence lower after peacekeeping, lower still for larger "
                      "and longer missions (Fortna 2004; Collier et al. 2008).",
@@ -836,8 +939,8 @@ def collier_fortna_relapse() -> Pattern:
             labels=("no mission", "mission", "larger", "longer"),
             ylabel="risk of relapse (relative)"),
         evaluate=evaluate,
-        requires_summary=("exit_tick",),
-        requires_metrics=("violence_mean",),
+        requires_summary=("exit_tick", "relapse_ratio_battle", "relapse_ratio_civilian"),
+        requires_metrics=tuple(RELAPSE_KINDS.values()),
     )
 
 
@@ -847,18 +950,24 @@ def beardsley_2011() -> Pattern:
         name="district_contagion", scenario="baseline.toml",
         arms=(Arm("no mission", {"peacekeepers.density": 0.0}, None, "contagion"),
               Arm("mission", {"peacekeepers.density": 0.03}, None, "contagion")),
-        replications=10, ticks=156, set={"mission.drawdown_start": None},
-        metrics=(DISTRICT_ATTACKS,),
+        replications=_REPS, ticks=156, set={"mission.drawdown_start": None},
+        metrics=(DISTRICT_ATTACKS, DISTRICT_CLASHES),
         quick={"replications": 4, "ticks": 78, "set": _QUICK_MAP})
+
+    def violent_months(s: pd.DataFrame) -> tuple[np.ndarray, int]:
+        """Months x districts: organised violence (attacks on civilians plus clashes)."""
+        cols = district_columns(s, DISTRICT_ATTACKS)
+        both = s[cols].to_numpy(dtype=float) + s[district_columns(
+            s, DISTRICT_CLASHES)].to_numpy(dtype=float)
+        return monthly(both), int(round(math.sqrt(len(cols))))
 
     def evaluate(runs: Runs) -> Evaluation:
         per: dict[str, dict[int, tuple[int, int]]] = {}
         for arm in ("no mission", "mission"):
             per[arm] = {}
             for rep, s in runs.run_series(arm).items():
-                cols = district_columns(s, DISTRICT_ATTACKS)
-                k = int(round(math.sqrt(len(cols))))
-                per[arm][rep] = contagion_counts(monthly(s[cols].to_numpy(dtype=float)), k)
+                table, k = violent_months(s)
+                per[arm][rep] = contagion_counts(table, k)
         reps = sorted(set(per["no mission"]) & set(per["mission"]))
         tab = np.array([[*per["mission"][r], *per["no mission"][r]] for r in reps], float)
 
@@ -882,19 +991,23 @@ def beardsley_2011() -> Pattern:
                    "Journal of Politics 73(4), 1051-1064.",),
         claim="Peacekeeping reduces the spread of armed conflict to neighbouring units.",
         design=design,
-        statistic="share of calm district-months next to a violent district (an attack that "
-                  "month) that turn violent the next month, with a mission (0.03/cell) and "
-                  "without; paired bootstrap",
+        statistic="share of calm district-months next to a violent district (an attack on "
+                  "civilians or a clash that month: organised violence of either kind) that "
+                  "turn violent the next month, with a mission (0.03/cell) and without; "
+                  "paired bootstrap",
         criterion="ratio mission / no mission < 1, CI below 1",
-        mechanism="Violence diffuses to neighbouring cells (violence.spread) and fighters move "
-                  "and recruit where they see residents; deterrence, interdiction and "
-                  "rapid response act on both. No rule refers to district contagion.",
+        mechanism="Both violence layers decay and spread to neighbouring cells (ODD 7.13), "
+                  "fighters move and recruit where they see residents, and reinforcements "
+                  "enter at strongholds; deterrence, interdiction and interruption act on "
+                  "all of it. No rule refers to district contagion. Model 2.0 reports no "
+                  "per-district series: the statistic needs attacks and clashes per district "
+                  "and tick.",
         empirical=Empirical(
             "shape", "Conflicts with peacekeepers spread to neighbours less often "
                      "(Beardsley 2011).", x=(0, 1), y=(1.0, 0.5),
             labels=("no peacekeepers", "peacekeepers"), ylabel="contagion (relative)"),
         evaluate=evaluate,
-        requires_metrics=(DISTRICT_ATTACKS,),
+        requires_metrics=(DISTRICT_ATTACKS, DISTRICT_CLASHES),
     )
 
 
@@ -904,9 +1017,9 @@ def humphreys_weinstein_2007() -> Pattern:
         name="abusive_factions", scenario="baseline.toml",
         arms=(Arm("two factions", {"armed_groups.factions": 2,
                                    "armed_groups.abusiveness": [0.2, 0.8]}, None, "factions"),),
-        replications=10, ticks=260, set={},
+        replications=_REPS, ticks=260, set={},
         quick={"replications": 4, "ticks": 104, "set": _QUICK_MAP})
-    acc = ("ex_combatant_acceptance_f0", "ex_combatant_acceptance_f1")
+    acc = ("mean_acceptance_faction0", "mean_acceptance_faction1")
 
     def evaluate(runs: Runs) -> Evaluation:
         w = runs.wide(lambda d: pd.to_numeric(d[acc[0]]) - pd.to_numeric(d[acc[1]]),
@@ -932,9 +1045,11 @@ def humphreys_weinstein_2007() -> Pattern:
         statistic="mean community acceptance of ex-combatants by former faction, two factions "
                   "with abusiveness 0.2 and 0.8 (within-run difference, bootstrap over runs)",
         criterion="acceptance (less abusive) minus (more abusive) > 0, CI excluding 0",
-        mechanism="Needs per-faction abusiveness and community acceptance of ex-combatants "
-                  "(being added to the model); the pattern must come from residents' memory "
-                  "of abuse, not from a term linking abusiveness to acceptance.",
+        mechanism="Residents who see a faction's members attack or prey on civilians "
+                  "remember it (ODD 7.19, the faction's record in their memory); their "
+                  "acceptance of that faction's ex-fighters is acceptance x (1 - record). "
+                  "armed_groups.abusiveness sets how often a faction's members prey on "
+                  "civilians (ODD 7.19); no term links abusiveness to acceptance directly.",
         empirical=Empirical(
             "shape", "Ex-fighters of more abusive factions reported less acceptance (H&W 2007).",
             x=(0, 1), y=(1.0, 0.7), labels=("less abusive", "more abusive"),
@@ -947,36 +1062,59 @@ def humphreys_weinstein_2007() -> Pattern:
 
 def condra_shapiro_2012() -> Pattern:
     """C&S 2012: civilian harm by the intervening force raises later insurgent violence."""
-    design = _single_lever_design("collateral_harm", "strategy.restraint", (0.95, 0.5),
-                                  ("high restraint", "low restraint"),
-                                  extra=None)
-    design = replace(design, metrics=("attacks", "harmed_by_security"))
-    hi, lo = (a.name for a in design.arms)
+    hi, lo = "high restraint", "low restraint"
+    hi0, lo0 = "high restraint, no harm", "low restraint, no harm"
+    off = {"mechanisms.collateral_harm": False}
+    columns = ("harmed_by_security", "recruits", "attacks", "clashes")
+    design = Design(
+        name="collateral_harm", scenario="baseline.toml",
+        arms=(Arm(hi, {"strategy.restraint": 0.95}, None, "harm"),
+              Arm(lo, {"strategy.restraint": 0.5}, None, "harm"),
+              Arm(hi0, {"strategy.restraint": 0.95, **off}, None, "knock-out"),
+              Arm(lo0, {"strategy.restraint": 0.5, **off}, None, "knock-out")),
+        replications=_REPS, ticks=156, set={"mission.drawdown_start": None},
+        metrics=columns, quick={"replications": 4, "ticks": 78, "set": _QUICK_MAP})
 
     def evaluate(runs: Runs) -> Evaluation:
-        rows = {}
-        for arm in (hi, lo):
+        rows: dict[int, dict[str, float]] = {}
+        for arm in (hi, lo, hi0, lo0):
             for rep, s in runs.run_series(arm).items():
-                half = int(s["tick"].max()) // 2
-                early = s[(s["tick"] >= 1) & (s["tick"] <= half)]
-                late = s[s["tick"] > half]
-                rows.setdefault(rep, {})[f"harm_{arm}"] = float(early["harmed_by_security"].sum())
-                rows[rep][f"attacks_{arm}"] = float(late["attacks"].sum())
-        w = pd.DataFrame(rows).T.dropna()
-        harm = bootstrap(w, lambda d: float((d[f"harm_{lo}"] - d[f"harm_{hi}"]).mean()))
-        later = bootstrap(w, lambda d: float((d[f"attacks_{lo}"] - d[f"attacks_{hi}"]).mean()))
+                early, late = half_sums(s, columns)
+                row = rows.setdefault(rep, {})
+                row[f"harm|{arm}"] = early["harmed_by_security"]
+                row[f"recruits|{arm}"] = late["recruits"]
+                row[f"attacks|{arm}"] = late["attacks"]
+                row[f"violence|{arm}"] = late["attacks"] + late["clashes"]
+                row[f"clashes|{arm}"] = late["clashes"]
+        w = pd.DataFrame.from_dict(rows, orient="index").dropna()
+
+        def diff(what: str, a: str = lo, b: str = hi) -> Stat:
+            return bootstrap(w, lambda d: float((d[f"{what}|{a}"] - d[f"{what}|{b}"]).mean()))
+
         checks = [
             check_positive("civilians harmed by the force in the first half, low minus high "
-                           "restraint (paired; the design's premise)", harm),
-            check_positive("insurgent attacks in the second half, low minus high restraint "
-                           "(paired)", later),
+                           "restraint (paired; the design's premise)", diff("harm")),
+            check_positive("recruits in the second half, low minus high restraint (paired)",
+                           diff("recruits")),
+            check_positive("insurgent violence in the second half (attacks on civilians + "
+                           "clashes with security forces), low minus high restraint (paired)",
+                           diff("violence")),
         ]
-        curves = [Curve("attacks, second half", [0, 1],
-                        [t_ci(w[f"attacks_{a}"]).value for a in (hi, lo)],
-                        [t_ci(w[f"attacks_{a}"]).low for a in (hi, lo)],
-                        [t_ci(w[f"attacks_{a}"]).high for a in (hi, lo)], [hi, lo])]
-        return Evaluation(verdict(checks), checks, curves,
-                          ylabel="insurgent attacks, second half")
+        notes = [
+            f"second half, low minus high restraint: attacks {diff('attacks').text()}, "
+            f"clashes {diff('clashes').text()}",
+            "with mechanisms.collateral_harm off (interdictions never harm bystanders), low "
+            f"minus high restraint: harm {diff('harm', lo0, hi0).text()}, later recruits "
+            f"{diff('recruits', lo0, hi0).text()}, later insurgent violence "
+            f"{diff('violence', lo0, hi0).text()} (restraint acts only through harm)",
+        ]
+        curves = [Curve(f"{what}, second half", [0, 1],
+                        [t_ci(w[f"{what}|{a}"]).value for a in (hi, lo)],
+                        [t_ci(w[f"{what}|{a}"]).low for a in (hi, lo)],
+                        [t_ci(w[f"{what}|{a}"]).high for a in (hi, lo)], [hi, lo])
+                  for what in ("recruits", "violence")]
+        return Evaluation(verdict(checks), checks, curves, notes,
+                          ylabel="count in the second half")
 
     return Pattern(
         name="condra_shapiro2012_collateral",
@@ -987,21 +1125,29 @@ def condra_shapiro_2012() -> Pattern:
         claim="In Iraq, civilian casualties caused by coalition forces were followed by more "
               "insurgent violence in the following weeks; those caused by insurgents were not.",
         design=design,
-        statistic="civilians harmed by the force in the first half of the run and insurgent "
-                  "attacks in the second half, restraint 0.5 vs 0.95 (baseline context, no "
-                  "drawdown); paired bootstrap",
+        statistic="civilians harmed by the force (harmed_by_security) in the first half of "
+                  "the run, and recruits and insurgent violence (attacks on civilians plus "
+                  "clashes with security forces, as C&S's SIGACTs count attacks on forces "
+                  "and civilians) in the second half, restraint 0.5 vs 0.95 (baseline "
+                  "context, no drawdown); the same with mechanisms.collateral_harm off; "
+                  "paired bootstrap",
         criterion="(1) premise: more harm under low restraint (CI excluding 0); (2) more "
-                  "later attacks under low restraint (CI excluding 0)",
-        mechanism="Chain of rules: harm is seen and costs trust (harm_loss), lower trust "
-                  "raises recruitment (trust_damping) and cuts tips; no rule links harm to "
-                  "attacks directly.",
+                  "later recruits and (3) more later insurgent violence under low restraint "
+                  "(CIs excluding 0)",
+        mechanism="Chain of rules: an interdiction without restraint harms a bystander "
+                  "(ODD 7.9; mechanisms.collateral_harm); residents who see it lose trust in "
+                  "the mission (harm_loss, 7.11); lower trust and legitimacy "
+                  "raise recruitment (trust_damping, legitimacy_damping, 7.10) and cut tips "
+                  "(7.16); more fighters attack and clash more. No rule links harm to attacks "
+                  "or recruitment directly; the knock-out arms show how much runs through "
+                  "harm.",
         empirical=Empirical(
             "shape", "More civilian casualties by coalition forces, more insurgent attacks "
                      "later (C&S 2012).", x=(0, 1), y=(1.0, 1.25),
             labels=("fewer force-caused casualties", "more"), ylabel="later attacks "
             "(relative)"),
         evaluate=evaluate,
-        requires_metrics=("attacks", "harmed_by_security"),
+        requires_metrics=columns,
     )
 
 
@@ -1012,7 +1158,7 @@ def bennett_2008() -> Pattern:
         arms=(Arm("base", {}, None, "levers"),
               Arm("accuracy x2", {"strategy.restraint": 0.9}, None, "levers"),
               Arm("effectiveness x2", {"strategy.p_interdict": 0.01}, None, "levers")),
-        replications=10, ticks=156, set={"mission.drawdown_start": None},
+        replications=_REPS, ticks=156, set={"mission.drawdown_start": None},
         quick={"replications": 4, "ticks": 78, "set": _QUICK_MAP})
 
     def evaluate(runs: Runs) -> Evaluation:
@@ -1044,8 +1190,11 @@ def bennett_2008() -> Pattern:
                   "(restraint 0.8 -> 0.9) vs interdiction probability doubled (0.005 -> "
                   "0.01); paired bootstrap",
         criterion="fall from accuracy minus fall from effectiveness > 0, CI excluding 0",
-        mechanism="Effectiveness removes fighters directly (interdiction); accuracy acts "
-                  "through trust, tips and recruitment. Nothing encodes the comparison.",
+        mechanism="Effectiveness removes fighters directly (interdiction detains them, "
+                  "ODD 7.9; a detainee is released after a mean 1 / release_rate weeks and may "
+                  "rejoin); accuracy acts only through harm (mechanisms.collateral_harm): "
+                  "trust, tips and recruitment (7.10, 7.11, 7.16). Nothing encodes the "
+                  "comparison.",
         empirical=Empirical(
             "shape", "Insurgency size falls more with accuracy than with effectiveness "
                      "(Bennett 2008).", x=(0, 1, 2), y=(1.0, 0.6, 0.85),
@@ -1137,6 +1286,8 @@ def epstein_2002_outburst_waits() -> Pattern:
 #: Model II design: peacekeeper (cop) densities of Figs. 15-17 and the tick cap
 GENOCIDE_DENSITIES = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
 GENOCIDE_CAP = 1500
+#: runs per density, as in the paper's Figs. 15-17
+GENOCIDE_RUNS = 50
 
 
 def epstein_2002_genocide_waits() -> Pattern:
@@ -1146,7 +1297,7 @@ def epstein_2002_genocide_waits() -> Pattern:
                  for d in GENOCIDE_DENSITIES)
     design = Design(
         name="epstein_model2_waits", scenario="epstein_model2_peacekeepers.toml", arms=arms,
-        replications=20, ticks=GENOCIDE_CAP,
+        replications=GENOCIDE_RUNS, ticks=GENOCIDE_CAP,
         quick={"replications": 8, "ticks": 800})
 
     def waits(df: pd.DataFrame) -> pd.Series:
@@ -1191,8 +1342,10 @@ def epstein_2002_genocide_waits() -> Pattern:
               "rises with the initial cop density, and so does its standard deviation "
               "(densities 0-0.1, 50 runs each, capped at 15,000 cycles).",
         design=design,
-        statistic="tick of extinction of a group in epstein_model2_peacekeepers.toml at "
-                  "densities " + ", ".join(f"{d:g}" for d in GENOCIDE_DENSITIES) +
+        statistic="tick of extinction of a group in epstein_model2_peacekeepers.toml (the "
+                  "shipped Run 7 reading: vision 1.7 = the 8 Moore neighbours, move then "
+                  "act, J_max 15, the exact C/A ratio; ODD 8) at densities "
+                  + ", ".join(f"{d:g}" for d in GENOCIDE_DENSITIES) +
                   f" (cap {GENOCIDE_CAP} ticks); Spearman rho of the per-density mean and "
                   "s.d. against density, bootstrap over replications",
         criterion="rho(mean) > 0 and rho(s.d.) > 0, each with the CI excluding 0",

@@ -728,8 +728,8 @@ def envelopes(out: Path, runs: pd.DataFrame, design: pd.DataFrame, metrics: list
     first, and expressed per 100,000 residents when the run's population is known."""
     parts = []
     done_keys = set(runs["key"])
-    pop_col = next((c for c in ("population", "residents_initial") if c in runs), None)
-    pop = runs.drop_duplicates("key").set_index("key")[pop_col] if pop_col else None
+    once = runs.drop_duplicates("key").set_index("key")
+    pop = oc.residents_at_start(once)  # counts of residents per 100,000 residents = people
     for ctx in runs["context"].unique():
         rows = design[(design["context"] == ctx) & design["key"].isin(done_keys)]
         ts = read_timeseries(out, rows, columns=metrics)

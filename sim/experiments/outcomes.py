@@ -45,22 +45,36 @@ def factor_label(key: str) -> str:
     return key.replace("_", " ").replace(".", " ")
 
 
+def residents_at_start(runs: pd.DataFrame) -> pd.Series | None:
+    """Resident agents at the start of each run, the denominator of per-capita rates of
+    counts of residents (``casualties_total`` counts residents killed): ``residents_initial``,
+    else ``population`` / ``people_per_resident`` (``population`` is in people, and each
+    resident stands for ``people_per_resident`` of them; one when not reported). A rate per
+    100,000 residents is then the rate per 100,000 people. None when neither is known."""
+    def column(name: str) -> pd.Series | None:
+        if name in runs and pd.to_numeric(runs[name], errors="coerce").notna().any():
+            return pd.to_numeric(runs[name], errors="coerce").astype(float)
+        return None
+
+    res0, pop = column("residents_initial"), column("population")
+    if pop is not None:
+        per = column("people_per_resident")
+        per = per.where(per > 0).fillna(1.0) if per is not None else 1.0
+        from_pop = pop / per
+        res0 = from_pop if res0 is None else res0.fillna(from_pop)
+    return None if res0 is None else res0.where(res0 > 0)
+
+
 def add_derived(runs: pd.DataFrame) -> pd.DataFrame:
     """Columns the reports derive from a run's summary, when the model does not report them:
-    ``casualties_per_100k`` (per ``population``, else per ``residents_initial``) and
-    ``stabilised`` (1 if ``time_to_stability`` is known). Never fails on a missing key."""
+    ``casualties_per_100k`` (per 100,000 residents at the start, :func:`residents_at_start`,
+    which is per 100,000 people whatever the model's ``population``) and ``stabilised`` (1
+    if ``time_to_stability`` is known). Never fails on a missing key."""
     runs = runs.copy()
     if "casualties_total" in runs:
-        pop = None
-        for col in ("population", "residents_initial"):
-            if col in runs and pd.to_numeric(runs[col], errors="coerce").notna().any():
-                pop = pd.to_numeric(runs[col], errors="coerce")
-                if col == "population" and "residents_initial" in runs:
-                    pop = pop.fillna(pd.to_numeric(runs["residents_initial"], errors="coerce"))
-                break
-        if pop is not None:
-            pop = pop.where(pop > 0)
-            runs["casualties_per_100k"] = runs["casualties_total"].astype(float) * PER / pop
+        res0 = residents_at_start(runs)
+        if res0 is not None:
+            runs["casualties_per_100k"] = runs["casualties_total"].astype(float) * PER / res0
     if "time_to_stability" in runs:
         runs["stabilised"] = runs["time_to_stability"].notna().astype(float)
     return runs

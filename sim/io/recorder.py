@@ -165,6 +165,78 @@ def peacekeeping_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]
     }
     out.update(scale_summary(ts, scenario, out))
     out.update(relapse_summary(ts, scenario))
+    out.update(communities_summary(ts, scenario))
+    out.update(accept_summary(ts, scenario, out["exit_tick"]))
+    return out
+
+
+# --- communities: rival factions, police dialogue, per-group outcomes (ODD 7.25-7.26) ---
+def communities_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
+    """Totals of rival clashes, crossfire, combatant arrests and tips to the police; with two
+    communal groups, per group: casualties, tips (in all and per resident of the group, the
+    group's mean size over ticks 1..T), final trust in peacekeepers and in police, and mean
+    trust in peacekeepers over the ticks with a mission (None without one)."""
+    out: dict[str, Any] = {
+        "rival_clashes_total": int(ts["rival_clashes"].sum()),
+        "crossfire_victims_total": int(ts["crossfire_victims"].sum()),
+        "combatant_arrests_total": int(ts["combatant_arrests"].sum()),
+        "tips_police_total": int(ts["tips_police"].sum()),
+        "tips_relayed_total": int(ts["tips_relayed"].sum()),
+    }
+    if scenario.residents.groups != 2:
+        return out
+    last = ts.iloc[-1]
+    for g in (0, 1):
+        size = float(ts[f"group_{g}"].iloc[1:].mean()) if len(ts) > 1 else 0.0
+        tips = int(ts[f"tips_group{g}"].sum())
+        out[f"casualties_group{g}_total"] = int(ts[f"casualties_group{g}"].sum())
+        out[f"tips_group{g}_total"] = tips
+        out[f"tips_per_capita_group{g}"] = tips / size if size > 0 else None
+        out[f"final_trust_pk_group{g}"] = float(last[f"trust_pk_group{g}"])
+        out[f"final_trust_police_group{g}"] = float(last[f"trust_police_group{g}"])
+        out[f"mean_trust_pk_group{g}_mission"] = _mission_mean(ts, scenario,
+                                                               f"trust_pk_group{g}")
+    return out
+
+
+# --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+def accept_summary(ts: pd.DataFrame, scenario: Scenario, exit_at: int | None
+                   ) -> dict[str, Any]:
+    """Acceptance of ex-combatants and relapse by faction, weapons, local partners (ODD
+    7.14, 7.19-7.21). A faction's relapse rate is its relapses per 100 ex-combatant-weeks
+    (ex-combatants of the faction on the map, summed over ticks 1..T; None without any).
+    Partners' capacity at the exit and a year (``exit_window``) after it: None without an
+    exit (or when the run ends first)."""
+    body = ts.iloc[1:]
+    last = ts.iloc[-1]
+    out: dict[str, Any] = {
+        "predations_total": int(ts["predations"].sum()),
+        "mean_acceptance": float(body["acceptance_mean"].mean()) if len(body) else None,
+        "final_acceptance": float(last["acceptance_mean"]),
+        "weapons_destroyed_total": int(ts["weapons_destroyed"].sum()),
+        "weapons_hidden_total": int(ts["weapons_hidden"].sum()),
+        "weapons_seized_total": int(ts["weapons_seized"].sum()),
+        "weapons_raided_total": int(ts["weapons_raided"].sum()),
+        "arming_failed_total": int(ts["arming_failed"].sum()),
+        "weapons_stored_final": int(last["weapons_stored"]),
+        "tips_via_partners_total": int(ts["tips_via_partners"].sum()),
+        "partner_capacity_final": float(last["partner_capacity_mean"]),
+    }
+    for k in range(scenario.armed_groups.factions):
+        relapses = int(ts[f"relapses_faction{k}"].sum())
+        exposure = float(body[f"ex_combatants_faction{k}"].sum())
+        out[f"relapses_faction{k}_total"] = relapses
+        out[f"relapse_rate_faction{k}"] = 100.0 * relapses / exposure if exposure > 0 else None
+        out[f"mean_acceptance_faction{k}"] = (float(body[f"acceptance_faction{k}"].mean())
+                                              if len(body) else None)
+    at_exit = after = None
+    if exit_at is not None:
+        rows = ts[ts["tick"] == exit_at]
+        at_exit = float(rows["partner_capacity_mean"].iloc[0]) if len(rows) else None
+        later = ts[ts["tick"] == exit_at + scenario.mission.exit_window]
+        after = float(later["partner_capacity_mean"].iloc[0]) if len(later) else None
+    out["partner_capacity_at_exit"] = at_exit
+    out["partner_capacity_after_exit"] = after
     return out
 
 
@@ -214,11 +286,25 @@ def _mission_mean(ts: pd.DataFrame, scenario: Scenario, column: str) -> float | 
     return float(during[column].mean()) if len(during) else None
 
 
+def relapse_floor(scenario: Scenario, kind: str) -> float:
+    """The smallest denominator of a relapse ratio: the mean violence that one event of the
+    kind (an attack on civilians, a clash) within the window leaves on the map, its
+    ``per_attack`` (``per_clash``) fading at ``violence.decay`` per tick over the window.
+    Without it a window before the drawdown with almost no violence makes the ratio explode
+    (one attack after exit against a near-zero before gave ratios above 100)."""
+    v = scenario.violence
+    per_event = v.per_attack if kind == "_civilian" else v.per_clash
+    cells = scenario.world.width * scenario.world.height
+    window = max(scenario.mission.exit_window, 1)
+    return per_event / (max(v.decay, 1e-9) * cells * window)
+
+
 def relapse_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
     """Violence against civilians and battle violence in the ``exit_window`` ticks before the
     drawdown and after the exit, and their ratios (after / before). ``relapse_ratio`` is the
     civilian one. No mission, no exit: all None. ``exit_window_truncated``: the run ended
-    before the window after the exit was complete (the ratio uses the ticks there are)."""
+    before the window after the exit was complete (the ratio uses the ticks there are). The
+    denominator is at least :func:`relapse_floor`."""
     w = scenario.mission.exit_window
     start = scenario.mission.drawdown_start
     exit_at = exit_tick(ts, scenario)
@@ -234,8 +320,8 @@ def relapse_summary(ts: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
             post = ts[(ts["tick"] > exit_at) & (ts["tick"] <= exit_at + w)]
             before = float(pre[column].mean()) if len(pre) else None
             after = float(post[column].mean()) if len(post) else None
-            if before is not None and after is not None and before > 0:
-                ratio = after / before
+            if before is not None and after is not None and kind:
+                ratio = after / max(before, relapse_floor(scenario, kind))
         out[f"violence{kind}_before_exit"] = before
         out[f"violence{kind}_after_exit"] = after
         if kind:

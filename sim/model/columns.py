@@ -31,9 +31,22 @@ PEACEKEEPING_COLUMNS = [
     "police_professionalism_mean", "grievance_mean", "economy_mean", "infrastructure_mean",
     "violence_mean", "violence_civilian_mean", "violence_battle_mean",
     *(f"pk_{r}" for r in ROLE_NAMES),
+    # --- communities ---
+    "rival_clashes", "crossfire_victims", "tips_police", "tips_relayed",
 ]
 #: two-group peacekeeping contexts: trust in peacekeepers by communal group
-GROUP_TRUST_COLUMNS = ["trust_pk_group0", "trust_pk_group1"]
+GROUP_TRUST_COLUMNS = ["trust_pk_group0", "trust_pk_group1",
+                       # --- communities: per-group outputs ---
+                       "trust_police_group0", "trust_police_group1", "tips_group0",
+                       "tips_group1", "casualties_group0", "casualties_group1"]
+# --- accept: reintegration and acceptance, weapons, local partners (ODD 7.19-7.21) ---
+ACCEPT_COLUMNS = [
+    "predations", "weapons_destroyed", "weapons_hidden", "weapons_seized", "weapons_raided",
+    "arming_failed", "weapons_stored", "weapons_cached", "faction_stock", "acceptance_mean",
+    "tips_via_partners", "partner_capacity_mean",
+]
+#: per faction k (armed_groups.factions of them): relapses, ex-combatants, acceptance
+FACTION_COLUMNS = ["relapses_faction{k}", "ex_combatants_faction{k}", "acceptance_faction{k}"]
 # the peacekeeping layer's event counters and its counts and means (sim.engine.metrics)
 LAYER_EVENTS = {
     "civilian_casualties": K.EV_CASUALTIES,
@@ -45,7 +58,7 @@ LAYER_EVENTS = {
     "recruits": K.EV_RECRUITS,
     "disarmed": K.EV_DISARMED,
     "relapses": K.EV_RELAPSES,
-    "weapons_collected": K.EV_DISARMED,
+    "weapons_collected": K.EV_WEAPONS_COLLECTED,
     "interdictions": K.EV_INTERDICTIONS,
     "harmed_by_security": K.EV_HARMED,
     "combatant_arrests": K.EV_COMBATANT_ARRESTS,
@@ -58,6 +71,24 @@ LAYER_EVENTS = {
     "rejoined": K.EV_REJOINED,
     "emigrated": K.EV_EMIGRATED,
     "returned": K.EV_RETURNED,
+    # --- communities ---
+    "rival_clashes": K.EV_RIVAL_CLASHES,
+    "crossfire_victims": K.EV_CROSSFIRE,
+    "tips_police": K.EV_TIPS_POLICE,
+    "tips_relayed": K.EV_TIPS_RELAYED,
+    "tips_group0": K.EV_TIPS_G0,
+    "tips_group1": K.EV_TIPS_G1,
+    "casualties_group0": K.EV_CASUALTIES_G0,
+    "casualties_group1": K.EV_CASUALTIES_G1,
+    # --- accept ---
+    "predations": K.EV_PREDATIONS,
+    "weapons_destroyed": K.EV_WEAPONS_DESTROYED,
+    "weapons_hidden": K.EV_WEAPONS_HIDDEN,
+    "weapons_seized": K.EV_WEAPONS_SEIZED,
+    "weapons_raided": K.EV_WEAPONS_RAIDED,
+    "arming_failed": K.EV_ARMING_FAILED,
+    "tips_via_partners": K.EV_TIPS_PARTNERS,
+    **{f"relapses_faction{k}": K.EV_RELAPSES_F0 + k for k in range(K.MAX_FACTIONS)},
 }
 LAYER_COUNTS = {
     "displaced": M.M_DISPLACED,
@@ -65,6 +96,11 @@ LAYER_COUNTS = {
     "ex_combatants": M.M_EX_COMBATANTS,
     "refugees_abroad": M.M_ABROAD,
     **{f"pk_{r}": M.M_ROLES + K.ROLE_CODES[r] for r in ROLE_NAMES},
+    # --- accept ---
+    "weapons_stored": M.M_STORED,
+    "weapons_cached": M.M_CACHED,
+    "faction_stock": M.M_STOCK,
+    **{f"ex_combatants_faction{k}": M.M_EX_F0 + k for k in range(K.MAX_FACTIONS)},
 }
 LAYER_MEANS = {
     "trust_pk_mean": M.M_TRUST_PK,
@@ -80,6 +116,13 @@ LAYER_MEANS = {
     "mission_legitimacy": M.M_LEGITIMACY,
     "trust_pk_group0": M.M_TRUST_PK_G0,
     "trust_pk_group1": M.M_TRUST_PK_G1,
+    # --- communities ---
+    "trust_police_group0": M.M_TRUST_POLICE_G0,
+    "trust_police_group1": M.M_TRUST_POLICE_G1,
+    # --- accept ---
+    "acceptance_mean": M.M_ACCEPTANCE,
+    "partner_capacity_mean": M.M_PARTNER_CAPACITY,
+    **{f"acceptance_faction{k}": M.M_ACCEPT_F0 + k for k in range(K.MAX_FACTIONS)},
 }
 
 
@@ -92,6 +135,9 @@ def metric_columns(scenario: Scenario) -> list[str]:
         cols += ["killings"]
     if scenario.model == "peacekeeping":
         cols += PEACEKEEPING_COLUMNS  # births and deaths among them
+        cols += ACCEPT_COLUMNS
+        cols += [c.format(k=k) for k in range(scenario.armed_groups.factions)
+                 for c in FACTION_COLUMNS]
         if scenario.residents.groups == 2:
             cols += GROUP_TRUST_COLUMNS
     elif scenario.residents.p_clone > 0 or scenario.residents.max_age > 0:

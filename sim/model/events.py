@@ -231,7 +231,8 @@ def install(model: PeaceSimModel, sc: Scenario, t: int) -> None:
     """ODD 7.28: the scenario ``sc`` in force from tick ``t``: the kernels' parameters are
     rebuilt from it, and the world is brought to the values it holds itself: programme areas
     (``economy.programme_rate``, ``programme_radius``), the markets within trading reach
-    (``economy.access_radius``), the police force (``police.density``), and, once deployed,
+    (``economy.access_radius``), the police force (``police.density``), the factions'
+    abusiveness (``armed_groups.abusiveness``), and, once deployed,
     the size of the force (``peacekeepers.density``) and its roles (``strategy.roles``)."""
     m = model
     old = m.scenario_config
@@ -250,14 +251,26 @@ def install(model: PeaceSimModel, sc: Scenario, t: int) -> None:
         box_sum_into(layer.lay.market, en.access_radius, layer.torus, layer.lay.market_near)
     if old.police.density != sc.police.density:
         _resize_police(m, sc, t)
+    if old.armed_groups.abusiveness != sc.armed_groups.abusiveness:  # ODD 7.19
+        for f in range(sc.armed_groups.factions):
+            layer.lay.scalars[K.S_ABUSIVENESS0 + f] = sc.armed_groups.abusiveness_of(f)
     if t > sc.mission.deploy_tick:
         if old.peacekeepers.density != sc.peacekeepers.density:
             _resize_force(m, sc, t)
         if old.strategy.roles != sc.strategy.roles:
             want = role_counts(_count(m, K.PEACEKEEPER), _shares(sc))
             call(reassign_roles, m.ag, m.meta, np.array([want[r] for r in ROLE_NAMES]),
-                 layer.market_cells, m.event_rng)
+                 *_posting(layer, sc), m.event_rng)
             call(pair_mentors, m.ag, m.meta, m.event_rng)
+
+
+def _posting(layer: Any, sc: Scenario) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Where units are posted, as at deployment: the settlements, their communities, the
+    favoured one and the force's partiality (0 unless two communities, ODD 7.25)."""
+    s = sc.strategy
+    partiality = s.partiality if sc.residents.groups == 2 else 0.0
+    return (layer.market_cells, layer.market_group.astype(np.int64), int(s.favoured_group),
+            float(partiality))
 
 
 def _shares(sc: Scenario) -> dict[str, float]:
@@ -274,7 +287,7 @@ def _resize_police(m: PeaceSimModel, sc: Scenario, t: int) -> None:
                      m.free_stack, m.meta)
         p = sc.police
         call(init_officers, m.ag, slots, p.professionalism, p.professionalism_sd,
-             p.community_share, m.event_rng)
+             p.community_share, p.leader_dialogue, m.event_rng)
     elif want < have:
         call(remove_units, *args, K.POLICE, -1, have - want, m.free_stack, m.meta)
 
@@ -302,5 +315,6 @@ def _resize_force(m: PeaceSimModel, sc: Scenario, t: int) -> None:
     roles = np.array(missing[: keep - have], np.int64)
     slots = call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.event_rng,
                  K.PEACEKEEPER, m.params.pk_class, roles.size, m.free_stack, m.meta)
-    call(assign_roles, m.arrays.i, slots, roles[: slots.size], layer.market_cells, m.event_rng)
+    call(assign_roles, m.arrays.i, slots, roles[: slots.size], *_posting(layer, sc),
+         m.event_rng)
     call(pair_mentors, m.ag, m.meta, m.event_rng)

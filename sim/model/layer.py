@@ -20,14 +20,18 @@ import numpy as np
 from sim.config.scenario import ROLE_NAMES, settlement_count
 from sim.engine import layout as K
 from sim.engine.calls import call, compiled
-from sim.engine.fields import box_sum_into, presence
+from sim.engine.fields import box_sum, box_sum_into, presence
 from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
 from sim.engine.metrics import M_LEGITIMACY, N_METRICS, layer_metrics
 from sim.engine.state import LayerTable
 from sim.model.columns import layer_row
 from sim.rules.armed_groups import new_aggression, reinforce
+from sim.rules.factions import community_map, post_market, settle_communities
+from sim.rules.feedback import district_feedback
 from sim.rules.mission import adaptive_moves, district_need, drawdown_count, role_counts
+from sim.rules.partners import place_partners
+from sim.rules.weapons import place_caches, supply
 
 if TYPE_CHECKING:
     from sim.model.model import PeaceSimModel
@@ -50,6 +54,8 @@ class PeacekeepingLayer:
         self.market_cells = np.sort(gen.choice(model.n_cells, size=n_markets, replace=False))
         tip_capacity = max(64, int(np.ceil(sc.information.capacity_per_cell * model.n_cells)))
         self.lay = LayerTable(w, h, sc.armed_groups.factions, tip_capacity, self.market_cells)
+        # communities: each settlement's community (two-group contexts, set in _init_agents)
+        self.market_group = np.zeros(self.market_cells.size, np.int8)
         self.torus = sc.world.torus
         self._perm = np.empty(model.capacity, np.int64)
         self._metrics = np.zeros(N_METRICS, np.float64)
@@ -68,6 +74,7 @@ class PeacekeepingLayer:
             float(model.legitimacy), model.census_counts, self._metrics, self._buf)
         self._init_landscape(gen)
         self._init_agents(gen)
+        self._init_accept(gen)
         self.pk_deployed = 0  # units at deployment (drawdown counts down from this)
         self.exit_tick: int | None = None
         self.drawdown_started: int | None = None
@@ -107,8 +114,11 @@ class PeacekeepingLayer:
         ag = m.arrays
         res = np.flatnonzero(ag.alive & (ag.kind == K.RESIDENT))
         t = sc.trust
-        ag.trust_pk[res] = np.clip(gen.normal(t.initial_pk, t.initial_sd, res.size), 0, 1)
-        ag.trust_police[res] = np.clip(gen.normal(t.initial_police, t.initial_sd, res.size), 0, 1)
+        mean_pk, mean_police = t.initial_pk, t.initial_police
+        if sc.residents.groups == 2:  # communities: where they live, grievances, trust (7.25)
+            mean_pk, mean_police = self._init_communities(res, gen)
+        ag.trust_pk[res] = np.clip(gen.normal(mean_pk, t.initial_sd, res.size), 0, 1)
+        ag.trust_police[res] = np.clip(gen.normal(mean_police, t.initial_sd, res.size), 0, 1)
         ag.trust_pk0[res] = ag.trust_pk[res]
         ag.trust_police0[res] = ag.trust_police[res]
         self.mission_legitimacy = float(np.mean(ag.trust_pk[res] > t.legitimacy_threshold)) \
@@ -121,6 +131,8 @@ class PeacekeepingLayer:
         new = np.sort(call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
                            K.COMBATANT, m.params.comb_class, n, m.free_stack, m.meta))
         ag.faction[new] = gen.integers(0, a.factions, new.size)
+        if sc.residents.groups == 2:  # communities: a fighter belongs to its faction's group
+            ag.group[new] = ag.faction[new] % 2
         ag.aggression[new] = [call(new_aggression, a.aggression, a.aggression_min, u)
                               for u in gen.random(new.size).tolist()]
         ag.hardship[new] = gen.random(new.size)
@@ -136,15 +148,76 @@ class PeacekeepingLayer:
         )
         self.strongholds = edge[gen.integers(0, len(edge), a.factions)]
 
+    def _init_communities(self, res: np.ndarray, gen: np.random.Generator
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Two communities (ODD 7.25): residents live in their community's part of the map
+        with probability ``segregation`` (:func:`sim.rules.factions.settle_communities`;
+        drawn only when it is above 0); each group's hardship offset; each settlement's
+        community (:func:`~sim.rules.factions.settlement_groups`). Returns each resident's
+        mean initial trust in peacekeepers and in police (the context's plus its group's
+        offsets)."""
+        m, sc = self.model, self.sc
+        ag, c = m.arrays, sc.communities
+        share = sc.residents.group_share
+        if c.segregation > 0:
+            ag.group[res] = settle_communities(ag.group[res], ag.x[res], m.width, share,
+                                               c.segregation, gen.random(res.size))
+        g1 = ag.group[res] == 1
+        offset = np.where(g1, c.hardship_group1, c.hardship_group0)
+        ag.hardship[res] = np.clip(ag.hardship[res] + offset, 0.0, 1.0)
+        counts = np.zeros((2, m.width, m.height))
+        np.add.at(counts, (ag.group[res], ag.x[res], ag.y[res]), 1.0)
+        r, torus = sc.economy.access_radius, self.torus
+        self.lay.community[:] = community_map(box_sum(counts[0], r, torus),
+                                              box_sum(counts[1], r, torus))
+        self.market_group = self.lay.community.ravel()[self.market_cells].astype(np.int8)
+        t = sc.trust
+        pk = np.where(g1, t.initial_pk + c.trust_pk_group1, t.initial_pk + c.trust_pk_group0)
+        police = np.where(g1, t.initial_police + c.trust_police_group1,
+                          t.initial_police + c.trust_police_group0)
+        return np.clip(pk, 0.0, 1.0), np.clip(police, 0.0, 1.0)
+
+    def _post(self, markets: np.ndarray) -> int:
+        """A post (static, engagement, DDR) at one of ``markets``: a uniformly random one, or
+        with a partial force in a two-group context one of the favoured community's with
+        probability ``strategy.partiality`` (:func:`sim.rules.factions.post_market`)."""
+        s = self.sc.strategy
+        if self.sc.residents.groups == 2 and s.partiality > 0:
+            groups = self.market_group[np.searchsorted(self.market_cells, markets)]
+            return post_market(markets, groups, s.favoured_group, s.partiality, self._gen)
+        return int(self._gen.choice(markets))
+
+    # --- accept: reintegration and acceptance, weapons, local partners (ODD 5, 7.19-7.21) ---
+    def _init_accept(self, gen: np.random.Generator) -> None:
+        """Each faction's abusiveness; residents' acceptance of ex-combatants at its initial
+        level and no record of any faction; weapon stocks and caches near the strongholds
+        (with ``mechanisms.weapons``); local partners at settlements (with
+        ``mechanisms.partners``). The set-up draws nothing for a mechanism switched off."""
+        m, sc, lay = self.model, self.sc, self.lay
+        a = sc.armed_groups
+        for f in range(a.factions):
+            lay.scalars[K.S_ABUSIVENESS0 + f] = a.abusiveness_of(f)
+        ag = m.arrays
+        res = np.flatnonzero(ag.alive & (ag.kind == K.RESIDENT))
+        ag.acceptance[res] = sc.reintegration.initial
+        if sc.mechanisms.weapons:
+            place_caches(lay, self.strongholds, m.params, gen)
+        if sc.mechanisms.partners:
+            place_partners(lay, self.market_cells, m.params, gen)
+
     def _init_police(self, slots: np.ndarray, gen: np.random.Generator) -> None:
         """Professionalism ~ N(``professionalism``, ``professionalism_sd``) clipped to [0, 1];
-        community officers with probability ``community_share`` (ODD 5)."""
+        community officers with probability ``community_share``; officers who meet community
+        leaders with probability ``leader_dialogue`` (drawn only when it is above 0; ODD 5,
+        7.26)."""
         ag = self.model.arrays
         p = self.sc.police
         ag.professionalism[slots] = np.clip(
             gen.normal(p.professionalism, p.professionalism_sd, slots.size), 0, 1
         )
         ag.set("community", slots, gen.random(slots.size) < p.community_share)
+        if p.leader_dialogue > 0:  # communities: police-community forums
+            ag.set("dialogue", slots, gen.random(slots.size) < p.leader_dialogue)
 
     def deploy(self) -> None:
         """ODD 7.14, deployment: units by role (:func:`sim.rules.mission.role_counts`) on
@@ -169,7 +242,7 @@ class PeacekeepingLayer:
         ag.role[new] = roles
         for slot, role in zip(new.tolist(), roles.tolist(), strict=True):
             if role in (K.STATIC, K.ENGAGEMENT, K.DDR_UNIT):
-                ag.home[slot] = int(self._gen.choice(self.market_cells))
+                ag.home[slot] = self._post(self.market_cells)
         return int(new.size)
 
     def replace_losses(self, keep: int) -> int:
@@ -219,7 +292,7 @@ class PeacekeepingLayer:
         drawdown (:func:`sim.rules.mission.drawdown_count`; units removed at random), police
         growth toward ``police.target`` (each missing officer hired with probability
         ``recruitment``), mentor re-pairing, reinforcements, and the adaptive review every
-        ``review_interval`` ticks (7.15)."""
+        ``review_interval`` ticks (7.15), and weapons reaching the factions' stocks (7.20)."""
         m, sc = self.model, self.sc
         self.replaced = 0
         if t == sc.mission.deploy_tick and t > 0:
@@ -251,6 +324,8 @@ class PeacekeepingLayer:
             self.pair_mentors()
         if sc.armed_groups.reinforcement > 0:
             self.reinforce()
+        if sc.mechanisms.weapons and sc.weapons.supply > 0:  # --- accept: ODD 7.20
+            supply(self.lay, m.params, self._gen)
         strat = sc.strategy
         if strat.adaptive and t > 0 and t % strat.review_interval == 0 \
                 and m.count(K.C_PEACEKEEPERS):
@@ -276,13 +351,31 @@ class PeacekeepingLayer:
                          self._feedback[1] if self._feedback is not None else 0.0)
         return violence, trust
 
+    def community_feedback(self) -> tuple[np.ndarray, np.ndarray]:
+        """ODD 7.27: what the mission was told since the last review, by district (violence
+        reported by residents and leaders, trust voiced by the leaders it met;
+        :func:`sim.rules.feedback.district_feedback`); the planes that hold it start again
+        from zero."""
+        lay, sc = self.lay, self.sc
+        last = self._feedback[1] if self._feedback is not None else None
+        out = district_feedback(lay.district, lay.reported, lay.voice_trust, lay.voice_n,
+                                sc.economy.districts ** 2, last, sc.trust.initial_pk)
+        for plane in (lay.reported, lay.voice_trust, lay.voice_n):
+            plane.fill(0.0)
+        return out
+
     def review(self) -> None:
         """ODD 7.15, adaptive review: compare community feedback with the last review and
         re-post units from quiet districts to those where violence rose and trust fell
         (:func:`sim.rules.mission.district_need`, :func:`~sim.rules.mission.adaptive_moves`);
-        a new post is a market of the district (any cell if it has none). The first review
-        only records the feedback."""
-        violence, trust = self.feedback()
+        a new post is a market of the district (any cell if it has none). The feedback is
+        what leaders and residents told the mission (:meth:`community_feedback`, ODD 7.27),
+        or with ``mechanisms.community_feedback`` off the map's violence and every resident's
+        trust (:meth:`feedback`). The first review only records the feedback."""
+        if self.sc.mechanisms.community_feedback:
+            violence, trust = self.community_feedback()
+        else:
+            violence, trust = self.feedback()
         last, self._feedback = self._feedback, (violence, trust)
         if last is None:
             return
@@ -298,8 +391,10 @@ class PeacekeepingLayer:
         moves = adaptive_moves(flat[homes].astype(np.int64), need, self.sc.strategy.adapt_share)
         for i, d in moves:
             in_d = self.market_cells[flat[self.market_cells] == d]
-            choices = in_d if in_d.size else np.flatnonzero(flat == d)
-            ai[posted[i], K.I_HOME] = int(self._gen.choice(choices))
+            if in_d.size:
+                ai[posted[i], K.I_HOME] = self._post(in_d)  # communities: partiality
+            else:
+                ai[posted[i], K.I_HOME] = int(self._gen.choice(np.flatnonzero(flat == d)))
         self.units_moved += len(moves)
 
     # ------------------------------------------------------------------ the tick

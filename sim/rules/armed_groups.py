@@ -30,7 +30,6 @@ from sim.engine.layout import (
     EV_ABUSES,
     EV_ATTACKS,
     EV_BATTLE_DEATHS,
-    EV_CASUALTIES,
     EV_CLASHES,
     EV_COMBATANT_ARRESTS,
     EV_HARMED,
@@ -76,6 +75,8 @@ from sim.engine.layout import (
     L_SITE_KILLED,
     L_SITE_PROTECTED,
     L_SITE_TIPPED,
+    L_STORE,
+    L_STORE_NEAR,
     L_VICTIM_EV,
     L_VICTIM_EV1,
     L_VIOLENCE_BATTLE,
@@ -85,14 +86,25 @@ from sim.engine.layout import (
     POLICE,
     QUIESCENT,
     RESIDENT,
+    S_STORED,
 )
 from sim.engine.rng import uniform
+from sim.rules.factions import (  # communities: rival factions, partiality, per-group counts
+    casualty,
+    engage_probability,
+    pick_rival,
+    protected_capacity,
+    rival_clash,
+    rivals_in_vision,
+)
 from sim.rules.protection import (
     interdiction_probability,
     interruption_probability,
     perceived_security,
     police_arrest_probability,
 )
+from sim.rules.reintegration import prey, witnessed
+from sim.rules.weapons import arm, nearest_with, raid, raid_chance
 
 # ----------------------------------------------------------------------------- whom to pick
 
@@ -173,9 +185,10 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
             lay.f[L_HARM_EV, x, y] += 1.0
             lay.f[L_SITE_HARM, x, y] += 1.0
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
-                remove_agent(ag, grid, geo, prm, grid.occ.reshape(-1)[v], free_stack, meta)
-                events[EV_CASUALTIES] += 1
+                v = grid.occ.reshape(-1)[v]
+                casualty(ai, v, events)  # communities: counted by the victim's group too
                 lay.f[L_SITE_HARM_KILLED, x, y] += 1.0
+                remove_agent(ag, grid, geo, prm, v, free_stack, meta)
     detain(ag, grid, geo, prm, c)
 
 
@@ -252,14 +265,16 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
         events[EV_RETALIATIONS] += 1
         lay.f[L_RETALIATION_EV, vx, vy] += 1.0
     group1 = ai[v, I_GROUP] == 1
-    if uniform(rng) < interruption_probability(lay.f[L_INTERRUPT, vx, vy], prm):
+    # communities: a partial force brings less to an attack on the other community (7.25)
+    capacity = protected_capacity(lay.f[L_INTERRUPT, vx, vy], ai[v, I_GROUP], prm)
+    if uniform(rng) < interruption_probability(capacity, prm):
         events[EV_INTERRUPTED] += 1
         lay.f[L_PROTECT_EV1 if group1 else L_PROTECT_EV, vx, vy] += 1.0
         lay.f[L_SITE_PROTECTED, vx, vy] += 1.0
         return
     lay.f[L_VICTIM_EV1 if group1 else L_VICTIM_EV, vx, vy] += 1.0
     if uniform(rng) < prm.armed_groups_p_lethal:
-        events[EV_CASUALTIES] += 1
+        casualty(ai, v, events)  # communities: counted by the victim's group too
         lay.f[L_SITE_KILLED, vx, vy] += 1.0
         remove_agent(ag, grid, geo, prm, v, free_stack, meta)
 
@@ -270,9 +285,10 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     (:func:`sim.rules.protection.interdiction_probability`, with the mission's tips on it),
     else police in vision may arrest it (:func:`~sim.rules.protection.police_arrest_probability`,
     with the police's tips); else, with security forces in vision, it clashes with
-    probability ``p_clash``; a survivor attacks with probability aggression (1 - P_c)
-    (:func:`attack_risk`, :func:`pick_victim`); then it moves to a uniformly random empty cell
-    in vision."""
+    probability ``p_clash``; a survivor may engage a rival faction's fighter in vision
+    (:func:`sim.rules.factions.engage_probability`, :func:`~sim.rules.factions.rival_clash`);
+    a survivor attacks with probability aggression (1 - P_c) (:func:`attack_risk`,
+    :func:`pick_victim`); then it moves to a uniformly random empty cell in vision."""
     ai = ag.i
     af = ag.f
     x = ai[c, I_X]
@@ -297,18 +313,54 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
         return  # the combatant died in the clash
     s_v = perceived_security(deter, lay.f[L_SEC_POLICE, x, y], prm)
     b_v = max(1, lay.comb_own[ai[c, I_FACTION], x, y])
-    if uniform(rng) < af[c, F_AGGRESSION] * (1.0 - attack_risk(s_v, b_v, prm)):
+    risk = attack_risk(s_v, b_v, prm)
+    # --- communities: a fighter may engage a rival faction's fighter in vision (ODD 7.25) ---
+    p = engage_probability(rivals_in_vision(lay.comb_own, ai[c, I_FACTION], x, y, prm), risk,
+                           prm)
+    if p >= 0.0 and uniform(rng) < p:
+        r = pick_rival(ai, grid.occ.reshape(-1), geo, rng, c)
+        if r >= 0 and rival_clash(ag, grid, geo, prm, lay, rng, c, r, free_stack, meta,
+                                  events):
+            return  # the fighter died in the clash
+    if uniform(rng) < af[c, F_AGGRESSION] * (1.0 - risk):
         v = pick_victim(ag, grid, geo, prm, rng, c)
         if v >= 0:
+            witnessed(lay, ai[c, I_FACTION], ai[v, I_X], ai[v, I_Y])  # --- accept (7.19)
             attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events)
+    # --- accept: predation (ODD 7.19) and raids on weapon stores (ODD 7.20) ---
+    prey(ag, grid, geo, prm, lay, rng, c, risk, events)
+    if prm.mechanisms_weapons and lay.scalars[S_STORED] >= 1.0 \
+            and lay.f[L_STORE_NEAR, x, y] > 0.0:
+        try_raid(ag, prm, lay, rng, c, b_v, events)
     move_in_vision(ag, grid, geo, prm, rng, c)
 
 
 @njit(inline="always", cache=True)
-def release(ag, grid, geo, prm, rng, c, meta, events):
+def try_raid(ag, prm, lay, rng, c, b_v, events):
+    """ODD 7.20, raid: the nearest weapon store in the combatant's vision
+    (:func:`sim.rules.weapons.nearest_with`) is raided with
+    :func:`sim.rules.weapons.raid_chance`, the risk being the attack's risk (:func:`attack_risk`,
+    B_v its own faction in vision) with the security in vision of the store."""
+    x = ag.i[c, I_X]
+    y = ag.i[c, I_Y]
+    store = nearest_with(lay.f[L_STORE], x, y, prm.armed_groups_vision, prm.world_torus)
+    if store < 0:
+        return
+    h = lay.f.shape[2]
+    sx = store // h
+    sy = store - sx * h
+    s_v = perceived_security(lay.f[L_DETER, sx, sy], lay.f[L_SEC_POLICE, sx, sy], prm)
+    if uniform(rng) < raid_chance(attack_risk(s_v, b_v, prm), prm):
+        raid(lay, prm, store, ag.i[c, I_FACTION], events)
+
+
+@njit(inline="always", cache=True)
+def release(ag, grid, geo, prm, lay, rng, c, meta, events):
     """ODD 7.9, release: a detainee returns to a uniformly random empty cell; with
-    probability ``detention.rejoin_share`` it rejoins its faction, otherwise it comes back
-    as an unemployed ex-combatant. Returns False (and stays held) if the map is full."""
+    probability ``detention.rejoin_share`` it rejoins its faction, if it finds a weapon
+    there (:func:`sim.rules.weapons.arm`, ODD 7.20); otherwise it comes back as an
+    unemployed ex-combatant of its faction. Returns False (and stays held) if the map is
+    full."""
     cell = random_empty_cell(grid.occ.reshape(-1), rng)
     if cell < 0:
         return False
@@ -316,7 +368,8 @@ def release(ag, grid, geo, prm, rng, c, meta, events):
     ag.i[c, I_STATE] = QUIESCENT
     enter(ag, grid, geo, prm, c, x, cell - x * geo.height)
     events[EV_RELEASED] += 1
-    if uniform(rng) < prm.detention_rejoin_share:
+    if uniform(rng) < prm.detention_rejoin_share \
+            and arm(lay, prm, x, cell - x * geo.height, ag.i[c, I_FACTION], events):
         events[EV_REJOINED] += 1
     else:
         convert(ag, grid, geo, prm, c, RESIDENT, 0, meta)
@@ -326,14 +379,14 @@ def release(ag, grid, geo, prm, rng, c, meta, events):
 
 
 @njit(cache=True)
-def detention_phase(ag, grid, geo, prm, rng, meta, events):
+def detention_phase(ag, grid, geo, prm, lay, rng, meta, events):
     """ODD 7.9, detention: every detainee, in slot order, is released with probability
     ``detention.release_rate`` (:func:`release`)."""
     ai = ag.i
     for c in range(meta[META_HIGH]):
         if ai[c, I_ALIVE] and ai[c, I_KIND] == COMBATANT and ai[c, I_STATE] == DETAINED \
                 and uniform(rng) < prm.detention_release_rate:
-            release(ag, grid, geo, prm, rng, c, meta, events)
+            release(ag, grid, geo, prm, lay, rng, c, meta, events)
 
 
 # ----------------------------------------------------------------------------- reinforcement
@@ -368,6 +421,8 @@ def reinforce(ag, grid, geo, prm, free_stack, meta, gen: np.random.Generator,
                     slot = call(new_agent, ag, grid, geo, prm, COMBATANT, prm.comb_class,
                                 x * h + y, free_stack, meta)
                     ag.i[slot, I_FACTION] = f
+                    if prm.residents_groups == 2:  # communities: of its faction's group
+                        ag.i[slot, I_GROUP] = f % 2
                     ag.f[slot, F_AGGRESSION] = call(
                         new_aggression, prm.armed_groups_aggression,
                         prm.armed_groups_aggression_min, gen.random()

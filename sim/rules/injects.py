@@ -118,29 +118,52 @@ def remove_units(ag, grid, geo, prm, rng, kind, role, count, free_stack, meta):
 
 
 @njit(inline="always", cache=True)
-def _give_role(ai, a, role, markets, rng):
-    """A unit's new role; posted roles (static, engagement, DDR) get a random settlement as
-    their post, the others none (mentors are paired by :func:`pair_mentors`)."""
+def _post(markets, groups, favoured, partiality, rng):
+    """A settlement to post a unit at, as at deployment (ODD 7.25,
+    :func:`sim.rules.factions.post_market`): with probability ``partiality`` a random one of
+    the ``favoured`` community's (if it has one), otherwise a random one; an impartial force
+    (partiality 0) draws once, among all."""
+    if partiality > 0.0 and uniform(rng) < partiality:
+        n = 0
+        for k in range(markets.size):
+            if groups[k] == favoured:
+                n += 1
+        if n > 0:
+            j = randint(rng, n)
+            for k in range(markets.size):
+                if groups[k] == favoured:
+                    if j == 0:
+                        return markets[k]
+                    j -= 1
+    return markets[randint(rng, markets.size)]
+
+
+@njit(inline="always", cache=True)
+def _give_role(ai, a, role, markets, groups, favoured, partiality, rng):
+    """A unit's new role; posted roles (static, engagement, DDR) get a settlement as their
+    post (:func:`_post`), the others none (mentors are paired by :func:`pair_mentors`)."""
     ai[a, K.I_ROLE] = role
     if role == K.STATIC or role == K.ENGAGEMENT or role == K.DDR_UNIT:
-        ai[a, K.I_HOME] = markets[randint(rng, markets.size)]
+        ai[a, K.I_HOME] = _post(markets, groups, favoured, partiality, rng)
     else:
         ai[a, K.I_HOME] = -1
 
 
 @njit(cache=True)
-def assign_roles(ai, slots, roles, markets, rng):
-    """ODD 7.28: new units (``slots``) take ``roles`` (codes), posts as at deployment."""
+def assign_roles(ai, slots, roles, markets, groups, favoured, partiality, rng):
+    """ODD 7.28: new units (``slots``) take ``roles`` (codes), posts as at deployment
+    (``groups``: each settlement's community; ``favoured``, ``partiality``: the force's
+    partiality, ODD 7.25, 0 for an impartial force or a one-group context)."""
     for k in range(slots.size):
-        _give_role(ai, slots[k], roles[k], markets, rng)
+        _give_role(ai, slots[k], roles[k], markets, groups, favoured, partiality, rng)
 
 
 @njit(cache=True)
-def reassign_roles(ag, meta, want, markets, rng):
+def reassign_roles(ag, meta, want, markets, groups, favoured, partiality, rng):
     """ODD 7.28, a change of role shares: units of roles above their new count (``want``,
     per role code) are chosen at random and given the roles below it, in role order, so the
-    force matches the new shares with as few changes as possible. Returns how many units
-    changed role."""
+    force matches the new shares with as few changes as possible; posts as in
+    :func:`assign_roles`. Returns how many units changed role."""
     ai = ag.i
     high = meta[K.META_HIGH]
     n_roles = want.size
@@ -169,7 +192,8 @@ def reassign_roles(ag, meta, want, markets, rng):
     for r in range(n_roles):
         for _ in range(max(0, want[r] - now[r])):
             if used < n_pool:
-                _give_role(ai, pool[used], r, markets, rng)
+                _give_role(ai, pool[used], r, markets, groups, favoured, partiality,
+                           rng)
                 used += 1
     return used
 
@@ -200,13 +224,16 @@ def pair_mentors(ag, meta, rng):
 
 
 @njit(cache=True)
-def init_officers(ag, slots, mean, sd, community_share, rng):
+def init_officers(ag, slots, mean, sd, community_share, dialogue_share, rng):
     """ODD 7.28: new officers' professionalism ~ N(mean, sd) clipped to [0, 1] (Box-Muller
-    on the events' stream) and community policing with ``community_share``, as at set-up
-    (ODD 5)."""
+    on the events' stream), community policing with ``community_share`` and meeting
+    community leaders with ``dialogue_share`` (drawn only when it is above 0), as at set-up
+    (ODD 5, 7.26)."""
     for k in range(slots.size):
         a = slots[k]
         u1 = max(uniform(rng), 1e-300)
         z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * uniform(rng))
         ag.f[a, K.F_PROFESSIONALISM] = min(1.0, max(0.0, mean + sd * z))
         ag.i[a, K.I_COMMUNITY] = 1 if uniform(rng) < community_share else 0
+        if dialogue_share > 0.0:
+            ag.i[a, K.I_DIALOGUE] = 1 if uniform(rng) < dialogue_share else 0

@@ -19,6 +19,7 @@ from sim.engine.layout import (
     I_VCLASS,
     I_X,
     I_Y,
+    L_COMMUNITY,
     L_INTEL,
     L_VIOLENCE_CIV,
     MENTORING,
@@ -28,6 +29,7 @@ from sim.engine.layout import (
     STATIC,
 )
 from sim.engine.rng import randint, uniform
+from sim.rules.factions import attention
 
 
 @njit(inline="always", cache=True)
@@ -48,10 +50,13 @@ def calls_rapid_response(best_heat, prm):
 @njit(inline="always", cache=True)
 def patrol_score(lay, prm, rng, x, y):
     """ODD 7.8, patrol: a sampled cell is worth its :func:`heat` (violence against civilians
-    and fresh tips), with a random tie-break (``strategy.patrol_jitter`` x U(0, 1))."""
-    return heat(lay.f[L_VIOLENCE_CIV, x, y], lay.f[L_INTEL, x, y], prm) + (
-        prm.strategy_patrol_jitter * uniform(rng)
-    )
+    and fresh tips; a partial force discounts the other community's areas,
+    :func:`sim.rules.factions.attention`), with a random tie-break (``strategy.patrol_jitter``
+    x U(0, 1))."""
+    h = heat(lay.f[L_VIOLENCE_CIV, x, y], lay.f[L_INTEL, x, y], prm)
+    if prm.strategy_partiality > 0.0:  # communities (ODD 7.25)
+        h *= attention(lay.f[L_COMMUNITY, x, y], prm)
+    return h + prm.strategy_patrol_jitter * uniform(rng)
 
 
 @njit(inline="always", cache=True)

@@ -25,6 +25,7 @@ from sim.engine.layout import (
     EV_DEATHS,
     EV_EMIGRATED,
     EV_RETURNED,
+    F_ACCEPTANCE,
     F_HARDSHIP,
     F_RISK,
     F_TRUST_PK,
@@ -40,6 +41,7 @@ from sim.engine.layout import (
     RESIDENT,
 )
 from sim.engine.rng import uniform
+from sim.rules.factions import group_hardship, group_trust
 
 
 @njit(inline="always", cache=True)
@@ -47,7 +49,8 @@ def born(ag, grid, geo, prm, rng, a, free_stack, meta, events):
     """ODD 7.17, birth: a child of resident ``a`` on a uniformly random empty Moore neighbour
     (none: no birth). It belongs to the parent's group and starts from the parent's base
     trust (families share their experience); hardship and risk aversion are its own,
-    U(0, 1)."""
+    U(0, 1) (hardship with its community's offset, ODD 7.25); its acceptance of
+    ex-combatants is the initial level, with no record of any faction (ODD 7.19)."""
     ai = ag.i
     af = ag.f
     pick = neighbour_where(ai, grid, geo, prm, rng, ai[a, I_X], ai[a, I_Y], prm.birth_class,
@@ -56,12 +59,13 @@ def born(ag, grid, geo, prm, rng, a, free_stack, meta, events):
         return
     b = new_agent(ag, grid, geo, prm, RESIDENT, 0, pick, free_stack, meta)
     ai[b, I_GROUP] = ai[a, I_GROUP]
-    af[b, F_HARDSHIP] = uniform(rng)
+    af[b, F_HARDSHIP] = group_hardship(uniform(rng), ai[b, I_GROUP], prm)  # communities
     af[b, F_RISK] = uniform(rng)
     af[b, F_TRUST_PK] = af[a, F_TRUST_PK0]
     af[b, F_TRUST_PK0] = af[a, F_TRUST_PK0]
     af[b, F_TRUST_POLICE] = af[a, F_TRUST_POLICE0]
     af[b, F_TRUST_POLICE0] = af[a, F_TRUST_POLICE0]
+    af[b, F_ACCEPTANCE] = prm.reintegration_initial  # --- accept: ODD 7.19
     events[EV_BIRTHS] += 1
 
 
@@ -96,7 +100,9 @@ def settle_returnee(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
     """ODD 7.17, return: a refugee comes back onto the first calm empty cell among
     ``population.return_tries`` random empty cells (violence at most ``return_share`` x
     ``flee_threshold``); a returnee is a new resident of group 0 or 1 (``group_share``) with
-    hardship and risk aversion U(0, 1) and the initial trust of the context. Returns False if
+    hardship and risk aversion U(0, 1), the initial trust of the context (with its
+    community's offsets, ODD 7.25) and the initial acceptance of ex-combatants (ODD 7.19).
+    Returns False if
     no calm cell was found (the refugee stays abroad this tick)."""
     occ = grid.occ.reshape(-1)
     v = lay.f[L_VIOLENCE].reshape(-1)
@@ -111,12 +117,15 @@ def settle_returnee(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
             af = ag.f
             if prm.residents_groups == 2 and uniform(rng) >= prm.residents_group_share:
                 ai[b, I_GROUP] = 1
-            af[b, F_HARDSHIP] = uniform(rng)
+            # communities: the returnee's community's own hardship and initial trust (7.25)
+            af[b, F_HARDSHIP] = group_hardship(uniform(rng), ai[b, I_GROUP], prm)
             af[b, F_RISK] = uniform(rng)
-            af[b, F_TRUST_PK] = prm.trust_initial_pk
-            af[b, F_TRUST_PK0] = prm.trust_initial_pk
-            af[b, F_TRUST_POLICE] = prm.trust_initial_police
-            af[b, F_TRUST_POLICE0] = prm.trust_initial_police
+            t_pk, t_pol = group_trust(ai[b, I_GROUP], prm)
+            af[b, F_TRUST_PK] = t_pk
+            af[b, F_TRUST_PK0] = t_pk
+            af[b, F_TRUST_POLICE] = t_pol
+            af[b, F_TRUST_POLICE0] = t_pol
+            af[b, F_ACCEPTANCE] = prm.reintegration_initial  # --- accept: ODD 7.19
             meta[META_ABROAD] -= 1
             events[EV_RETURNED] += 1
             return True

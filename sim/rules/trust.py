@@ -76,7 +76,7 @@ def respond(t, tp, dialogue, leader, engage, leader_engaged, protect, victim, ha
     transparency: trust_pk += amp (g_eng + ``protection_gain`` seen(attacks interrupted))
     (1 - t) - damp (``victimization_loss`` seen(unprotected attacks) + ``harm_loss``
     seen(harm) + ``partiality_loss`` partiality) t, g_eng = ``engagement_gain`` competence
-    (1 + local_partners) within reach of an engagement unit or an engaged leader (competence
+    within reach of an engagement unit or an engaged leader (competence
     above ``dialogue_competence`` also opens dialogue: ``de_escalation`` (2 competence - 1));
     partiality = max(0, protection of the other group remembered - of one's own); nearby
     leaders pull trust toward their mean (``leader_influence``; not a leader's own).
@@ -88,7 +88,7 @@ def respond(t, tp, dialogue, leader, engage, leader_engaged, protect, victim, ha
     competence = prm.strategy_cultural_competence
     gain = 0.0
     if engage > 0 or leader_engaged > 0:
-        gain += prm.trust_engagement_gain * competence * (1.0 + prm.strategy_local_partners)
+        gain += prm.trust_engagement_gain * competence
         if competence > prm.trust_dialogue_competence:  # competent dialogue de-escalates
             dialogue = max(dialogue, prm.trust_de_escalation * (2.0 * competence - 1.0))
     gain += prm.trust_protection_gain * seen(protect)

@@ -77,6 +77,7 @@ from sim.config.study import (  # noqa: F401 (the study schema lives in sim.conf
     Study,
     StudySpec,
     load_study,
+    rescaled_roles,
 )
 from sim.config.study import cast as _cast
 from sim.experiments.store import (
@@ -185,7 +186,8 @@ def plan(study: Study, x: np.ndarray) -> tuple[pd.DataFrame, dict[tuple[str, str
     cells: dict[tuple[str, str, int], dict[str, Any]] = {}
     keys: list[str] = []
     for p, vals in enumerate(values):
-        overrides = {**fixed, **dict(zip(factor_keys, vals, strict=True))}
+        overrides = rescaled_roles({**fixed, **dict(zip(factor_keys, vals, strict=True))},
+                                   study.spec.factors, study.roles)
         if study.spec.function is not None:
             cells[(study.context, study.strategy, p)] = {"function": study.spec.function,
                                                          "overrides": overrides}
