@@ -72,10 +72,45 @@ def test_event_sites_add_up_to_the_counters(small) -> None:
         m.step()
         for plane, ev in pairs:
             assert plane.sum() == m.events[ev]
-        assert lay.site_killed.sum() + lay.site_harm_killed.sum() == m.events[K.EV_CASUALTIES]
+        assert lay.site_killed.sum() + lay.site_harm_killed.sum() \
+            + lay.site_crossfire_killed.sum() == m.events[K.EV_CASUALTIES]
         assert (lay.site_tipped <= lay.site_interdict).all()
         seen += int(m.events[K.EV_ATTACKS])
     assert seen > 0  # the test saw attacks
+
+
+def test_feed_reports_crossfire_and_predation_where_they_happened(tmp_path) -> None:
+    """Rival factions' crossfire (ODD 7.25) and predation (7.19) have their own site planes,
+    which add up to the counters, and feed lines that name their districts truly."""
+    path = Path(small_context(tmp_path))
+    text = path.read_text()
+    assert re.search(r"^factions = 1\b", text, re.M)
+    text = re.sub(r"^factions = 1\b", "factions = 3\nrivalry = 0.6\np_crossfire = 0.8\n"
+                  "abusiveness = 0.4", text, flags=re.M)
+    path.write_text(text)
+    m = TrainerModel(settings_from_files(str(path)))
+    lay = m.layer.lay
+    seen = {"crossfire": 0, "predation": 0}
+    for _ in range(25):
+        before = snapshot(m)
+        m.step()
+        assert lay.site_crossfire.sum() == m.events[K.EV_CROSSFIRE]
+        assert lay.site_predation.sum() == m.events[K.EV_PREDATIONS]
+        assert (lay.site_crossfire_killed <= lay.site_crossfire).all()
+        assert lay.site_killed.sum() + lay.site_harm_killed.sum() \
+            + lay.site_crossfire_killed.sum() == m.events[K.EV_CASUALTIES]
+        for item in week_items(m, before):
+            if item.kind == "crossfire":
+                n = int(re.search(r"hit (\d+) bystander", item.text).group(1))
+                assert n == _district_sum(m, lay.site_crossfire, item.district)
+                k = _district_sum(m, lay.site_crossfire_killed, item.district)
+                assert (f", {k} killed" in item.text) == (k > 0)
+                seen["crossfire"] += 1
+            elif item.kind == "predation":
+                n = int(re.search(r"preyed on (\d+) resident", item.text).group(1))
+                assert n == _district_sum(m, lay.site_predation, item.district)
+                seen["predation"] += 1
+    assert seen["crossfire"] > 0 and seen["predation"] > 0, seen
 
 
 def _district_sum(model, plane: np.ndarray, name: str) -> int:

@@ -343,6 +343,9 @@ SITE_LAYER_NAMES = (
     "site_harm_killed",  # ... and killed
     "site_arrest",  # police arrests of combatants
     "site_abuse",  # abuses by police (arrests of protesters or combatants), at the abuse cell
+    "site_crossfire",  # bystanders hit in clashes between rival factions (ODD 7.25)
+    "site_crossfire_killed",  # ... and killed
+    "site_predation",  # residents preyed on by armed-group members (ODD 7.19)
 )
 (
     L_SITE_ATTACK,
@@ -354,6 +357,9 @@ SITE_LAYER_NAMES = (
     L_SITE_HARM_KILLED,
     L_SITE_ARREST,
     L_SITE_ABUSE,
+    L_SITE_CROSSFIRE,
+    L_SITE_CROSSFIRE_KILLED,
+    L_SITE_PREDATION,
 ) = range(N_LAYERS, N_LAYERS + len(SITE_LAYER_NAMES))
 LAYER_NAMES = LAYER_NAMES + SITE_LAYER_NAMES
 N_LAYERS = len(LAYER_NAMES)
@@ -364,7 +370,8 @@ EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_E
                 L_FACTION_EV0, L_FACTION_EV1, L_FACTION_EV2, L_FACTION_EV3)  # --- accept
 # the event-site planes, cleared when a tick starts (--- events)
 SITE_LAYERS = (L_SITE_ATTACK, L_SITE_KILLED, L_SITE_PROTECTED, L_SITE_INTERDICT, L_SITE_TIPPED,
-               L_SITE_HARM, L_SITE_HARM_KILLED, L_SITE_ARREST, L_SITE_ABUSE)
+               L_SITE_HARM, L_SITE_HARM_KILLED, L_SITE_ARREST, L_SITE_ABUSE, L_SITE_CROSSFIRE,
+               L_SITE_CROSSFIRE_KILLED, L_SITE_PREDATION)
 
 # scratch planes of Layers.work: occupancy by who stands where, and the box sums' buffers
 (

@@ -6,8 +6,8 @@ what the tick recorded, and only that:
 
 * the per-tick event counters (``model.events``, :mod:`sim.engine.layout` ``EV_*``);
 * the event-site planes (``site_*`` layers: where this tick's attacks, deaths, interruptions,
-  interdictions, tip-led interdictions, harm, police arrests and abuses happened; cleared when
-  the next tick starts);
+  interdictions, tip-led interdictions, harm, police arrests and abuses, crossfire between
+  rival factions and predation happened; cleared when the next tick starts);
 * a comparison of the agent table before and after the tick (:class:`Before`): units that
   left (withdrawn or killed), residents who took up arms (recruits, and ex-combatants
   relapsing), and where they were.
@@ -37,6 +37,8 @@ KINDS = {
     "lever": "lever change",
     "mission": "mission",
     "attack": "attack",
+    "crossfire": "crossfire",
+    "predation": "predation",
     "harm": "harm by force",
     "abuse": "police abuse",
     "interdiction": "interdiction",
@@ -198,6 +200,7 @@ def _week_items(model: Any, before: Before) -> list[FeedItem]:
     out: list[FeedItem] = []
     out += _mission_items(model, week)
     out += _attack_items(model, week, lay, sc.protection.interrupt_radius)
+    out += _crossfire_items(model, week, lay)
     out += _harm_items(model, week, lay)
     abuses = _by_district(model, lay.site_abuse)
     if abuses:
@@ -252,6 +255,22 @@ def _attack_items(model: Any, week: int, lay: Any, reach: int) -> list[FeedItem]
         else:
             parts.append(f"no unit within reach (nearest {d} cells away)")
         out.append(FeedItem(week, "attack", name, "; ".join(parts)))
+    return out
+
+
+def _crossfire_items(model: Any, week: int, lay: Any) -> list[FeedItem]:
+    """Bystanders hit when rival factions clashed (ODD 7.25), and residents preyed on by
+    armed-group members (ODD 7.19), by district."""
+    hit = _by_district(model, lay.site_crossfire)
+    killed = _by_district(model, lay.site_crossfire_killed)
+    out = [FeedItem(week, "crossfire", name, (
+        f"a clash between rival factions hit {_plural(n, 'bystander')}"
+        + (f", {killed[name]} killed" if killed.get(name) else ", none killed")))
+        for name, n in hit.items()]
+    preyed = _by_district(model, lay.site_predation)
+    out += [FeedItem(week, "predation", name, (
+        f"armed-group members preyed on {_plural(n, 'resident')} (looting, extortion, "
+        "assault)")) for name, n in preyed.items()]
     return out
 
 
