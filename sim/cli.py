@@ -150,6 +150,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser(
+        "replay",
+        help="re-run a training exercise's log and write its results folder",
+        description="Re-run an exercise log (JSON, saved by the trainer app or "
+        "sim.model.exercise.Exercise.save): its scenario and seed with the instructor's "
+        "injects and lever changes as events, for the weeks the exercise ran. Writes the same "
+        "outputs as 'peacesim run' (timeseries, summary, manifest, events.csv, plots) and "
+        "prints the folder last. Exit status 0 when the time series is the exercise's bit for "
+        "bit (its digest is in the log), 1 if it is not, 2 for a bad log or options.",
+    )
+    p.add_argument("log", metavar="LOG", help="exercise log (JSON)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (new or empty; default: "
+                   "results/<scenario>-replay-seed<S>-<time>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out DIR if it holds a previous run (never any other folder)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.add_argument("--debrief", action="store_true",
+                   help="also write the one-page debrief (debrief.png, debrief.pdf) with every "
+                   "inject and lever change marked")
+    p.add_argument("--animation", choices=("gif", "mp4"),
+                   help="also write the map over the exercise as map.gif or map.mp4 (MP4 "
+                   "needs imageio-ffmpeg, part of the viz extra)")
+    p.add_argument("--layer", choices=("violence", "economy", "trust"), default="violence",
+                   help="the map layer of --animation (default violence)")
+    p.add_argument("--quiet", action="store_true", help="print only the output folder")
+    p.set_defaults(handler=cmd_replay)
+
+    p = sub.add_parser(
         "validate",
         help="check scenario, strategy, experiment, study, calibration and optimisation files "
         "without running them",
@@ -407,6 +435,10 @@ def _print_summary(result: Any) -> None:
         print(f"trust         peacekeepers {s['final_trust_pk']:.2f}, police "
               f"{s['final_trust_police']:.2f};  economy {s['final_economy']:.2f}")
         print(f"mission       {get('troop_weeks')} troop-weeks;  {_mission_text(s)}")
+    events = getattr(result, "events", None)
+    if events:
+        kinds = sorted({e["kind"] for e in events})
+        print(f"events        {len(events)} applied ({', '.join(kinds)}); see events.csv")
     if "killings_total" in s:
         extinct = s.get("extinct_group")
         fate = "no group extinct" if extinct is None else (
@@ -448,6 +480,70 @@ def cmd_run(args: argparse.Namespace) -> int:
     write(result, out, scenario_path=args.scenario, plots=not args.no_plots, extra=extra)
     if not args.quiet:
         _print_summary(result)
+    print(out)
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``peacesim replay``: re-run an exercise log, write it like a run, check the digest."""
+    from sim.io import store
+    from sim.io.recorder import timeseries_digest
+    from sim.model.exercise import read_log, replay
+
+    log = read_log(args.log)  # a bad log: ExerciseError, exit 2
+    exports = None
+    if args.debrief or args.animation:
+        from sim.viz import exports
+
+        if args.animation == "mp4" and not exports.mp4_support()[0]:
+            raise UsageError(f"--animation mp4: {exports.mp4_support()[1]}")
+        if log["scenario_object"].model != "peacekeeping":
+            raise UsageError("--debrief and --animation show the peacekeeping model's outcomes "
+                             f"and map; {args.log} runs the {log['scenario_object'].model} "
+                             "model")
+    try:
+        if args.out is not None:
+            store.check_run_out(args.out, overwrite=args.overwrite)
+            replace = args.overwrite and args.out.is_dir() and any(args.out.iterdir())
+        else:
+            if args.overwrite:
+                raise UsageError("--overwrite goes with --out DIR (the folder to replace)")
+            store.check_writable(DEFAULT_RESULTS)
+            replace = False
+    except store.OutputFolderError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.quiet:
+        print(f"replaying {args.log}: {log['scenario_object'].name}, seed {log['seed']}, "
+              f"{log['week']} weeks, {sum(a.get('kind') != 'bookmark' for a in log['actions'])}"
+              " action(s) ...", file=sys.stderr)
+    result = replay(log)
+    digest = timeseries_digest(result.timeseries)
+    expected = log.get("timeseries_sha256")
+    reproduced = None if not isinstance(expected, str) else digest == expected
+    extra = {"exercise_log": str(args.log), "exercise_log_sha256": store._file_sha256(args.log),
+             "timeseries_sha256": digest, "reproduced": reproduced,
+             "command": ["peacesim", *args.argv]}
+    out = args.out if args.out is not None else store.default_out_dir(
+        result.scenario, result.seed, DEFAULT_RESULTS, strategy="replay")
+    write = store.replace_run if replace else store.write_run
+    write(result, out, plots=not args.no_plots, extra=extra)
+    if exports is not None and args.debrief:
+        exports.debrief(result, out / "debrief.png", pdf=out / "debrief.pdf",
+                        title=f"Exercise debrief: {result.scenario.name}, seed {result.seed}")
+    if exports is not None and args.animation:
+        exports.animation(log, out / f"map.{args.animation}", layer=args.layer,
+                          every=max(1, log["week"] // 200))
+    if not args.quiet:
+        _print_summary(result)
+    if reproduced is False:
+        print(f"error: the replayed time series differs from the exercise's (sha256 {digest}, "
+              f"the log says {expected}); the results are in {out}", file=sys.stderr)
+        print(out)
+        return EXIT_FAILURE
+    if not args.quiet:
+        print("time series reproduced bit for bit" if reproduced else
+              "the log holds no digest of the exercise's time series: nothing to compare",
+              file=sys.stderr)
     print(out)
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from sim.engine import layout as K
 from sim.viz.components import (
     NO_RESIDENT,
     POLICE_COLOUR,
+    SETTLEMENT_COLOUR,
     TREND_PANELS,
     ChartFigure,
     cell_size,
@@ -147,12 +148,16 @@ def test_map_shows_layers_and_agents(baseline: str) -> None:
     res = res_all[:20]
     assert np.allclose(layer_values(m, "trust")[ag.y[res], ag.x[res]], ag.trust_pk[res])
     # ... and in the picture: on the trust layer, a cell's corner (outside any glyph) is
-    # grey exactly where nobody lives (residents' cells show their trust)
+    # grey exactly where nobody lives (residents' cells show their trust); settlements'
+    # cells are framed instead
     corners = map_rgb(m, "trust")[::s, ::s]
     grey = (corners == np.uint8(NO_RESIDENT[0] * 255)).all(axis=2)
     occupied_by_resident = np.zeros_like(empty)
     occupied_by_resident[m.height - 1 - ag.y[res_all], ag.x[res_all]] = True
-    assert (grey == ~occupied_by_resident).all()
+    town = np.asarray(m.layer.lay.market).T[::-1] > 0
+    assert (grey == ~occupied_by_resident)[~town].all()
+    frame = np.array([int(SETTLEMENT_COLOUR[i:i + 2], 16) for i in (1, 3, 5)])
+    assert town.any() and (corners[town] == frame).all()
     with pytest.raises(ValueError, match="unknown layer"):
         map_rgb(m, "weather")
 

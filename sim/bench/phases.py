@@ -40,7 +40,7 @@ from sim.rules.armed_groups import detention_phase
 
 #: the kernel phases, in the order of ``layer_tick`` (ODD 3 steps 3-12), then the Python parts
 PHASES = (
-    "clear districts", "information", "weapons", "units", "presence", "checkpoints",
+    "clear event sites", "information", "weapons", "units", "presence", "checkpoints",
     "core tick", "combatants", "detention", "transitions", "events_seen", "acts_seen",
     "trust", "population", "livelihoods", "police", "partners", "environment",
     "clear events",
@@ -95,9 +95,9 @@ class PhaseTimer:
         """:func:`sim.engine.layer_tick.layer_tick`, one phase at a time."""
         run = self._run
         t0 = self.clock()
-        lay.f[K.L_ATTACK_AT] = 0.0
+        lay.f[list(K.SITE_LAYERS)] = 0.0
         lay.f[K.L_CLASH_AT] = 0.0
-        self.seconds["clear districts"] += self.clock() - t0
+        self.seconds["clear event sites"] += self.clock() - t0
         n_warned = run("information", information_phase, ag, prm, lay)
         run("weapons", weapons_phase, prm, lay, rng, events)
         run("units", units_phase, ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)

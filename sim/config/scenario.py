@@ -8,6 +8,7 @@ Every field below carries its meaning, unit and allowed range; the ODD parameter
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,17 +36,18 @@ from sim.config.base import (
     exact_choice,
     flatten,
     format_problems,
-    format_validation_error,
     one_problem,
     parse_value,
+    problem_line,
     problems_of,
     read_toml,
     short_repr,
 )
 
 __all__ = [
-    "RENAMED_KEYS", "ROLE_NAMES", "STRATEGY_SECTIONS", "Scenario", "ScenarioDeprecation",
-    "ScenarioError", "apply_strategy",
+    "EVENT_KINDS", "RENAMED_KEYS", "ROLE_NAMES", "STRATEGY_SECTIONS", "Event", "Scenario",
+    "ScenarioDeprecation", "ScenarioError", "apply_set", "apply_strategy", "event_problems",
+    "scenario_after_events", "scenario_from_dump", "set_key_problem", "settlement_count",
     "build_scenario", "check_run_length", "deep_merge", "load_scenario", "load_strategy",
     "parse_value", "planned_exit_tick", "read_scenario_file", "read_toml",
 ]
@@ -1298,6 +1300,149 @@ class Mechanisms(_Section):
     )
 
 
+# --------------------------------------------------------------------------- events (ODD 7.28)
+
+#: the kinds of event a scenario or an instructor can inject
+EVENT_KINDS = ("attack", "abuse_scandal", "withdraw_units", "reinforce_armed_group",
+               "legitimacy_shock", "programme_change", "set")
+#: kinds that need the peacekeeping layer (settlements, armed groups, units, trust, economy)
+PEACEKEEPING_EVENTS = ("attack", "abuse_scandal", "withdraw_units", "reinforce_armed_group",
+                       "programme_change")
+#: keys every event takes
+EVENT_COMMON_KEYS = ("tick", "kind", "note")
+#: per kind: the keys it needs, groups of which exactly one is needed, the optional ones
+EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "attack": (("attackers",), ("settlement", "district"), ("faction", "aggression", "radius")),
+    "abuse_scandal": (("district", "trust_loss"), (), ("target",)),
+    "withdraw_units": (("share",), (), ("role",)),
+    "reinforce_armed_group": (("fighters",), (), ("faction",)),
+    "legitimacy_shock": (("delta",), (), ()),
+    "programme_change": ((), ("programme_rate", "factor"), ()),
+    "set": (("values",), (), ()),
+}
+#: defaults of the optional keys, used when an event leaves them out
+EVENT_DEFAULTS = {"faction": 0, "aggression": 1.0, "radius": 2, "target": "peacekeepers"}
+
+#: a cell of the map, [x, y]
+CellXY = Annotated[tuple[int, int], BeforeValidator(as_tuple)]
+
+
+def _event_keys_text(kind: str) -> str:
+    need, one_of, optional = EVENT_KEYS[kind]
+    parts = list(need)
+    if one_of:
+        parts.insert(0, " or ".join(one_of))
+    text = ", ".join(parts)
+    extra = [*optional, "note"]
+    return f"{text}, and optionally {', '.join(extra)}" if text else ", ".join(extra)
+
+
+class Event(_Section):
+    """One event at the start of a tick (ODD 7.28): ``tick``, ``kind`` and the keys of its
+    kind (an attack on a settlement, an abuse scandal in a district, a withdrawal of units,
+    reinforcements of an armed group, a legitimacy shock, a change of programmes, or dotted
+    scenario keys set from that tick on)."""
+
+    tick: int = _f(..., "Tick at the start of which the event happens (ticks count from 1; "
+                   "its effect shows in that tick's row)", "tick", ge=1, le=1_000_000)
+    kind: Literal["attack", "abuse_scandal", "withdraw_units", "reinforce_armed_group",
+                  "legitimacy_shock", "programme_change", "set"] = _f(
+        ..., "What happens: attack | abuse_scandal | withdraw_units | reinforce_armed_group | "
+        "legitimacy_shock | programme_change | set")
+    note: str = _f("", "Free text shown in the event table and the debrief (e.g. 'market "
+                   "attack in the north')", max_length=200)
+    settlement: int | CellXY | None = _f(
+        None, "attack: the settlement attacked, by its number (0, 1, ... in the order of "
+        "their cells) or by its cell [x, y]")
+    district: int | None = _f(
+        None, "attack, abuse_scandal: a district, numbered 0 .. economy.districts^2 - 1 (x "
+        "block x districts + y block); an attack picks one of its settlements at random",
+        "-", ge=0, le=399)
+    attackers: int | None = _f(
+        None, "attack: fighters placed around the target, who then attack through the "
+        "ordinary rule (ODD 7.9)", "agents", ge=1, le=10_000)
+    faction: int | None = _f(
+        None, "attack, reinforce_armed_group: the faction (0 .. armed_groups.factions - 1; "
+        "default 0)", "-", ge=0, le=3)
+    aggression: float | None = _f(
+        None, "attack: the attackers' aggression (default 1: they attack unless deterred)",
+        "1/tick", ge=0.0, le=1.0)
+    radius: int | None = _f(
+        None, "attack: reach (square) around the target where attackers are placed "
+        "(default 2; farther out when it is full)", "cells", ge=0, le=50)
+    trust_loss: float | None = _f(
+        None, "abuse_scandal: share of their trust that residents of the district lose, "
+        "damped by transparency like every loss (ODD 7.11)", "-", gt=0.0, le=1.0)
+    target: Literal["peacekeepers", "police"] | None = _f(
+        None, "abuse_scandal: whose abuse, so whose trust falls (default peacekeepers)")
+    share: float | None = _f(
+        None, "withdraw_units: share of the units (of the role, if given) withdrawn; the "
+        "force the mission keeps falls by as many", "share", gt=0.0, le=1.0)
+    role: Literal["patrol", "static", "rapid_response", "engagement", "ddr",
+                  "police_mentoring"] | None = _f(
+        None, "withdraw_units: withdraw only units of this role")
+    fighters: int | None = _f(
+        None, "reinforce_armed_group: fighters arriving near the faction's stronghold",
+        "agents", ge=1, le=10_000)
+    delta: float | None = _f(
+        None, "legitimacy_shock: change of the regime's legitimacy L from this tick on "
+        "(L stays in [0, 1])", "-", ge=-1.0, le=1.0)
+    programme_rate: float | None = _f(
+        None, "programme_change: economy.programme_rate from this tick on", "1/tick",
+        ge=0.0, le=1.0)
+    factor: float | None = _f(
+        None, "programme_change: economy.programme_rate x factor from this tick on (capped "
+        "at 1)", "-", ge=0.0, le=100.0)
+    values: dict[str, Any] | None = _f(
+        None, "set: dotted scenario keys and their values from this tick on, e.g. "
+        "{\"strategy.restraint\" = 0.4}")
+
+    @model_validator(mode="after")
+    def _keys_of_kind(self) -> Event:
+        kind = self.kind
+        need, one_of, optional = EVENT_KEYS[kind]
+        allowed = {*EVENT_COMMON_KEYS, *need, *one_of, *optional}
+        # a key given as null (JSON; a dump of a scenario) is a key left out
+        given = {k for k in self.model_fields_set if getattr(self, k) is not None}
+        problems = []
+        for key in sorted(given - allowed, key=list(type(self).model_fields).index):
+            problems.append(f"{key} = {short_repr(getattr(self, key))} is not a key of "
+                            f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} event")
+        a = "an" if kind[0] in "aeiou" else "a"
+        problems += [f"{a} {kind} event needs {key}" for key in need if key not in given]
+        if one_of and sum(k in given for k in one_of) != 1:
+            problems.append(f"{a} {kind} event needs exactly one of {' or '.join(one_of)}")
+        if self.delta == 0.0 and "delta" in given:
+            problems.append("delta = 0 changes nothing; give a change in [-1, 1]")
+        cell = self.settlement
+        if isinstance(cell, tuple) and min(cell) < 0:
+            problems.append(f"settlement = {list(cell)}: cell coordinates are >= 0")
+        if isinstance(cell, int) and cell < 0:
+            problems.append(f"settlement = {cell}: settlements are numbered from 0")
+        if self.values is not None and not self.values:
+            problems.append("values is empty; give at least one dotted key")
+        if problems:
+            raise ValueError("; ".join(problems) + f" ({kind} takes "
+                             f"{_event_keys_text(kind)})")
+        return self
+
+    def options(self) -> dict[str, Any]:
+        """The keys given, with the defaults of the optional keys left out."""
+        out = self.model_dump(exclude_none=True, mode="json")
+        _, _, optional = EVENT_KEYS[self.kind]
+        for key in optional:
+            if key in EVENT_DEFAULTS and key not in out:
+                out[key] = EVENT_DEFAULTS[key]
+        if not out.get("note"):
+            out.pop("note", None)
+        return out
+
+    def get(self, key: str) -> Any:
+        """The value of ``key``, or its default (:data:`EVENT_DEFAULTS`) when left out."""
+        value = getattr(self, key)
+        return EVENT_DEFAULTS.get(key) if value is None else value
+
+
 class Scenario(_Section):
     """A complete, validated scenario. Build with :func:`load_scenario`."""
 
@@ -1336,6 +1481,11 @@ class Scenario(_Section):
     checkpoints: Checkpoints = Field(default_factory=Checkpoints)  # --- zones
     sites: Sites = Field(default_factory=Sites)  # --- zones
     roads: Roads = Field(default_factory=Roads)  # --- zones
+    events: list[Event] = Field(
+        default_factory=list, description="Events at given ticks (ODD 7.28): [[events]] "
+        "tables, each with tick, kind (attack, abuse_scandal, withdraw_units, "
+        "reinforce_armed_group, legitimacy_shock, programme_change, set) and the keys of its "
+        "kind", json_schema_extra={"unit": "-"})
 
     @model_validator(mode="after")
     def _populations_fit(self) -> Scenario:
@@ -1394,6 +1544,14 @@ class Scenario(_Section):
                 f"{self.model} model has no districts); allowed: false")
         return self
 
+    @model_validator(mode="after")
+    def _events_fit(self) -> Scenario:
+        if self.events:
+            problems = event_problems(self, self.events)
+            if problems:
+                raise ValueError("\n".join(problems))
+        return self
+
     def get(self, dotted: str) -> Any:
         """Value at a dotted key such as ``"world.width"``."""
         obj: Any = self
@@ -1414,6 +1572,248 @@ PEACEKEEPING_TABLES = ("armed_groups", "ddr", "strategy", "trust", "economy", "v
 #: keys of [mission] only the peacekeeping model reads (the Epstein model reads deploy_tick)
 PEACEKEEPING_MISSION_KEYS = ("drawdown_start", "drawdown_ticks", "drawdown_schedule",
                              "exit_window")
+
+
+# --------------------------------------------------------------------------- events (ODD 7.28)
+
+
+def settlement_count(sc: Scenario) -> int:
+    """How many settlements/markets the map has: ``economy.markets`` of the cells, at least
+    one (the layer draws their cells at set-up; events name them by their number)."""
+    return max(1, round(sc.economy.markets * sc.world.width * sc.world.height))
+
+
+_AT_SETUP = "is read only when the world is built (ODD 5): a set event cannot change it"
+_GEOMETRY = "fixes a neighbourhood built with the world (ODD 2): a set event cannot change it"
+#: what a ``set`` event cannot change, and why (a key, or a table and all its keys)
+SET_FIXED: dict[str, str] = {
+    "name": "names the scenario, not the world",
+    "description": "describes the scenario, not the world",
+    "model": "the model is chosen when the world is built",
+    "world": "the map is built once, with the world",
+    "run": "the run's length, seed and outcome window are not parameters of the world",
+    "events": "a set event cannot add events",
+    "strategy.name": "names the strategy in reports, not a parameter of the world",
+    "residents.density": _AT_SETUP + " (births, deaths and migration change the population)",
+    "residents.groups": _AT_SETUP,
+    "residents.max_age": _AT_SETUP + " (ages of death are drawn at birth)",
+    "residents.vision": _GEOMETRY,
+    "police.vision": _GEOMETRY,
+    "peacekeepers.vision": _GEOMETRY,
+    "armed_groups.vision": _GEOMETRY,
+    "strategy.harm_radius": _GEOMETRY,
+    "peacekeepers.act_as_cops": _GEOMETRY + " (which vision fields are kept)",
+    "armed_groups.density": _AT_SETUP + "; use a reinforce_armed_group event to add fighters",
+    "armed_groups.factions": _AT_SETUP,
+    "economy.initial": _AT_SETUP,
+    "economy.infrastructure_initial": _AT_SETUP,
+    "economy.markets": _AT_SETUP + " (settlements are placed once)",
+    "economy.districts": _AT_SETUP,
+    "information.capacity_per_cell": _AT_SETUP + " (the size of the tip table)",
+    "trust.initial_sd": _AT_SETUP,
+    "trust.leader_share": _AT_SETUP + " (leaders are chosen once)",
+    "mission.deploy_tick": _AT_SETUP + " (use peacekeepers.density to change the force "
+    "after deployment)",
+    "unrest.jail": _AT_SETUP + " (where the jailed are held)",
+    # --- accept, communities: what their set-up places or draws once (ODD 5, 7.20, 7.21, 7.25)
+    "weapons.stock": _AT_SETUP + " (use weapons.supply to feed the stocks later)",
+    "weapons.caches": _AT_SETUP + " (caches are hidden once)",
+    "weapons.cache_size": _AT_SETUP + " (caches are hidden once)",
+    "weapons.cache_radius": _AT_SETUP + " (caches are hidden once)",
+    "partners.share": _AT_SETUP + " (partners' sites are chosen once)",
+    "partners.initial_capacity": _AT_SETUP,
+    "mechanisms.weapons": _AT_SETUP + " (stocks and caches are laid out with the world)",
+    "mechanisms.partners": _AT_SETUP + " (partners' sites are laid out with the world)",
+    "communities.segregation": _AT_SETUP + " (where residents live)",
+    "communities.hardship_group0": _AT_SETUP,
+    "communities.hardship_group1": _AT_SETUP,
+    "communities.trust_pk_group0": _AT_SETUP + " (use an abuse_scandal event to move trust)",
+    "communities.trust_pk_group1": _AT_SETUP + " (use an abuse_scandal event to move trust)",
+    "communities.trust_police_group0": _AT_SETUP + " (use an abuse_scandal event to move "
+    "trust)",
+    "communities.trust_police_group1": _AT_SETUP + " (use an abuse_scandal event to move "
+    "trust)",
+}
+#: tables a set event replaces whole (their keys must be given together)
+SET_WHOLE_TABLES = ("strategy.roles",)
+
+
+@functools.cache
+def _table_keys() -> frozenset[str]:
+    """Dotted keys of the scenario's tables (``strategy``, ``strategy.roles``, ...)."""
+    out: set[str] = set()
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                out.add(f"{prefix}{name}")
+                walk(ann, f"{prefix}{name}.")
+
+    walk(Scenario, "")
+    return frozenset(out)
+
+
+_SET_KEYS: set[str] = set()
+
+
+def set_key_problem(key: str) -> str | None:
+    """Why a ``set`` event cannot change the dotted ``key`` (None if it can): unknown keys,
+    and keys the world reads only when it is built (:data:`SET_FIXED`)."""
+    import difflib
+
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        why = SET_FIXED.get(".".join(parts[:i]))
+        if why is not None:
+            return why
+    if not _SET_KEYS:
+        _SET_KEYS.update(k for k in Scenario().flat() if k != "events")
+    if key not in _SET_KEYS and key not in SET_WHOLE_TABLES:
+        close = difflib.get_close_matches(key, sorted(_SET_KEYS), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else (
+            "; see the parameter table in docs/ODD.md")
+        return f"not a scenario parameter{hint}"
+    return None
+
+
+def set_values_flat(values: dict[str, Any]) -> dict[str, Any]:
+    """A set event's values as ``{dotted key: value}``: nested tables (``{strategy =
+    {restraint = 0.4}}``) are flattened, except the tables set whole (``strategy.roles``)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and key not in SET_WHOLE_TABLES:
+            inner = set_values_flat({f"{key}.{k}": v for k, v in value.items()})
+            out.update(inner)
+        else:
+            out[key] = value
+    return out
+
+
+def _set_problems(sc: Scenario, values: dict[str, Any], tick: int | None
+                  ) -> tuple[list[str], Scenario | None]:
+    """(problems, the scenario in force after the set event)."""
+    flat = set_values_flat(values)
+    problems = []
+    current = sc.flat()
+    for key, value in flat.items():
+        if key in current and current[key] == value and type(current[key]) is type(value):
+            continue  # unchanged (a lever panel may send every lever): nothing to refuse
+        why = set_key_problem(key)
+        if why is None and key not in SET_WHOLE_TABLES and key in _table_keys():
+            why = "a table: give its keys (e.g. strategy.restraint), not the table"
+        why = why or check_value(key, value)
+        if why is None and key == "mission.drawdown_start" and tick is not None \
+                and value is not None and value < tick:
+            why = (f"a set event at tick {tick} cannot start the drawdown in the past: use "
+                   f"{tick} or later (or none: the mission stays)")
+        if why is not None:
+            problems.append(f"{key} = {short_repr(value)}: {why}")
+    if problems:
+        return problems, None
+    data = sc.model_dump(exclude_unset=True)
+    data.pop("events", None)
+    if any(k.startswith("strategy.roles") for k in flat):
+        data.setdefault("strategy", {})["roles"] = sc.strategy.roles.model_dump()
+    for key, value in flat.items():
+        if key in SET_WHOLE_TABLES:
+            table, name = key.rsplit(".", 1)
+            data.setdefault(table, {})[name] = copy.deepcopy(value)
+        else:
+            _set_dotted(data, key, copy.deepcopy(value), "<set>")
+    try:
+        return [], Scenario.model_validate(data)
+    except ValidationError as exc:
+        return [problem_line(p).strip() for p in problems_of(exc, Scenario)], None
+
+
+def apply_set(sc: Scenario, values: dict[str, Any], tick: int | None = None,
+              source: str = "set event") -> Scenario:
+    """The scenario in force after a ``set`` event that gives ``values`` (dotted keys) at
+    ``tick``: every key checked like the file's own (type, range, the cross-key rules) and
+    refused where the world reads it only when it is built (:func:`set_key_problem`). The
+    result has no events (the schedule is the model's). Raises :class:`ScenarioError`."""
+    problems, out = _set_problems(sc, values, tick)
+    if out is None:
+        raise ScenarioError(f"{source}: " + "; ".join(problems))
+    return out
+
+
+def event_problems(sc: Scenario, events: list[Event], first: int = 0) -> list[str]:
+    """What is wrong with ``events`` in the scenario ``sc`` beyond each event on its own:
+    kinds the model cannot run, districts, settlements and factions the world does not
+    have, and each ``set`` event's values, checked against the scenario in force at its
+    tick (set events applied in tick order). One line per problem, naming the key."""
+    out: list[str] = []
+    w, h = sc.world.width, sc.world.height
+    n_districts = sc.economy.districts ** 2
+    n_settlements = settlement_count(sc)
+    factions = sc.armed_groups.factions
+    stage: Scenario | None = sc
+    for i in sorted(range(len(events)), key=lambda i: events[i].tick):
+        ev = events[i]
+        where = f"events[{first + i}]"
+        if ev.kind in PEACEKEEPING_EVENTS and sc.model != "peacekeeping":
+            out.append(f"{where}.kind = {ev.kind!r}: only with model = \"peacekeeping\" (the "
+                       f"{sc.model} model has no settlements, armed groups, units or "
+                       "programmes); allowed here: legitimacy_shock, set")
+            continue
+        if ev.district is not None and ev.district >= n_districts:
+            out.append(f"{where}.district = {ev.district}: the map has {n_districts} districts "
+                       f"(economy.districts = {sc.economy.districts} per side): use 0-"
+                       f"{n_districts - 1}")
+        cell = ev.settlement
+        if isinstance(cell, int) and cell >= n_settlements:
+            out.append(f"{where}.settlement = {cell}: the map has {n_settlements} settlements "
+                       f"(economy.markets x cells): use 0-{n_settlements - 1}, or a cell [x, y]")
+        if isinstance(cell, tuple) and not (cell[0] < w and cell[1] < h):
+            out.append(f"{where}.settlement = {list(cell)}: outside the {w}x{h} map (x in "
+                       f"0-{w - 1}, y in 0-{h - 1})")
+        if ev.faction is not None and ev.faction >= factions:
+            out.append(f"{where}.faction = {ev.faction}: there are {factions} faction(s) "
+                       f"(armed_groups.factions): use 0-{factions - 1}")
+        if ev.kind == "set" and ev.values is not None and stage is not None:
+            problems, stage = _set_problems(stage, ev.values, ev.tick)
+            out += [f"{where}.values: {p}" for p in problems]
+    return out
+
+
+def scenario_after_events(sc: Scenario) -> Scenario:
+    """The scenario in force after every ``set`` event (in tick order); ``sc`` itself when
+    there are none."""
+    out = sc
+    for ev in sorted(sc.events, key=lambda e: e.tick):
+        if ev.kind == "set" and ev.values is not None:
+            out = apply_set(out, ev.values, ev.tick)
+    return out
+
+
+def scenario_from_dump(data: dict[str, Any], source: str) -> Scenario:
+    """A scenario from its full dump (``Scenario.model_dump(mode="json")``, as a manifest or
+    an exercise log holds it). The Epstein model's dump carries the peacekeeping tables at
+    their defaults, which a file may not set, and a one-group world's dump the
+    ``[communities]`` table: they are dropped (a value other than the default is an
+    error)."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: the scenario must be a table, got {short_repr(data)}")
+    data = copy.deepcopy(data)
+    if data.get("model", "epstein") != "peacekeeping":
+        defaults = Scenario().model_dump(mode="json")
+        for table in PEACEKEEPING_TABLES:
+            if table in data and data.pop(table) != defaults[table]:
+                raise ScenarioError(f"{source}: {table}: only with model = \"peacekeeping\"")
+        mission = data.get("mission")
+        if isinstance(mission, dict):
+            for key in PEACEKEEPING_MISSION_KEYS:
+                if key in mission and mission.pop(key) != defaults["mission"][key]:
+                    raise ScenarioError(f"{source}: mission.{key}: only with model = "
+                                        "\"peacekeeping\"")
+    residents = data.get("residents")
+    groups = residents.get("groups", 1) if isinstance(residents, dict) else 1
+    # communities: a table only two groups may set
+    if groups != 2 and data.get("communities") == Communities().model_dump(mode="json"):
+        del data["communities"]
+    return build_scenario(data, source)
 
 
 def parameter_table() -> list[dict[str, Any]]:
@@ -1501,8 +1901,14 @@ def build_scenario(
         return Scenario.model_validate(data)
     except ValidationError as exc:
         marks = dict.fromkeys(overrides or {}, override_label)
-        raise ScenarioError(format_validation_error(exc, source, Scenario, "scenario", marks)
-                            ) from None
+        problems: list[Problem] = []
+        for p in problems_of(exc, Scenario, marks):
+            if p.key == "(top level)" and "\n" in p.message:  # one line per problem
+                problems += [Problem(p.key, line, show_value=False)
+                             for line in p.message.splitlines()]
+            else:
+                problems.append(p)
+        raise ScenarioError(format_problems(source, "scenario", problems)) from None
 
 
 class ScenarioDeprecation(UserWarning):
@@ -1570,6 +1976,14 @@ def check_run_length(scenario: Scenario, ticks: int, source: str = "<scenario>")
 
     Called where the tick count is final (``peacesim run``, the runner, experiments and
     studies at load): ``--ticks`` and an experiment's ``ticks`` replace ``run.ticks``."""
+    for i, ev in enumerate(scenario.events):
+        if ev.tick > ticks:
+            raise ScenarioError(one_problem(
+                source, "run", f"events[{i}].tick", value=ev.tick, show_value=True, message=
+                f"after the run's last tick ({ticks}): the {ev.kind} event would never "
+                "happen; use a tick within the run, or a longer run"))
+    if any(ev.kind == "set" for ev in scenario.events):
+        scenario = scenario_after_events(scenario)  # the drawdown in force at the end
     mission = scenario.mission
     start = mission.drawdown_start
     if scenario.model != "peacekeeping" or start is None or start > ticks:

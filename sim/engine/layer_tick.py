@@ -59,7 +59,6 @@ from sim.engine.layout import (
     L_ACCEPT0,
     L_ACCEPT_N,
     L_ACCESS,
-    L_ATTACK_AT,
     L_CLASH_AT,
     L_COMB_SEEN,
     L_COMMUNITY,
@@ -89,6 +88,7 @@ from sim.engine.layout import (
     L_RETALIATION_EV,
     L_RETALIATION_HEARD,
     L_ROAD,
+    L_SITE_ABUSE,
     L_STORE,
     L_STORE_NEAR,
     L_VICTIM_EV,
@@ -114,6 +114,7 @@ from sim.engine.layout import (
     S_CACHED,
     S_PARTNER_TOTAL,
     S_STORED,
+    SITE_LAYERS,
     W_CHECKPOINT,
     W_NEAR,
     W_TARGET,
@@ -744,10 +745,13 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     warn (and lead to weapon caches), units move, presence is sensed, the civil-violence core
     runs (random-sequential activation), then armed groups, detention, transitions, trust and
     reports, population, livelihoods, police, local partners and the environment. Per-tick
-    event fields are cleared at the end; the cells of this tick's attacks and clashes (outputs
-    only) are cleared at the start, so that the observation after the tick reads them."""
-    lay.f[L_ATTACK_AT].fill(0.0)  # --- districts
-    lay.f[L_CLASH_AT].fill(0.0)
+    event fields are cleared at the end; the event-site planes and the cells of this tick's
+    attacks and clashes (outputs only) when the tick starts, so that the observation after
+    the tick reads them."""
+    f = lay.f
+    for layer in SITE_LAYERS:
+        f[layer].fill(0.0)
+    lay.f[L_CLASH_AT].fill(0.0)  # --- districts
     n_warned = information_phase(ag, prm, lay)
     weapons_phase(prm, lay, rng, events)
     units_phase(ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
@@ -758,6 +762,7 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     detention_phase(ag, grid, geo, prm, lay, rng, meta, events)
     transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,
                       events)
+    f[L_SITE_ABUSE, :, :] = grid.abuse_ev  # where, before events_seen spreads it over vision
     events_seen(grid, prm, lay)
     acts_seen(prm, lay, events)
     trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy)
@@ -766,7 +771,6 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     police_phase(ag, prm, lay.f[L_MENTOR], meta)
     partners_phase(prm, lay, meta)
     environment_phase(grid, prm, lay)
-    f = lay.f
     for layer in EVENT_LAYERS:
         f[layer].fill(0.0)
     grid.abuse_ev.fill(0.0)

@@ -354,21 +354,58 @@ ZONES_LAYER_NAMES = (
 L_DISPLACED_NEAR, L_ROAD = range(N_LAYERS, N_LAYERS + len(ZONES_LAYER_NAMES))
 LAYER_NAMES = LAYER_NAMES + ZONES_LAYER_NAMES
 N_LAYERS = len(LAYER_NAMES)
+# --- events: where this tick's events happened, one count per event at its cell (cleared when
+# the next tick starts, so they can be read after a step; no rule reads them: the trainer app's
+# event feed does; ODD 7.28)
+SITE_LAYER_NAMES = (
+    "site_attack",  # attacks on civilians, at the victim's cell
+    "site_killed",  # civilians killed by an attack
+    "site_protected",  # attacks interrupted by units nearby
+    "site_interdict",  # interdictions, at the combatant's cell
+    "site_tipped",  # ... of a combatant on whom the mission held tips
+    "site_harm",  # bystanders harmed by an interdiction
+    "site_harm_killed",  # ... and killed
+    "site_arrest",  # police arrests of combatants
+    "site_abuse",  # abuses by police (arrests of protesters or combatants), at the abuse cell
+    "site_crossfire",  # bystanders hit in clashes between rival factions (ODD 7.25)
+    "site_crossfire_killed",  # ... and killed
+    "site_predation",  # residents preyed on by armed-group members (ODD 7.19)
+)
+(
+    L_SITE_ATTACK,
+    L_SITE_KILLED,
+    L_SITE_PROTECTED,
+    L_SITE_INTERDICT,
+    L_SITE_TIPPED,
+    L_SITE_HARM,
+    L_SITE_HARM_KILLED,
+    L_SITE_ARREST,
+    L_SITE_ABUSE,
+    L_SITE_CROSSFIRE,
+    L_SITE_CROSSFIRE_KILLED,
+    L_SITE_PREDATION,
+) = range(N_LAYERS, N_LAYERS + len(SITE_LAYER_NAMES))
+LAYER_NAMES = LAYER_NAMES + SITE_LAYER_NAMES
+N_LAYERS = len(LAYER_NAMES)
 
 # the event planes cleared at the end of every tick
 EVENT_LAYERS = (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,
                 L_RETALIATION_EV, L_RETALIATION_HEARD,
                 L_FACTION_EV0, L_FACTION_EV1, L_FACTION_EV2, L_FACTION_EV3)  # --- accept
+# the event-site planes, cleared when a tick starts (--- events)
+SITE_LAYERS = (L_SITE_ATTACK, L_SITE_KILLED, L_SITE_PROTECTED, L_SITE_INTERDICT, L_SITE_TIPPED,
+               L_SITE_HARM, L_SITE_HARM_KILLED, L_SITE_ARREST, L_SITE_ABUSE, L_SITE_CROSSFIRE,
+               L_SITE_CROSSFIRE_KILLED, L_SITE_PREDATION)
 
-# --- districts: where this tick's attacks and clashes happened (outputs only, ODD 7.14) ---
+# --- districts: where this tick's clashes happened (outputs only, ODD 7.14) ---
 # The violence and event planes above spread or box-sum what happened, so the cell of each
-# event is kept here as it happens; layer_tick clears these planes when a tick starts, so
-# after the tick they hold its events (read by sim.engine.metrics.layer_metrics).
+# clash is kept here as it happens (attacks: site_attack above); layer_tick clears the plane
+# when a tick starts, so after the tick it holds its clashes (read by
+# sim.engine.metrics.layer_metrics).
 DISTRICT_LAYER_NAMES = (
-    "attack_at",  # attacks on civilians this tick, at the victim's cell
     "clash_at",  # clashes with security forces this tick, at the combatant's cell
 )
-L_ATTACK_AT, L_CLASH_AT = range(N_LAYERS, N_LAYERS + len(DISTRICT_LAYER_NAMES))
+(L_CLASH_AT,) = range(N_LAYERS, N_LAYERS + len(DISTRICT_LAYER_NAMES))
 LAYER_NAMES = LAYER_NAMES + DISTRICT_LAYER_NAMES
 N_LAYERS = len(LAYER_NAMES)
 # rows of the per-district table layer_metrics fills (run.district_series)

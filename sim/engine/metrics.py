@@ -41,11 +41,11 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     L_ACCESS,
-    L_ATTACK_AT,
     L_CLASH_AT,
     L_INFRASTRUCTURE,
     L_PARTNER_SITE,
     L_ROAD,
+    L_SITE_ATTACK,
     L_VIOLENCE,
     L_VIOLENCE_BATTLE,
     L_VIOLENCE_CIV,
@@ -342,8 +342,8 @@ def district_counts(lay, district, by_district):
     """ODD 7.14, per-district outputs: this tick's attacks on civilians (at the victim's cell)
     and clashes with security forces (at the combatant's cell), summed over the cells of each
     district (``district``: each cell's district, ``economy.districts`` blocks per side), from
-    the planes the rules write as the events happen (``attack_at``, ``clash_at``)."""
-    attacks = lay.f[L_ATTACK_AT]
+    the planes the rules write as the events happen (``site_attack``, ``clash_at``)."""
+    attacks = lay.f[L_SITE_ATTACK]
     clashes = lay.f[L_CLASH_AT]
     w, h = district.shape
     for x in range(w):

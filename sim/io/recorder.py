@@ -17,6 +17,39 @@ def timeseries(model: Any) -> pd.DataFrame:
     return df
 
 
+def timeseries_digest(ts: pd.DataFrame) -> str:
+    """sha256 of a per-tick table's column names, dtypes and values, bit for bit (equal
+    digests: equal tables)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for col in ts.columns:
+        values = np.ascontiguousarray(ts[col].to_numpy())
+        h.update(f"{col}\0{values.dtype.str}\0".encode())
+        h.update(values.tobytes())
+    return h.hexdigest()
+
+
+#: columns of a run's event table (ODD 7.28)
+EVENT_COLUMNS = ("tick", "kind", "text", "event", "outcome")
+
+
+def events_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The events a run applied (ODD 7.28), one row each in the order applied: tick, kind, a
+    sentence saying what happened, and the event's keys and its outcome as JSON."""
+    import json
+
+    rows = [{"tick": int(r["tick"]), "kind": r["kind"], "text": r["text"],
+             "event": json.dumps(r["event"], sort_keys=True),
+             "outcome": json.dumps(r["outcome"], sort_keys=True, default=_plain)}
+            for r in records]
+    return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+
+
+def _plain(obj: Any) -> Any:
+    return obj.item() if hasattr(obj, "item") else list(obj)
+
+
 def outbursts(active: np.ndarray, threshold: float) -> list[tuple[int, int, int]]:
     """Maximal runs with ``active > threshold``: (first index, length, peak) for each."""
     above = np.asarray(active) > threshold

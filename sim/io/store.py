@@ -26,10 +26,12 @@ import pyarrow.parquet as pq
 from sim.config.scenario import Scenario
 from sim.io.atomic import _fsync_dir, atomic_path, atomic_write_bytes, atomic_write_text  # noqa: F401
 from sim.io.manifest import build_manifest
+from sim.io.recorder import events_table
 from sim.io.runner import RunResult
 
 TIMESERIES_PARQUET = "timeseries.parquet"
 TIMESERIES_CSV = "timeseries.csv"
+EVENTS_CSV = "events.csv"  # the events applied (ODD 7.28), when the scenario has any
 SUMMARY_JSON = "summary.json"
 MANIFEST_JSON = "manifest.json"
 PLOTS_DIR = "plots"
@@ -200,12 +202,16 @@ def write_run(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write one run's table, summary, manifest and figures into ``out_dir``; returns it.
+    A run with events also gets ``events.csv`` and their records in the manifest.
 
     ``extra`` is merged into the manifest (e.g. the command line and overrides used).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_timeseries(result.timeseries, out_dir)
+    if result.events or result.scenario.events:
+        with atomic_path(out_dir / EVENTS_CSV) as tmp:
+            events_table(result.events).to_csv(tmp, index=False)
     summary = dict(result.summary)
     summary.setdefault("scenario", result.scenario.name)
     summary.setdefault("seed", result.seed)
@@ -215,6 +221,8 @@ def write_run(
         "scenario_file": None if scenario_path is None else str(scenario_path),
         "scenario_file_sha256": None if scenario_path is None else _file_sha256(scenario_path),
     }
+    if result.events or result.scenario.events:
+        info["events"] = to_jsonable(result.events)
     info.update(extra or {})
     write_json(
         out_dir / MANIFEST_JSON,

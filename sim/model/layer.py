@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config.scenario import ROLE_NAMES
+from sim.config.scenario import ROLE_NAMES, settlement_count
 from sim.engine import layout as K
 from sim.engine.calls import call, compiled
 from sim.engine.fields import box_sum, box_sum_into, presence
@@ -51,7 +51,7 @@ class PeacekeepingLayer:
         self.sc = sc
         w, h = model.width, model.height
         # settlements/markets on a random share of cells (the set-up's first draw)
-        n_markets = max(1, round(sc.economy.markets * model.n_cells))
+        n_markets = settlement_count(sc)
         self.market_cells = np.sort(gen.choice(model.n_cells, size=n_markets, replace=False))
         tip_capacity = max(64, int(np.ceil(sc.information.capacity_per_cell * model.n_cells)))
         self.lay = LayerTable(w, h, sc.armed_groups.factions, tip_capacity, self.market_cells)
@@ -103,11 +103,17 @@ class PeacekeepingLayer:
         lay.district[:] = (bx[:, None] * e.districts + by[None, :]).astype(np.int16)
         m.cells.economy[:] = np.clip(e.initial + e.market_bonus * lay.market, 0.0, 1.0)
         lay.infrastructure[:] = e.infrastructure_initial
-        # programmes run around settlements and markets
+        self.programme_areas()
+        self._init_zones(gen)
+
+    def programme_areas(self) -> None:
+        """Programmes run within ``economy.programme_radius`` of settlements and markets
+        while ``economy.programme_rate`` is above 0 (ODD 5; again when an event changes
+        them, ODD 7.28)."""
+        m, e, lay = self.model, self.sc.economy, self.lay
         near = np.zeros((m.width, m.height))
         box_sum_into(lay.market, e.programme_radius, self.torus, near)
         lay.programme[:] = (near > 0).astype(np.float64) if e.programme_rate > 0 else near * 0.0
-        self._init_zones(gen)
 
     # --- zones: protection sites (ODD 7.23) and roads (ODD 7.24) ---
 

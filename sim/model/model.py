@@ -9,12 +9,13 @@ peacekeeping layer's set-up and timeline in :mod:`sim.model.layer`.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import mesa
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid, PropertyLayer
 
-from sim.config.scenario import Scenario
+from sim.config.scenario import Event, Scenario
 from sim.engine import layout as K
 from sim.engine.calls import call, compiled
 from sim.engine.grid import new_agent, place_new, rebuild_fields, remove_random
@@ -26,6 +27,7 @@ from sim.engine.state import AgentTable
 from sim.engine.tick import tick
 from sim.model.agents import VIEW_CLASSES, ArrayAgent, Peacekeeper, Police, Resident
 from sim.model.columns import core_row, metric_columns
+from sim.model.events import apply_event
 from sim.model.layer import PeacekeepingLayer
 from sim.rules.schedules import legitimacy_at, police_density_at
 
@@ -51,6 +53,12 @@ class PeaceSimModel(mesa.Model):
         self.n_cells = self.width * self.height
         self.rng_state = seed_state(engine_seq)  # the engine's random stream (xoshiro256**)
         self.legitimacy = scenario.unrest.legitimacy
+        # events (ODD 7.28): their own stream, the root's fourth child (the model uses three)
+        self.event_rng = seed_state(np.random.SeedSequence(seed, spawn_key=(3,)))
+        self.legitimacy_offset = 0.0  # legitimacy shocks, added to the schedule's L
+        self.event_log: list[dict[str, Any]] = []  # one record per event applied
+        self._schedule: list[Event] = sorted(scenario.events, key=lambda e: e.tick)
+        self._next_event = 0
 
         self._build_geometry()
         self._build_arrays()
@@ -169,8 +177,11 @@ class PeaceSimModel(mesa.Model):
     def step(self) -> None:
         """Advance one tick: schedules, random-sequential activation, observation."""
         t = self.steps
+        self.apply_events(t)
         sc = self.scenario_config
         self.legitimacy = legitimacy_at(sc.unrest, t)
+        if self.legitimacy_offset:
+            self.legitimacy = min(1.0, max(0.0, self.legitimacy + self.legitimacy_offset))
         self._apply_police_ramp(t)
         self.events[:] = 0
         if self.layer is not None:
@@ -182,6 +193,40 @@ class PeaceSimModel(mesa.Model):
                        float(self.legitimacy), self.order, self.free_stack, self.meta,
                        self.events)
         self._after_tick()
+
+    def apply_events(self, t: int) -> list[dict[str, Any]]:
+        """ODD 7.28: apply the scheduled events due by the start of tick ``t``, in schedule
+        order (a scenario's events by tick, then injected ones in the order given); returns
+        their records (also appended to ``event_log``)."""
+        done = []
+        while self._next_event < len(self._schedule) and self._schedule[self._next_event].tick <= t:
+            ev = self._schedule[self._next_event]
+            self._next_event += 1
+            done.append(apply_event(self, ev, ev.tick))
+        self.event_log += done
+        return done
+
+    def inject(self, event: Event) -> list[dict[str, Any]]:
+        """Schedule ``event`` for the next tick (``event.tick`` must be ``steps + 1``) and
+        apply it now, with any scenario event of that tick before it: the world is as it
+        will be at the start of that tick, exactly as if the event had been in the scenario
+        (what the next tick reads is unchanged). Returns the records of the events applied."""
+        if event.tick != self.steps + 1:
+            raise ValueError(f"an event injected after tick {self.steps} has tick "
+                             f"{self.steps + 1}, not {event.tick}")
+        at = self._next_event  # after every event of an earlier or the same tick
+        while at < len(self._schedule) and self._schedule[at].tick <= event.tick:
+            at += 1
+        self._schedule.insert(at, event)
+        done = self.apply_events(event.tick)
+        self.inject_done()
+        return done
+
+    def inject_done(self) -> None:
+        """After events applied between ticks: Mesa's views and grid follow the arrays (the
+        metrics are not recomputed: the next tick must read what the last one left)."""
+        self._sync_views()
+        self._grid_dirty = True
 
     def count(self, what: int) -> int:
         """How many agents there are now of a census category (``layout.C_*``)."""

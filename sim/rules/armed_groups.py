@@ -60,7 +60,6 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     JAILED,
-    L_ATTACK_AT,
     L_CLASH_AT,
     L_DETER,
     L_HARM_EV,
@@ -72,6 +71,14 @@ from sim.engine.layout import (
     L_PROTECT_EV1,
     L_RETALIATION_EV,
     L_SEC_POLICE,
+    L_SITE_ARREST,
+    L_SITE_ATTACK,
+    L_SITE_HARM,
+    L_SITE_HARM_KILLED,
+    L_SITE_INTERDICT,
+    L_SITE_KILLED,
+    L_SITE_PROTECTED,
+    L_SITE_TIPPED,
     L_STORE,
     L_STORE_NEAR,
     L_VICTIM_EV,
@@ -178,15 +185,20 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     x = ai[c, I_X]
     y = ai[c, I_Y]
     events[EV_INTERDICTIONS] += 1
+    lay.f[L_SITE_INTERDICT, x, y] += 1.0
+    if ag.f[c, F_INTEL] > 0.0:
+        lay.f[L_SITE_TIPPED, x, y] += 1.0
     if prm.mechanisms_collateral_harm and uniform(rng) < 1.0 - prm.strategy_restraint:
         v = neighbour_where(ai, grid, geo, prm, rng, x, y, prm.harm_class, bystander, c)[0]
         if v >= 0:  # a harm event only where someone was hurt
             events[EV_HARMED] += 1
             lay.f[L_VIOLENCE_CIV, x, y] += prm.violence_per_attack
             lay.f[L_HARM_EV, x, y] += 1.0
+            lay.f[L_SITE_HARM, x, y] += 1.0
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
                 v = grid.occ.reshape(-1)[v]
                 casualty(ai, v, events)  # communities: counted by the victim's group too
+                lay.f[L_SITE_HARM_KILLED, x, y] += 1.0
                 remove_agent(ag, grid, geo, prm, v, free_stack, meta)
     detain(ag, grid, geo, prm, c)
 
@@ -262,7 +274,7 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
     if grid.control[vx, vy] > 0.0:  # --- zones: an attack near a checkpoint (ODD 7.22)
         events[EV_ATTACKS_NEAR_CHECKPOINTS] += 1
-    lay.f[L_ATTACK_AT, vx, vy] += 1.0  # --- districts: where (outputs only)
+    lay.f[L_SITE_ATTACK, vx, vy] += 1.0  # where (outputs only: the feed, district series)
     if ai[v, I_INFORMANT] > 0:
         events[EV_RETALIATIONS] += 1
         lay.f[L_RETALIATION_EV, vx, vy] += 1.0
@@ -272,10 +284,12 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     if uniform(rng) < interruption_probability(capacity, prm):
         events[EV_INTERRUPTED] += 1
         lay.f[L_PROTECT_EV1 if group1 else L_PROTECT_EV, vx, vy] += 1.0
+        lay.f[L_SITE_PROTECTED, vx, vy] += 1.0
         return
     lay.f[L_VICTIM_EV1 if group1 else L_VICTIM_EV, vx, vy] += 1.0
     if uniform(rng) < prm.armed_groups_p_lethal:
         casualty(ai, v, events)  # communities: counted by the victim's group too
+        lay.f[L_SITE_KILLED, vx, vy] += 1.0
         remove_agent(ag, grid, geo, prm, v, free_stack, meta)
 
 
@@ -303,6 +317,7 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     if npol > 0:
         p = police_arrest_probability(lay.f[L_POLICE_ARREST, x, y], af[c, F_INTEL_POLICE], prm)
         if uniform(rng) < p:
+            lay.f[L_SITE_ARREST, x, y] += 1.0
             police_arrest(ag, grid, geo, prm, rng, c, lay.f[L_SEC_POLICE, x, y] / npol, events)
             return
     deter = lay.f[L_DETER, x, y]

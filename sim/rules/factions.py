@@ -44,6 +44,8 @@ from sim.engine.layout import (
     I_X,
     I_Y,
     JAILED,
+    L_SITE_CROSSFIRE,
+    L_SITE_CROSSFIRE_KILLED,
     L_VICTIM_EV,
     L_VICTIM_EV1,
     L_VIOLENCE_BATTLE,
@@ -153,8 +155,10 @@ def rival_clash(ag, grid, geo, prm, lay, rng, c, r, free_stack, meta, events):
             events[EV_CROSSFIRE] += 1
             lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
             lay.f[L_VICTIM_EV1 if ai[v, I_GROUP] == 1 else L_VICTIM_EV, vx, vy] += 1.0
+            lay.f[L_SITE_CROSSFIRE, vx, vy] += 1.0  # events: where (the trainer's feed)
             if uniform(rng) < prm.armed_groups_p_lethal:
                 casualty(ai, v, events)
+                lay.f[L_SITE_CROSSFIRE_KILLED, vx, vy] += 1.0
                 remove_agent(ag, grid, geo, prm, v, free_stack, meta)
     p_death = prm.armed_groups_p_battle_death
     if uniform(rng) < p_death:

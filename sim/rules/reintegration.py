@@ -27,6 +27,7 @@ from sim.engine.layout import (
     JAILED,
     L_ACCEPT0,
     L_FACTION_EV0,
+    L_SITE_PREDATION,
     L_VIOLENCE_CIV,
     RESIDENT,
     S_ABUSIVENESS0,
@@ -81,6 +82,7 @@ def prey(ag, grid, geo, prm, lay, rng, c, risk, events):
     vy = v - vx * geo.height
     events[EV_PREDATIONS] += 1
     lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_predation
+    lay.f[L_SITE_PREDATION, vx, vy] += 1.0  # events: where (the trainer's feed)
     witnessed(lay, f, vx, vy)
     return True
 

@@ -198,10 +198,18 @@ def plot_snapshot(model: Any) -> Figure:
 
 # ------------------------------------------------------------------ peacekeeping model
 
+#: Okabe & Ito's colour-blind-safe palette (Okabe, M. & Ito, K., 2008, "Color Universal
+#: Design"): its eight colours stay distinct under the common colour-vision deficiencies
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+#: peacekeepers by role, one Okabe-Ito colour each (the app draws them as triangles)
 ROLE_COLOURS = {
-    "patrol": "#2ca02c", "static": "#17becf", "rapid_response": "#bcbd22",
-    "engagement": "#e377c2", "ddr": "#8c564b", "police_mentoring": "#9467bd",
-    "checkpoint": "#ff7f0e",
+    "patrol": OKABE_ITO["green"], "static": OKABE_ITO["sky_blue"],
+    "rapid_response": OKABE_ITO["orange"], "engagement": OKABE_ITO["purple"],
+    "ddr": OKABE_ITO["vermillion"], "police_mentoring": OKABE_ITO["yellow"],
+    "checkpoint": OKABE_ITO["blue"],
 }
 
 

@@ -19,6 +19,7 @@ import mesa
 
 from sim.config.scenario import ROLE_NAMES, Scenario, ScenarioError, load_scenario, read_toml
 from sim.model.model import PeaceSimModel
+from sim.viz.feed import EventFeed, snapshot
 
 #: the repository's scenario folder (contexts; strategies in its ``strategies/`` subfolder)
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -155,23 +156,32 @@ def default_settings() -> TrainerSettings:
     return settings_from_files(default_context())
 
 
-class TrainerModel(PeaceSimModel):
-    """The peacekeeping model built from trainer settings.
+class FeedModel(PeaceSimModel):
+    """The peacekeeping model as the app shows it: a lock held by each step (pictures take it
+    to see whole ticks) and an event feed that reads what each step did. Built like
+    :class:`PeaceSimModel` (``scenario, seed``), so an exercise can build it too."""
 
-    Mesa's SolaraViz rebuilds a model with ``type(model)(**model_params)`` when Reset is
-    pressed, so the settings are the one keyword argument.
-    """
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        self.lock = threading.RLock()
+        self.feed = EventFeed()
+        super().__init__(scenario, seed=seed)
+
+    def step(self) -> None:
+        """One tick, under the model's lock; the event feed reads what it did."""
+        with self.lock:
+            before = snapshot(self)
+            super().step()
+            self.feed.observe(self, before)
+
+
+class TrainerModel(FeedModel):
+    """The peacekeeping model built from trainer settings (the one keyword argument, so a
+    Reset can rebuild it with ``type(model)(settings=...)``)."""
 
     def __init__(self, settings: TrainerSettings | None = None) -> None:
         settings = default_settings() if settings is None else settings
-        self.lock = threading.RLock()  # held by step(); pictures take it to see whole ticks
         super().__init__(build_scenario(settings), seed=settings.seed)
         self.settings = settings
-
-    def step(self) -> None:
-        """One tick, under the model's lock."""
-        with self.lock:
-            super().step()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """End to end: the trainer app served by solara, driven in headless chromium by Playwright.
 
-Each test opens a page, moves a slider, presses Step several times and checks the time label
-and that the map and chart images changed; screenshots go to results/ui/. The page must load
-with nothing from outside this machine (solara-assets serves the front end).
+Each test opens a page, moves a slider, presses Step several times and checks the week label
+and that the map and chart canvases changed; screenshots go to results/ui/. The page must load
+with nothing from outside this machine (solara-assets serves the front end). The classroom
+features (help, feed, injects, rewind, exports, layouts, play rates) are tested in
+test_classroom_browser.py.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def open_page(page, url: str) -> Traffic:
     traffic = Traffic(page)
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(url)
-    page.get_by_text("Time: 0.0").wait_for(timeout=TIMEOUT_MS)
+    page.locator(".peacesim-week", has_text="Week 0").first.wait_for(timeout=TIMEOUT_MS)
     return traffic
 
 
@@ -88,7 +90,7 @@ def step(page, times: int) -> None:
     button = page.get_by_role("button", name="Step")
     for i in range(1, times + 1):
         button.click()
-        page.get_by_text(f"Time: {i}.0").wait_for(timeout=TIMEOUT_MS)
+        week_is(page, i)
 
 
 def pick(page, label: str, item: str) -> None:
@@ -96,9 +98,19 @@ def pick(page, label: str, item: str) -> None:
     page.locator(".menuable__content__active .v-list-item", has_text=item).click()
 
 
-#: true once the time label shows at least the given tick (it may have passed it already)
-PLAYED_TO = """tick => [...document.querySelectorAll("span")].some(
-    e => /^Time: \\d/.test(e.textContent) && parseFloat(e.textContent.slice(6)) >= tick)"""
+#: true once the week label shows at least the given week (it may have passed it already)
+PLAYED_TO = """week => [...document.querySelectorAll(".peacesim-week")].some(
+    e => parseInt(e.textContent.slice(5)) >= week)"""
+
+
+def week_is(page, week: int) -> None:
+    """Wait until the sidebar's label reads ``Week <week>``."""
+    page.locator(".peacesim-week", has_text=re.compile(rf"^Week {week}$")).first.wait_for(
+        timeout=TIMEOUT_MS)
+
+
+def week_of(page) -> int:
+    return int(page.locator(".peacesim-week").first.inner_text().split()[1])
 
 
 def play_for(page, seconds: float, ui_results: Path, name: str, ticks_at_least: int = 3) -> float:
@@ -106,8 +118,7 @@ def play_for(page, seconds: float, ui_results: Path, name: str, ticks_at_least: 
     press Pause; the ticks played. The ticks per second seen in the time label go to
     results/ui/play_rate_<name>.txt, not asserted: the machine may be busy (on a loaded
     2-core machine the compare page played 1 tick in 3 s)."""
-    label = page.get_by_text(re.compile(r"^Time: \d+"))
-    start_tick = float(label.inner_text().split()[1])
+    start_tick = week_of(page)
     page.get_by_role("button", name="▶").click()
     start = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
@@ -115,7 +126,7 @@ def play_for(page, seconds: float, ui_results: Path, name: str, ticks_at_least: 
     page.get_by_role("button", name="❚❚").click()
     elapsed = time.monotonic() - start
     page.get_by_role("button", name="Step").wait_for(timeout=TIMEOUT_MS)
-    ticks = float(label.inner_text().split()[1]) - start_tick
+    ticks = week_of(page) - start_tick
     rate = ticks / elapsed
     (ui_results / f"play_rate_{name}.txt").write_text(
         f"{name}: {ticks:.0f} ticks in {elapsed:.1f} s = {rate:.1f} ticks/s\n")
@@ -137,7 +148,8 @@ def test_trainer_page(solara_server, solara_app, page_session, scenario_dir, ui_
     with solara_app(APP):
         try:
             traffic = open_page(page, solara_server.base_url + "/")
-            map_img, chart = page.locator("img.peacesim-map"), page.locator("img.peacesim-chart")
+            map_img, chart = page.locator("canvas.peacesim-map"), page.locator(
+                "canvas.peacesim-chart")
             map_img.wait_for(timeout=TIMEOUT_MS)
             chart.wait_for(timeout=TIMEOUT_MS)
             map0, chart0 = map_img.screenshot(), chart.screenshot()
@@ -150,7 +162,7 @@ def test_trainer_page(solara_server, solara_app, page_session, scenario_dir, ui_
             step(page, 3)
             assert wait_until_changed(map_img, map0) != map0
             assert wait_until_changed(chart, chart0) != chart0
-            page.get_by_text("week 3:").wait_for(timeout=TIMEOUT_MS)
+            week_is(page, 3)
 
             page.get_by_role("button", name="economy").click()
             map3 = map_img.screenshot()
@@ -163,10 +175,10 @@ def test_trainer_page(solara_server, solara_app, page_session, scenario_dir, ui_
             page.screenshot(path=str(ui_results / "trainer_invalid_file.png"))
             button = page.get_by_role("button", name="Step")
             button.click()
-            page.get_by_text("Time: 4.0").wait_for(timeout=TIMEOUT_MS)
+            week_is(page, 4)
             assert wait_until_changed(map_img, map3) != map3
             assert play_for(page, 3, ui_results, "trainer") >= 3
-            page.get_by_text("Time: 4.0").wait_for(state="detached", timeout=TIMEOUT_MS)
+            assert week_of(page) > 4
             assert not traffic.outside, traffic.outside
             assert not traffic.failed, traffic.failed
         finally:
@@ -178,7 +190,8 @@ def test_compare_page(solara_server, solara_app, page_session, scenario_dir, ui_
     with solara_app(APP):
         try:
             traffic = open_page(page, solara_server.base_url + "/compare")
-            maps, chart = page.locator("img.peacesim-map"), page.locator("img.peacesim-chart")
+            maps, chart = page.locator("canvas.peacesim-map"), page.locator(
+                "canvas.peacesim-chart")
             chart.wait_for(timeout=TIMEOUT_MS)
             assert maps.count() == 2
             before = [maps.nth(0).screenshot(), maps.nth(1).screenshot(), chart.screenshot()]
@@ -195,7 +208,6 @@ def test_compare_page(solara_server, solara_app, page_session, scenario_dir, ui_
                      wait_until_changed(maps.nth(1), before[1]),
                      wait_until_changed(chart, before[2])]
             assert all(a != b for a, b in zip(after, before, strict=True))
-            page.get_by_text("Maps", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(ui_results / "compare.png"))
             assert play_for(page, 3, ui_results, "compare") >= 3
             assert not traffic.outside, traffic.outside
