@@ -395,11 +395,11 @@ def test_an_inject_changes_the_run_from_its_week_on_and_leaves_a_ghost(small) ->
 
 
 def test_lever_changes_from_this_week_on(small) -> None:
-    new = small.replace(restraint=0.1, roles=(1.0, 0.0, 0.0, 0.0, 0.0, 1.0))
+    new = small.replace(restraint=0.1, roles=(1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0))
     values = lever_values(small, new)
     assert values == {"strategy.roles": {"patrol": 0.5, "static": 0.0, "rapid_response": 0.0,
                                          "engagement": 0.0, "ddr": 0.0,
-                                         "police_mentoring": 0.5},
+                                         "police_mentoring": 0.5, "checkpoint": 0.0},
                       "strategy.restraint": 0.1}
     run = ExerciseRun(small)
     for _ in range(4):

@@ -325,7 +325,7 @@ def test_a_set_event_changes_parameters_and_brings_the_world_to_them():
     sc = scenario(mission={"deploy_tick": 0})
     m = stepped(sc, 4)
     shares = {"patrol": 0.0, "static": 0.5, "rapid_response": 0.0, "engagement": 0.5,
-              "ddr": 0.0, "police_mentoring": 0.0}
+              "ddr": 0.0, "police_mentoring": 0.0, "checkpoint": 0.0}
     m.inject(Event(tick=5, kind="set", values={
         "strategy.restraint": 0.25, "strategy.roles": shares, "peacekeepers.density": 0.05,
         "police.density": 0.03}))
@@ -353,7 +353,7 @@ def test_officers_hired_by_a_set_event_meet_leaders_like_those_at_set_up():
     m.inject(Event(tick=3, kind="set", values={"police.density": 0.2}))
     hired = np.array(sorted(set(units(m, K.POLICE).tolist()) - before))
     assert hired.size == round(0.2 * 400) - len(before)
-    share = m.arrays.dialogue[hired].mean()
+    share = m.arrays.meets_leaders[hired].mean()
     assert 0.3 < share < 0.7, share
     m.check_invariants()
 

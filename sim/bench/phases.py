@@ -110,6 +110,9 @@ class PhaseTimer:
         run("detention", detention_phase, ag, grid, geo, prm, lay, rng, meta, events)
         run("transitions", transitions_phase, ag, grid, geo, prm, lay, rng, legitimacy,
             mission_legitimacy, meta, events)
+        t0 = self.clock()
+        lay.f[K.L_SITE_ABUSE] = grid.abuse_ev  # as layer_tick: where, before it spreads
+        self.seconds["clear event sites"] += self.clock() - t0
         run("events_seen", events_seen, grid, prm, lay)
         run("acts_seen", acts_seen, prm, lay, events)
         run("trust", trust_phase, ag, grid, geo, prm, lay, rng, meta, events,

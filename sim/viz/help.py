@@ -81,7 +81,7 @@ class LeverHelp:
                 f"Effect: {self.effect}")
 
 
-_ROLE_UNIT = ("weight, 0 to 1; the share shown is this weight divided by the sum of all six "
+_ROLE_UNIT = ("weight, 0 to 1; the share shown is this weight divided by the sum of all seven "
               "(moving one slider never moves another)")
 ENGAGEMENT_ROW = "| engagement share (0.4 vs 0.05) | 11.7 +/- 3.5 |"
 
@@ -114,6 +114,13 @@ LEVER_HELP: dict[str, LeverHelp] = {h.lever: h for h in (
         ("| 6 | final professionalism: mentoring - none | 0.4642",
          "| 6 | final trust_police: mentoring - none | 0.3348",
          "| 6 | abuses: none - mentoring | 893.8"), _ROLE_UNIT),
+    LeverHelp("checkpoint", "strategy.roles.checkpoint", (
+        "units at checkpoints on the approaches to settlements stop and detect moving "
+        "fighters and slow residents and trade (ODD 7.22): fewer armed moves and attacks, "
+        "lower market access (effect 15)."),
+        ("| 15 | armed movement (fighters' moves): without - with checkpoints | 1603",
+         "| 15 | attacks: without - with checkpoints | 26.1",
+         "| 15 | market access: without - with checkpoints | 0.03526"), _ROLE_UNIT),
     LeverHelp("cultural_competence", "strategy.cultural_competence", (
         "higher: more trust in peacekeepers (+0.33 high vs low) and many more tips (effect 3); "
         "0.9 vs 0.1 saved 31 +/- 4.5 civilian lives per run."),

@@ -47,7 +47,7 @@ class TrainerSettings:
     context: str
     strategy: str | None = None
     seed: int = 1
-    roles: tuple[float, ...] = (0.5, 0.2, 0.1, 0.1, 0.05, 0.05)
+    roles: tuple[float, ...] = (0.5, 0.2, 0.1, 0.1, 0.05, 0.05, 0.0)
     cultural_competence: float = 0.5
     restraint: float = 0.8
     transparency: float = 0.3
