@@ -59,7 +59,7 @@ def test_shipped_experiments_validate():
             continue
         exp = load_experiment(path)
         sizes[path.stem] = len(expand(exp))
-    assert sizes["strategy_comparison"] == 6 * 4 * 30
+    assert sizes["strategy_comparison"] == 7 * 4 * 30
     comparison = load_experiment(ROOT / "experiments" / "strategy_comparison.toml")
     # every strategy but `partial`, which differs from the mixed posture only in a context with
     # two communities (ODD 7.25), and the comparison has none
