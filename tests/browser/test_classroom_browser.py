@@ -210,7 +210,9 @@ def test_home_layout_help_presenter_and_play_rate(solara_server, solara_app, pag
             # presenter mode: no sidebar or title bar, the controls above the map
             page.get_by_role("button", name="Presenter mode").click()
             page.locator(".v-navigation-drawer").wait_for(state="hidden", timeout=TIMEOUT_MS)
-            assert page.get_by_role("button", name="▶").first.is_visible()
+            # the controls are re-rendered above the map: wait for them (is_visible does not)
+            page.get_by_role("button", name="▶").first.wait_for(state="visible",
+                                                                timeout=TIMEOUT_MS)
             b = box(page, "canvas.peacesim-map")
             assert b["width"] >= 800 and 0 <= b["y"] < 100  # at the top: presenting the map
             page.screenshot(path=str(shots / "presenter_1280x720.png"))
