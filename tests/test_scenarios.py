@@ -11,7 +11,10 @@ from sim.cli import main
 from sim.config.scenario import ROLE_NAMES, Strategy, check_run_length, load_strategy
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+#: the shipped scenarios, with the contexts in which single mechanisms bind
+#: (scenarios/contexts/, measured by tests/test_effects_contexts.py)
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml")) + \
+    sorted((ROOT / "scenarios" / "contexts").glob("*.toml"))
 STRATEGIES = sorted((ROOT / "scenarios" / "strategies").glob("*.toml"))
 CONTEXTS = [p for p in SCENARIOS if load_scenario(p).model == "peacekeeping"]
 SMALL = {"world.width": 20, "world.height": 20}
@@ -21,7 +24,8 @@ def test_the_promised_files_exist():
     names = {p.stem for p in SCENARIOS}
     assert {"epstein_model1", "epstein_legitimacy_gradual", "epstein_legitimacy_jump",
             "epstein_mesa_example", "epstein_model2", "epstein_model2_peacekeepers",
-            "baseline", "sierra_leone", "somalia", "liberia", "two_communities"} <= names
+            "baseline", "sierra_leone", "somalia", "liberia", "two_communities",
+            "arms_embargo", "road_network", "biased_feedback"} <= names
     assert {p.stem for p in STRATEGIES} == {
         "protection_first", "community_engagement", "ddr_focus", "policing_handover",
         "integrated", "minimal_presence", "partial", "checkpoints"}
