@@ -22,6 +22,7 @@ from sim.engine.layer_tick import (
     events_seen,
     livelihoods_phase,
     partners_phase,
+    stores_seen,
     transitions_phase,
     trust_phase,
     weapons_phase,
@@ -75,6 +76,7 @@ def presence_now(m) -> None:
 
 def run_combatants(m) -> None:
     perm = np.empty(m.capacity, np.int64)
+    call(stores_seen, m.params, lay(m).packed)  # as layer_tick: the stores in vision first
     call(combatants_phase, m.ag, m.cells, m.geometry, m.params, lay(m).packed, m.rng_state,
          perm, m.free_stack, m.meta, m.events)
 

@@ -30,6 +30,7 @@ from sim.engine.layer_tick import (
     partners_phase,
     police_phase,
     population_phase,
+    stores_seen,
     transitions_phase,
     trust_phase,
     units_phase,
@@ -41,7 +42,7 @@ from sim.rules.armed_groups import detention_phase
 #: the kernel phases, in the order of ``layer_tick`` (ODD 3 steps 3-12), then the Python parts
 PHASES = (
     "clear event sites", "information", "weapons", "units", "presence", "checkpoints",
-    "core tick", "combatants", "detention", "transitions", "events_seen", "acts_seen",
+    "core tick", "stores", "combatants", "detention", "transitions", "events_seen", "acts_seen",
     "trust", "population", "livelihoods", "police", "partners", "environment",
     "clear events",
 )
@@ -105,6 +106,7 @@ class PhaseTimer:
         run("checkpoints", checkpoint_phase, grid, prm, lay)
         run("core tick", tick, ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta,
             events)
+        run("stores", stores_seen, prm, lay)
         run("combatants", combatants_phase, ag, grid, geo, prm, lay, rng, layer_perm,
             free_stack, meta, events)
         run("detention", detention_phase, ag, grid, geo, prm, lay, rng, meta, events)

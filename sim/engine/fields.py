@@ -279,7 +279,7 @@ def box(lay, plane, r, torus, out):
     box_sum_work(lay.work[plane], r, torus, out, lay.work[W_TMP], lay.col)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def diffuse(field, rate, torus, tmp):
     """``field += rate * (mean of the 4 neighbours - field)``, with the neighbour mean summed
     in scipy's order (up, left, right, down) from 0.0 (``tests/reference_environment.py``);
@@ -313,7 +313,7 @@ def diffuse(field, rate, torus, tmp):
             field[x, y] += rate * (tmp[x, y] - field[x, y])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _occupancy(ai, af, high, lay, prm):
     """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents:
     units (count, deterrence and interdiction weights by role, ODD 7.9a), police (count,

@@ -196,7 +196,7 @@ def _empty_in_vision(ai, occ, geo, rng, x, y, k):
                              y, k, is_empty, -1, 0)[0]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def random_empty_in_vision(ai, occ, geo, rng, x, y, k):
     """A uniformly random empty cell in neighbourhood class ``k`` of ``(x, y)`` (flat), or -1.
 
@@ -318,7 +318,7 @@ def is_cop(kind, pk_are_cops):
 # ----------------------------------------------------------------------------- occupancy
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def leave(ag, grid, geo, prm, a):
     """Take agent ``a`` off its cell, withdrawing what it contributes to the fields."""
     ai = ag.i
@@ -337,7 +337,7 @@ def leave(ag, grid, geo, prm, a):
     ai[a, I_Y] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def enter(ag, grid, geo, prm, a, x, y):
     """Put agent ``a`` on the empty cell ``(x, y)``, adding what it contributes."""
     ai = ag.i
@@ -384,13 +384,13 @@ def _move(ag, grid, geo, prm, a, c):
         enter(ag, grid, geo, prm, a, nx, c - nx * geo.height)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def relocate(ag, grid, geo, prm, a, c):
     """Move agent ``a`` to the empty flat cell ``c``."""
     _move(ag, grid, geo, prm, a, c)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def move_in_vision(ag, grid, geo, prm, rng, a):
     """Move to a uniformly random empty cell within vision (if any)."""
     ai = ag.i
@@ -400,7 +400,7 @@ def move_in_vision(ag, grid, geo, prm, rng, a):
         _move(ag, grid, geo, prm, a, c)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def set_state(ag, grid, geo, a, new_state):
     """Change a resident's state, keeping the active fields in step."""
     ai = ag.i
@@ -427,7 +427,7 @@ def free(ai, a, free_stack, meta):
     meta[META_FREE_TOP] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def remove_agent(ag, grid, geo, prm, a, free_stack, meta):
     """Remove agent ``a`` from the world (death, drawdown)."""
     leave(ag, grid, geo, prm, a)
@@ -469,7 +469,7 @@ def take_slot(ai, af, kind, vclass, free_stack, meta):
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def new_agent(ag, grid, geo, prm, kind, vclass, cell, free_stack, meta):
     """Create an agent of ``kind`` on the empty flat ``cell``; returns its slot."""
     a = take_slot(ag.i, ag.f, kind, vclass, free_stack, meta)
@@ -478,7 +478,7 @@ def new_agent(ag, grid, geo, prm, kind, vclass, cell, free_stack, meta):
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def convert(ag, grid, geo, prm, a, kind, vclass, meta):
     """Change an agent's kind in place (a new uid: the Mesa view follows)."""
     x = ag.i[a, I_X]
@@ -492,7 +492,7 @@ def convert(ag, grid, geo, prm, a, kind, vclass, meta):
     enter(ag, grid, geo, prm, a, x, y)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def shuffled_slots(ai, high, kind, perm, rng):
     """Slots of the agents of ``kind`` on the grid, in a fresh random order (into ``perm``);
     returns how many."""

@@ -180,7 +180,7 @@ def information_phase(ag, prm, lay):
     return warned_settlements(lay.markets, f[L_WARNING], lay.warned, prm)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
     """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips,
     as much of it as a partial force attends to, ODD 7.25; first maximum, as ``np.argmax``),
@@ -207,14 +207,21 @@ def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
 
 
 @njit(cache=True)
-def combatants_phase(ag, grid, geo, prm, lay, rng, perm, free_stack, meta, events):
-    """ODD 3 step 7: every combatant on the grid, in random order, takes its turn (ODD 7.9);
-    one removed or detained earlier in the phase is skipped. Weapon stores within combatants'
-    vision are summed first (raids, ODD 7.20)."""
-    ai = ag.i
+def stores_seen(prm, lay):
+    """ODD 3 step 7, before the combatants' turns: the weapon stores within combatants'
+    vision (box sums; raids, ODD 7.20). Its own kernel: a box sum allocates, and
+    :func:`combatants_phase` runs without reference counting."""
     if prm.mechanisms_weapons and lay.scalars[S_STORED] >= 1.0:  # --- accept: ODD 7.20
         box_sum_work(lay.f[L_STORE], prm.armed_groups_vision, prm.world_torus,
                      lay.f[L_STORE_NEAR], lay.work[W_TMP], lay.col)
+
+
+@njit(cache=True, _nrt=False)
+def combatants_phase(ag, grid, geo, prm, lay, rng, perm, free_stack, meta, events):
+    """ODD 3 step 7: every combatant on the grid, in random order, takes its turn (ODD 7.9);
+    one removed or detained earlier in the phase is skipped (the weapon stores within their
+    vision are summed just before, :func:`stores_seen`)."""
+    ai = ag.i
     n = shuffled_slots(ai, meta[META_HIGH], COMBATANT, perm, rng)
     for i in range(n):
         c = perm[i]
@@ -351,7 +358,7 @@ def acts_seen(prm, lay, events):
                      f[L_FACTION_EV0 + k], lay.work[W_TMP], lay.col)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
     """ODD 3 step 9: every resident once (ODD 7.11, 7.16): trust relaxes toward its base,
     fear fades or grows, the memory of whom the force protects is updated, trust responds to
@@ -550,7 +557,7 @@ def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta):
     return tips_next
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
     """ODD 3 step 10: every resident and combatant on the grid once, in slot order (ODD
     7.17): one draw u each; a resident gives birth if u < ``birth_rate``, else dies if u <
@@ -591,7 +598,7 @@ def population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
                 break
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def livelihoods_phase(ag, grid, prm, rng, meta, lay):
     """ODD 3 step 11: every resident on the grid once, in slot order (ODD 7.12, jobs; an
     ex-combatant's chance of a job depends on the acceptance he meets, ODD 7.19)."""
@@ -616,7 +623,7 @@ def livelihoods_phase(ag, grid, prm, rng, meta, lay):
             ai[a, I_EMPLOYED] = 0 if employed else 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def police_phase(ag, prm, mentor, meta):
     """ODD 3 step 11: every officer on the grid once (ODD 7.12, professionalism)."""
     ai = ag.i
@@ -628,7 +635,7 @@ def police_phase(ag, prm, mentor, meta):
         af[a, F_PROFESSIONALISM] = professionalism_step(af[a, F_PROFESSIONALISM], mentored, prm)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def partners_phase(prm, lay, meta):
     """ODD 3 step 11, ODD 7.21: every local partner (at a settlement) builds capacity while
     units are deployed and loses some every tick
@@ -648,7 +655,7 @@ def partners_phase(prm, lay, meta):
     lay.scalars[S_PARTNER_TOTAL] = total
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def weapons_phase(prm, lay, rng, events):
     """ODD 3 step 3, ODD 7.20: the forces' fresh tips near caches lead them there
     (:func:`sim.rules.weapons.seize_caches`)."""
@@ -758,6 +765,7 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     presence(ag, meta, lay, prm)
     checkpoint_phase(grid, prm, lay)  # --- zones
     tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events)
+    stores_seen(prm, lay)
     combatants_phase(ag, grid, geo, prm, lay, rng, layer_perm, free_stack, meta, events)
     detention_phase(ag, grid, geo, prm, lay, rng, meta, events)
     transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,

@@ -80,7 +80,7 @@ from sim.rules.civil_violence import (
 from sim.rules.displacement import sites_on
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     """One tick of random-sequential activation over every agent alive at its start.
 

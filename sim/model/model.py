@@ -76,6 +76,8 @@ class PeaceSimModel(mesa.Model):
         self._views: dict[int, ArrayAgent] = {}
         self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
         self._changed = np.empty(self.capacity, dtype=np.int64)
+        self._view_changes = compiled(view_changes, self.ag, self.meta, self._view_uid,
+                                      self._changed)
         self._sync_views()
         self._grid: OrthogonalVonNeumannGrid | OrthogonalMooreGrid | None = None
         self._grid_dirty = True
@@ -118,6 +120,9 @@ class PeaceSimModel(mesa.Model):
         self.meta[K.META_FREE_TOP] = cap
         self.order = np.empty(cap, np.int32)  # the core tick's random activation order
         self.census_counts = np.zeros(K.N_CENSUS, dtype=np.int64)  # by category (K.C_*)
+        # the census, bound once (sim.engine.calls): the timeline counts two or three times a
+        # tick, and numba's dispatcher would type the agent table on every call
+        self._census = compiled(census, self.ag, self.meta, self.census_counts)
         self.events = np.zeros(K.N_EVENTS, dtype=np.int64)  # this tick's counters (K.EV_*)
 
     def _populate(self, gen: np.random.Generator) -> None:
@@ -230,7 +235,7 @@ class PeaceSimModel(mesa.Model):
 
     def count(self, what: int) -> int:
         """How many agents there are now of a census category (``layout.C_*``)."""
-        census(self.ag, self.meta, self.census_counts)
+        self._census(self.ag, self.meta, self.census_counts)
         return int(self.census_counts[what])
 
     def _apply_police_ramp(self, t: int) -> None:
@@ -254,7 +259,7 @@ class PeaceSimModel(mesa.Model):
 
     def _observe(self) -> None:
         if self.layer is None:
-            census(self.ag, self.meta, self.census_counts)
+            self._census(self.ag, self.meta, self.census_counts)
             layer_metrics = {}
         else:
             layer_metrics = self.layer.metrics(self.census_counts)  # counts the census too
@@ -273,7 +278,7 @@ class PeaceSimModel(mesa.Model):
             return
         self._views_mark = mark
         ai = self.arrays.i
-        n = view_changes(self.ag, self.meta, self._view_uid, self._changed)
+        n = self._view_changes(self.ag, self.meta, self._view_uid, self._changed)
         for slot in self._changed[:n].tolist():
             old = self._views.pop(slot, None)
             if old is not None:

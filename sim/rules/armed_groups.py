@@ -412,7 +412,7 @@ def release(ag, grid, geo, prm, lay, rng, c, meta, events):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def detention_phase(ag, grid, geo, prm, lay, rng, meta, events):
     """ODD 7.9, detention: every detainee, in slot order, is released with probability
     ``detention.release_rate`` (:func:`release`)."""

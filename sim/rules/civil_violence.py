@@ -112,9 +112,20 @@ def arrest_probability(cops, actives, k, rule):
 @njit(inline="always", cache=True)
 def turns_active(grievance, risk_aversion, cops, actives, prm):
     """ODD 7.2 rule A: active iff G - N > T, net risk N = R P with C cops and A actives
-    (oneself included) in vision."""
-    p = arrest_probability(cops, actives, prm.unrest_arrest_constant, prm.unrest_arrest_ratio)
-    return (grievance - risk_aversion * p) > prm.unrest_threshold
+    (oneself included) in vision.
+
+    With R >= 0 and k >= 0, 0 <= P <= 1, so G - R P lies between G - R and G (rounding is
+    monotonic): G <= T is never active and G - R > T always is, whatever P. Those residents
+    (most, where grievance is low) are decided without computing exp; the rest as before."""
+    threshold = prm.unrest_threshold
+    k = prm.unrest_arrest_constant
+    if risk_aversion >= 0.0 and k >= 0.0:
+        if grievance <= threshold:
+            return False
+        if grievance - risk_aversion > threshold:
+            return True
+    p = arrest_probability(cops, actives, k, prm.unrest_arrest_ratio)
+    return (grievance - risk_aversion * p) > threshold
 
 
 # ----------------------------------------------------------------------------- 7.3 rule C

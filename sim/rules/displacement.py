@@ -54,7 +54,7 @@ def aid_level(site_violence, prm):
     return prm.sites_aid * np.exp(-site_violence / prm.sites_aid_calm_scale)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def site_status(ag, grid, geo, prm, lay, meta):
     """ODD 7.23, at the start of the residents' reports and flight (step 9): how many
     displaced residents each site holds (those on a cell of its area), and the aid its
@@ -155,7 +155,7 @@ def go_home(ag, grid, geo, prm, lay, rng, a, origin, at):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events):
     """ODD 7.23 (and the flight of 7.11), resident ``a`` at (x, y) with violence V = ``v``
     there.

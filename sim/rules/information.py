@@ -117,7 +117,7 @@ def freshness(age, prm):
     return np.exp(-age / prm.information_tip_lifetime)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def age_tips(ag, lay, prm):
     """ODD 7.16, each tick: every tip ages by one tick; a tip about a combatant who is gone
     (dead, detained, disarmed) or whose freshness fell below ``min_freshness`` is forgotten.

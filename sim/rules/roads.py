@@ -38,7 +38,7 @@ def road_quality_step(quality, violence, programme, prm):
     return clip01(quality)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def diffuse_along_roads(economy, quality, roads, road_nbr, tmp, prm):
     """ODD 7.24: the economy is carried along roads: every road cell's E moves by
     ``roads.diffusion`` x its quality toward the mean E of its road neighbours (the road

@@ -159,7 +159,7 @@ def find_chance(age, prm):
     return prm.weapons_p_find * freshness(age, prm)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def seize_caches(lay, prm, rng, events):
     """ODD 7.20, seizure (step 3, after tips age): every actionable tip (table order) whose
     cell lies within ``weapons.find_radius`` of a cache leads its force to the nearest such
