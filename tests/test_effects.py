@@ -321,8 +321,12 @@ NOT_SHOWN: dict[tuple[int, str], str] = {
         "off) 15.9 +- 2.9 (5.4 SE), asserted on those commits"),
     (11, "benefit of trust lost with tips unused (information off)"): (
         "shown on Model 2.0 (I) (15.9 +- 2.9, 5.4 SE, seeds 1-60), smaller once the Model 2.0 "
-        "(II) mechanisms were merged (main 83a66c0, seeds 1-60: 7.7 +- 3.08, 2.5 SE); which of "
-        "the new mechanisms takes the share is not yet measured (knock-outs one by one)"),
+        "(II) mechanisms were merged (main 83a66c0 and 2c5e4ee, seeds 1-60: 7.7 +- 3.08, 2.5 "
+        "SE). Knock-outs of the (II) mechanisms active in the baseline, one by one (2c5e4ee, "
+        "seeds 1-60): acceptance off 14.6 +- 2.4, weapons off 13.9 +- 2.5, protection sites "
+        "and roads off the same runs (the baseline has none), all four off 8.4 +- 2.2: no "
+        "single mechanism takes the share measurably (each difference from 7.7 is under 2 SE "
+        "of a difference), so what moved it is not identified"),
     (12, "casualties: fear on - off"): (
         "not measurable: +2.3 +- 6.2 casualties (0.4 SE) on model2 2de2d98, +5.3 +- 5.7 "
         "(0.9 SE) on ce3e6a2, seeds 1-60 in the violent context: the extra tips and "
