@@ -83,14 +83,14 @@ class LeverHelp:
 
 _ROLE_UNIT = ("weight, 0 to 1; the share shown is this weight divided by the sum of all seven "
               "(moving one slider never moves another)")
-ENGAGEMENT_ROW = "| engagement share (0.4 vs 0.05) | 11.7 +/- 3.5 |"
+ENGAGEMENT_ROW = "| engagement share (0.4 vs 0.05) | 15.3 ± 3.1 |"
 
 #: every lever and control the app shows, with its help (the one table)
 LEVER_HELP: dict[str, LeverHelp] = {h.lever: h for h in (
     LeverHelp("patrol", "strategy.roles.patrol", (
         "patrols go where violence and fresh tips are: they deter, interdict and can stop "
         "attacks nearby (ODD 7.8-7.9). Section 9 measures the trade against engagement: "
-        "moving units from patrols to engagement saved 11.7 +/- 3.5 lives per run."),
+        "moving units from patrols to engagement saved 15.3 +/- 3.1 lives per run."),
         (ENGAGEMENT_ROW,), _ROLE_UNIT),
     LeverHelp("static", "strategy.roles.static", (
         "fixed posts protect the settlements and markets they stand at (ODD 7.8); not "
@@ -100,20 +100,20 @@ LEVER_HELP: dict[str, LeverHelp] = {h.lever: h for h in (
         "tips point; not measured on their own in ODD section 9."), (), _ROLE_UNIT),
     LeverHelp("engagement", "strategy.roles.engagement", (
         "raises trust, hence tips and less recruitment: a larger share (0.4 vs 0.05) saved "
-        "11.7 +/- 3.5 civilian lives per run, only through information and recruitment (with "
-        "both off, moving units to engagement cost 58 lives)."), (ENGAGEMENT_ROW,), _ROLE_UNIT),
+        "15.3 +/- 3.1 civilian lives per run, only through information and recruitment (with "
+        "both off, moving units to engagement cost 47 lives)."), (ENGAGEMENT_ROW,), _ROLE_UNIT),
     LeverHelp("ddr", "strategy.roles.ddr", (
         "more disarmament sites: more combatants give up their weapons (ODD 7.10); with jobs "
-        "for ex-combatants there are fewer combatants (49 fewer on average) and 485 fewer "
+        "for ex-combatants there are fewer combatants (19 fewer on average) and 196 fewer "
         "relapses per run (effect 5)."),
-        ("| 5 | mean combatants: without - with employment | 49.27",
-         "| 5 | relapses: without - with employment | 484.7"), _ROLE_UNIT),
+        ("| 5 | mean combatants: without - with employment | 18.71",
+         "| 5 | relapses: without - with employment | 196.2"), _ROLE_UNIT),
     LeverHelp("police_mentoring", "strategy.roles.police_mentoring", (
         "joint patrols make police professional, trusted and less abusive: professionalism "
-        "+0.46, trust in police +0.33 and 894 fewer abuses per run (effect 6)."),
-        ("| 6 | final professionalism: mentoring - none | 0.4642",
-         "| 6 | final trust_police: mentoring - none | 0.3348",
-         "| 6 | abuses: none - mentoring | 893.8"), _ROLE_UNIT),
+        "+0.46, trust in police +0.40 and 770 fewer abuses per run (effect 6)."),
+        ("| 6 | final professionalism: mentoring - none | 0.4641",
+         "| 6 | final trust_police: mentoring - none | 0.3952",
+         "| 6 | abuses: none - mentoring | 769.9"), _ROLE_UNIT),
     LeverHelp("checkpoint", "strategy.roles.checkpoint", (
         "units at checkpoints on the approaches to settlements stop and detect moving "
         "fighters and slow residents and trade (ODD 7.22): fewer armed moves and attacks, "
@@ -122,40 +122,40 @@ LEVER_HELP: dict[str, LeverHelp] = {h.lever: h for h in (
          "| 15 | attacks: without - with checkpoints | 26.1",
          "| 15 | market access: without - with checkpoints | 0.03526"), _ROLE_UNIT),
     LeverHelp("cultural_competence", "strategy.cultural_competence", (
-        "higher: more trust in peacekeepers (+0.33 high vs low) and many more tips (effect 3); "
-        "0.9 vs 0.1 saved 31 +/- 4.5 civilian lives per run."),
-        ("| 3 | mean trust_pk (mission): high - low competence | 0.3274",
-         "| cultural competence (0.9 vs 0.1) | 31.1 +/- 4.5 |")),
+        "higher: more trust in peacekeepers (+0.20 high vs low) and many more tips (effect 3); "
+        "0.9 vs 0.1 saved 35 +/- 4.3 civilian lives per run."),
+        ("| 3 | mean trust_pk (mission): high - low competence | 0.2038",
+         "| cultural competence (0.9 vs 0.1) | 35.1 ± 4.3 |")),
     LeverHelp("restraint", "strategy.restraint", (
-        "higher: fewer bystanders harmed, more trust (+0.14), more tips, 72 fewer recruits "
-        "(effect 4) and 70 fewer civilians killed per run (effect 13, high vs low)."),
-        ("| 4 | mean trust_pk (mission): high - low restraint | 0.1417",
-         "| 4 | recruits: low - high restraint | 71.88",
-         "| 13 | casualties: low - high restraint | 70.38")),
+        "higher: fewer bystanders harmed, more trust (+0.14), more tips, 55 fewer recruits "
+        "(effect 4) and 71 fewer civilians killed per run (effect 13, high vs low)."),
+        ("| 4 | mean trust_pk (mission): high - low restraint | 0.1428",
+         "| 4 | recruits: low - high restraint | 55.31",
+         "| 13 | casualties: low - high restraint | 70.56")),
     LeverHelp("transparency", "strategy.transparency", (
         "higher: trust grows faster and falls slower (the rule of ODD 7.11); its effect on "
         "casualties is not measured in ODD section 9.")),
     LeverHelp("early_warning", "strategy.early_warning", (
         "higher: tips reach the mission from farther away and sooner; it saved no measurable "
-        "lives on the baseline (-3.5 +/- 3.4 per run, ODD section 9)."),
-        ("| early warning (0.9 vs 0.1) | -3.45 +/- 3.4 |",)),
+        "lives on the baseline (+0.05 +/- 2.7 per run, ODD section 9)."),
+        ("| early warning (0.9 vs 0.1) | 0.05 ± 2.7 |",)),
     LeverHelp("pk_density", "peacekeepers.density", (
         "more units: fewer civilians killed, with diminishing returns (none to 0.02 per cell: "
-        "323 fewer; 0.02 to 0.04: 60 fewer, effect 1), and the economy recovers (+0.54 at "
+        "317 fewer; 0.02 to 0.04: 51 fewer, effect 1), and the economy recovers (+0.53 at "
         "0.04 vs none, effect 8)."),
-        ("| 1 | casualties: none - 0.02 units/cell | 322.9",
-         "| 1 | casualties: 0.02 - 0.04 units/cell | 59.92",
-         "| 8 | final economy: 0.04 units/cell - none | 0.5385")),
+        ("| 1 | casualties: none - 0.02 units/cell | 316.7",
+         "| 1 | casualties: 0.02 - 0.04 units/cell | 50.83",
+         "| 8 | final economy: 0.04 units/cell - none | 0.5278")),
     LeverHelp("police_density", "police.density", (
-        "police alongside the troops: 64 fewer civilians killed per run than troops alone "
+        "police alongside the troops: 86 fewer civilians killed per run than troops alone "
         "(effect 2); police without mentoring abuse more (effect 6)."),
-        ("| 2 | casualties: troops alone - troops with police | 64.42",)),
+        ("| 2 | casualties: troops alone - troops with police | 85.92",)),
     LeverHelp("drawdown_start", "mission.drawdown_start", (
         "after the exit violence against civilians rises, more after an abrupt exit with "
         "weak police than after a gradual handover to trained police (effect 7). 0 here: "
         "the mission stays."),
-        ("| 7 | civilian violence after - before exit (abrupt, weak police) | 0.002433",
-         "| 7 | civilian relapse ratio: abrupt/weak - gradual/trained | 1.162")),
+        ("| 7 | civilian violence after - before exit (abrupt, weak police) | 0.002413",
+         "| 7 | civilian relapse ratio: abrupt/weak - gradual/trained | 1.17")),
     LeverHelp("adaptive", "strategy.adaptive", (
         "on: posted units follow community feedback to where violence rose and trust fell "
         "(ODD 7.15); not measured in ODD section 9."), (), "on / off"),
