@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_effects import paired
 
 from sim import load_scenario, run
 
@@ -70,12 +71,6 @@ def one_run(arm: str, seed: int) -> dict[str, float]:
 
 def o(metric: str, arm: str) -> np.ndarray:
     return np.array([one_run(arm, s)[metric] for s in SEEDS])
-
-
-def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Mean and standard error of the paired difference a - b."""
-    d = a - b
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def effect_15() -> dict[str, tuple[float, float]]:

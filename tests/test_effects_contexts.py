@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_effects import paired
 
 import sim.engine.layout as K
 from sim import load_scenario
@@ -160,14 +161,6 @@ def one_run(arm: str, seed: int) -> dict[str, float]:
 
 def o(metric: str, arm: str) -> np.ndarray:
     return np.array([one_run(arm, s)[metric] for s in SEEDS[MECHANISM[arm]]])
-
-
-def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Mean and standard error of the paired difference a - b."""
-    d = a - b
-    if np.isnan(d).any():
-        raise ValueError(f"undefined outcome in a paired comparison: {d}")
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def weapons() -> dict[str, tuple[float, float]]:
