@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_effects import paired
 
 from sim import load_scenario, run
 
@@ -83,14 +84,6 @@ def outcome(metric: str, overrides: tuple, strategy: str | None, ticks: int,
 
 def _o(metric: str, strategy: str | None, seeds: Iterable[int], **overrides: Any) -> np.ndarray:
     return outcome(metric, tuple(sorted(overrides.items())), strategy, TICKS, tuple(seeds))
-
-
-def paired(a: np.ndarray, b: np.ndarray) -> Row:
-    """Mean and standard error of the paired difference a - b."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if np.isnan(d).any():
-        raise ValueError(f"undefined outcome in a paired comparison: {d}")
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 # --------------------------------------------------------------------------- the effects
