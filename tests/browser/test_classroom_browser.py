@@ -297,7 +297,10 @@ def test_inject_bookmark_rewind_exports_and_replay(solara_server, solara_app, pa
             week_is(page, 4)
             page.locator(".peacesim-headline", has_text=headline).first.wait_for(
                 timeout=TIMEOUT_MS)
-            assert not page.get_by_text("Dotted grey: the run without").is_visible()
+            # the charts re-render after the headline: wait for the ghost's note to go
+            # (a timeout here means it stayed after the rewind)
+            page.get_by_text("Dotted grey: the run without").wait_for(
+                state="hidden", timeout=TIMEOUT_MS)
         finally:
             page.goto("about:blank")
 
