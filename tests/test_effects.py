@@ -21,12 +21,8 @@ on common seeds, with bootstrap standard errors over the seeds.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import os
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -35,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from effect_rows import Expected, Row, Z, check, cli, paired, table
 
 from sim import load_scenario, run
 
@@ -42,13 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 STRATEGIES = ROOT / "scenarios" / "strategies"
 TICKS = 260  # five years of weeks, the baseline's length
-Z = 3.0  # standard errors
 pytestmark = pytest.mark.slow
 
 #: most comparisons keep the mission in place for the whole run (no drawdown, no exit)
 NO_EXIT = {"mission.drawdown_start": None}
-
-Row = tuple[float, float]  # mean paired difference, its standard error
 
 
 # --------------------------------------------------------------------------- runs and outcomes
@@ -90,14 +84,6 @@ def _o(metric: str, strategy: str | None = None, ticks: int = TICKS,
     """Per-seed ``metric`` on the baseline with ``overrides`` (and no exit unless ``exit_``)."""
     items = overrides if exit_ else {**NO_EXIT, **overrides}
     return outcome(metric, tuple(sorted(items.items())), strategy, ticks, tuple(seeds))
-
-
-def paired(a: np.ndarray, b: np.ndarray) -> Row:
-    """Mean and standard error of the paired difference a - b."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if np.isnan(d).any():
-        raise ValueError(f"undefined outcome in a paired comparison: {d}")
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 # --------------------------------------------------------------------------- the effects
@@ -341,33 +327,16 @@ EXACT_ZERO: set[tuple[int, str]] = {
 }
 
 
-def shown(number: int, label: str, mean: float, se: float) -> bool:
-    """Whether a row shows its expected effect: mean > ``Z`` SE, or exactly 0 for a
-    knock-out row of ``EXACT_ZERO``."""
-    if (number, label) in EXACT_ZERO:
-        return mean == 0.0 and se == 0.0
-    return mean - Z * se > 0
+def expected(number: object) -> Expected:
+    """What the design expects of effect ``number``'s rows (``NOT_SHOWN``, ``EXACT_ZERO``)."""
+    return Expected.of(number, not_shown=NOT_SHOWN, exact_zero=EXACT_ZERO)
 
 
 @pytest.mark.parametrize("number", sorted(EFFECTS))
 def test_expected_effect(number: int) -> None:
-    """Every row of the effect shows it, except the rows of ``NOT_SHOWN``: if one of those
-    does not show either, the test is an expected failure (like ``xfail(strict=False)``, in
-    the same test so that the runs are not repeated in another worker), after the other rows
-    have been asserted."""
-    rows = EFFECTS[number]()
-    named = {label for n, label in (*NOT_SHOWN, *EXACT_ZERO) if n == number}
-    assert named <= set(rows), f"NOT_SHOWN or EXACT_ZERO names rows {named - set(rows)}"
-    missing = []
-    for label, (mean, se) in rows.items():
-        ok = shown(number, label, mean, se)
-        if (number, label) in NOT_SHOWN:
-            if not ok:
-                missing.append(f"{label}: {mean:.4g} +- {se:.3g} ({NOT_SHOWN[number, label]})")
-            continue
-        assert ok, f"effect {number}: {label}: {mean:.4g} +- {se:.3g}"
-    if missing:
-        pytest.xfail(f"effect {number}, asserted rows shown; not shown: " + "; ".join(missing))
+    """Every row of the effect shows it, except the rows of ``NOT_SHOWN`` (an expected
+    failure if they do not show either) and the knock-outs of ``EXACT_ZERO`` (exactly 0)."""
+    check(number, EFFECTS[number](), expected(number))
 
 
 # --------------------------------------------------------------------------- mediation
@@ -512,21 +481,7 @@ def _fmt(mean: float, se: float, digits: int = 3) -> str:
 
 def effects_table(results: Mapping[int, dict[str, Row]]) -> str:
     """Markdown: one row per comparison, with mean/SE and whether it is asserted."""
-    lines = ["| effect | comparison | mean difference | SE | mean/SE | shown at 3 SE |",
-             "|---|---|---|---|---|---|"]
-    for number, rows in results.items():
-        for label, (mean, se) in rows.items():
-            ratio = f"{mean / se:.1f}" if se > 0 else "-"
-            ok = shown(number, label, mean, se)
-            if (number, label) in EXACT_ZERO:
-                verdict = "= 0 (knock-out)" if ok else "**no**"
-            elif (number, label) in NOT_SHOWN:
-                verdict = "at the edge (not asserted)" if ok else "no (xfail)"
-            else:
-                verdict = "yes" if ok else "**no**"
-            lines.append(f"| {number} | {label} | {mean:.4g} | {se:.3g} | {ratio} | "
-                         f"{verdict} |")
-    return "\n".join(lines)
+    return table(results, expected)
 
 
 def mediation_table(rows: Mapping[str, dict[str, Any]]) -> str:
@@ -547,44 +502,20 @@ def mediation_table(rows: Mapping[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path = path.resolve()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _effect(number: int) -> dict[str, Row]:
     return EFFECTS[number]()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print (and with --out write) the effects table and the mediation table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="also write the tables to this file")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="worker processes (default: all cores)")
-    args = parser.parse_args(argv)
-    if args.out is not None and not args.out.resolve().parent.is_dir():
-        print(f"--out {args.out}: folder {args.out.parent} does not exist", file=sys.stderr)
-        return 2
-    if args.jobs < 1:
-        print(f"--jobs {args.jobs}: must be at least 1", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs,
+def tables(jobs: int) -> str:
+    """The effects table and the mediation table, computed on ``jobs`` worker processes."""
+    with ProcessPoolExecutor(max_workers=jobs,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         meds = {lever: pool.submit(mediation_rows, lever) for lever in LEVERS}
         effs = {n: pool.submit(_effect, n) for n in EFFECTS}
         effects = {n: f.result() for n, f in effs.items()}
         mediated = {lever: f.result() for lever, f in meds.items()}
     seeds = MEDIATION_SEEDS
-    text = (
+    return (
         "### Expected effects (MODEL.md section 6), paired on common seeds\n\n"
         f"Baseline scenario ({BASELINE.name}, 50 x 50 cells), {TICKS} weekly ticks and no "
         "exit unless stated; seeds and contexts per effect in tests/test_effects.py. "
@@ -605,11 +536,11 @@ def main(argv: list[str] | None = None) -> int:
         "log(1 + casualties, lever high).\n\n"
         + mediation_table({lever: m["log"] for lever, m in mediated.items()}) + "\n"
     )
-    print(text)
-    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
-    if args.out is not None:
-        _write_atomic(args.out, text)
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print (and with --out write) the effects table and the mediation table."""
+    return cli(__doc__.splitlines()[0], tables, argv)
 
 
 if __name__ == "__main__":

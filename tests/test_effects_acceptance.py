@@ -24,12 +24,8 @@ Markdown (for docs/ODD.md section 9) and writes it to FILE if given.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import os
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -38,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_effects import paired
+from effect_rows import Expected, Row, check, cli, paired, table
 
 from sim import load_scenario, run
 
@@ -46,10 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 STRATEGIES = ROOT / "scenarios" / "strategies"
 TICKS = 260
-Z = 3.0
 pytestmark = pytest.mark.slow
-
-Row = tuple[float, float]
 
 _RUNS: dict[tuple[str, int, int], dict[str, float]] = {}
 
@@ -203,96 +196,39 @@ EXACT_ZERO: set[tuple[str, str]] = {
 }
 
 
-def shown(effect: str, label: str, mean: float, se: float) -> bool:
-    if (effect, label) in EXACT_ZERO:
-        return mean == 0.0 and se == 0.0
-    return mean - Z * se > 0
+def expected(effect: object) -> Expected:
+    """What the design expects of ``effect``'s rows (``NOT_SHOWN``, ``REPORTED``,
+    ``EXACT_ZERO``)."""
+    return Expected.of(effect, not_shown=NOT_SHOWN, measured=REPORTED, exact_zero=EXACT_ZERO)
 
 
 @pytest.mark.parametrize("effect", sorted(EFFECTS))
 def test_expected_effect(effect: str) -> None:
-    rows = EFFECTS[effect]()
-    named = {label for e, label in (*NOT_SHOWN, *REPORTED, *EXACT_ZERO) if e == effect}
-    assert named <= set(rows), f"NOT_SHOWN, REPORTED or EXACT_ZERO name rows {named - set(rows)}"
-    missing = []
-    for label, (mean, se) in rows.items():
-        if (effect, label) in REPORTED:
-            continue
-        ok = shown(effect, label, mean, se)
-        if (effect, label) in NOT_SHOWN:
-            if not ok:
-                missing.append(f"{label}: {mean:.4g} +- {se:.3g} ({NOT_SHOWN[effect, label]})")
-            continue
-        assert ok, f"effect {effect}: {label}: {mean:.4g} +- {se:.3g}"
-    if missing:
-        pytest.xfail(f"effect {effect}, asserted rows shown; not shown: " + "; ".join(missing))
+    check(effect, EFFECTS[effect](), expected(effect))
 
 
 # --------------------------------------------------------------------------- the table
-
-
-def effects_table(results: Mapping[str, dict[str, Row]]) -> str:
-    lines = ["| effect | comparison | mean difference | SE | mean/SE | shown at 3 SE |",
-             "|---|---|---|---|---|---|"]
-    for effect, rows in results.items():
-        for label, (mean, se) in rows.items():
-            ratio = f"{mean / se:.1f}" if se > 0 else "-"
-            ok = shown(effect, label, mean, se)
-            if (effect, label) in EXACT_ZERO:
-                verdict = "= 0 (knock-out)" if ok else "**no**"
-            elif (effect, label) in REPORTED:
-                verdict = "reported"
-            elif (effect, label) in NOT_SHOWN:
-                verdict = "at the edge (not asserted)" if ok else "no (xfail)"
-            else:
-                verdict = "yes" if ok else "**no**"
-            lines.append(f"| {effect} | {label} | {mean:.4g} | {se:.3g} | {ratio} | {verdict} |")
-    return "\n".join(lines)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path = path.resolve()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _effect(name: str) -> dict[str, Row]:
     return EFFECTS[name]()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print (and with --out write) the table of these effects."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="also write the table to this file")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="worker processes (default: all cores)")
-    args = parser.parse_args(argv)
-    if args.out is not None and not args.out.resolve().parent.is_dir():
-        print(f"--out {args.out}: folder {args.out.parent} does not exist", file=sys.stderr)
-        return 2
-    if args.jobs < 1:
-        print(f"--jobs {args.jobs}: must be at least 1", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs,
+def text(jobs: int) -> str:
+    """The table of these effects, computed on ``jobs`` worker processes."""
+    with ProcessPoolExecutor(max_workers=jobs,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {name: pool.submit(_effect, name) for name in EFFECTS}
         results = {name: f.result() for name, f in futures.items()}
-    text = ("### Acceptance, weapons and local partners, paired on common seeds\n\n"
+    return ("### Acceptance, weapons and local partners, paired on common seeds\n\n"
             f"Baseline scenario ({BASELINE.name}), {TICKS} weekly ticks; contexts and seeds "
             "per row in tests/test_effects_acceptance.py. Mean and standard error of the "
-            "paired difference over seeds.\n\n" + effects_table(results) + "\n")
-    print(text)
-    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
-    if args.out is not None:
-        _write_atomic(args.out, text)
-    return 0
+            "paired difference over seeds.\n\n" + table(results, expected) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print (and with --out write) the table of these effects."""
+    return cli(__doc__.splitlines()[0], text, argv)
 
 
 if __name__ == "__main__":

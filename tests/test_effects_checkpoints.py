@@ -23,17 +23,13 @@ lists them.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import os
-import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_effects import paired
+from effect_rows import Expected, Row, check, cli, paired, table
 
 from sim import load_scenario, run
 
@@ -42,7 +38,6 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 STRATEGY = ROOT / "scenarios" / "strategies" / "checkpoints.toml"
 TICKS = 260
 SEEDS = tuple(range(1, 41))
-Z = 3.0
 pytestmark = pytest.mark.slow
 
 #: the arms: (strategy file or None for the baseline's own, overrides)
@@ -73,7 +68,7 @@ def o(metric: str, arm: str) -> np.ndarray:
     return np.array([one_run(arm, s)[metric] for s in SEEDS])
 
 
-def effect_15() -> dict[str, tuple[float, float]]:
+def effect_15() -> dict[str, Row]:
     """Each row is oriented so that the expected effect is positive."""
     rows = {}
     for metric, what in (("combatant_moves_total", "armed movement (fighters' moves)"),
@@ -113,22 +108,8 @@ NOT_SHOWN: dict[str, str] = {
 }
 
 
-def shown(mean: float, se: float) -> bool:
-    return mean - Z * se > 0
-
-
 def test_effect_15_checkpoints_cut_armed_movement_and_attacks_at_a_cost_to_trade() -> None:
-    rows = effect_15()
-    assert set(NOT_SHOWN) <= set(rows)
-    missing = []
-    for label, (mean, se) in rows.items():
-        if label in NOT_SHOWN:
-            if not shown(mean, se):
-                missing.append(f"{label}: {mean:.4g} +- {se:.3g} ({NOT_SHOWN[label]})")
-            continue
-        assert shown(mean, se), f"effect 15: {label}: {mean:.4g} +- {se:.3g}"
-    if missing:
-        pytest.xfail("effect 15, asserted rows shown; not shown: " + "; ".join(missing))
+    check(15, effect_15(), Expected(NOT_SHOWN))
 
 
 def _runs(args: tuple[str, int]) -> tuple[str, int, dict[str, float]]:
@@ -136,26 +117,18 @@ def _runs(args: tuple[str, int]) -> tuple[str, int, dict[str, float]]:
     return arm, seed, one_run(arm, seed)
 
 
+def text(jobs: int) -> str:
+    """The rows of effect 15 as ODD section 9 lists them, from runs on ``jobs`` processes."""
+    work = [(arm, s) for s in SEEDS for arm in ARMS]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+        for arm, seed, out in ex.map(_runs, work):
+            _RUNS[arm, seed] = out
+    return table({15: effect_15()}, lambda _: Expected(NOT_SHOWN))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the rows of effect 15 as ODD section 9 lists them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        print(f"--jobs {args.jobs}: must be at least 1", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    jobs = [(arm, s) for s in SEEDS for arm in ARMS]
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
-        for arm, seed, out in ex.map(_runs, jobs):
-            _RUNS[arm, seed] = out
-    for label, (mean, se) in effect_15().items():
-        ok = shown(mean, se)
-        verdict = ("at the edge (not asserted)" if ok else "no (xfail)") \
-            if label in NOT_SHOWN else ("yes" if ok else "**no**")
-        print(f"| 15 | {label} | {mean:.4g} | {se:.3g} | {mean / se:.1f} | {verdict} |")
-    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
-    return 0
+    return cli(__doc__.splitlines()[0], text, argv)
 
 
 if __name__ == "__main__":

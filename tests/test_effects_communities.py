@@ -14,11 +14,8 @@ Markdown (for docs/ODD.md section 9).
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import os
 import sys
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -27,7 +24,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_effects import Row, _run, _write_atomic, paired
+from effect_rows import Expected, Row, check, cli, paired, table
+from test_effects import _run
 
 from sim import load_scenario
 
@@ -35,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 STRATEGIES = SCENARIOS / "strategies"
 TICKS = 260  # five years of weeks
-Z = 3.0
 pytestmark = pytest.mark.slow
 
 #: the mission stays (no drawdown): effects during a mission
@@ -168,67 +165,35 @@ MEASURED: set[tuple[str, str]] = {
 }
 
 
-def shown(name: str, label: str, mean: float, se: float) -> bool:
-    """An asserted row shows its effect when its mean exceeds ``Z`` standard errors."""
-    return mean - Z * se > 0
+def expected(name: object) -> Expected:
+    """What the design expects of comparison ``name``'s rows (``MEASURED`` rows are
+    reported, never asserted)."""
+    return Expected.of(name, measured=MEASURED)
 
 
 @pytest.mark.parametrize("name", sorted(COMPARISONS))
 def test_effect(name: str) -> None:
     """Every asserted row of the comparison lies in the expected direction by more than
     ``Z`` standard errors; ``MEASURED`` rows must exist and have a finite value."""
-    rows = COMPARISONS[name]()
-    named = {label for n, label in MEASURED if n == name}
-    assert named <= set(rows), f"MEASURED names rows {named - set(rows)}"
-    for label, (mean, se) in rows.items():
-        assert np.isfinite(mean) and np.isfinite(se), f"{name}: {label}: {mean} +- {se}"
-        if (name, label) not in MEASURED:
-            assert shown(name, label, mean, se), f"{name}: {label}: {mean:.4g} +- {se:.3g}"
-
-
-def table(results: dict[str, dict[str, Row]]) -> str:
-    """Markdown: one row per comparison with mean/SE and whether it is asserted."""
-    lines = ["| effect | comparison | mean difference | SE | mean/SE | shown at 3 SE |",
-             "|---|---|---|---|---|---|"]
-    for name, rows in results.items():
-        for label, (mean, se) in rows.items():
-            ratio = f"{mean / se:.1f}" if se > 0 else "-"
-            if (name, label) in MEASURED:
-                verdict = "measured (not asserted)"
-            else:
-                verdict = "yes" if shown(name, label, mean, se) else "**no**"
-            lines.append(f"| {name} | {label} | {mean:.4g} | {se:.3g} | {ratio} | {verdict} |")
-    return "\n".join(lines)
+    check(name, COMPARISONS[name](), expected(name))
 
 
 def _comparison(name: str) -> dict[str, Row]:
     return COMPARISONS[name]()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print (and with --out write) the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="also write the table to this file")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="worker processes (default: all cores)")
-    args = parser.parse_args(argv)
-    if args.out is not None and not args.out.resolve().parent.is_dir():
-        print(f"--out {args.out}: folder {args.out.parent} does not exist", file=sys.stderr)
-        return 2
-    if args.jobs < 1:
-        print(f"--jobs {args.jobs}: must be at least 1", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs,
+def text(jobs: int) -> str:
+    """The table, computed on ``jobs`` worker processes."""
+    with ProcessPoolExecutor(max_workers=jobs,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {n: pool.submit(_comparison, n) for n in COMPARISONS}
         results = {n: f.result() for n, f in futures.items()}
-    text = table(results) + "\n"
-    print(text)
-    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
-    if args.out is not None:
-        _write_atomic(args.out, text)
-    return 0
+    return table(results, expected) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print (and with --out write) the table."""
+    return cli(__doc__.splitlines()[0], text, argv)
 
 
 if __name__ == "__main__":

@@ -31,18 +31,14 @@ lists them.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import os
-import sys
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_effects import paired
+from effect_rows import Expected, Row, check, cli, paired, table
 
 import sim.engine.layout as K
 from sim import load_scenario
@@ -52,7 +48,6 @@ from sim.model.model import PeaceSimModel
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXTS = ROOT / "scenarios" / "contexts"
 DDR_FOCUS = ROOT / "scenarios" / "strategies" / "ddr_focus.toml"
-Z = 3.0
 pytestmark = pytest.mark.slow
 
 #: the arms: name -> (context file, strategy file or None, overrides)
@@ -163,7 +158,7 @@ def o(metric: str, arm: str) -> np.ndarray:
     return np.array([one_run(arm, s)[metric] for s in SEEDS[MECHANISM[arm]]])
 
 
-def weapons() -> dict[str, tuple[float, float]]:
+def weapons() -> dict[str, Row]:
     """Under the embargo: destroying collected weapons (DDR focus) and the weapons economy
     itself. Each row oriented so that the expected effect is positive."""
     rows = {}
@@ -187,7 +182,7 @@ def weapons() -> dict[str, tuple[float, float]]:
     return rows
 
 
-def roads() -> dict[str, tuple[float, float]]:
+def roads() -> dict[str, Row]:
     """Roads on the large sparse map: on against off, and rebuilt against not."""
     rows = {}
     rows["final road quality: on - off"] = paired(o("final_road_quality", "roads on"),
@@ -216,7 +211,7 @@ def roads() -> dict[str, tuple[float, float]]:
     return rows
 
 
-def feedback() -> dict[str, tuple[float, float]]:
+def feedback() -> dict[str, Row]:
     """The adaptive review on what people tell it against the omniscient reading."""
     rows = {}
     rows["units' share in community 1's districts: omniscient - feedback"] = paired(
@@ -241,7 +236,7 @@ def feedback() -> dict[str, tuple[float, float]]:
     return rows
 
 
-EFFECTS: dict[str, Callable[[], dict[str, tuple[float, float]]]] = {
+EFFECTS: dict[str, Callable[[], dict[str, Row]]] = {
     "weapons": weapons, "roads": roads, "feedback": feedback}
 
 #: rows the design expects that the model does not show at Z standard errors: what was
@@ -287,37 +282,21 @@ MEASURED = {
 }
 
 
-def shown(mean: float, se: float) -> bool:
-    return mean - Z * se > 0
-
-
-def check(name: str) -> None:
-    """Assert the rows of ``name`` the design expects; xfail with the numbers of those in
-    ``NOT_SHOWN`` that do not show."""
-    rows = EFFECTS[name]()
-    missing = []
-    for label, (mean, se) in rows.items():
-        if label in MEASURED:
-            continue
-        if label in NOT_SHOWN:
-            if not shown(mean, se):
-                missing.append(f"{label}: {mean:.4g} +- {se:.3g} ({NOT_SHOWN[label]})")
-            continue
-        assert shown(mean, se), f"{name}: {label}: {mean:.4g} +- {se:.3g}"
-    if missing:
-        pytest.xfail(f"{name}: asserted rows shown; not shown: " + "; ".join(missing))
+def expected(name: object) -> Expected:
+    """``NOT_SHOWN`` and ``MEASURED`` (labels are distinct across the three contexts)."""
+    return Expected(NOT_SHOWN, frozenset(MEASURED))
 
 
 def test_weapons_matter_where_they_are_scarce() -> None:
-    check("weapons")
+    check("weapons", weapons(), expected("weapons"))
 
 
 def test_roads_where_settlements_are_linked_by_roads() -> None:
-    check("roads")
+    check("roads", roads(), expected("roads"))
 
 
 def test_community_feedback_biases_an_adaptive_partial_mission() -> None:
-    check("feedback")
+    check("feedback", feedback(), expected("feedback"))
 
 
 def _runs(args: tuple[str, int]) -> tuple[str, int, dict[str, float]]:
@@ -325,33 +304,19 @@ def _runs(args: tuple[str, int]) -> tuple[str, int, dict[str, float]]:
     return arm, seed, one_run(arm, seed)
 
 
+def text(jobs: int) -> str:
+    """The rows as ODD section 9 lists them, from runs on ``jobs`` worker processes."""
+    work = [(arm, s) for arm in ARMS for s in SEEDS[MECHANISM[arm]]]
+    work.sort(key=lambda j: MECHANISM[j[0]] != "roads")  # the slow runs first
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+        for arm, seed, out in ex.map(_runs, work):
+            _RUNS[arm, seed] = out
+    return table({name: effects() for name, effects in EFFECTS.items()}, expected)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the rows as ODD section 9 lists them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        print(f"--jobs {args.jobs}: must be at least 1", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    jobs = [(arm, s) for arm in ARMS for s in SEEDS[MECHANISM[arm]]]
-    jobs.sort(key=lambda j: MECHANISM[j[0]] != "roads")  # the slow runs first
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
-        for arm, seed, out in ex.map(_runs, jobs):
-            _RUNS[arm, seed] = out
-    for name, effects in EFFECTS.items():
-        for label, (mean, se) in effects().items():
-            ok = shown(mean, se)
-            if label in MEASURED:
-                verdict = "measured (not asserted)"
-            elif label in NOT_SHOWN:
-                verdict = "yes (not asserted)" if ok else "no (xfail)"
-            else:
-                verdict = "yes" if ok else "**no**"
-            ratio = f"{mean / se:.1f}" if se > 0 else "-"
-            print(f"| {name} | {label} | {mean:.4g} | {se:.3g} | {ratio} | {verdict} |")
-    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
-    return 0
+    return cli(__doc__.splitlines()[0], text, argv)
 
 
 if __name__ == "__main__":
