@@ -241,50 +241,50 @@ EFFECTS: dict[str, Callable[[], dict[str, Row]]] = {
 
 #: rows the design expects that the model does not show at Z standard errors: what was
 #: measured (2026-12-02, branch contexts; weapons and roads on seeds 1-20, feedback 1-40)
-NOT_SHOWN: dict[str, str] = {
-    "attacks: store - destroy": (
+NOT_SHOWN: dict[tuple[str, str], str] = {
+    ("weapons", "attacks: store - destroy"): (
         "3.3 +- 4.7: the extra joins (+29, mean fighters +1.3 of 13-14) do not add "
         "measurable attacks"),
-    "civilian casualties: store - destroy": (
+    ("weapons", "civilian casualties: store - destroy"): (
         "1.9 +- 2.1"),
-    "civilian casualties: off - on": (
+    ("roads", "civilian casualties: off - on"): (
         "-3.5 +- 5.4: rapid-response units stand on a road in 13 % of their weeks, no "
         "more than the roads' share of the map, and even twice their speed on every move "
         "saves no measurable lives here"),
-    "attacks: off - on": (
+    ("roads", "attacks: off - on"): (
         "-5.7 +- 16.6"),
-    "attacks interrupted: on - off": (
+    ("roads", "attacks interrupted: on - off"): (
         "-0.05 +- 1.9"),
-    "economy (map mean): on - off": (
+    ("roads", "economy (map mean): on - off"): (
         "-0.0005 +- 0.0022: trade along roads moves economy from settlements (-0.038, 5.7 "
         "SE) onto the roads without raising the map's mean"),
-    "civilian casualties: not rebuilt - rebuilt": (
+    ("roads", "civilian casualties: not rebuilt - rebuilt"): (
         "-4.1 +- 5.2"),
-    "economy (map mean): rebuilt - not rebuilt": (
+    ("roads", "economy (map mean): rebuilt - not rebuilt"): (
         "-0.0024 +- 0.0013"),
-    "casualties, community 1: feedback - omniscient": (
+    ("feedback", "casualties, community 1: feedback - omniscient"): (
         "0.85 +- 2.1: the units the review sends elsewhere cost community 1 trust, not "
         "measurable lives"),
-    "civilian casualties: feedback - omniscient": (
+    ("feedback", "civilian casualties: feedback - omniscient"): (
         "3.0 +- 3.2"),
 }
 #: rows with no expected direction (or a contrast): printed, never asserted
-MEASURED = {
-    "mean fighters: store - destroy",
-    "economy on road cells (end): on - off",
-    "economy at settlements (end): on - off",
-    "share of rapid-response unit-weeks on a road - share of cells that are road",
-    "civilian casualties, roads off: rr_speed 6 - 12 (every move twice as fast)",
-    "tips per resident, community 1: omniscient - feedback",
-    "units moved by reviews: omniscient - feedback",
-    "units' share in community 1's districts, impartial: omniscient - feedback",
-    "mean trust_pk (mission), community 1, impartial: omniscient - feedback",
+MEASURED: set[tuple[str, str]] = {
+    ("weapons", "mean fighters: store - destroy"),
+    ("roads", "economy on road cells (end): on - off"),
+    ("roads", "economy at settlements (end): on - off"),
+    ("roads", "share of rapid-response unit-weeks on a road - share of cells that are road"),
+    ("roads", "civilian casualties, roads off: rr_speed 6 - 12 (every move twice as fast)"),
+    ("feedback", "tips per resident, community 1: omniscient - feedback"),
+    ("feedback", "units moved by reviews: omniscient - feedback"),
+    ("feedback", "units' share in community 1's districts, impartial: omniscient - feedback"),
+    ("feedback", "mean trust_pk (mission), community 1, impartial: omniscient - feedback"),
 }
 
 
 def expected(name: object) -> Expected:
-    """``NOT_SHOWN`` and ``MEASURED`` (labels are distinct across the three contexts)."""
-    return Expected(NOT_SHOWN, frozenset(MEASURED))
+    """What the design expects of context ``name``'s rows (``NOT_SHOWN``, ``MEASURED``)."""
+    return Expected.of(name, not_shown=NOT_SHOWN, measured=MEASURED)
 
 
 def test_weapons_matter_where_they_are_scarce() -> None:
