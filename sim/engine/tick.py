@@ -24,7 +24,7 @@ from sim.engine.grid import (
     random_cell_where,
     remove_agent,
     target,
-    wrap,
+    window_add,
 )
 from sim.engine.layout import (
     ACTIVE,
@@ -119,33 +119,17 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     checkpoints = extended and checkpoints_on(prm)
     shelter = extended and sites_on(prm)
 
+    fields_flat = grid.fields.reshape(grid.fields.size)
+
     def fields_add(first, last, x, y, delta):
         # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
-        # row 1 + k: actives in vision class k) on every cell that sees (x, y): the offsets
-        # go by runs of consecutive dy, each a contiguous stretch of a column of the grid
+        # row 1 + k: actives in vision class k) on every cell that sees (x, y)
         for row in range(first, last):
             k = row - 1 if row > 0 else 0
             if row > 0 and not track[k]:
                 continue
-            for q in range(n_runs[k]):
-                cx = wrap(x + runs[k, q, 0], width, torus)
-                if cx < 0:
-                    continue
-                base = cx * height
-                y0 = y + runs[k, q, 1]
-                y1 = y0 + runs[k, q, 2]
-                if torus:
-                    cy = wrap(y0, height, torus)
-                    left = y1 - y0
-                    while left > 0:  # a stretch that crosses the edge continues at 0
-                        stretch = min(left, height - cy)
-                        for c in range(base + cy, base + cy + stretch):
-                            fields[row, c] += delta
-                        left -= stretch
-                        cy = 0
-                else:
-                    for c in range(base + max(y0, 0), base + min(y1, height)):
-                        fields[row, c] += delta
+            window_add(fields_flat, row * n_cells, x, y, runs, k, n_runs[k], reach[k], width,
+                       height, torus, delta)
 
     def empty_in_vision(x, y, k):
         # sim.engine.grid.random_empty_in_vision on the arrays this kernel holds: rejection
@@ -238,10 +222,12 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         k = ai[a, I_VCLASS]
         x = ai[a, I_X]
         y = ai[a, I_Y]
-        if fields[1 + k, x * height + y] <= 0:
+        actives = fields[1 + k, x * height + y]
+        if actives <= 0:
             return
+        # the field counts the actives in vision: the scan stops at the last of them
         c = random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y,
-                              k, arrestable, a, prm)[0]
+                              k, arrestable, a, prm, actives)[0]
         if c >= 0:
             arrest(ag, grid, geo, prm, rng, a, occ[c], events)
 
@@ -256,7 +242,6 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     first_new_uid = meta[META_NEXT_UID]
     ai_flat = ai.reshape(ai.size)
     af_flat = af.reshape(af.size)
-    fields_flat = grid.fields.reshape(grid.fields.size)
     for i in range(n):
         # the next agents' rows and cells are fetched while this one acts (large grids)
         if i + PF_ROW < n:
