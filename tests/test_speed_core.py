@@ -15,7 +15,13 @@ from numba import njit
 
 from sim.config.scenario import build_scenario
 from sim.engine import layout as K
-from sim.engine.grid import active_add, cop_add, is_empty, random_cell_where
+from sim.engine.grid import (
+    active_add,
+    cop_add,
+    is_empty,
+    random_cell_where,
+    random_empty_scan,
+)
 from sim.engine.memory import LANES, add_span
 from sim.engine.space import build_geometry, cells_in_vision
 from sim.model.model import PeaceSimModel
@@ -121,6 +127,41 @@ def _scan(occ, ai, geo, rng, x, y, k, arrest, a, prm, stop):
                                  prm, stop)
     return random_cell_where(occ, ai, geo.offsets, geo.flat, geo.n_off, geo.reach, geo.width,
                              geo.height, geo.torus, rng, x, y, k, is_empty, a, prm, stop)
+
+
+@njit(cache=True)
+def _empty_scan(occ, geo, rng, x, y, k):
+    return random_empty_scan(occ, geo.offsets, geo.flat, geo.n_off, geo.reach, geo.width,
+                             geo.height, geo.torus, rng, x, y, k)
+
+
+@pytest.mark.parametrize(("width", "height", "torus", "shape", "res_vision", "cop_vision"),
+                         WORLDS)
+def test_three_pass_empty_scan_equals_the_reservoir_scan(width, height, torus, shape,
+                                                         res_vision, cop_vision):
+    """random_empty_scan (count, draw, walk) picks the cell the one-pass reservoir scan picks
+    and leaves the generator where it leaves it, from every cell of worlds from empty to full
+    (the fallback of every move in a crowded neighbourhood)."""
+    m = _world(width, height, torus, shape, res_vision, cop_vision)
+    ai, geo, prm = m.ag.i, m.geometry, m.params
+    occ = m.cells.occ.reshape(-1)
+    rng = np.random.default_rng(7)
+    state = np.array([5, 6, 7, 8], np.uint64)
+    picked = 0
+    for fill in (0.0, 0.5, 0.9, 0.98, 1.0):
+        occ[:] = np.where(rng.random(occ.size) < fill, 0, -1)
+        ai[0, K.I_KIND] = K.RESIDENT
+        for x in range(width):
+            for y in range(height):
+                for k in range(geo.n_vision):
+                    want_rng = state.copy()
+                    want = _scan(occ, ai, geo, want_rng, x, y, k, False, -1, prm, 0)[0]
+                    got_rng = state.copy()
+                    got = _empty_scan(occ, geo, got_rng, x, y, k)
+                    assert got == want and np.array_equal(got_rng, want_rng), (fill, x, y, k)
+                    picked += want >= 0
+                    state = want_rng
+    assert picked > 0
 
 
 @pytest.mark.parametrize("torus", [False, True])

@@ -45,7 +45,7 @@ from sim.engine.layout import (
     QUIESCENT,
     RESIDENT,
 )
-from sim.engine.memory import add_span
+from sim.engine.memory import LANES, add_lanes, add_span
 from sim.engine.rng import randint, shuffle
 
 TRY_MOVE = 16  # rejection-sampling attempts before an exhaustive scan (uniform either way)
@@ -177,6 +177,39 @@ def random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, r
 
 
 @njit(inline="always", cache=True)
+def random_empty_scan(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y, k):
+    """``random_cell_where(..., is_empty, ...)[0]``: the same cell and the same draws (one per
+    empty cell, in offset order), in three passes instead of one: count the empty cells, make
+    the draws (the pick is the last empty cell whose draw is 0), then walk to it.
+
+    Why: in a nearly full neighbourhood (where rejection sampling gave up) whether the next
+    cell is empty cannot be predicted, and the one-pass scan paid a mispredicted branch per
+    empty cell. Here the counts are branch-free and the draws touch no memory."""
+    inner = inside(x, y, reach[k], width, height)
+    here = x * height + y
+    n = n_off[k]
+    empty = 0
+    for j in range(n):
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height,
+                   torus)
+        empty += (c >= 0) & (occ[max(c, 0)] < 0)
+    pick = 0
+    for i in range(1, empty + 1):
+        if randint(rng, i) == 0:
+            pick = i
+    if pick == 0:
+        return -1
+    seen = 0
+    for j in range(n):
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height,
+                   torus)
+        seen += (c >= 0) & (occ[max(c, 0)] < 0)
+        if seen == pick:
+            return c
+    return -1  # not reached: the pick-th empty cell exists
+
+
+@njit(inline="always", cache=True)
 def neighbour_where(ai, grid, geo, prm, rng, x, y, k, rank, a):
     """:func:`random_cell_where` on the model's grid and geometry (for the layer's phases,
     which pick rarely)."""
@@ -200,8 +233,8 @@ def _empty_in_vision(ai, occ, geo, rng, x, y, k):
         c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], w, h, geo.torus)
         if c >= 0 and occ[c] < 0:
             return c
-    return random_cell_where(occ, ai, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x,
-                             y, k, is_empty, -1, 0)[0]
+    return random_empty_scan(occ, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x, y,
+                             k)
 
 
 @njit(cache=True, _nrt=False)
@@ -271,6 +304,12 @@ def window_add(flat, base, x, y, runs, k, n, r, width, height, torus, delta):
     grid (most) needs no wrapping or clipping."""
     if inside(x, y, r, width, height):
         here = base + x * height + y
+        if 2 * r < LANES and here + r * height + r + LANES <= flat.size:
+            # every run fits one vector, which stays inside the array
+            for q in range(n):
+                add_lanes(flat, here + runs[k, q, 0] * height + runs[k, q, 1], runs[k, q, 2],
+                          delta)
+            return
         for q in range(n):
             add_span(flat, here + runs[k, q, 0] * height + runs[k, q, 1], runs[k, q, 2], delta)
         return

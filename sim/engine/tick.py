@@ -20,8 +20,8 @@ from sim.engine.grid import (
     TRY_MOVE,
     inside,
     is_cop,
-    is_empty,
     random_cell_where,
+    random_empty_scan,
     remove_agent,
     target,
     window_add,
@@ -143,8 +143,8 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                        height, torus)
             if c >= 0 and occ[c] < 0:
                 return c
-        return random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng,
-                                 x, y, k, is_empty, -1, prm)[0]
+        return random_empty_scan(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y,
+                                 k)
 
     def move(a):
         # ODD 7.4: to a uniformly random empty cell within vision (if any), taking along
