@@ -14,16 +14,17 @@ This module decides order, activation and memory traffic; what each agent does i
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from sim.engine.grid import (
     TRY_MOVE,
+    cell_at,
     inside,
     is_cop,
     random_cell_where,
     random_empty_scan,
     remove_agent,
-    target,
     window_add,
 )
 from sim.engine.layout import (
@@ -133,16 +134,23 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
 
     def empty_in_vision(x, y, k):
         # sim.engine.grid.random_empty_in_vision on the arrays this kernel holds: rejection
-        # sampling, then (nearly full) the exhaustive draw, which is the shared helper
+        # sampling, then (nearly full) the exhaustive draw, which is the shared helper. One
+        # loop for a window on the grid's interior (a flat step, no wrapping) and one for the
+        # rest; the offset's index is unsigned, so that no negative-index fix sits on the
+        # chain from the draw to the occupancy test (the tick's longest: most of a move)
         n = n_off[k]
-        inner = inside(x, y, reach[k], width, height)
         here = x * height + y
-        for _ in range(TRY_MOVE):
-            j = randint(rng, n)
-            c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width,
-                       height, torus)
-            if c >= 0 and occ[c] < 0:
-                return c
+        if inside(x, y, reach[k], width, height):
+            for _ in range(TRY_MOVE):
+                c = here + flat[k, np.uint64(randint(rng, n))]
+                if c >= 0 and occ[c] < 0:
+                    return c
+        else:
+            for _ in range(TRY_MOVE):
+                j = np.uint64(randint(rng, n))
+                c = cell_at(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+                if c >= 0 and occ[c] < 0:
+                    return c
         return random_empty_scan(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y,
                                  k)
 
