@@ -135,9 +135,10 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     def empty_in_vision(x, y, k):
         # sim.engine.grid.random_empty_in_vision on the arrays this kernel holds: rejection
         # sampling, then (nearly full) the exhaustive draw, which is the shared helper. One
-        # loop for a window on the grid's interior (a flat step, no wrapping) and one for the
-        # rest; the offset's index is unsigned, so that no negative-index fix sits on the
-        # chain from the draw to the occupancy test (the tick's longest: most of a move)
+        # loop for a window on the grid's interior (a flat step, no wrapping), one for a
+        # window across an edge, and the general one for a torus smaller than the window;
+        # the offset's index is unsigned, so that no negative-index fix sits on the chain
+        # from the draw to the occupancy test (the tick's longest: most of a move)
         n = n_off[k]
         here = x * height + y
         if inside(x, y, reach[k], width, height):
@@ -145,6 +146,27 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                 c = here + flat[k, np.uint64(randint(rng, n))]
                 if c >= 0 and occ[c] < 0:
                     return c
+        elif reach[k] <= width and reach[k] <= height:
+            # near an edge: one shift wraps (torus) or the cell is off the grid (bounded),
+            # chosen without a branch (whether a random offset crosses an edge cannot be
+            # predicted)
+            for _ in range(TRY_MOVE):
+                j = np.uint64(randint(rng, n))
+                cx = x + offs[k, j, 0]
+                cy = y + offs[k, j, 1]
+                if torus:
+                    cx += width if cx < 0 else 0
+                    cx -= width if cx >= width else 0
+                    cy += height if cy < 0 else 0
+                    cy -= height if cy >= height else 0
+                    c = cx * height + cy
+                    if occ[np.uint64(c)] < 0:
+                        return c
+                else:
+                    on = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+                    c = cx * height + cy
+                    if on & (occ[np.uint64(c if on else 0)] < 0):
+                        return c
         else:
             for _ in range(TRY_MOVE):
                 j = np.uint64(randint(rng, n))
