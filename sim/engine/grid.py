@@ -313,7 +313,29 @@ def window_add(flat, base, x, y, runs, k, n, r, width, height, torus, delta):
         for q in range(n):
             add_span(flat, here + runs[k, q, 0] * height + runs[k, q, 1], runs[k, q, 2], delta)
         return
-    for q in range(n):
+    if r <= width and r <= height:
+        # across an edge: one shift wraps a coordinate (torus), or an off-grid stretch is
+        # clipped to nothing (bounded), chosen without branches
+        for q in range(n):
+            cx = x + runs[k, q, 0]
+            y0 = y + runs[k, q, 1]
+            length = runs[k, q, 2]
+            if torus:
+                cx += width if cx < 0 else 0
+                cx -= width if cx >= width else 0
+                y0 += height if y0 < 0 else 0
+                y0 -= height if y0 >= height else 0
+                col = base + cx * height
+                first = min(length, height - y0)  # a stretch across the edge goes on at 0
+                add_span(flat, col + y0, first, delta)
+                add_span(flat, col, length - first, delta)
+            else:
+                lo = max(y0, 0)
+                count = min(y0 + length, height) - lo
+                on = (cx >= 0) & (cx < width)
+                add_span(flat, base + cx * height + lo, count if on else 0, delta)
+        return
+    for q in range(n):  # a torus smaller than the window
         cx = wrap(x + runs[k, q, 0], width, torus)
         if cx < 0:
             continue
