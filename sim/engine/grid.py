@@ -8,7 +8,8 @@ the best of a few sampled cells. Rules say *what* qualifies and *what* is better
 only walks cells and draws.
 
 Module-level helpers serve the set-up and the peacekeeping layer's phases, which move few
-agents; the core tick (:mod:`sim.engine.tick`) keeps its own inlined field updates.
+agents; the core tick (:mod:`sim.engine.tick`) keeps its own inlined moves, and updates the
+fields with the same :func:`window_add`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from sim.engine.layout import (
     QUIESCENT,
     RESIDENT,
 )
+from sim.engine.memory import LANES, add_lanes, add_span
 from sim.engine.rng import randint, shuffle
 
 TRY_MOVE = 16  # rejection-sampling attempts before an exhaustive scan (uniform either way)
@@ -125,7 +127,7 @@ def is_empty(b, kind, state, group, informant, my_group, my_faction, prm):
 
 @njit(inline="always", cache=True)
 def random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y, k,
-                      rank, a, prm):
+                      rank, a, prm, stop=0):
     """A uniformly random cell of neighbourhood class ``k`` of ``(x, y)`` whose occupant
     qualifies for agent ``a`` (-1: nobody), ``rank(...) >= 1``; and, drawn alongside, a
     uniformly random one among those ranked 2 (preferred). Returns ``(cell, preferred cell)``
@@ -137,7 +139,11 @@ def random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, r
     sampling: one draw per qualifying cell, and a second per preferred cell, so the draws
     depend only on who stands where. The geometry comes unpacked (``Geometry.offsets``,
     ``flat``, ``n_off``, ``reach``): a namedtuple argument of an inlined function costs a
-    reference count per array per call."""
+    reference count per array per call.
+
+    ``stop`` > 0 says how many cells qualify (a caller that keeps count, as the active fields
+    do): the scan ends at the last of them, which changes nothing (no draw is made after it).
+    """
     my_group = ai[a, I_GROUP] if a >= 0 else -1
     my_faction = ai[a, I_FACTION] if a >= 0 else -1
     inner = inside(x, y, reach[k], width, height)
@@ -165,7 +171,42 @@ def random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, r
                 found2 += 1
                 if randint(rng, found2) == 0:
                     pick2 = c
+            if found == stop:
+                break
     return pick, pick2
+
+
+@njit(inline="always", cache=True)
+def random_empty_scan(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y, k):
+    """``random_cell_where(..., is_empty, ...)[0]``: the same cell and the same draws (one per
+    empty cell, in offset order), in three passes instead of one: count the empty cells, make
+    the draws (the pick is the last empty cell whose draw is 0), then walk to it.
+
+    Why: in a nearly full neighbourhood (where rejection sampling gave up) whether the next
+    cell is empty cannot be predicted, and the one-pass scan paid a mispredicted branch per
+    empty cell. Here the counts are branch-free and the draws touch no memory."""
+    inner = inside(x, y, reach[k], width, height)
+    here = x * height + y
+    n = n_off[k]
+    empty = 0
+    for j in range(n):
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height,
+                   torus)
+        empty += (c >= 0) & (occ[max(c, 0)] < 0)
+    pick = 0
+    for i in range(1, empty + 1):
+        if randint(rng, i) == 0:
+            pick = i
+    if pick == 0:
+        return -1
+    seen = 0
+    for j in range(n):
+        c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width, height,
+                   torus)
+        seen += (c >= 0) & (occ[max(c, 0)] < 0)
+        if seen == pick:
+            return c
+    return -1  # not reached: the pick-th empty cell exists
 
 
 @njit(inline="always", cache=True)
@@ -192,8 +233,8 @@ def _empty_in_vision(ai, occ, geo, rng, x, y, k):
         c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], w, h, geo.torus)
         if c >= 0 and occ[c] < 0:
             return c
-    return random_cell_where(occ, ai, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x,
-                             y, k, is_empty, -1, 0)[0]
+    return random_empty_scan(occ, offs, flat, geo.n_off, geo.reach, w, h, geo.torus, rng, x, y,
+                             k)
 
 
 @njit(cache=True, _nrt=False)
@@ -253,19 +294,74 @@ def random_empty_cell(occ, rng):
 
 
 @njit(inline="always", cache=True)
-def _field_add(field, x, y, offsets, n, width, height, torus, delta):
-    """:func:`field_add`, inlined where it is called."""
-    for i in range(n):
-        cx = wrap(x + offsets[i, 0], width, torus)
-        cy = wrap(y + offsets[i, 1], height, torus)
-        if cx >= 0 and cy >= 0:
-            field[cx, cy] += delta
+def window_add(flat, base, x, y, runs, k, n, r, width, height, torus, delta):
+    """Add ``delta`` to every cell from which ``(x, y)`` is visible in neighbourhood class
+    ``k``, in the plane that starts at ``flat[base]`` (a grid plane as a flat array, cell
+    ``cx * height + cy``). The ``n`` offsets go as runs of consecutive dy (``Geometry.runs``),
+    each a contiguous stretch of a column of the grid, added :data:`LANES` cells at a time
+    (:func:`sim.engine.memory.add_span`): the fields are integers, so any order of the
+    additions gives the same counts. ``r`` is the class's reach: a window that stays on the
+    grid (most) needs no wrapping or clipping."""
+    if inside(x, y, r, width, height):
+        here = base + x * height + y
+        if 2 * r < LANES and here + r * height + r + LANES <= flat.size:
+            # every run fits one vector, which stays inside the array
+            for q in range(n):
+                add_lanes(flat, here + runs[k, q, 0] * height + runs[k, q, 1], runs[k, q, 2],
+                          delta)
+            return
+        for q in range(n):
+            add_span(flat, here + runs[k, q, 0] * height + runs[k, q, 1], runs[k, q, 2], delta)
+        return
+    if r <= width and r <= height:
+        # across an edge: one shift wraps a coordinate (torus), or an off-grid stretch is
+        # clipped to nothing (bounded), chosen without branches
+        for q in range(n):
+            cx = x + runs[k, q, 0]
+            y0 = y + runs[k, q, 1]
+            length = runs[k, q, 2]
+            if torus:
+                cx += width if cx < 0 else 0
+                cx -= width if cx >= width else 0
+                y0 += height if y0 < 0 else 0
+                y0 -= height if y0 >= height else 0
+                col = base + cx * height
+                first = min(length, height - y0)  # a stretch across the edge goes on at 0
+                add_span(flat, col + y0, first, delta)
+                add_span(flat, col, length - first, delta)
+            else:
+                lo = max(y0, 0)
+                count = min(y0 + length, height) - lo
+                on = (cx >= 0) & (cx < width)
+                add_span(flat, base + cx * height + lo, count if on else 0, delta)
+        return
+    for q in range(n):  # a torus smaller than the window
+        cx = wrap(x + runs[k, q, 0], width, torus)
+        if cx < 0:
+            continue
+        col = base + cx * height
+        y0 = y + runs[k, q, 1]
+        y1 = y0 + runs[k, q, 2]
+        if torus:
+            cy = wrap(y0, height, torus)
+            left = y1 - y0
+            while left > 0:  # a stretch that crosses the edge continues at 0
+                stretch = min(left, height - cy)
+                add_span(flat, col + cy, stretch, delta)
+                left -= stretch
+                cy = 0
+        else:
+            lo = max(y0, 0)
+            add_span(flat, col + lo, min(y1, height) - lo, delta)
 
 
-@njit(cache=True)
-def field_add(field, x, y, offsets, n, width, height, torus, delta):
-    """Add ``delta`` to ``field`` on every cell from which ``(x, y)`` is visible."""
-    _field_add(field, x, y, offsets, n, width, height, torus, delta)
+@njit(cache=True, _nrt=False)
+def add_window(flat, base, x, y, runs, k, n, r, width, height, torus, delta):
+    """:func:`window_add` as a function of its own, called by :func:`leave`, :func:`enter`
+    and :func:`set_state` (a few arrays and scalars: a cheap call). Inlined, its vector
+    loops made every kernel that moves agents through those functions larger, and the
+    units' and combatants' phases a quarter slower, though they rarely run it."""
+    window_add(flat, base, x, y, runs, k, n, r, width, height, torus, delta)
 
 
 @njit(inline="always", cache=True)
@@ -273,19 +369,12 @@ def _active_add(grid, geo, x, y, delta):
     """:func:`active_add`, inlined where it is called (in :func:`set_state`, :func:`leave`
     and :func:`enter`, run for every arrest and release: a call taking the tables counts a
     reference to each of their arrays)."""
+    flat = grid.fields.reshape(grid.fields.size)
+    n_cells = geo.width * geo.height
     for k in range(geo.n_vision):
         if geo.track[k]:
-            _field_add(
-                grid.active_field[k],
-                x,
-                y,
-                geo.offsets[k],
-                geo.n_off[k],
-                geo.width,
-                geo.height,
-                geo.torus,
-                delta,
-            )
+            add_window(flat, (1 + k) * n_cells, x, y, geo.runs, k, geo.n_runs[k], geo.reach[k],
+                       geo.width, geo.height, geo.torus, delta)
 
 
 @njit(cache=True)
@@ -297,9 +386,8 @@ def active_add(grid, geo, x, y, delta):
 @njit(inline="always", cache=True)
 def _cop_add(grid, geo, x, y, delta):
     """:func:`cop_add`, inlined where it is called."""
-    _field_add(
-        grid.cop_field, x, y, geo.offsets[0], geo.n_off[0], geo.width, geo.height, geo.torus, delta
-    )
+    add_window(grid.fields.reshape(grid.fields.size), 0, x, y, geo.runs, 0, geo.n_runs[0],
+               geo.reach[0], geo.width, geo.height, geo.torus, delta)
 
 
 @njit(cache=True)

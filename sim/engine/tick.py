@@ -14,17 +14,18 @@ This module decides order, activation and memory traffic; what each agent does i
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from sim.engine.grid import (
     TRY_MOVE,
+    cell_at,
     inside,
     is_cop,
-    is_empty,
     random_cell_where,
+    random_empty_scan,
     remove_agent,
-    target,
-    wrap,
+    window_add,
 )
 from sim.engine.layout import (
     ACTIVE,
@@ -119,48 +120,61 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     checkpoints = extended and checkpoints_on(prm)
     shelter = extended and sites_on(prm)
 
+    fields_flat = grid.fields.reshape(grid.fields.size)
+
     def fields_add(first, last, x, y, delta):
         # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
-        # row 1 + k: actives in vision class k) on every cell that sees (x, y): the offsets
-        # go by runs of consecutive dy, each a contiguous stretch of a column of the grid
+        # row 1 + k: actives in vision class k) on every cell that sees (x, y)
         for row in range(first, last):
             k = row - 1 if row > 0 else 0
             if row > 0 and not track[k]:
                 continue
-            for q in range(n_runs[k]):
-                cx = wrap(x + runs[k, q, 0], width, torus)
-                if cx < 0:
-                    continue
-                base = cx * height
-                y0 = y + runs[k, q, 1]
-                y1 = y0 + runs[k, q, 2]
-                if torus:
-                    cy = wrap(y0, height, torus)
-                    left = y1 - y0
-                    while left > 0:  # a stretch that crosses the edge continues at 0
-                        stretch = min(left, height - cy)
-                        for c in range(base + cy, base + cy + stretch):
-                            fields[row, c] += delta
-                        left -= stretch
-                        cy = 0
-                else:
-                    for c in range(base + max(y0, 0), base + min(y1, height)):
-                        fields[row, c] += delta
+            window_add(fields_flat, row * n_cells, x, y, runs, k, n_runs[k], reach[k], width,
+                       height, torus, delta)
 
     def empty_in_vision(x, y, k):
         # sim.engine.grid.random_empty_in_vision on the arrays this kernel holds: rejection
-        # sampling, then (nearly full) the exhaustive draw, which is the shared helper
+        # sampling, then (nearly full) the exhaustive draw, which is the shared helper. One
+        # loop for a window on the grid's interior (a flat step, no wrapping), one for a
+        # window across an edge, and the general one for a torus smaller than the window;
+        # the offset's index is unsigned, so that no negative-index fix sits on the chain
+        # from the draw to the occupancy test (the tick's longest: most of a move)
         n = n_off[k]
-        inner = inside(x, y, reach[k], width, height)
         here = x * height + y
-        for _ in range(TRY_MOVE):
-            j = randint(rng, n)
-            c = target(inner, here, flat[k, j], x, y, offs[k, j, 0], offs[k, j, 1], width,
-                       height, torus)
-            if c >= 0 and occ[c] < 0:
-                return c
-        return random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng,
-                                 x, y, k, is_empty, -1, prm)[0]
+        if inside(x, y, reach[k], width, height):
+            for _ in range(TRY_MOVE):
+                c = here + flat[k, np.uint64(randint(rng, n))]
+                if c >= 0 and occ[c] < 0:
+                    return c
+        elif reach[k] <= width and reach[k] <= height:
+            # near an edge: one shift wraps (torus) or the cell is off the grid (bounded),
+            # chosen without a branch (whether a random offset crosses an edge cannot be
+            # predicted)
+            for _ in range(TRY_MOVE):
+                j = np.uint64(randint(rng, n))
+                cx = x + offs[k, j, 0]
+                cy = y + offs[k, j, 1]
+                if torus:
+                    cx += width if cx < 0 else 0
+                    cx -= width if cx >= width else 0
+                    cy += height if cy < 0 else 0
+                    cy -= height if cy >= height else 0
+                    c = cx * height + cy
+                    if occ[np.uint64(c)] < 0:
+                        return c
+                else:
+                    on = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+                    c = cx * height + cy
+                    if on & (occ[np.uint64(c if on else 0)] < 0):
+                        return c
+        else:
+            for _ in range(TRY_MOVE):
+                j = np.uint64(randint(rng, n))
+                c = cell_at(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+                if c >= 0 and occ[c] < 0:
+                    return c
+        return random_empty_scan(occ, offs, flat, n_off, reach, width, height, torus, rng, x, y,
+                                 k)
 
     def move(a):
         # ODD 7.4: to a uniformly random empty cell within vision (if any), taking along
@@ -238,10 +252,12 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         k = ai[a, I_VCLASS]
         x = ai[a, I_X]
         y = ai[a, I_Y]
-        if fields[1 + k, x * height + y] <= 0:
+        actives = fields[1 + k, x * height + y]
+        if actives <= 0:
             return
+        # the field counts the actives in vision: the scan stops at the last of them
         c = random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y,
-                              k, arrestable, a, prm)[0]
+                              k, arrestable, a, prm, actives)[0]
         if c >= 0:
             arrest(ag, grid, geo, prm, rng, a, occ[c], events)
 
@@ -256,7 +272,6 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     first_new_uid = meta[META_NEXT_UID]
     ai_flat = ai.reshape(ai.size)
     af_flat = af.reshape(af.size)
-    fields_flat = grid.fields.reshape(grid.fields.size)
     for i in range(n):
         # the next agents' rows and cells are fetched while this one acts (large grids)
         if i + PF_ROW < n:
