@@ -239,12 +239,39 @@ def test_the_metrics_kernel_counts_the_census_as_census_does():
         ai = m.arrays.i
         res = np.flatnonzero((ai[:, K.I_ALIVE] != 0) & (ai[:, K.I_KIND] == K.RESIDENT))
         ai[res[:3], K.I_STATE] = [K.ACTIVE, K.JAILED, K.QUIESCENT]
-        want = np.zeros(K.N_CENSUS, np.int64)
-        call(census, m.ag, m.meta, want)
+        want = _census_by_numpy(m)
         got = np.full(K.N_CENSUS, -7, np.int64)
         m.layer.observe(got)
         assert np.array_equal(got, want)
         assert want[K.C_ACTIVE] > 0 and want[K.C_JAILED] > 0 and want[K.C_COMBATANTS] > 0
+
+
+def _census_by_numpy(m: PeaceSimModel) -> np.ndarray:
+    """The census as the plain code counted it: a resident's state and group index it."""
+    ai = m.arrays.i[: m.meta[K.META_HIGH]]
+    out = np.zeros(K.N_CENSUS, np.int64)
+    alive = ai[ai[:, K.I_ALIVE] != 0]
+    res = alive[alive[:, K.I_KIND] == K.RESIDENT]
+    np.add.at(out, res[:, K.I_STATE], 1)
+    np.add.at(out, K.C_GROUP0 + res[:, K.I_GROUP], 1)
+    out[K.C_POLICE] += np.count_nonzero(alive[:, K.I_KIND] == K.POLICE)
+    out[K.C_PEACEKEEPERS] += np.count_nonzero(alive[:, K.I_KIND] == K.PEACEKEEPER)
+    comb = alive[alive[:, K.I_KIND] == K.COMBATANT]
+    out[K.C_DETAINED] += np.count_nonzero(comb[:, K.I_STATE] == K.DETAINED)
+    out[K.C_COMBATANTS] += np.count_nonzero(comb[:, K.I_STATE] != K.DETAINED)
+    return out
+
+
+def test_the_census_counts_as_the_plain_code_did_even_odd_states_and_groups():
+    m = PeaceSimModel(_scenario("two_communities"), seed=2)
+    _run(m, 4)
+    ai = m.arrays.i
+    res = np.flatnonzero((ai[:, K.I_ALIVE] != 0) & (ai[:, K.I_KIND] == K.RESIDENT))
+    ai[res[:4], K.I_STATE] = [K.ACTIVE, K.JAILED, K.DETAINED, K.QUIESCENT]
+    ai[res[4], K.I_GROUP] = 2  # no model makes these: the old indexing still holds
+    got = np.full(K.N_CENSUS, -7, np.int64)
+    call(census, m.ag, m.meta, got)
+    assert np.array_equal(got, _census_by_numpy(m))
 
 
 def _old_layer_row(events: list[int], values: list[float], replaced: int = 0) -> dict:

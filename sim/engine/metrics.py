@@ -114,24 +114,55 @@ N_METRICS += 4
 @njit(cache=True)
 def census(ag, meta, out):
     """Count residents by state and group, police, peacekeepers, and combatants free and
-    detained, in one pass."""
+    detained, in one pass (counted in local variables, which the compiler keeps in
+    registers, and added to ``out`` once: a resident's state and group index it as
+    ``QUIESCENT``/``ACTIVE``/``JAILED`` = ``C_QUIESCENT``/``C_ACTIVE``/``C_JAILED`` and
+    ``C_GROUP0 + group``)."""
     ai = ag.i
     out.fill(0)
+    quiescent = 0
+    active = 0
+    group0 = 0
+    group1 = 0
+    police = 0
+    units = 0
+    detained = 0
+    combatants = 0
     for a in range(meta[META_HIGH]):
         if not ai[a, I_ALIVE]:
             continue
         k = ai[a, I_KIND]
         if k == RESIDENT:
-            out[ai[a, I_STATE]] += 1  # QUIESCENT/ACTIVE/JAILED are 0/1/2
-            out[C_GROUP0 + ai[a, I_GROUP]] += 1
+            state = ai[a, I_STATE]
+            if state == QUIESCENT:
+                quiescent += 1
+            elif state == ACTIVE:
+                active += 1
+            else:
+                out[state] += 1
+            group = ai[a, I_GROUP]
+            if group == 0:
+                group0 += 1
+            elif group == 1:
+                group1 += 1
+            else:
+                out[C_GROUP0 + group] += 1
         elif k == POLICE:
-            out[C_POLICE] += 1
+            police += 1
         elif k == PEACEKEEPER:
-            out[C_PEACEKEEPERS] += 1
+            units += 1
         elif ai[a, I_STATE] == DETAINED:
-            out[C_DETAINED] += 1
+            detained += 1
         else:
-            out[C_COMBATANTS] += 1
+            combatants += 1
+    out[C_QUIESCENT] += quiescent
+    out[C_ACTIVE] += active
+    out[C_GROUP0] += group0
+    out[C_GROUP1] += group1
+    out[C_POLICE] += police
+    out[C_PEACEKEEPERS] += units
+    out[C_DETAINED] += detained
+    out[C_COMBATANTS] += combatants
 
 
 @njit(cache=True)
@@ -294,6 +325,10 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
     gp1_sum = 0.0
     n_accept = 0
     accept_sum = 0.0
+    f0 = 0.0  # acceptance of each faction's ex-fighters (MAX_FACTIONS = 4)
+    f1 = 0.0
+    f2 = 0.0
+    f3 = 0.0
     nf = prm.armed_groups_factions
     views = view_uid.shape[0] > 0  # (empty: not asked for)
     for a in range(meta[META_HIGH]):
@@ -316,7 +351,9 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
                 ex_combatants += 1
                 out[M_EX_F0 + ai[a, I_FACTION]] += 1
             else:
-                accept_sum += accept_row(af, a, nf, out)
+                acc = af[a, F_ACCEPTANCE]
+                accept_sum += acc
+                f0, f1, f2, f3 = accept_row(af, a, nf, acc, f0, f1, f2, f3)
                 n_accept += 1
             x = ai[a, I_X]
             t_pk = af[a, F_TRUST_PK]
@@ -325,7 +362,8 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
             buf[1, n_res] = t_police
             buf[4, n_res] = af[a, F_FEAR]
             trusting += t_pk > threshold
-            if ai[a, I_GROUP] == 0:
+            group = ai[a, I_GROUP]  # 0 or 1 (two communities at most)
+            if group == 0:
                 g0_sum += t_pk
                 g0_n += 1
                 gp0_sum += t_police
@@ -373,6 +411,9 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
     out[M_EX_COMBATANTS] = ex_combatants
     out[M_DISPLACED_AT_SITES] = at_sites
     out[M_ACCEPTANCE] = accept_sum
+    faction_sums = (f0, f1, f2, f3)
+    for k in range(nf):
+        out[M_ACCEPT_F0 + k] = faction_sums[k]
     out[M_TRUST_PK] = _mean(buf[0], n_res)
     out[M_TRUST_POLICE] = _mean(buf[1], n_res)
     out[M_GRIEVANCE] = _mean(buf[2], n_res)
@@ -434,15 +475,21 @@ def district_counts(lay, district, by_district):
 
 
 @njit(inline="always", cache=True)
-def accept_row(af, a, nf, out):
+def accept_row(af, a, nf, acc, f0, f1, f2, f3):
     """ODD 7.19, the share in the acceptance metrics (:func:`accept_metrics`) of resident
-    ``a``, who is not an ex-combatant: its acceptance of each faction's ex-fighters
-    (acceptance x (1 - record)) is added to ``out``; returns its acceptance (the caller sums
-    those, in slot order, and counts ex-combatants by faction)."""
-    acc = af[a, F_ACCEPTANCE]
-    for k in range(nf):
-        out[M_ACCEPT_F0 + k] += acc * (1.0 - af[a, F_RECORD0 + k])
-    return acc
+    ``a``, who is not an ex-combatant and accepts ex-combatants at ``acc``: its acceptance
+    of each faction's ex-fighters (acceptance x (1 - record)) added to the running sums
+    ``f0``..``f3`` (of the ``nf`` factions; the caller sums in slot order and keeps them in
+    registers). Returns the four sums."""
+    if nf > 0:
+        f0 += acc * (1.0 - af[a, F_RECORD0])
+        if nf > 1:
+            f1 += acc * (1.0 - af[a, F_RECORD0 + 1])
+            if nf > 2:
+                f2 += acc * (1.0 - af[a, F_RECORD0 + 2])
+                if nf > 3:
+                    f3 += acc * (1.0 - af[a, F_RECORD0 + 3])
+    return f0, f1, f2, f3
 
 
 @njit(inline="always", cache=True)
