@@ -353,7 +353,14 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
             else:
                 acc = af[a, F_ACCEPTANCE]
                 accept_sum += acc
-                f0, f1, f2, f3 = accept_row(af, a, nf, acc, f0, f1, f2, f3)
+                if nf > 0:  # each faction's sum in a register (MAX_FACTIONS = 4)
+                    f0 += accepted(af, a, acc, 0)
+                    if nf > 1:
+                        f1 += accepted(af, a, acc, 1)
+                        if nf > 2:
+                            f2 += accepted(af, a, acc, 2)
+                            if nf > 3:
+                                f3 += accepted(af, a, acc, 3)
                 n_accept += 1
             x = ai[a, I_X]
             t_pk = af[a, F_TRUST_PK]
@@ -411,9 +418,14 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
     out[M_EX_COMBATANTS] = ex_combatants
     out[M_DISPLACED_AT_SITES] = at_sites
     out[M_ACCEPTANCE] = accept_sum
-    faction_sums = (f0, f1, f2, f3)
-    for k in range(nf):
-        out[M_ACCEPT_F0 + k] = faction_sums[k]
+    if nf > 0:
+        out[M_ACCEPT_F0] = f0
+    if nf > 1:
+        out[M_ACCEPT_F0 + 1] = f1
+    if nf > 2:
+        out[M_ACCEPT_F0 + 2] = f2
+    if nf > 3:
+        out[M_ACCEPT_F0 + 3] = f3
     out[M_TRUST_PK] = _mean(buf[0], n_res)
     out[M_TRUST_POLICE] = _mean(buf[1], n_res)
     out[M_GRIEVANCE] = _mean(buf[2], n_res)
@@ -475,29 +487,19 @@ def district_counts(lay, district, by_district):
 
 
 @njit(inline="always", cache=True)
-def accept_row(af, a, nf, acc, f0, f1, f2, f3):
-    """ODD 7.19, the share in the acceptance metrics (:func:`accept_metrics`) of resident
-    ``a``, who is not an ex-combatant and accepts ex-combatants at ``acc``: its acceptance
-    of each faction's ex-fighters (acceptance x (1 - record)) added to the running sums
-    ``f0``..``f3`` (of the ``nf`` factions; the caller sums in slot order and keeps them in
-    registers). Returns the four sums."""
-    if nf > 0:
-        f0 += acc * (1.0 - af[a, F_RECORD0])
-        if nf > 1:
-            f1 += acc * (1.0 - af[a, F_RECORD0 + 1])
-            if nf > 2:
-                f2 += acc * (1.0 - af[a, F_RECORD0 + 2])
-                if nf > 3:
-                    f3 += acc * (1.0 - af[a, F_RECORD0 + 3])
-    return f0, f1, f2, f3
+def accepted(af, a, acc, k):
+    """ODD 7.19: resident ``a``'s acceptance of faction ``k``'s ex-fighters, its acceptance
+    ``acc`` x (1 - its record of the faction)."""
+    return acc * (1.0 - af[a, F_RECORD0 + k])
 
 
 @njit(inline="always", cache=True)
 def accept_metrics(prm, lay, n, out):
     """ODD 7.14, 7.19-7.21: residents' mean acceptance of ex-combatants, and of each faction's
-    (acceptance x (1 - record)), over the ``n`` residents who are not ex-combatants (sums of
-    :func:`accept_row`); ex-combatants by the faction they fought for; partners' mean
-    capacity; weapons in stores, caches and the factions' stocks."""
+    (acceptance x (1 - record), :func:`accepted`), over the ``n`` residents who are not
+    ex-combatants (sums in ``out``, from :func:`layer_metrics`); ex-combatants by the faction
+    they fought for; partners' mean capacity; weapons in stores, caches and the factions'
+    stocks."""
     nf = prm.armed_groups_factions
     if n > 0:
         out[M_ACCEPTANCE] /= n
