@@ -341,6 +341,44 @@ def test_collected_columns_keep_what_was_collected_whatever_is_done_later():
     assert mv["steps"] == [m.steps] and len(mv["attacks"]) == len(mv["legitimacy"]) == 7
 
 
+class _RecordingLock:
+    """A reentrant lock that records how often it is taken (the app's models hold one)."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self.depth = 0
+
+    def __enter__(self) -> None:
+        self.taken += 1
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+
+
+def test_what_is_made_when_read_is_made_under_the_models_lock():
+    m = PeaceSimModel(_scenario(), seed=3)
+    m.lock = _RecordingLock()
+    inside: list[int] = []
+    make = m._apply_notes
+
+    def apply() -> None:
+        inside.append(m.lock.depth)
+        make()
+
+    m._apply_notes = apply
+    _run(m, 3)
+    assert m.lock.taken == 0  # the ticks made nothing
+    _ = m.datacollector.model_vars
+    assert m.lock.taken == 1
+    _ = m.metrics
+    assert m.lock.taken == 2
+    _ = m.agents
+    assert m.lock.taken == 3 and inside == [1]
+    _ = m.agents, m.metrics, m.datacollector.model_vars  # nothing left to make
+    assert m.lock.taken == 3
+
+
 def test_the_timeline_counts_once_until_an_agent_is_added_or_removed():
     m = PeaceSimModel(_scenario(), seed=1)
     layer = m.layer

@@ -9,6 +9,7 @@ peacekeeping layer's set-up and timeline in :mod:`sim.model.layer`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -113,7 +114,7 @@ class PeaceSimModel(mesa.Model):
         self.columns = metric_columns(scenario)
         self._metrics: dict[str, float] | None = {}
         self._metrics_source: MetricsSource | None = None
-        self.datacollector = MetricsCollector(self.columns, self._metrics_row)
+        self.datacollector = MetricsCollector(self.columns, self._metrics_row, self._locked)
         self._observe()
         self.datacollector.collect(self)
 
@@ -312,9 +313,11 @@ class PeaceSimModel(mesa.Model):
         """The metrics of the last tick observed, by name (the DataCollector's columns and
         a few more)."""
         if self._metrics is None:
-            assert self._metrics_source is not None
-            self._metrics = self._metrics_row(self._metrics_source)
-        return self._metrics
+            with self._locked():
+                if self._metrics is None:
+                    assert self._metrics_source is not None
+                    self._metrics = self._metrics_row(self._metrics_source)
+        return self._metrics  # type: ignore[return-value]
 
     @metrics.setter
     def metrics(self, value: dict[str, float]) -> None:
@@ -397,10 +400,23 @@ class PeaceSimModel(mesa.Model):
         self._view_log = []
         self._view_log_rows = 0
 
+    def _locked(self) -> AbstractContextManager[Any]:
+        """The model's lock, if it has one (the app's models: a play loop steps the model in
+        one thread while a redraw reads it in another): what is made when read is made
+        under it, as a tick is."""
+        lock = getattr(self, "lock", None)
+        return nullcontext() if lock is None else lock
+
     def _apply_views(self) -> None:
         """Bring the views up to date with the notes, in their order."""
         if not self._views_pending:
             return
+        with self._locked():
+            if self._views_pending:
+                self._apply_notes()
+
+    def _apply_notes(self) -> None:
+        """:meth:`_apply_views`: folded notes first, then the rest, each in its order."""
         self._views_pending = False
         log, compact = self._view_log, self._view_compact
         if self._view_rows:
@@ -627,8 +643,10 @@ class MetricsCollector(mesa.DataCollector):
     _pending: list[Any]
 
     def __init__(self, columns: list[str],
-                 row_of: Callable[[MetricsSource], dict[str, float]] | None = None) -> None:
+                 row_of: Callable[[MetricsSource], dict[str, float]] | None = None,
+                 locked: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
         self._pending = []  # before Mesa's __init__ sets model_vars
+        self._locked = locked  # the model's lock (see PeaceSimModel._locked)
         super().__init__(model_reporters={c: partial(_metric, c) for c in columns})
         self._columns = list(columns)
         get = itemgetter(*self._columns)
@@ -639,13 +657,17 @@ class MetricsCollector(mesa.DataCollector):
     def model_vars(self) -> dict[str, list[Any]]:
         """Mesa's ``model_vars``: one list per reporter, one value per collection."""
         if self._pending:
-            pending, self._pending = self._pending, []
-            row, row_of = self._row, self._row_of
-            rows = [row(row_of(p)) if type(p) is MetricsSource else p  # type: ignore[misc]
-                    for p in pending]
-            model_vars = self._model_vars
-            for c, values in zip(self._columns, zip(*rows, strict=True), strict=True):
-                model_vars[c].extend(values)
+            with self._locked():  # the lists grow whole, as a tick made them grow
+                pending = self._pending
+                n = len(pending)  # (a tick collected now keeps its place after them)
+                if n:
+                    row, row_of = self._row, self._row_of
+                    rows = [row(row_of(p)) if type(p) is MetricsSource else p  # type: ignore
+                            for p in pending[:n]]
+                    del pending[:n]
+                    model_vars = self._model_vars
+                    for c, values in zip(self._columns, zip(*rows, strict=True), strict=True):
+                        model_vars[c].extend(values)
         return self._model_vars
 
     @model_vars.setter
