@@ -218,7 +218,7 @@ class PeaceSimModel(mesa.Model):
         if self.legitimacy_offset:
             self.legitimacy = min(1.0, max(0.0, self.legitimacy + self.legitimacy_offset))
         self._apply_police_ramp(t)
-        self.events[:] = 0
+        self.events.fill(0)
         if self.layer is not None:
             self.layer.step(t)  # the core runs inside the layer's tick (one kernel call)
         else:
