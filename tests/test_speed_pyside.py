@@ -20,6 +20,7 @@ import mesa
 import numpy as np
 import pytest
 from mesa.experimental.mesa_signals import ModelSignals
+from test_rules_model2 import world
 
 import sim.model.model as model_module
 from sim.config.scenario import load_scenario
@@ -58,6 +59,11 @@ class _Reference:
         self.note()
 
     def note(self) -> None:
+        meta = self.model.meta  # no birth or death since the last note: no note (as ever)
+        mark = (int(meta[K.META_NEXT_UID]), int(meta[K.META_FREE_TOP]))
+        if mark == getattr(self, "mark", None):
+            return
+        self.mark = mark
         ai = self.model.arrays.i
         now = np.where(ai[:, K.I_ALIVE] != 0, ai[:, K.I_UID], -1).astype(np.int64)
         for slot in np.flatnonzero(now != self.seen).tolist():
@@ -92,6 +98,19 @@ def test_views_read_after_many_ticks_are_those_made_every_tick(name):
     _run(m, 10, ref)  # read in the middle, then on
     assert _signature(m) == ref.signature()
     assert m.agent_id_counter == ref.next_id
+
+
+def test_a_tick_without_births_or_deaths_notes_nothing_as_ever():
+    """A hand edit that kills an agent without freeing its slot moves neither the uid
+    counter nor the free-slot stack: a tick that brings no birth or death does not note it
+    (its view stays until one does), as when views were made every tick."""
+    m = world()
+    for x in range(3):
+        m.add_agent("resident", x, 1)
+    ref = _Reference(m)
+    m.arrays.set("alive", int(np.flatnonzero(m.arrays.alive)[0]), 0)
+    _run(m, 2, ref)
+    assert len(ref.signature()) == 3 and _signature(m) == ref.signature()
 
 
 def test_views_made_from_folded_notes_are_those_made_every_tick(monkeypatch):

@@ -287,7 +287,7 @@ class PeaceSimModel(mesa.Model):
             self._sync_views()
             self._observe()
         else:  # the layer's metrics kernel finds the views' changes in the same pass
-            self._observe(views=True)
+            self._observe(views=self._views_moved())
         self.datacollector.collect(self)
 
     def _observe(self, views: bool = False) -> None:
@@ -350,13 +350,19 @@ class PeaceSimModel(mesa.Model):
         # any birth or death moves the uid counter or the free-slot stack
         return int(self.meta[K.META_NEXT_UID]), int(self.meta[K.META_FREE_TOP])
 
+    def _views_moved(self) -> bool:
+        """Whether agents were born or died since the last note (a note is taken then)."""
+        mark = self._views_now()
+        if mark == self._views_mark:
+            return False
+        self._views_mark = mark
+        return True
+
     def _sync_views(self) -> None:
         """Note the slots whose Mesa view must be made or removed (the arrays gained or lost
         agents since the last note); the views follow when someone looks."""
-        mark = self._views_now()
-        if mark == self._views_mark:
+        if not self._views_moved():
             return
-        self._views_mark = mark
         at = self._view_rows
         n = self._view_changes(self.ag, self.meta, self._view_uid, self._view_buf[at:])
         if n:
