@@ -116,6 +116,7 @@ def test_a_tick_without_births_or_deaths_notes_nothing_as_ever():
 def test_views_made_from_folded_notes_are_those_made_every_tick(monkeypatch):
     monkeypatch.setattr(model_module, "VIEW_BUFFER_ROWS", 8)
     m = PeaceSimModel(_scenario(), seed=6)
+    assert m._view_room == 8 and len(m._view_buf) == m.capacity + 8
     m._view_log_limit = 20  # fold the notes together every few ticks
     folds = []
     fold = m._compact_views
@@ -131,11 +132,11 @@ def test_views_made_from_folded_notes_are_those_made_every_tick(monkeypatch):
     assert _signature(m) == ref.signature()
 
 
-def test_folded_notes_keep_the_ids_of_views_made_and_gone_before_the_fold(monkeypatch):
+def test_folded_notes_keep_the_ids_of_views_made_and_gone_before_the_fold():
     m = PeaceSimModel(_scenario(), seed=1)
     ref = _Reference(m)
     assert _signature(m) == ref.signature()  # the set-up's views made
-    monkeypatch.setattr(model_module, "VIEW_BUFFER_ROWS", 0)  # every note moves out ...
+    m._view_room = 0  # every note moves out ...
     m._view_log_limit = 0  # ... and is folded at once
     empty = np.flatnonzero(m.cells.occ.reshape(-1) < 0).tolist()
 
@@ -153,7 +154,7 @@ def test_folded_notes_keep_the_ids_of_views_made_and_gone_before_the_fold(monkey
     call(remove_agent, m.ag, m.cells, m.geometry, m.params, gone, m.free_stack, m.meta)
     note()  # the fold holds one view to make, the second of two ids given
     assert m._view_compact is not None and m._view_compact[1] == 2
-    monkeypatch.setattr(model_module, "VIEW_BUFFER_ROWS", 4096)
+    m._view_room = 4096
     born(empty[2])
     note()  # a note after the fold: its view takes the id after both
     assert m._view_rows == 1
@@ -450,3 +451,6 @@ def test_kinds_of_tuples_of_arrays_follow_class_dtype_layout_and_nesting():
     inner1, inner2 = P(b, b), Q(b, b)  # a tuple inside: worked out member by member
     assert _kind(P(a, inner1)) != _kind(P(a, inner2))
     assert _kind(P(a, inner1)) == _kind(P(a.copy(), P(b.copy(), b)))
+    twin = namedtuple("P", "a b")  # P's name and fields, another class: numba tells them apart
+    assert _kind(twin(a, b)) != _kind(P(a, b))
+    assert _kind(P(a, twin(b, b))) != _kind(P(a, inner1))

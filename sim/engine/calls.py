@@ -30,10 +30,6 @@ _entry: dict[tuple[Any, ...], Any] = {}
 # entry holds its tuple, so an id is never reused while it is remembered.
 _scalar_tuples: dict[int, tuple[tuple[Any, ...], Any]] = {}
 _SCALAR_TUPLES = 64
-# whether a tuple of arrays holds a tuple, by identity likewise (a tuple cannot change which
-# objects it holds, nor can they change class; their dtypes and flags can, so the kind of
-# such a tuple is worked out on every call)
-_array_tuples: dict[int, tuple[tuple[Any, ...], bool]] = {}
 
 
 def _array_kind(a: np.ndarray) -> Any:
@@ -48,17 +44,26 @@ def _array_kind(a: np.ndarray) -> Any:
     return a.dtype, a.ndim, flags.c_contiguous, flags.writeable
 
 
-def _remember(cache: dict[int, Any], a: tuple[Any, ...], value: Any) -> None:
-    if len(cache) >= _SCALAR_TUPLES:
-        del cache[next(iter(cache))]
-    cache[id(a)] = (a, value)
+def _flat_fingerprint(a: tuple[Any, ...]) -> bytes | None:
+    """numba's fingerprint of a tuple that holds no tuple, else None. The fingerprint spells
+    a (named) tuple as its class's name, ``(``, its fields' names and types, ``)``: any
+    further ``(`` may be a tuple inside, whose class numba's type depends on but the
+    fingerprint names only (a byte of an array's type spelled ``(`` merely sends that tuple
+    the slow way, member by member)."""
+    if _fingerprint is None:  # pragma: no cover
+        return None
+    try:
+        fp = _fingerprint(a)
+    except NotImplementedError:
+        return None
+    return fp if fp.count(b"(") == 1 else None
 
 
 def _kind(a: Any) -> Any:
     """What numba's type of ``a`` depends on: dtype, rank, layout and writeability of an
     array; the class and, field by field, the kinds of a tuple's members (a tuple of arrays
     with another dtype or layout must not find a version compiled for the first: that reads
-    memory wrongly). A tuple of arrays without tuples inside takes numba's fingerprint of it
+    memory wrongly). A tuple of arrays with no tuple inside takes numba's fingerprint of it
     (its members' types, computed in C) beside its class."""
     if isinstance(a, np.ndarray):
         return _array_kind(a)
@@ -66,19 +71,15 @@ def _kind(a: Any) -> Any:
         known = _scalar_tuples.get(id(a))
         if known is not None and known[0] is a:
             return known[1]
-        nested = _array_tuples.get(id(a))
-        if nested is None or nested[0] is not a:
-            if not any(isinstance(x, (np.ndarray, tuple)) for x in a):
-                kind = type(a), tuple(map(_kind, a))
-                _remember(_scalar_tuples, a, kind)
-                return kind
-            nested = (a, any(isinstance(x, tuple) for x in a))
-            _remember(_array_tuples, a, nested[1])
-        if not nested[1] and _fingerprint is not None:
-            try:
-                return type(a), _fingerprint(a)
-            except NotImplementedError:  # pragma: no cover - members numba cannot fingerprint
-                pass
+        if not any(isinstance(x, (np.ndarray, tuple)) for x in a):
+            kind = type(a), tuple(map(_kind, a))
+            if len(_scalar_tuples) >= _SCALAR_TUPLES:
+                del _scalar_tuples[next(iter(_scalar_tuples))]
+            _scalar_tuples[id(a)] = (a, kind)
+            return kind
+        fp = _flat_fingerprint(a)
+        if fp is not None:
+            return type(a), fp
         return type(a), tuple(map(_kind, a))
     return type(a)
 

@@ -98,7 +98,8 @@ class PeaceSimModel(mesa.Model):
         # the notes of the views' changes: this buffer's first _view_rows rows (the kernels
         # write each note's rows after them: a note has at most one row per slot), older
         # notes moved out to _view_log, and the oldest folded into _view_compact
-        self._view_buf = np.empty((self.capacity + VIEW_BUFFER_ROWS, 3), dtype=np.int64)
+        self._view_room = VIEW_BUFFER_ROWS  # rows kept before they move out
+        self._view_buf = np.empty((self.capacity + self._view_room, 3), dtype=np.int64)
         self._view_rows = 0
         self._view_changes = compiled(view_changes, self.ag, self.meta, self._view_uid,
                                       self._view_buf)
@@ -373,7 +374,7 @@ class PeaceSimModel(mesa.Model):
         rows of slot, uid or -1, kind, after those kept): ``rows`` are kept now."""
         self._view_rows = rows
         self._views_pending = True
-        if rows > VIEW_BUFFER_ROWS:  # keep room for a note of every slot
+        if rows > self._view_room:  # keep room for a note of every slot
             self._view_log.append(self._view_buf[:rows].copy())
             self._view_rows = 0
             self._view_log_rows += rows
