@@ -5,9 +5,11 @@ profiler sees one opaque function. Here the same phases are called one by one fr
 the same order and on the same state (each bound once with :func:`sim.engine.calls.compiled`,
 so the dispatch costs about a microsecond a call), and each is timed with
 ``time.perf_counter``; so are the parts of a tick that run in Python (the mission timeline,
-the Mesa views, the metrics kernel and the DataCollector). The instrumented tick changes
-nothing: ``tests/test_bench.py`` checks that a model stepped through it ends bit-identical
-to one stepped normally, which also fails if a phase is added to ``layer_tick`` and not here.
+the notes of the Mesa views' changes, the metrics kernel, which also finds the views'
+changes, and the DataCollector; the metrics dict is made when it is read). The instrumented
+tick changes nothing: ``tests/test_bench.py`` checks that a model stepped through it ends
+bit-identical to one stepped normally, which also fails if a phase is added to
+``layer_tick`` and not here.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ class PhaseTimer:
         self._bound: dict[str, Callable[..., Any]] = {}
         layer = model.layer
         self._wrap(layer, "timeline")
-        self._wrap(model, "_sync_views", "views")
-        self._wrap(layer, "metrics")
+        self._wrap(model, "_noted_views", "views")  # the slots the metrics kernel found
+        self._wrap(layer, "observe", "metrics")
         self._wrap(model.datacollector, "collect", "datacollector")
         layer._layer_tick = self._layer_tick  # the instance's bound kernel, instrumented
 

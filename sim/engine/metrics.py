@@ -11,11 +11,15 @@ import numpy as np
 from numba import njit
 
 from sim.engine.layout import (
+    ACTIVE,
+    C_ACTIVE,
     C_COMBATANTS,
     C_DETAINED,
     C_GROUP0,
+    C_GROUP1,
     C_PEACEKEEPERS,
     C_POLICE,
+    C_QUIESCENT,
     D_ATTACKS,
     D_CLASHES,
     D_UNITS,
@@ -54,6 +58,7 @@ from sim.engine.layout import (
     META_HIGH,
     PEACEKEEPER,
     POLICE,
+    QUIESCENT,
     RESIDENT,
     ROLE_CODES,
     S_CACHED,
@@ -109,39 +114,80 @@ N_METRICS += 4
 @njit(cache=True)
 def census(ag, meta, out):
     """Count residents by state and group, police, peacekeepers, and combatants free and
-    detained, in one pass."""
+    detained, in one pass (counted in local variables, which the compiler keeps in
+    registers, and added to ``out`` once: a resident's state and group index it as
+    ``QUIESCENT``/``ACTIVE``/``JAILED`` = ``C_QUIESCENT``/``C_ACTIVE``/``C_JAILED`` and
+    ``C_GROUP0 + group``)."""
     ai = ag.i
     out.fill(0)
+    quiescent = 0
+    active = 0
+    group0 = 0
+    group1 = 0
+    police = 0
+    units = 0
+    detained = 0
+    combatants = 0
     for a in range(meta[META_HIGH]):
         if not ai[a, I_ALIVE]:
             continue
         k = ai[a, I_KIND]
         if k == RESIDENT:
-            out[ai[a, I_STATE]] += 1  # QUIESCENT/ACTIVE/JAILED are 0/1/2
-            out[C_GROUP0 + ai[a, I_GROUP]] += 1
+            state = ai[a, I_STATE]
+            if state == QUIESCENT:
+                quiescent += 1
+            elif state == ACTIVE:
+                active += 1
+            else:
+                out[state] += 1
+            group = ai[a, I_GROUP]
+            if group == 0:
+                group0 += 1
+            elif group == 1:
+                group1 += 1
+            else:
+                out[C_GROUP0 + group] += 1
         elif k == POLICE:
-            out[C_POLICE] += 1
+            police += 1
         elif k == PEACEKEEPER:
-            out[C_PEACEKEEPERS] += 1
+            units += 1
         elif ai[a, I_STATE] == DETAINED:
-            out[C_DETAINED] += 1
+            detained += 1
         else:
-            out[C_COMBATANTS] += 1
+            combatants += 1
+    out[C_QUIESCENT] += quiescent
+    out[C_ACTIVE] += active
+    out[C_GROUP0] += group0
+    out[C_GROUP1] += group1
+    out[C_POLICE] += police
+    out[C_PEACEKEEPERS] += units
+    out[C_DETAINED] += detained
+    out[C_COMBATANTS] += combatants
 
 
 @njit(cache=True)
 def view_changes(ag, meta, view_uid, out):
-    """Slots whose live agent differs from the Mesa view held for it (uid, or -1 for none);
-    writes them to ``out`` in ascending order, brings ``view_uid`` up to date, returns how
-    many."""
+    """Slots whose live agent differs from the Mesa view held for it (uid, or -1 for none):
+    writes a row (slot, uid or -1, kind) for each to ``out`` in ascending slot order, brings
+    ``view_uid`` up to date, returns how many (:func:`view_change`, slot by slot)."""
     ai = ag.i
     n = 0
     for a in range(meta[META_HIGH]):
-        uid = ai[a, I_UID] if ai[a, I_ALIVE] else -1
-        if uid != view_uid[a]:
-            out[n] = a
-            n += 1
-            view_uid[a] = uid
+        n = view_change(ai, a, view_uid, out, n)
+    return n
+
+
+@njit(inline="always", cache=True)
+def view_change(ai, a, view_uid, out, n):
+    """Slot ``a`` of :func:`view_changes`: its row goes to ``out[n]`` if its agent (uid, or -1
+    for none) is not the one ``view_uid`` holds; returns the rows written so far."""
+    uid = ai[a, I_UID] if ai[a, I_ALIVE] else -1
+    if uid != view_uid[a]:
+        out[n, 0] = a
+        out[n, 1] = uid
+        out[n, 2] = ai[a, I_KIND]
+        view_uid[a] = uid
+        return n + 1
     return n
 
 
@@ -233,70 +279,153 @@ def _mean(buf, n):
 
 @njit(cache=True)
 def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, district,
-                  by_district):
-    """The census (:func:`census`) and the counts and means of the peacekeeping layer for the
-    metrics table, in one kernel and one pass over the agents (``buf``: 5 rows of per-agent
-    values, gathered in slot order as numpy's masked means would see them). The mission's
-    legitimacy M is the share of residents whose trust in peacekeepers exceeds
+                  by_district, view_uid, view_out):
+    """The census (as :func:`census`) and the counts and means of the peacekeeping layer for
+    the metrics table, in one kernel and one pass over the agents (``buf``: 5 rows of
+    per-agent values, gathered in slot order as numpy's masked means would see them). The
+    mission's legitimacy M is the share of residents whose trust in peacekeepers exceeds
     ``trust.legitimacy_threshold`` (ODD 7.11). With ``by_district`` of one column per
     district (``run.district_series``; none: not asked for), also this tick's attacks,
-    clashes and units by district (:func:`district_counts`; ``district``: each cell's)."""
-    census(ag, meta, census_out)
+    clashes and units by district (:func:`district_counts`; ``district``: each cell's).
+
+    Given a ``view_uid`` of one entry per slot (empty: not asked for), the same pass notes the
+    slots whose Mesa view must change (:func:`view_change` into ``view_out``, ``view_uid``
+    brought up to date, as :func:`view_changes` would) and returns how many: a second pass
+    over the agent table would cost as much again.
+
+    Counts and sums are kept in local variables (the compiler holds them in registers) and
+    stored once; every float sum adds the same values in the same (slot) order as before."""
     by_district.fill(0)
     per_district = by_district.shape[1] > 0  # --- districts
     ai = ag.i
     af = ag.f
     h = grid.economy.shape[1]
     sites = prm.mechanisms_protection_sites and prm.sites_count > 0  # --- zones (ODD 7.23)
+    threshold = prm.trust_legitimacy_threshold
     out.fill(0.0)
+    census_out.fill(0)
+    n_changed = 0
     n_res = 0
+    n_quiescent = 0
+    n_active = 0
     n_pol = 0
+    n_pk = 0
+    n_detained = 0
+    n_combatants = 0
     trusting = 0
-    g_sum = np.zeros(2)
-    g_n = np.zeros(2)
-    gp_sum = np.zeros(2)  # communities: trust in police by group
+    displaced = 0
+    employed = 0
+    ex_combatants = 0
+    at_sites = 0
+    g0_sum = 0.0  # trust in peacekeepers, and in police, by communal group
+    g1_sum = 0.0
+    g0_n = 0
+    g1_n = 0
+    gp0_sum = 0.0
+    gp1_sum = 0.0
     n_accept = 0
+    accept_sum = 0.0
+    f0 = 0.0  # acceptance of each faction's ex-fighters (MAX_FACTIONS = 4)
+    f1 = 0.0
+    f2 = 0.0
+    f3 = 0.0
     nf = prm.armed_groups_factions
+    views = view_uid.shape[0] > 0  # (empty: not asked for)
     for a in range(meta[META_HIGH]):
+        if views:
+            n_changed = view_change(ai, a, view_uid, view_out, n_changed)
         if not ai[a, I_ALIVE]:
             continue
         kind = ai[a, I_KIND]
         if kind == RESIDENT:
-            out[M_DISPLACED] += ai[a, I_DISPLACED] != 0
-            out[M_EMPLOYED] += ai[a, I_EMPLOYED] != 0
-            out[M_EX_COMBATANTS] += ai[a, I_EX_COMBATANT] != 0
-            n_accept += accept_row(ai, af, a, nf, out)  # --- accept
+            state = ai[a, I_STATE]
+            if state == QUIESCENT:
+                n_quiescent += 1
+            elif state == ACTIVE:
+                n_active += 1
+            else:
+                census_out[state] += 1  # JAILED, as census counts it
+            displaced += ai[a, I_DISPLACED] != 0
+            employed += ai[a, I_EMPLOYED] != 0
+            if ai[a, I_EX_COMBATANT]:  # --- accept: ex-combatants by faction (ODD 7.19)
+                ex_combatants += 1
+                out[M_EX_F0 + ai[a, I_FACTION]] += 1
+            else:
+                acc = af[a, F_ACCEPTANCE]
+                accept_sum += acc
+                if nf > 0:  # each faction's sum in a register (MAX_FACTIONS = 4)
+                    f0 += accepted(af, a, acc, 0)
+                    if nf > 1:
+                        f1 += accepted(af, a, acc, 1)
+                        if nf > 2:
+                            f2 += accepted(af, a, acc, 2)
+                            if nf > 3:
+                                f3 += accepted(af, a, acc, 3)
+                n_accept += 1
             x = ai[a, I_X]
             t_pk = af[a, F_TRUST_PK]
+            t_police = af[a, F_TRUST_POLICE]
             buf[0, n_res] = t_pk
-            buf[1, n_res] = af[a, F_TRUST_POLICE]
+            buf[1, n_res] = t_police
             buf[4, n_res] = af[a, F_FEAR]
-            trusting += t_pk > prm.trust_legitimacy_threshold
-            g = ai[a, I_GROUP]
-            g_sum[g] += t_pk
-            g_n[g] += 1
-            gp_sum[g] += af[a, F_TRUST_POLICE]
+            trusting += t_pk > threshold
+            group = ai[a, I_GROUP]  # 0 or 1 (two communities at most)
+            if group == 0:
+                g0_sum += t_pk
+                g0_n += 1
+                gp0_sum += t_police
+            else:
+                g1_sum += t_pk
+                g1_n += 1
+                gp1_sum += t_police
             buf[2, n_res] = grievance(
                 af[a, F_HARDSHIP],
                 x >= 0,
                 grid.economy[x, ai[a, I_Y]] if x >= 0 else 1.0,
                 ai[a, I_EMPLOYED],
-                af[a, F_TRUST_POLICE],
+                t_police,
                 af[a, F_DIALOGUE],
                 legitimacy,
                 prm,
                 grid.aid[x, ai[a, I_Y]] if sites and x >= 0 and ai[a, I_DISPLACED] else 0.0,
             )
             if sites and x >= 0 and ai[a, I_DISPLACED] and lay.site_of[x * h + ai[a, I_Y]] >= 0:
-                out[M_DISPLACED_AT_SITES] += 1  # --- zones (ODD 7.23)
+                at_sites += 1  # --- zones (ODD 7.23)
             n_res += 1
         elif kind == POLICE:
             buf[3, n_pol] = af[a, F_PROFESSIONALISM]
             n_pol += 1
         elif kind == PEACEKEEPER:
+            n_pk += 1
             out[M_ROLES + ai[a, I_ROLE]] += 1
             if per_district:  # --- districts: units where they stand at the end of the tick
                 by_district[D_UNITS, district[ai[a, I_X], ai[a, I_Y]]] += 1
+        elif ai[a, I_STATE] == DETAINED:
+            n_detained += 1
+        else:
+            n_combatants += 1
+    # added, not assigned: a resident's state indexes the census as in census()
+    census_out[C_QUIESCENT] += n_quiescent
+    census_out[C_ACTIVE] += n_active
+    census_out[C_POLICE] += n_pol
+    census_out[C_PEACEKEEPERS] += n_pk
+    census_out[C_GROUP0] += g0_n
+    census_out[C_GROUP1] += g1_n
+    census_out[C_COMBATANTS] += n_combatants
+    census_out[C_DETAINED] += n_detained
+    out[M_DISPLACED] = displaced
+    out[M_EMPLOYED] = employed
+    out[M_EX_COMBATANTS] = ex_combatants
+    out[M_DISPLACED_AT_SITES] = at_sites
+    out[M_ACCEPTANCE] = accept_sum
+    if nf > 0:
+        out[M_ACCEPT_F0] = f0
+    if nf > 1:
+        out[M_ACCEPT_F0 + 1] = f1
+    if nf > 2:
+        out[M_ACCEPT_F0 + 2] = f2
+    if nf > 3:
+        out[M_ACCEPT_F0 + 3] = f3
     out[M_TRUST_PK] = _mean(buf[0], n_res)
     out[M_TRUST_POLICE] = _mean(buf[1], n_res)
     out[M_GRIEVANCE] = _mean(buf[2], n_res)
@@ -309,11 +438,11 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
     out[M_VIOLENCE_BATTLE] = _mean(lay.f[L_VIOLENCE_BATTLE].reshape(cells), cells)
     out[M_FEAR] = _mean(buf[4], n_res)
     out[M_LEGITIMACY] = trusting / n_res if n_res > 0 else 0.0
-    out[M_TRUST_PK_G0] = g_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
-    out[M_TRUST_PK_G1] = g_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
+    out[M_TRUST_PK_G0] = g0_sum / g0_n if g0_n > 0 else 0.0
+    out[M_TRUST_PK_G1] = g1_sum / g1_n if g1_n > 0 else 0.0
     out[M_ABROAD] = meta[META_ABROAD]
-    out[M_TRUST_POLICE_G0] = gp_sum[0] / g_n[0] if g_n[0] > 0 else 0.0
-    out[M_TRUST_POLICE_G1] = gp_sum[1] / g_n[1] if g_n[1] > 0 else 0.0
+    out[M_TRUST_POLICE_G0] = gp0_sum / g0_n if g0_n > 0 else 0.0
+    out[M_TRUST_POLICE_G1] = gp1_sum / g1_n if g1_n > 0 else 0.0
     accept_metrics(prm, lay, n_accept, out)
     # --- zones: market access (after checkpoints, ODD 7.22) and road quality (ODD 7.24) ---
     out[M_ACCESS] = _mean(lay.f[L_ACCESS].reshape(cells), cells)
@@ -334,6 +463,7 @@ def layer_metrics(ag, grid, prm, lay, meta, legitimacy, census_out, out, buf, di
         out[M_ECONOMY_NEAR_CHECKPOINTS] = _mean(buf[0], n)
     if per_district:
         district_counts(lay, district, by_district)
+    return n_changed
 
 
 # --- districts: per-district series (outputs only, ODD 7.14) ---
@@ -357,27 +487,19 @@ def district_counts(lay, district, by_district):
 
 
 @njit(inline="always", cache=True)
-def accept_row(ai, af, a, nf, out):
-    """ODD 7.19, one resident's share of the acceptance metrics (:func:`accept_metrics`):
-    an ex-combatant counts for his faction; any other resident adds its acceptance, and its
-    acceptance of each faction's ex-fighters. Returns 1 for a resident who is not an
-    ex-combatant."""
-    if ai[a, I_EX_COMBATANT]:
-        out[M_EX_F0 + ai[a, I_FACTION]] += 1
-        return 0
-    acc = af[a, F_ACCEPTANCE]
-    out[M_ACCEPTANCE] += acc
-    for k in range(nf):
-        out[M_ACCEPT_F0 + k] += acc * (1.0 - af[a, F_RECORD0 + k])
-    return 1
+def accepted(af, a, acc, k):
+    """ODD 7.19: resident ``a``'s acceptance of faction ``k``'s ex-fighters, its acceptance
+    ``acc`` x (1 - its record of the faction)."""
+    return acc * (1.0 - af[a, F_RECORD0 + k])
 
 
 @njit(inline="always", cache=True)
 def accept_metrics(prm, lay, n, out):
     """ODD 7.14, 7.19-7.21: residents' mean acceptance of ex-combatants, and of each faction's
-    (acceptance x (1 - record)), over the ``n`` residents who are not ex-combatants (sums of
-    :func:`accept_row`); ex-combatants by the faction they fought for; partners' mean
-    capacity; weapons in stores, caches and the factions' stocks."""
+    (acceptance x (1 - record), :func:`accepted`), over the ``n`` residents who are not
+    ex-combatants (sums in ``out``, from :func:`layer_metrics`); ex-combatants by the faction
+    they fought for; partners' mean capacity; weapons in stores, caches and the factions'
+    stocks."""
     nf = prm.armed_groups_factions
     if n > 0:
         out[M_ACCEPTANCE] /= n

@@ -3,7 +3,7 @@
 The arrays in :class:`sim.engine.layout.Agents` are the one source of truth; an agent object
 holds only its slot and reads (and, for the few writable attributes, writes) the arrays. This
 keeps Mesa's idioms (``model.agents_by_type[Resident]``, ``agent.cell``, AgentSet queries)
-while the engine advances every agent inside numba kernels. What an agent *does* is not here:
+while the engine advances every agent inside compiled kernels. What an agent *does* is not here:
 each class says which rules of :mod:`sim.rules` (and which ODD sections) drive it.
 """
 
@@ -27,12 +27,14 @@ STATE_NAMES = {K.QUIESCENT: "quiescent", K.ACTIVE: "active", K.JAILED: "jailed",
 
 
 class ArrayAgent(CellAgent):
-    """Base view: the agent in array slot ``slot`` of ``model.arrays``."""
+    """Base view: the agent in array slot ``slot`` of ``model.arrays`` (its engine ``uid``:
+    the one there now unless given; the model makes views after the fact, see
+    :meth:`sim.model.model.PeaceSimModel._sync_views`)."""
 
-    def __init__(self, model: PeaceSimModel, slot: int) -> None:
+    def __init__(self, model: PeaceSimModel, slot: int, uid: int | None = None) -> None:
         super().__init__(model)
         self.slot = slot
-        self.uid = int(model.arrays.i[slot, K.I_UID])
+        self.uid = int(model.arrays.i[slot, K.I_UID]) if uid is None else uid
 
     @property
     def pos(self) -> tuple[int, int] | None:  # type: ignore[override]

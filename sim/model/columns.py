@@ -7,7 +7,9 @@ The census and event counters come from :mod:`sim.engine.metrics` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
 from sim.config.scenario import ROLE_NAMES
 from sim.engine import layout as K
@@ -200,14 +202,28 @@ def core_row(legitimacy: float, census: list[int], events: list[int]) -> dict[st
     }
 
 
+def _at(indices: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """The values at ``indices`` of a list, as a tuple (one C call for all of them)."""
+    get = itemgetter(*indices)
+    return get if len(indices) > 1 else lambda seq: (get(seq),)
+
+
+# names and positions of the layer's columns, worked out once (layer_row runs every tick)
+_EVENT_NAMES, _EVENTS_AT = tuple(LAYER_EVENTS), _at(list(LAYER_EVENTS.values()))
+_COUNT_NAMES, _COUNTS_AT = tuple(LAYER_COUNTS), _at(list(LAYER_COUNTS.values()))
+_MEAN_NAMES, _MEANS_AT = tuple(LAYER_MEANS), _at(list(LAYER_MEANS.values()))
+
+
 def layer_row(events: list[int], values: list[float], replaced: int = 0) -> dict[str, float]:
     """The peacekeeping layer's columns from the tick's event counters, the output of
     :func:`sim.engine.metrics.layer_metrics` (Python lists) and the units the timeline
-    replaced this tick."""
-    row: dict[str, float] = {name: events[i] for name, i in LAYER_EVENTS.items()}
+    replaced this tick: the event counters, ``units_replaced``, the counts (as ints), then
+    the means, in the order of :data:`LAYER_EVENTS`, :data:`LAYER_COUNTS`,
+    :data:`LAYER_MEANS`."""
+    row: dict[str, float] = dict(zip(_EVENT_NAMES, _EVENTS_AT(events), strict=True))
     row["units_replaced"] = replaced
-    row.update({name: int(values[i]) for name, i in LAYER_COUNTS.items()})
-    row.update({name: values[i] for name, i in LAYER_MEANS.items()})
+    row.update(zip(_COUNT_NAMES, map(int, _COUNTS_AT(values)), strict=True))
+    row.update(zip(_MEAN_NAMES, _MEANS_AT(values), strict=True))
     return row
 
 
@@ -222,8 +238,9 @@ def district_columns(scenario: Scenario) -> list[str]:
     return [c.format(i=i) for c in DISTRICT_COLUMNS for i in range(n)]
 
 
-def district_row(names: list[str], counts: np.ndarray) -> dict[str, int]:
+def district_row(names: list[str], counts: np.ndarray | list[list[int]]) -> dict[str, int]:
     """The per-district columns of this tick (``names`` from :func:`district_columns`) from
     the layer metrics' per-district table (one row per :data:`DISTRICT_COLUMNS` template, one
-    column per district)."""
-    return dict(zip(names, (v for row in counts.tolist() for v in row), strict=True))
+    column per district; an array or its ``tolist()``)."""
+    rows = counts.tolist() if not isinstance(counts, list) else counts
+    return dict(zip(names, (v for row in rows for v in row), strict=True))

@@ -8,7 +8,7 @@ One tick, in the order of the ODD description (docs/ODD.md, section 3):
    by role, presence, the civil-violence core, armed groups, transitions, trust, livelihoods,
    police and the environment, each phase applying the rules of :mod:`sim.rules`.
 
-So a tick crosses from Python to numba once (plus once for the metrics).
+So a tick crosses from Python into compiled code once (plus once for the metrics).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class PeacekeepingLayer:
         self.torus = sc.world.torus
         self._perm = np.empty(model.capacity, np.int64)
         self._metrics = np.zeros(N_METRICS, np.float64)
+        self._no_views = (np.empty(0, np.int64), np.empty((0, 3), np.int64))  # not noted
         self._buf = np.empty((5, model.capacity), np.float64)
         # --- districts: per-district series (run.district_series; no columns: not asked for)
         self._district_names = district_columns(sc)
@@ -75,10 +76,14 @@ class PeacekeepingLayer:
             layer_tick, model.ag, model.cells, model.geometry, model.params, lay,
             model.rng_state, float(model.legitimacy), 0.0, model.order, self._perm,
             model.free_stack, model.meta, model.events)
+        self._place = compiled(  # new units and officers (the timeline, every few ticks)
+            place_new_slots, model.ag, model.cells, model.geometry, model.params,
+            model.rng_state, K.POLICE, model.params.cops_class, 0, model.free_stack,
+            model.meta)
         self._layer_metrics = compiled(
             layer_metrics, model.ag, model.cells, model.params, lay, model.meta,
             float(model.legitimacy), model.census_counts, self._metrics, self._buf,
-            self.lay.district, self._by_district)
+            self.lay.district, self._by_district, *self._no_views)
         self._init_landscape(gen)
         self._init_agents(gen)
         self._init_accept(gen)
@@ -87,6 +92,8 @@ class PeacekeepingLayer:
         self.drawdown_started: int | None = None
         self._feedback: tuple[np.ndarray, np.ndarray] | None = None  # at the last review
         self.units_moved = 0  # by adaptive reviews
+        self._in_timeline = False
+        self._counted: tuple[tuple[int, int], list[int]] | None = None  # see _count
 
     # ------------------------------------------------------------------ set-up (ODD 5)
 
@@ -305,10 +312,10 @@ class PeacekeepingLayer:
             return
         ag = self.model.arrays
         p = self.sc.police
-        ag.professionalism[slots] = np.clip(
+        ag.f[slots, K.F_PROFESSIONALISM] = np.clip(
             gen.normal(p.professionalism, p.professionalism_sd, slots.size), 0, 1
         )
-        ag.set("community", slots, gen.random(slots.size) < p.community_share)
+        ag.i[slots, K.I_COMMUNITY] = gen.random(slots.size) < p.community_share
         if p.leader_dialogue > 0:  # communities: police-community forums
             ag.set("meets_leaders", slots, gen.random(slots.size) < p.leader_dialogue)
 
@@ -348,7 +355,7 @@ class PeacekeepingLayer:
         replaced up to ``keep`` (the force the schedule keeps now), each by a unit of the role
         furthest below its share (:func:`sim.rules.mission.role_counts`). Returns how many."""
         m = self.model
-        have = m.count(K.C_PEACEKEEPERS)
+        have = self._count(K.C_PEACEKEEPERS)
         if keep <= have:
             return 0
         ai = m.arrays.i[: m.meta[K.META_HIGH]]
@@ -369,11 +376,13 @@ class PeacekeepingLayer:
         m = self.model
         ai = m.arrays.i[: m.meta[K.META_HIGH]]
         alive, kind = ai[:, K.I_ALIVE] != 0, ai[:, K.I_KIND]
-        police = np.flatnonzero(alive & (kind == K.POLICE))
         mentors = np.flatnonzero(alive & (kind == K.PEACEKEEPER) & (ai[:, K.I_ROLE] == K.MENTORING))
+        police = None  # the officers, found when a mentor needs one (pairing moves nobody)
         for slot in mentors.tolist():
             partner = int(ai[slot, K.I_HOME])
             if partner < 0 or not ai[partner, K.I_ALIVE] or ai[partner, K.I_KIND] != K.POLICE:
+                if police is None:
+                    police = np.flatnonzero(alive & (kind == K.POLICE))
                 ai[slot, K.I_HOME] = int(self._gen.choice(police)) if police.size else -1
 
     def reinforce(self) -> int:
@@ -385,12 +394,33 @@ class PeacekeepingLayer:
 
     # ------------------------------------------------------------------ timeline
 
+    def _count(self, what: int) -> int:
+        """``model.count(what)``; within the timeline from one census while no agent is added
+        or removed (any birth or death moves the uid counter or the free-slot stack, and the
+        timeline changes no agent's kind or state): a census is a pass over the agent table,
+        and the timeline asks two or three times a tick."""
+        m = self.model
+        if not self._in_timeline:
+            return m.count(what)
+        mark = (int(m.meta[K.META_NEXT_UID]), int(m.meta[K.META_FREE_TOP]))
+        if self._counted is None or self._counted[0] != mark:
+            m.count(what)
+            self._counted = (mark, m.census_counts.tolist())
+        return self._counted[1][what]
+
     def timeline(self, t: int) -> None:
         """ODD 7.14, the mission timeline of tick ``t``: deployment at ``deploy_tick``, the
         drawdown (:func:`sim.rules.mission.drawdown_count`; units removed at random), police
         growth toward ``police.target`` (each missing officer hired with probability
         ``recruitment``), mentor re-pairing, reinforcements, and the adaptive review every
         ``review_interval`` ticks (7.15), and weapons reaching the factions' stocks (7.20)."""
+        self._in_timeline, self._counted = True, None  # no census taken yet (see _count)
+        try:
+            self._timeline(t)
+        finally:
+            self._in_timeline, self._counted = False, None
+
+    def _timeline(self, t: int) -> None:
         m, sc = self.model, self.sc
         self.replaced = 0
         if t == sc.mission.deploy_tick and t > 0:
@@ -401,7 +431,7 @@ class PeacekeepingLayer:
                                   mis.drawdown_schedule)
             if mis.drawdown_start is not None and t >= mis.drawdown_start:
                 self.drawdown_started = mis.drawdown_start
-                have = m.count(K.C_PEACEKEEPERS)
+                have = self._count(K.C_PEACEKEEPERS)
                 if have > keep:
                     call(remove_random, m.ag, m.cells, m.geometry, m.params, m.rng_state,
                          K.PEACEKEEPER, have - keep, m.free_stack, m.meta)
@@ -411,14 +441,14 @@ class PeacekeepingLayer:
                 self.replaced = self.replace_losses(keep)
         pol = sc.police
         if pol.target is not None and pol.recruitment > 0:
-            have = m.count(K.C_POLICE)
+            have = self._count(K.C_POLICE)
             gap = round(pol.target * m.n_cells) - have
             if gap > 0:
                 hires = int(self._gen.binomial(gap, pol.recruitment))
                 if hires:  # (placing none draws nothing)
-                    slots = call(place_new_slots, m.ag, m.cells, m.geometry, m.params,
-                                 m.rng_state, K.POLICE, m.params.cops_class, hires,
-                                 m.free_stack, m.meta)
+                    slots = self._place(m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                                        K.POLICE, m.params.cops_class, hires, m.free_stack,
+                                        m.meta)
                     self._init_police(np.sort(slots), self._gen)
         if t % sc.strategy.mentor_pairing_interval == 0:
             self.pair_mentors()
@@ -428,7 +458,7 @@ class PeacekeepingLayer:
             supply(self.lay, m.params, self._gen)
         strat = sc.strategy
         if strat.adaptive and t > 0 and t % strat.review_interval == 0 \
-                and m.count(K.C_PEACEKEEPERS):
+                and self._count(K.C_PEACEKEEPERS):
             self.review()
 
     def feedback(self) -> tuple[np.ndarray, np.ndarray]:
@@ -515,17 +545,37 @@ class PeacekeepingLayer:
 
     # ------------------------------------------------------------------ observation
 
+    def observe(self, census_counts: np.ndarray, view_uid: np.ndarray | None = None,
+                view_out: np.ndarray | None = None) -> tuple[list[float], int,
+                                                             list[list[int]] | None, int]:
+        """The metrics kernel of this tick: fills ``census_counts`` (the model's census) and
+        returns what the layer's metric columns are made from (:meth:`row`): the kernel's
+        counts and means, the units the timeline replaced, the per-district counts (None
+        without ``run.district_series``), and how many rows of view changes it noted into
+        ``view_out`` (given the model's ``view_uid``: what
+        :meth:`~sim.model.model.PeaceSimModel._sync_views` does, in the same pass)."""
+        m = self.model
+        if view_uid is None:
+            view_uid, view_out = self._no_views
+        n = self._layer_metrics(m.ag, m.cells, m.params, self.lay.packed, m.meta,
+                                float(m.legitimacy), census_counts, self._metrics, self._buf,
+                                self.lay.district, self._by_district, view_uid, view_out)
+        values = self._metrics.tolist()
+        self.mission_legitimacy = values[M_LEGITIMACY]  # read by the next tick
+        districts = self._by_district.tolist() if self._district_names else None
+        return values, self.replaced, districts, n
+
+    def row(self, events: list[int], values: list[float], replaced: int,
+            districts: list[list[int]] | None) -> dict[str, float]:
+        """The layer's metric columns from the event counters and what :meth:`observe`
+        returned."""
+        row = layer_row(events, values, replaced)
+        if districts is not None:  # --- districts
+            row.update(district_row(self._district_names, districts))
+        return row
+
     def metrics(self, census_counts: np.ndarray) -> dict[str, float]:
         """The layer's metric columns of this tick; fills ``census_counts`` (the model's
         census) in the same kernel call."""
-        m = self.model
-        out = self._metrics
-        self._layer_metrics(m.ag, m.cells, m.params, self.lay.packed, m.meta,
-                            float(m.legitimacy), census_counts, out, self._buf,
-                            self.lay.district, self._by_district)
-        values = out.tolist()
-        self.mission_legitimacy = values[M_LEGITIMACY]  # read by the next tick
-        row = layer_row(m.events.tolist(), values, self.replaced)
-        if self._district_names:  # --- districts
-            row.update(district_row(self._district_names, self._by_district))
-        return row
+        values, replaced, districts, _ = self.observe(census_counts)
+        return self.row(self.model.events.tolist(), values, replaced, districts)

@@ -1,4 +1,4 @@
-"""PeaceSimModel: the Mesa model whose tick runs in numba kernels over numpy arrays.
+"""PeaceSimModel: the Mesa model whose tick runs in compiled kernels over numpy arrays.
 
 Reading order follows the ODD description: set-up (space, populations; ODD 5), then each tick
 (schedules -> random-sequential activation -> bookkeeping -> observation; ODD 3). The state
@@ -8,8 +8,11 @@ peacekeeping layer's set-up and timeline in :mod:`sim.model.layer`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -30,6 +33,22 @@ from sim.model.columns import core_row, metric_columns
 from sim.model.events import apply_event
 from sim.model.layer import PeacekeepingLayer
 from sim.rules.schedules import legitimacy_at, police_density_at
+
+#: notes of the views' changes kept before they are folded together (rows; or four per slot)
+VIEW_LOG_ROWS = 1 << 16
+#: rows of notes of the views' changes kept in the model's buffer before they move out
+VIEW_BUFFER_ROWS = 4096
+
+
+class MetricsSource(NamedTuple):
+    """What one observation's metrics are made from: the legitimacy, the census and the
+    event counters (lists), and the layer's (:meth:`PeacekeepingLayer.observe`; None
+    without the layer)."""
+
+    legitimacy: float
+    census: list[int]
+    events: list[int]
+    layer: list[Any] | None
 
 
 class PeaceSimModel(mesa.Model):
@@ -73,18 +92,30 @@ class PeaceSimModel(mesa.Model):
         self._tick = None if self.layer is not None else compiled(
             tick, self.ag, self.cells, self.geometry, self.params, self.rng_state,
             float(self.legitimacy), self.order, self.free_stack, self.meta, self.events)
+        # Mesa's agent views (see "Mesa views" below): made when someone looks
         self._views: dict[int, ArrayAgent] = {}
         self._view_uid = np.full(self.capacity, -1, dtype=np.int64)
-        self._changed = np.empty(self.capacity, dtype=np.int64)
+        # the notes of the views' changes: this buffer's first _view_rows rows (the kernels
+        # write each note's rows after them: a note has at most one row per slot), older
+        # notes moved out to _view_log, and the oldest folded into _view_compact
+        self._view_room = VIEW_BUFFER_ROWS  # rows kept before they move out
+        self._view_buf = np.empty((self.capacity + self._view_room, 3), dtype=np.int64)
+        self._view_rows = 0
         self._view_changes = compiled(view_changes, self.ag, self.meta, self._view_uid,
-                                      self._changed)
+                                      self._view_buf)
+        self._view_log: list[np.ndarray] = []
+        self._view_log_rows = 0
+        self._view_compact: tuple[np.ndarray, int] | None = None
+        self._view_log_limit = max(VIEW_LOG_ROWS, 4 * self.capacity)
+        self._views_mark: tuple[int, int] | None = None
         self._sync_views()
         self._grid: OrthogonalVonNeumannGrid | OrthogonalMooreGrid | None = None
         self._grid_dirty = True
 
         self.columns = metric_columns(scenario)
-        self.metrics: dict[str, float] = {}
-        self.datacollector = MetricsCollector(self.columns)
+        self._metrics: dict[str, float] | None = {}
+        self._metrics_source: MetricsSource | None = None
+        self.datacollector = MetricsCollector(self.columns, self._metrics_row, self._locked)
         self._observe()
         self.datacollector.collect(self)
 
@@ -121,7 +152,7 @@ class PeaceSimModel(mesa.Model):
         self.order = np.empty(cap, np.int32)  # the core tick's random activation order
         self.census_counts = np.zeros(K.N_CENSUS, dtype=np.int64)  # by category (K.C_*)
         # the census, bound once (sim.engine.calls): the timeline counts two or three times a
-        # tick, and numba's dispatcher would type the agent table on every call
+        # tick, and the kernel's dispatcher would type the agent table on every call
         self._census = compiled(census, self.ag, self.meta, self.census_counts)
         self.events = np.zeros(K.N_EVENTS, dtype=np.int64)  # this tick's counters (K.EV_*)
 
@@ -188,7 +219,7 @@ class PeaceSimModel(mesa.Model):
         if self.legitimacy_offset:
             self.legitimacy = min(1.0, max(0.0, self.legitimacy + self.legitimacy_offset))
         self._apply_police_ramp(t)
-        self.events[:] = 0
+        self.events.fill(0)
         if self.layer is not None:
             self.layer.step(t)  # the core runs inside the layer's tick (one kernel call)
         else:
@@ -252,39 +283,227 @@ class PeaceSimModel(mesa.Model):
             call(remove_random, *args, K.POLICE, have - want, self.free_stack, self.meta)
 
     def _after_tick(self) -> None:
-        self._sync_views()
         self._grid_dirty = True
-        self._observe()
+        if self.layer is None:
+            self._sync_views()
+            self._observe()
+        else:  # the layer's metrics kernel finds the views' changes in the same pass
+            self._observe(views=self._views_moved())
         self.datacollector.collect(self)
 
-    def _observe(self) -> None:
+    def _observe(self, views: bool = False) -> None:
+        """This tick's metrics; with ``views`` (the peacekeeping model), also what
+        :meth:`_sync_views` does, in the metrics kernel's pass over the agents. Only the
+        counters are kept (as Python lists: cheaper to index than numpy scalars); the
+        ``metrics`` dict is made from them when first read."""
         if self.layer is None:
             self._census(self.ag, self.meta, self.census_counts)
-            layer_metrics = {}
-        else:
-            layer_metrics = self.layer.metrics(self.census_counts)  # counts the census too
-        # Python numbers: cheaper to index than numpy scalars
-        m = core_row(self.legitimacy, self.census_counts.tolist(), self.events.tolist())
-        m.update(layer_metrics)
-        self.metrics = m
+            layer = None
+        else:  # the layer's kernel counts the census too
+            at = self._view_rows
+            *layer, n = self.layer.observe(
+                self.census_counts, self._view_uid if views else None, self._view_buf[at:])
+            if n:
+                self._noted_views(at + n)
+        self._metrics = None
+        self._metrics_source = MetricsSource(self.legitimacy, self.census_counts.tolist(),
+                                             self.events.tolist(), layer)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The metrics of the last tick observed, by name (the DataCollector's columns and
+        a few more)."""
+        if self._metrics is None:
+            with self._locked():
+                if self._metrics is None:
+                    assert self._metrics_source is not None
+                    self._metrics = self._metrics_row(self._metrics_source)
+        return self._metrics  # type: ignore[return-value]
+
+    @metrics.setter
+    def metrics(self, value: dict[str, float]) -> None:
+        self._metrics = value
+
+    def _metrics_row(self, source: MetricsSource) -> dict[str, float]:
+        """The metrics dict of one observation: the core's columns, then the layer's."""
+        legitimacy, census, events, layer = source
+        row = core_row(legitimacy, census, events)
+        if layer is not None:
+            assert self.layer is not None
+            row.update(self.layer.row(events, *layer))
+        return row
 
     # ------------------------------------------------------------------ Mesa views
+    #
+    # One Mesa agent (a view, sim.model.agents) per live agent of the arrays. Making and
+    # removing views costs a few microseconds each, and a tick brings births and deaths, while
+    # only tests, teaching notebooks and Mesa's own tools read them. So a tick only notes which
+    # slots changed (slot, uid, kind: :meth:`_sync_views`, at the same moments as ever), and
+    # the views are brought up to date from those notes, in their order, when anyone looks
+    # (``agents``, ``agents_by_type``, ``agent_types``, ``agent_id_counter``, the grid, a new
+    # agent registered, ``remove_all_agents``): the same views with the same unique ids in the
+    # same order as if each tick had made them. With anyone subscribed to the model's signals
+    # or any Mesa dataset registered (one may track the views), they are made every tick.
+
+    _views_pending = False  # notes not yet applied to the views
+
+    def _views_now(self) -> tuple[int, int]:
+        # any birth or death moves the uid counter or the free-slot stack
+        return int(self.meta[K.META_NEXT_UID]), int(self.meta[K.META_FREE_TOP])
+
+    def _views_moved(self) -> bool:
+        """Whether agents were born or died since the last note (a note is taken then)."""
+        mark = self._views_now()
+        if mark == self._views_mark:
+            return False
+        self._views_mark = mark
+        return True
 
     def _sync_views(self) -> None:
-        """Create / remove Mesa agent views where the arrays gained / lost agents."""
-        # any birth or death moves the uid counter or the free-slot stack
-        mark = (int(self.meta[K.META_NEXT_UID]), int(self.meta[K.META_FREE_TOP]))
-        if mark == getattr(self, "_views_mark", None):
+        """Note the slots whose Mesa view must be made or removed (the arrays gained or lost
+        agents since the last note); the views follow when someone looks."""
+        if not self._views_moved():
             return
-        self._views_mark = mark
-        ai = self.arrays.i
-        n = self._view_changes(self.ag, self.meta, self._view_uid, self._changed)
-        for slot in self._changed[:n].tolist():
-            old = self._views.pop(slot, None)
-            if old is not None:
-                old.remove()
-            if ai[slot, K.I_ALIVE]:
-                self._views[slot] = VIEW_CLASSES[int(ai[slot, K.I_KIND])](self, slot)
+        at = self._view_rows
+        n = self._view_changes(self.ag, self.meta, self._view_uid, self._view_buf[at:])
+        if n:
+            self._noted_views(at + n)
+
+    def _noted_views(self, rows: int) -> None:
+        """The kernels noted changes of the views (:func:`sim.engine.metrics.view_changes`:
+        rows of slot, uid or -1, kind, after those kept): ``rows`` are kept now."""
+        self._view_rows = rows
+        self._views_pending = True
+        if rows > self._view_room:  # keep room for a note of every slot
+            self._view_log.append(self._view_buf[:rows].copy())
+            self._view_rows = 0
+            self._view_log_rows += rows
+            if self._view_log_rows > self._view_log_limit:
+                self._compact_views()
+        if self.subscribers or self.data_registry.datasets:  # someone watches each agent
+            self._apply_views()
+
+    def _compact_views(self) -> None:
+        """Fold the notes into what they leave (a long run read by no one must not keep a
+        note per birth): a removal row for every slot they touch, then the views still to
+        make, in the order they would be made, each with its place among all the views the
+        notes make (its unique id is the counter then plus that place)."""
+        raw = np.concatenate(self._view_log)
+        made = raw[:, 1] >= 0
+        rows, before = (self._view_compact if self._view_compact is not None
+                        else (np.empty((0, 4), np.int64), 0))
+        place = np.where(made, before + np.cumsum(made) - 1, -1)
+        rows = np.concatenate([rows, np.column_stack([raw, place])])
+        slots = rows[:, 0]
+        touched, last_from_end = np.unique(slots[::-1], return_index=True)
+        last = np.zeros(len(slots), bool)
+        last[len(slots) - 1 - last_from_end] = True
+        kept = rows[last & (rows[:, 1] >= 0)]
+        removals = np.zeros((touched.size, 4), np.int64)
+        removals[:, 0] = touched
+        removals[:, 1] = -1
+        removals[:, 3] = -1
+        self._view_compact = (np.concatenate([removals, kept]), before + int(made.sum()))
+        self._view_log = []
+        self._view_log_rows = 0
+
+    def _locked(self) -> AbstractContextManager[Any]:
+        """The model's lock, if it has one (the app's models: a play loop steps the model in
+        one thread while a redraw reads it in another): what is made when read is made
+        under it, as a tick is."""
+        lock = getattr(self, "lock", None)
+        return nullcontext() if lock is None else lock
+
+    def _apply_views(self) -> None:
+        """Bring the views up to date with the notes, in their order."""
+        if not self._views_pending:
+            return
+        with self._locked():
+            if self._views_pending:
+                self._apply_notes()
+
+    def _apply_notes(self) -> None:
+        """:meth:`_apply_views`: folded notes first, then the rest, each in its order."""
+        self._views_pending = False
+        log, compact = self._view_log, self._view_compact
+        if self._view_rows:
+            log.append(self._view_buf[: self._view_rows].copy())
+        self._view_log, self._view_log_rows, self._view_compact = [], 0, None
+        self._view_rows = 0
+        views = self._views
+        if compact is not None:
+            rows, made = compact
+            base = self._agent_id_counter
+            for slot, uid, kind, place in rows.tolist():
+                old = views.pop(slot, None)
+                if old is not None:
+                    old.remove()
+                if uid >= 0:
+                    self._agent_id_counter = base + place
+                    views[slot] = VIEW_CLASSES[kind](self, slot, uid)
+            self._agent_id_counter = base + made
+        for block in log:
+            for slot, uid, kind in block.tolist():
+                old = views.pop(slot, None)
+                if old is not None:
+                    old.remove()
+                if uid >= 0:
+                    views[slot] = VIEW_CLASSES[kind](self, slot, uid)
+
+    def view(self, slot: int) -> ArrayAgent | None:
+        """The Mesa view of the agent in array slot ``slot`` (None if the slot is empty)."""
+        self._apply_views()
+        return self._views.get(slot)
+
+    @property
+    def agents(self) -> Any:
+        """Mesa's set of every agent (the views brought up to date first)."""
+        self._apply_views()
+        return self._all_agents
+
+    @agents.setter
+    def agents(self, agents: Any) -> None:
+        mesa.Model.agents.fset(self, agents)  # Mesa's error: model.agents is Mesa's own
+
+    @property
+    def agents_by_type(self) -> dict[type, Any]:
+        """Mesa's agent sets by class (the views brought up to date first)."""
+        self._apply_views()
+        return self._agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        """Mesa's agent classes present (the views brought up to date first)."""
+        self._apply_views()
+        return list(self._agents_by_type.keys())
+
+    @property
+    def agent_id_counter(self) -> int:
+        """The unique id Mesa gives the next agent (the views brought up to date first)."""
+        if self._views_pending:
+            self._apply_views()
+        return self._agent_id_counter
+
+    @agent_id_counter.setter
+    def agent_id_counter(self, value: int) -> None:
+        self._agent_id_counter = value
+
+    def register_agent(self, agent: Any) -> None:
+        """Mesa's registration, after the views' pending changes (ids in the order of old)."""
+        if self._views_pending:
+            self._apply_views()
+        super().register_agent(agent)
+
+    def deregister_agent(self, agent: Any) -> None:
+        """Mesa's deregistration, after the views' pending changes."""
+        if self._views_pending:
+            self._apply_views()
+        super().deregister_agent(agent)
+
+    def remove_all_agents(self) -> None:
+        """Mesa's ``remove_all_agents``, the views brought up to date first."""
+        self._apply_views()
+        super().remove_all_agents()
 
     @property
     def grid(self) -> OrthogonalVonNeumannGrid | OrthogonalMooreGrid:
@@ -309,6 +528,7 @@ class PeaceSimModel(mesa.Model):
 
     def sync_grid(self) -> None:
         """Place every agent view on its Mesa cell (lazily: only when someone looks)."""
+        self._apply_views()
         if self._grid is None:
             klass = (
                 OrthogonalMooreGrid
@@ -395,7 +615,9 @@ class PeaceSimModel(mesa.Model):
         self._sync_views()
         self._grid_dirty = True
         self._observe()
-        return self._views[slot]
+        view = self.view(slot)
+        assert view is not None
+        return view
 
     def check_invariants(self) -> None:
         """Recompute fields from scratch and compare (tests call this)."""
@@ -415,14 +637,51 @@ def _metric(name: str, model: PeaceSimModel) -> float:
 class MetricsCollector(mesa.DataCollector):
     """Mesa's DataCollector with one reporter per metric column, reading ``model.metrics``.
 
-    ``collect`` appends the numbers straight from ``model.metrics``: they are plain Python
-    scalars, so Mesa's per-column reporter call and deepcopy (about a microsecond each, sixty
-    columns a tick) change nothing but the time. Reporters added later are collected Mesa's way.
+    ``collect`` takes the numbers straight from the model's metrics: they are plain Python
+    scalars, so Mesa's per-column reporter call and deepcopy (about a microsecond each, a
+    hundred columns a tick) change nothing but the time. It keeps each tick's
+    :class:`MetricsSource` (or, if ``model.metrics`` was made already, its numbers as one
+    tuple) and spreads them into Mesa's ``model_vars`` lists when anyone reads ``model_vars``
+    (or Mesa's own ``collect`` runs): the same lists as appending column by column each tick,
+    made in one go (``row_of``: the model's :meth:`PeaceSimModel._metrics_row`). Reporters
+    added later are collected Mesa's way.
     """
 
-    def __init__(self, columns: list[str]) -> None:
+    _pending: list[Any]
+
+    def __init__(self, columns: list[str],
+                 row_of: Callable[[MetricsSource], dict[str, float]] | None = None,
+                 locked: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+        self._pending = []  # before Mesa's __init__ sets model_vars
+        self._locked = locked  # the model's lock (see PeaceSimModel._locked)
         super().__init__(model_reporters={c: partial(_metric, c) for c in columns})
         self._columns = list(columns)
+        get = itemgetter(*self._columns)
+        self._row = get if len(self._columns) > 1 else lambda m: (get(m),)
+        self._row_of = row_of
+
+    @property  # type: ignore[override]
+    def model_vars(self) -> dict[str, list[Any]]:
+        """Mesa's ``model_vars``: one list per reporter, one value per collection."""
+        if self._pending:
+            with self._locked():  # the lists grow whole, as a tick made them grow
+                pending = self._pending
+                n = len(pending)  # (a tick collected now keeps its place after them)
+                if n:
+                    row, row_of = self._row, self._row_of
+                    rows = [row(row_of(p)) if type(p) is MetricsSource else p  # type: ignore
+                            for p in pending[:n]]
+                    del pending[:n]
+                    model_vars = self._model_vars
+                    for c, values in zip(self._columns, zip(*rows, strict=True), strict=True):
+                        model_vars[c].extend(values)
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list[Any]]) -> None:
+        if self._pending:  # the pending rows belong to the lists being replaced
+            _ = self.model_vars
+        self._model_vars = value
 
     def collect(self, model: mesa.Model) -> None:
         if (
@@ -434,7 +693,8 @@ class MetricsCollector(mesa.DataCollector):
             return
         self._collection_steps.append(model.time)
         self._validated = True
-        metrics, model_vars = model.metrics, self.model_vars
-        for c in self._columns:
-            model_vars[c].append(metrics[c])
-
+        source = getattr(model, "_metrics_source", None)
+        if self._row_of is not None and source is not None and model._metrics is None:
+            self._pending.append(source)  # the metrics dict was not made: nobody changed it
+        else:
+            self._pending.append(self._row(model.metrics))
