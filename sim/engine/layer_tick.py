@@ -14,7 +14,7 @@ from __future__ import annotations
 from numba import njit
 
 from sim.engine.fields import box_sum_work, diffuse, presence
-from sim.engine.grid import neighbour_where, shuffled_slots
+from sim.engine.grid import inside, shuffled_slots, target
 from sim.engine.layout import (
     COMBATANT,
     EV_ATTACKS,
@@ -116,12 +116,13 @@ from sim.engine.layout import (
     S_STORED,
     SITE_LAYERS,
     W_CHECKPOINT,
+    W_COMBATANTS,
     W_NEAR,
     W_TARGET,
     W_TMP,
 )
 from sim.engine.memory import AHEAD, prefetch
-from sim.engine.rng import uniform
+from sim.engine.rng import randint, uniform
 from sim.engine.tick import tick
 from sim.rules.armed_groups import combatant_turn, detention_phase
 from sim.rules.checkpoints import checkpoints_on, has_checkpoints, trade_passage
@@ -410,6 +411,11 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
                                              prm)
 
     fb = feedback_on(prm)  # communities: residents and leaders tell the mission (ODD 7.27)
+    # whom a report can be about, ranked on the way (sim.rules.information.seen_combatant,
+    # which looks at the occupant's kind only; no one moves in this phase but residents who
+    # flee or go home, onto empty cells): the scratch plane is all zero outside presence,
+    # and is cleared again at the end
+    seen = lay.work[W_COMBATANTS]
     # residents on the grid, in cell order: what they saw this tick
     for x in range(w):
         for y in range(h):
@@ -421,7 +427,14 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
                     prefetch(af_flat, b * N_FLOAT + F_TRUST_POLICE)
                     prefetch(af_flat, b * N_FLOAT + F_FEAR)
             a = occ[x, y]
-            if a < 0 or ai[a, I_KIND] != RESIDENT:
+            if a < 0:
+                continue
+            kind = ai[a, I_KIND]
+            rank = seen_combatant(a, kind, ai[a, I_STATE], ai[a, I_GROUP], ai[a, I_INFORMANT],
+                                  -1, -1, prm)
+            if rank > 0:
+                seen[x, y] = rank  # whom the reports below can be about
+            if kind != RESIDENT:
                 continue
             relax_row(a)
             af[a, F_FEAR] = fear_step(af[a, F_FEAR], lf[L_RETALIATION_EV, x, y],
@@ -490,7 +503,8 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         p = tip_chance(lf[L_COMB_SEEN, x, y] > 0, af[a, F_TRUST_PK], af[a, F_TRUST_POLICE],
                        af[a, F_FEAR], mission_legitimacy, prm)
         if p >= 0.0 and uniform(rng) < p:
-            tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta)
+            tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta,
+                               seen)
         v = lf[L_VIOLENCE_CIV, x, y] + lf[L_VIOLENCE_BATTLE, x, y]
         # --- zones: flight, toward protection sites when there are any, and return (7.23);
         # only those who flee or are displaced have anything to do (a call, not inlined:
@@ -498,12 +512,45 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         if flees(v, prm) or ai[a, I_DISPLACED]:
             displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events)
     meta[META_TIP_NEXT] = tips_next
+    seen.fill(0.0)
 
 
 @njit(inline="always", cache=True)
-def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta):
+def _combatant_seen(seen, geo, rng, x, y, k):
+    """``neighbour_where(..., seen_combatant, ...)[0]`` for a resident at (x, y) with vision
+    class ``k``, from ``seen``, the rank of every cell's occupant (0 for none): the same
+    offsets in the same order and the same draws (one per cell ranked 1 or more, and a
+    second per cell ranked 2), without reading the row of every neighbour. Returns the
+    flat cell, -1 when nobody in sight qualifies."""
+    marks = seen.reshape(-1)
+    w = geo.width
+    h = geo.height
+    inner = inside(x, y, geo.reach[k], w, h)
+    here = x * h + y
+    found = 0
+    pick = -1
+    found2 = 0
+    for j in range(geo.n_off[k]):
+        c = target(inner, here, geo.flat[k, j], x, y, geo.offsets[k, j, 0],
+                   geo.offsets[k, j, 1], w, h, geo.torus)
+        if c < 0:
+            continue
+        r = marks[c]
+        if r > 0.0:
+            found += 1
+            if randint(rng, found) == 0:
+                pick = c
+            if r > 1.0:
+                found2 += 1
+                randint(rng, found2)  # the preferred pick is drawn, not used
+    return pick
+
+
+@njit(inline="always", cache=True)
+def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta, seen):
     """ODD 7.16, a report by resident ``a`` at (x, y): a uniformly random combatant in its
-    vision (none left in sight: no report), the force it tells
+    vision (:func:`sim.rules.information.seen_combatant`; ``seen`` marks the cells
+    combatants stand on; none left in sight: no report), the force it tells
     (:func:`sim.rules.information.recipient`, or with a leader of a police forum within
     reach :func:`sim.rules.police.route`, ODD 7.26; a local partner may first widen who is
     within reach, :func:`sim.rules.partners.relays`, ODD 7.21; none in reach: the tip is
@@ -513,7 +560,7 @@ def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta):
     ai = ag.i
     af = ag.f
     lf = lay.f
-    c = neighbour_where(ai, grid, geo, prm, rng, x, y, ai[a, I_VCLASS], seen_combatant, a)[0]
+    c = _combatant_seen(seen, geo, rng, x, y, ai[a, I_VCLASS])
     if c < 0:  # the combatant it saw has moved out of sight: nothing to report
         return tips_next
     unit_near = lf[L_PK_REACH, x, y] > 0
