@@ -411,10 +411,10 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
                                              prm)
 
     fb = feedback_on(prm)  # communities: residents and leaders tell the mission (ODD 7.27)
-    # whom a report can be about, ranked on the way (sim.rules.information.seen_combatant,
-    # which looks at the occupant's kind only; no one moves in this phase but residents who
-    # flee or go home, onto empty cells): the scratch plane is all zero outside presence,
-    # and is cleared again at the end
+    # whom a report can be about, ranked on the way (sim.rules.information.seen_combatant:
+    # a combatant, never a resident; it looks at the occupant's kind only, and no one moves
+    # in this phase but residents who flee or go home, onto empty cells): the scratch plane
+    # is all zero outside presence, and is cleared again at the end
     seen = lay.work[W_COMBATANTS]
     # residents on the grid, in cell order: what they saw this tick
     for x in range(w):
@@ -430,24 +430,34 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
             if a < 0:
                 continue
             kind = ai[a, I_KIND]
-            rank = seen_combatant(a, kind, ai[a, I_STATE], ai[a, I_GROUP], ai[a, I_INFORMANT],
-                                  -1, -1, prm)
-            if rank > 0:
-                seen[x, y] = rank  # whom the reports below can be about
-            if kind != RESIDENT:
+            if kind != RESIDENT:  # whom the reports below can be about
+                rank = seen_combatant(a, kind, ai[a, I_STATE], ai[a, I_GROUP],
+                                      ai[a, I_INFORMANT], -1, -1, prm)
+                if rank > 0:
+                    seen[x, y] = rank
                 continue
-            relax_row(a)
-            af[a, F_FEAR] = fear_step(af[a, F_FEAR], lf[L_RETALIATION_EV, x, y],
-                                      lf[L_RETALIATION_HEARD, x, y], prm)
+            # the row's values stay in registers from relax to settle (each written once)
+            informant = ai[a, I_INFORMANT]
+            t_pk0 = af[a, F_TRUST_PK0]
+            t_pol0 = af[a, F_TRUST_POLICE0]
+            left, dialogue, t, tp = relax(informant, af[a, F_DIALOGUE], af[a, F_TRUST_PK],
+                                          t_pk0, af[a, F_TRUST_POLICE], t_pol0, prm)
+            if left != informant:
+                ai[a, I_INFORMANT] = left
+            fear = fear_step(af[a, F_FEAR], lf[L_RETALIATION_EV, x, y],
+                             lf[L_RETALIATION_HEARD, x, y], prm)
+            af[a, F_FEAR] = fear
+            group = ai[a, I_GROUP]
+            leader = ai[a, I_LEADER]
             p0 = lf[L_PROTECT_EV, x, y]
             p1 = lf[L_PROTECT_EV1, x, y]
-            own, other = (p1, p0) if ai[a, I_GROUP] == 1 else (p0, p1)
+            own, other = (p1, p0) if group == 1 else (p0, p1)
             mine = perceive(af[a, F_PROT_OWN], own, prm)
             theirs = perceive(af[a, F_PROT_OTHER], other, prm)
             af[a, F_PROT_OWN] = mine
             af[a, F_PROT_OTHER] = theirs
             t, tp, dialogue = respond(
-                af[a, F_TRUST_PK], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], ai[a, I_LEADER],
+                t, tp, dialogue, leader,
                 lf[L_ENGAGE, x, y], lf[L_LEADER_ENGAGED, x, y], p0 + p1,
                 lf[L_VICTIM_EV, x, y] + lf[L_VICTIM_EV1, x, y], lf[L_HARM_EV, x, y],
                 lf[L_LEADER_N, x, y], lf[L_LEADER_TRUST, x, y], lf[L_MENTOR, x, y],
@@ -468,18 +478,18 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
             af[a, F_DIALOGUE] = dialogue
             af[a, F_TRUST_PK] = t
             af[a, F_TRUST_POLICE] = tp
-            settle_row(a)
+            af[a, F_TRUST_PK0] = settle_base(t, t_pk0, prm)  # the base levels follow
+            af[a, F_TRUST_POLICE0] = settle_base(tp, t_pol0, prm)
             if fb:  # communities: what it passes on to the mission's review (ODD 7.27)
                 v0 = lf[L_VICTIM_EV, x, y]
                 v1 = lf[L_VICTIM_EV1, x, y]
-                mine, theirs = (v1, v0) if ai[a, I_GROUP] == 1 else (v0, v1)
+                mine, theirs = (v1, v0) if group == 1 else (v0, v1)
                 told = violence_told(mine, theirs, lf[L_HARM_EV, x, y], prm)
-                leader = ai[a, I_LEADER] != 0
                 engaged = lf[L_ENGAGE, x, y] > 0
                 if told > 0.0:
                     lf[L_REPORTED, x, y] += told * willingness(
-                        t, af[a, F_FEAR], lf[L_PK_REACH, x, y] > 0, leader, engaged, prm)
-                if leader and engaged:
+                        t, fear, lf[L_PK_REACH, x, y] > 0, leader != 0, engaged, prm)
+                if leader != 0 and engaged:
                     lf[L_VOICE_TRUST, x, y] += t
                     lf[L_VOICE_N, x, y] += 1.0
     # every resident, in slot order: those in jail only relax; the others may report and flee
@@ -710,75 +720,148 @@ def weapons_phase(prm, lay, rng, events):
         seize_caches(lay, prm, rng, events)
 
 
+@njit(cache=True, _nrt=False)
+def _fade_and_spread(layer, prm, torus, tmp):
+    """ODD 7.13: violence fades on every cell (:func:`sim.rules.environment.violence_kept`),
+    then spreads (:func:`sim.engine.fields.diffuse` with ``violence.spread``). On a bounded
+    grid in one sweep a row behind: row x+1 fades, then row x's neighbour mean (of faded
+    values only), then row x-1 takes its share (its last reader, row x, is done): every
+    cell gets the same operations as in the three passes."""
+    w, h = layer.shape
+    rate = prm.violence_spread
+    if torus or not rate > 0.0 or w < 2:
+        for x in range(w):
+            for y in range(h):
+                layer[x, y] = violence_kept(layer[x, y], prm)
+        diffuse(layer, rate, torus, tmp)
+        return
+    for y in range(h):
+        layer[0, y] = violence_kept(layer[0, y], prm)
+    for x in range(w):
+        if x + 1 < w:
+            for y in range(h):
+                layer[x + 1, y] = violence_kept(layer[x + 1, y], prm)
+        xm = max(x - 1, 0)
+        xp = min(x + 1, w - 1)
+        for y in range(h):
+            ym = max(y - 1, 0)
+            yp = min(y + 1, h - 1)
+            tmp[x, y] = (
+                0.0
+                + layer[xm, y] * 0.25
+                + layer[x, ym] * 0.25
+                + layer[x, yp] * 0.25
+                + layer[xp, y] * 0.25
+            )
+        if x >= 1:
+            for y in range(h):
+                layer[x - 1, y] += rate * (tmp[x - 1, y] - layer[x - 1, y])
+    for y in range(h):
+        layer[w - 1, y] += rate * (tmp[w - 1, y] - layer[w - 1, y])
+
+
+@njit(cache=True, _nrt=False)
+def _economy_step_and_spread(economy, infra, calm, market, near, prm, torus, tmp):
+    """ODD 7.13: the economy relaxes toward its target on every cell
+    (:func:`sim.rules.environment.economy_target`, :func:`~sim.rules.environment.economy_step`),
+    then diffuses (:func:`sim.engine.fields.diffuse` with ``economy.diffusion``); on a
+    bounded grid in one sweep a row behind, as :func:`_fade_and_spread`."""
+    w, h = economy.shape
+    rate = prm.economy_diffusion
+    if torus or not rate > 0.0 or w < 2:
+        for x in range(w):
+            for y in range(h):
+                target = economy_target(infra[x, y], calm[x, y], market[x, y], near[x, y],
+                                        prm)
+                economy[x, y] = economy_step(economy[x, y], target, prm)
+        diffuse(economy, rate, torus, tmp)
+        return
+    for x in range(-1, w):
+        if x + 1 < w:
+            for y in range(h):
+                target = economy_target(infra[x + 1, y], calm[x + 1, y], market[x + 1, y],
+                                        near[x + 1, y], prm)
+                economy[x + 1, y] = economy_step(economy[x + 1, y], target, prm)
+        if x < 0:
+            continue
+        xm = max(x - 1, 0)
+        xp = min(x + 1, w - 1)
+        for y in range(h):
+            ym = max(y - 1, 0)
+            yp = min(y + 1, h - 1)
+            tmp[x, y] = (
+                0.0
+                + economy[xm, y] * 0.25
+                + economy[x, ym] * 0.25
+                + economy[x, yp] * 0.25
+                + economy[xp, y] * 0.25
+            )
+        if x >= 1:
+            for y in range(h):
+                economy[x - 1, y] += rate * (tmp[x - 1, y] - economy[x - 1, y])
+    for y in range(h):
+        economy[w - 1, y] += rate * (tmp[w - 1, y] - economy[w - 1, y])
+
+
 @njit(cache=True)
 def environment_phase(grid, prm, lay):
     """ODD 3 step 12: violence against civilians and battle violence each fade and spread
     (V is their sum); market access is the share of nearby markets that are calm; the
     economy relaxes toward its target and diffuses; infrastructure is built where calm and
-    damaged by violence (ODD 7.13), each a sweep over the cells. Checkpoints cut the market
-    access of the cells they control (ODD 7.22); roads carry the economy, and violence and
-    programmes change their quality (ODD 7.24)."""
+    damaged by violence (ODD 7.13). Checkpoints cut the market access of the cells they
+    control (ODD 7.22); roads carry the economy, and violence and programmes change their
+    quality (ODD 7.24). Each step is a sweep over the cells; steps that read only their own
+    cell share one sweep, and each spread follows its fade or step a row behind
+    (:func:`_fade_and_spread`, :func:`_economy_step_and_spread`)."""
     f = lay.f
     violence = f[L_VIOLENCE]
     civ = f[L_VIOLENCE_CIV]
     battle = f[L_VIOLENCE_BATTLE]
     infra = f[L_INFRASTRUCTURE]
+    market = f[L_MARKET]
     economy = grid.economy
     tmp = lay.work[W_TARGET]
     w, h = violence.shape
     torus = prm.world_torus
-    for layer in (civ, battle):
-        for x in range(w):
-            for y in range(h):
-                layer[x, y] = violence_kept(layer[x, y], prm)
-        diffuse(layer, prm.violence_spread, torus, tmp)
-    for x in range(w):
-        for y in range(h):
-            violence[x, y] = civ[x, y] + battle[x, y]
-    # market access: calm markets within reach, over all markets within reach
+    _fade_and_spread(civ, prm, torus, tmp)
+    _fade_and_spread(battle, prm, torus, tmp)
+    # V, and the calm markets (market access: calm markets within reach, over all markets
+    # within reach)
     calm = f[L_ACCESS]
     for x in range(w):
         for y in range(h):
-            calm[x, y] = f[L_MARKET, x, y] * market_calm(violence[x, y], prm) \
-                if f[L_MARKET, x, y] > 0.0 else 0.0
+            v = civ[x, y] + battle[x, y]
+            violence[x, y] = v
+            calm[x, y] = market[x, y] * market_calm(v, prm) if market[x, y] > 0.0 else 0.0
     box_sum_work(calm, prm.economy_access_radius, torus, calm, lay.work[W_TMP], lay.col)
+    checkpoints = checkpoints_on(prm)  # --- zones: trade passes checkpoints (ODD 7.22)
+    control = grid.control
     for x in range(w):
         for y in range(h):
-            calm[x, y] = access(calm[x, y], f[L_MARKET_NEAR, x, y])
-    # --- zones: trade passes checkpoints no easier than people (ODD 7.22) ---
-    if checkpoints_on(prm):
-        control = grid.control
-        for x in range(w):
-            for y in range(h):
-                if control[x, y] > 0.0:
-                    calm[x, y] *= trade_passage(control[x, y], prm)
+            c = access(calm[x, y], f[L_MARKET_NEAR, x, y])
+            if checkpoints and control[x, y] > 0.0:
+                c *= trade_passage(control[x, y], prm)
+            calm[x, y] = c
     # markets feel insecurity around them, not only on their own cell
     near = lay.work[W_NEAR]
     box_sum_work(violence, prm.economy_violence_radius, torus, near, lay.work[W_TMP], lay.col)
-    for x in range(w):
-        for y in range(h):
-            target = economy_target(infra[x, y], calm[x, y], f[L_MARKET, x, y], near[x, y],
-                                    prm)
-            economy[x, y] = economy_step(economy[x, y], target, prm)
-    diffuse(economy, prm.economy_diffusion, torus, tmp)
+    _economy_step_and_spread(economy, infra, calm, market, near, prm, torus, tmp)
     roads = lay.roads
     if prm.mechanisms_roads and roads.size:  # --- zones: trade along roads (ODD 7.24)
         diffuse_along_roads(economy.reshape(economy.size), f[L_ROAD].reshape(economy.size),
                             roads, lay.road_nbr, lay.road_tmp, prm)
+    programme = f[L_PROGRAMME]
     for x in range(w):
         for y in range(h):
             economy[x, y] = clip01(economy[x, y])
-    for x in range(w):
-        for y in range(h):
-            infra[x, y] = infrastructure_step(infra[x, y], violence[x, y], f[L_PROGRAMME, x, y],
+            infra[x, y] = infrastructure_step(infra[x, y], violence[x, y], programme[x, y],
                                               prm)
     if prm.mechanisms_roads:  # --- zones: violence damages roads, programmes rebuild them
         road = f[L_ROAD]
         for i in range(roads.size):
             x = roads[i] // h
             y = roads[i] - x * h
-            road[x, y] = road_quality_step(road[x, y], violence[x, y], f[L_PROGRAMME, x, y],
-                                           prm)
+            road[x, y] = road_quality_step(road[x, y], violence[x, y], programme[x, y], prm)
 
 
 @njit(cache=True)
