@@ -459,83 +459,114 @@ def diffuse(field, rate, torus, tmp):
             field[x, y] += rate * (tmp[x, y] - field[x, y])
 
 
-#: the agents the occupancy planes count, by group (``presence``'s lists): units, officers,
-#: combatants, and the residents who count (leaders; the displaced, with protection sites)
+#: the groups of a tick's roster (:func:`roster`): units, officers, combatants, and the
+#: residents presence counts (leaders; the displaced, with protection sites)
 G_UNITS, G_POLICE, G_COMBATANTS, G_RESIDENTS = 0, 1, 2, 3
 N_GROUPS = 4
 
 
 @njit(cache=True, _nrt=False)
-def _occupancy(ai, af, high, lay, prm, slots, counts):
-    """Occupancy planes (1, or a weight, on an agent's cell) in one pass over the agents:
-    units (count, deterrence and interdiction weights by role, ODD 7.9a), police (count,
-    professionalism, arrest weight), engagement, DDR and mentoring units, community officers
-    and officers who meet leaders, combatants (all, and per faction), leaders (and their
-    trust); checkpoints, and (with protection sites) displaced residents. Returns the number
-    of units and of officers on the map.
+def roster(ai, high, prm, slots, counts):
+    """Who is who, in one pass over the slots: the living units, officers and combatants
+    (on the map or not) and the residents presence counts (leaders; with protection sites,
+    the displaced), each group in slot order (``slots[g, :counts[g]]``, ``G_*``). The phases
+    over one kind visit its list instead of every slot, and check each agent as a pass over
+    the slots would (alive, its kind, on the map): a list made when the tick starts holds
+    every agent of the kind as long as none is created or converted to it before its use
+    (recruits join in step 8, after the last phase that reads the lists of combatants)."""
+    counts.fill(0)
+    displaced = prm.mechanisms_protection_sites and prm.sites_count > 0  # --- zones
+    for a in range(high):
+        if not ai[a, I_ALIVE]:
+            continue
+        kind = ai[a, I_KIND]
+        if kind == PEACEKEEPER:
+            g = G_UNITS
+        elif kind == POLICE:
+            g = G_POLICE
+        elif kind == COMBATANT:
+            g = G_COMBATANTS
+        elif ai[a, I_LEADER] or (displaced and ai[a, I_DISPLACED]):
+            g = G_RESIDENTS
+        else:
+            continue
+        slots[g, counts[g]] = a
+        counts[g] += 1
+
+
+@njit(cache=True, _nrt=False)
+def _occupancy(ai, af, lay, prm, slots, counts, on, n_on):
+    """Occupancy planes (1, or a weight, on an agent's cell), over the agents of the roster
+    (:func:`roster`) who are on the map: units (count, deterrence and interdiction weights
+    by role, ODD 7.9a), police (count, professionalism, arrest weight), engagement, DDR and
+    mentoring units, community officers and officers who meet leaders, combatants (all, and
+    per faction), leaders (and their trust); checkpoints, and (with protection sites)
+    displaced residents. Returns the number of units and of officers on the map.
 
     The planes are all zero when it starts (:func:`_clear_occupancy` leaves them so, but
     for the checkpoints and the officers who meet leaders, cleared here), and one agent
     stands on a cell: each value is written once. Who was written is listed by group
-    (``slots[g, :counts[g]]``, slot order, ``G_*``) for the box sums and the clearing."""
+    (``on[g, :n_on[g]]``, slot order) for the box sums and the clearing."""
     work = lay.work
     units = 0
     officers = 0
-    counts.fill(0)
+    n_on.fill(0)
     work[W_CHECKPOINT].fill(0.0)  # read after presence (checkpoint_phase): cleared here
     dialogue = forum_on(prm)  # communities: officers who meet leaders (ODD 7.26)
     if dialogue:
         work[W_DIALOGUE].fill(0.0)  # summed in place by presence: cleared here
     displaced = prm.mechanisms_protection_sites and prm.sites_count > 0  # --- zones
-    for a in range(high):
-        if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
-            continue
-        x = ai[a, I_X]
-        y = ai[a, I_Y]
-        kind = ai[a, I_KIND]
-        if kind == PEACEKEEPER:
-            role = ai[a, I_ROLE]
-            units += 1
-            work[W_PK, x, y] += 1.0
-            work[W_DETER, x, y] += deterrence(role, prm)
-            work[W_INTERDICT, x, y] += interdiction(role, prm)
-            if role == ENGAGEMENT:
-                work[W_ENGAGE, x, y] += 1.0
-            elif role == DDR_UNIT:
-                work[W_DDR, x, y] += 1.0
-            elif role == MENTORING:
-                work[W_MENTOR, x, y] += 1.0
-            elif role == CHECKPOINT:  # --- zones: checkpoints (ODD 7.22)
-                work[W_CHECKPOINT, x, y] += 1.0
-            g = G_UNITS
-        elif kind == POLICE:
-            prof = af[a, F_PROFESSIONALISM]
-            officers += 1
-            work[W_POLICE, x, y] += 1.0
-            work[W_POLICE_PROF, x, y] += prof
-            work[W_POLICE_ARREST, x, y] += arrest_weight(prof, prm)
-            if ai[a, I_COMMUNITY]:
-                work[W_COMMUNITY, x, y] += 1.0
-            if dialogue and ai[a, I_DIALOGUE]:
-                work[W_DIALOGUE, x, y] += 1.0
-            g = G_POLICE
-        elif kind == COMBATANT:
-            work[W_FACTION + ai[a, I_FACTION], x, y] += 1.0
-            work[W_COMBATANTS, x, y] += 1.0
-            g = G_COMBATANTS
-        else:
-            g = -1
-            if ai[a, I_LEADER]:
-                work[W_LEADERS, x, y] += 1.0
-                work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
-                g = G_RESIDENTS
-            if displaced and ai[a, I_DISPLACED]:  # --- zones: the displaced (ODD 7.23)
-                work[W_DISPLACED, x, y] += 1.0
-                g = G_RESIDENTS
-            if g < 0:
+    for g in range(N_GROUPS):
+        for i in range(counts[g]):
+            a = slots[g, i]
+            if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
                 continue
-        slots[g, counts[g]] = a
-        counts[g] += 1
+            x = ai[a, I_X]
+            y = ai[a, I_Y]
+            kind = ai[a, I_KIND]
+            if kind == PEACEKEEPER:
+                role = ai[a, I_ROLE]
+                units += 1
+                work[W_PK, x, y] += 1.0
+                work[W_DETER, x, y] += deterrence(role, prm)
+                work[W_INTERDICT, x, y] += interdiction(role, prm)
+                if role == ENGAGEMENT:
+                    work[W_ENGAGE, x, y] += 1.0
+                elif role == DDR_UNIT:
+                    work[W_DDR, x, y] += 1.0
+                elif role == MENTORING:
+                    work[W_MENTOR, x, y] += 1.0
+                elif role == CHECKPOINT:  # --- zones: checkpoints (ODD 7.22)
+                    work[W_CHECKPOINT, x, y] += 1.0
+                k = G_UNITS
+            elif kind == POLICE:
+                prof = af[a, F_PROFESSIONALISM]
+                officers += 1
+                work[W_POLICE, x, y] += 1.0
+                work[W_POLICE_PROF, x, y] += prof
+                work[W_POLICE_ARREST, x, y] += arrest_weight(prof, prm)
+                if ai[a, I_COMMUNITY]:
+                    work[W_COMMUNITY, x, y] += 1.0
+                if dialogue and ai[a, I_DIALOGUE]:
+                    work[W_DIALOGUE, x, y] += 1.0
+                k = G_POLICE
+            elif kind == COMBATANT:
+                work[W_FACTION + ai[a, I_FACTION], x, y] += 1.0
+                work[W_COMBATANTS, x, y] += 1.0
+                k = G_COMBATANTS
+            else:
+                k = -1
+                if ai[a, I_LEADER]:
+                    work[W_LEADERS, x, y] += 1.0
+                    work[W_LEADER_TRUST, x, y] += af[a, F_TRUST_PK]
+                    k = G_RESIDENTS
+                if displaced and ai[a, I_DISPLACED]:  # --- zones: the displaced (ODD 7.23)
+                    work[W_DISPLACED, x, y] += 1.0
+                    k = G_RESIDENTS
+                if k < 0:
+                    continue
+            on[k, n_on[k]] = a
+            n_on[k] += 1
     return units, officers
 
 
@@ -584,6 +615,17 @@ def box(lay, plane, r, torus, out, starts, ys, g):
 
 @njit(cache=True)
 def presence(ag, meta, lay, prm):
+    """ODD 7.7: :func:`presence_of`, who is within reach of every cell, with the roster made
+    here (:func:`roster`; the tick makes its own when it starts)."""
+    high = meta[META_HIGH]
+    slots = np.empty((N_GROUPS, max(high, 1)), np.int64)
+    counts = np.zeros(N_GROUPS, np.int64)
+    roster(ag.i, high, prm, slots, counts)
+    presence_of(ag, meta, lay, prm, slots, counts)
+
+
+@njit(cache=True)
+def presence_of(ag, meta, lay, prm, slots, counts):
     """ODD 7.7: who is within reach of every cell, from where agents stand now (the presence
     layers of ``Layers.f``, and ``comb_own``: combatants of each faction within reach).
 
@@ -598,22 +640,24 @@ def presence(ag, meta, lay, prm):
     ``sites.radius`` (ODD 7.23). Counts the units and officers on the map (``meta``). The
     checkpoints' control is :func:`sim.engine.layer_tick.checkpoint_phase`.
 
-    The occupancy planes are written at the cells of the agents (:func:`_occupancy`),
-    summed by those cells (:func:`box_sum_at`) and zeroed again there
-    (:func:`_clear_occupancy`)."""
+    The agents are those of the tick's roster (:func:`roster`, ``slots``, ``counts``); the
+    occupancy planes are written at their cells (:func:`_occupancy`), summed by those cells
+    (:func:`box_sum_at`) and zeroed again there (:func:`_clear_occupancy`)."""
     ai = ag.i
-    high = meta[META_HIGH]
     torus = prm.world_torus
     f = lay.f
     work = lay.work
     w = f.shape[1]
-    slots = np.empty((N_GROUPS, high), np.int64)
-    counts = np.zeros(N_GROUPS, np.int64)
-    units, officers = _occupancy(ai, ag.f, high, lay, prm, slots, counts)
-    starts = np.empty((N_GROUPS, w + 1), np.int64)
-    ys = np.empty((N_GROUPS, max(high, 1)), np.int64)
+    most = 1
     for g in range(N_GROUPS):
-        _by_row(ai, slots[g], counts[g], starts[g], ys[g])
+        most = max(most, counts[g])
+    on = np.empty((N_GROUPS, most), np.int64)
+    n_on = np.zeros(N_GROUPS, np.int64)
+    units, officers = _occupancy(ai, ag.f, lay, prm, slots, counts, on, n_on)
+    starts = np.empty((N_GROUPS, w + 1), np.int64)
+    ys = np.empty((N_GROUPS, most), np.int64)
+    for g in range(N_GROUPS):
+        _by_row(ai, on[g], n_on[g], starts[g], ys[g])
     # --- accept: who is on the map, and local partners' reach (ODD 7.21) ---
     meta[META_UNITS] = units
     meta[META_OFFICERS] = officers
@@ -646,8 +690,8 @@ def presence(ag, meta, lay, prm):
     box(lay, W_LEADER_TRUST, lr, torus, f[L_LEADER_TRUST], starts, ys, G_RESIDENTS)
     # leaders reached by an engagement unit (needs the engagement field just computed)
     engaged = work[W_ENGAGED]
-    leaders = slots[G_RESIDENTS]
-    for i in range(counts[G_RESIDENTS]):
+    leaders = on[G_RESIDENTS]
+    for i in range(n_on[G_RESIDENTS]):
         a = leaders[i]
         x = ai[a, I_X]
         y = ai[a, I_Y]
@@ -659,7 +703,7 @@ def presence(ag, meta, lay, prm):
         near = work[W_DIALOGUE]  # officers who meet leaders within police.dialogue_radius
         box(lay, W_DIALOGUE, prm.police_dialogue_radius, torus, near, starts, ys, G_POLICE)
         forum = work[W_FORUM]
-        for i in range(counts[G_RESIDENTS]):
+        for i in range(n_on[G_RESIDENTS]):
             a = leaders[i]
             x = ai[a, I_X]
             y = ai[a, I_Y]
@@ -672,4 +716,4 @@ def presence(ag, meta, lay, prm):
     if prm.mechanisms_protection_sites and prm.sites_count > 0:
         box(lay, W_DISPLACED, prm.sites_radius, torus, f[L_DISPLACED_NEAR], starts, ys,
             G_RESIDENTS)
-    _clear_occupancy(ai, lay, prm, slots, counts)
+    _clear_occupancy(ai, lay, prm, on, n_on)

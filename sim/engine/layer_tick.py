@@ -11,12 +11,23 @@ cell does is a rule of :mod:`sim.rules` (the docstrings name the ODD sections).
 
 from __future__ import annotations
 
-from numba import njit
+import numpy as np
+from numba import njit, uint64
 
-from sim.engine.fields import box_sum_work, diffuse, presence
-from sim.engine.grid import inside, shuffled_slots, target
+from sim.engine.fields import (
+    G_COMBATANTS,
+    G_POLICE,
+    G_UNITS,
+    N_GROUPS,
+    box_sum_work,
+    diffuse,
+    presence_of,
+    roster,
+)
+from sim.engine.grid import inside, target
 from sim.engine.layout import (
     COMBATANT,
+    DETAINED,
     EV_ATTACKS,
     EV_DISARMED,
     EV_PREDATIONS,
@@ -122,9 +133,9 @@ from sim.engine.layout import (
     W_TMP,
 )
 from sim.engine.memory import AHEAD, prefetch
-from sim.engine.rng import randint, uniform
+from sim.engine.rng import _MASK53, randint, shuffle, uniform
 from sim.engine.tick import tick
-from sim.rules.armed_groups import combatant_turn, detention_phase
+from sim.rules.armed_groups import combatant_turn, release
 from sim.rules.checkpoints import checkpoints_on, has_checkpoints, trade_passage
 from sim.rules.displacement import displacement_step, site_status, sites_on
 from sim.rules.environment import (
@@ -166,6 +177,29 @@ from sim.rules.trust import flees, perceive, relax, respond, settle_base
 from sim.rules.weapons import arm, hand_in, seize_caches
 
 
+@njit(inline="always", cache=True)
+def _rotl(x, k):
+    return (x << uint64(k)) | (x >> uint64(64 - k))
+
+
+@njit(inline="always", cache=True)
+def draw(s0, s1, s2, s3):
+    """:func:`sim.engine.rng.uniform` on the generator's four words held in local variables
+    (``s0, s1, s2, s3 = rng``; written back before anything else draws): the same
+    xoshiro256** step, but a loop that draws once per agent keeps the words in registers
+    instead of storing and reloading the array around every write to the tables. Returns
+    the draw and the new words."""
+    result = _rotl(s1 * uint64(5), 7) * uint64(9)
+    t = s1 << uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return float(result >> uint64(11)) * _MASK53, s0, s1, s2, s3
+
+
 @njit(cache=True)
 def information_phase(ag, prm, lay):
     """ODD 3 step 3: tips age and fade (ODD 7.16, :func:`sim.rules.information.age_tips`);
@@ -181,11 +215,35 @@ def information_phase(ag, prm, lay):
     return warned_settlements(lay.markets, f[L_WARNING], lay.warned, prm)
 
 
-@njit(cache=True, _nrt=False)
+@njit(inline="always", cache=True)
+def in_random_order(slots, n, ai, kind, perm, rng):
+    """The agents of ``kind`` on the grid among ``slots[:n]`` (slot order), in a fresh
+    random order (into ``perm``); returns how many. Over every slot, as
+    :func:`sim.engine.grid.shuffled_slots` does, or over the tick's roster (the same agents,
+    in the same order, so the same shuffle)."""
+    m = 0
+    for i in range(n):
+        a = slots[i]
+        if ai[a, I_ALIVE] and ai[a, I_KIND] == kind and ai[a, I_X] >= 0:
+            perm[m] = a
+            m += 1
+    shuffle(perm, m, rng)
+    return m
+
+
+@njit(cache=True)
 def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
+    """ODD 3 step 4, :func:`move_units` over every slot (the tick passes its roster)."""
+    high = meta[META_HIGH]
+    move_units(ag, grid, geo, prm, lay, rng, perm, np.arange(high), high, n_warned)
+
+
+@njit(cache=True, _nrt=False)
+def move_units(ag, grid, geo, prm, lay, rng, perm, slots, n, n_warned):
     """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips,
     as much of it as a partial force attends to, ODD 7.25; first maximum, as ``np.argmax``),
-    and every unit, in random order, moves as its role says (ODD 7.8)."""
+    and every unit (among ``slots[:n]``, the tick's roster of units), in random order, moves
+    as its role says (ODD 7.8)."""
     f = lay.f
     w, h = grid.occ.shape
     hot = 0
@@ -202,8 +260,8 @@ def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
                 best = v
                 hot = x * h + y
     hot_cell = hot if calls_rapid_response(best, prm) else -1
-    n = shuffled_slots(ag.i, meta[META_HIGH], PEACEKEEPER, perm, rng)
-    for i in range(n):
+    m = in_random_order(slots, n, ag.i, PEACEKEEPER, perm, rng)
+    for i in range(m):
         move_unit(ag, grid, geo, prm, lay, rng, perm[i], hot_cell, n_warned)
 
 
@@ -211,24 +269,46 @@ def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
 def stores_seen(prm, lay):
     """ODD 3 step 7, before the combatants' turns: the weapon stores within combatants'
     vision (box sums; raids, ODD 7.20). Its own kernel: a box sum allocates, and
-    :func:`combatants_phase` runs without reference counting."""
+    :func:`combatant_turns` runs without reference counting."""
     if prm.mechanisms_weapons and lay.scalars[S_STORED] >= 1.0:  # --- accept: ODD 7.20
         box_sum_work(lay.f[L_STORE], prm.armed_groups_vision, prm.world_torus,
                      lay.f[L_STORE_NEAR], lay.work[W_TMP], lay.col)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True)
 def combatants_phase(ag, grid, geo, prm, lay, rng, perm, free_stack, meta, events):
-    """ODD 3 step 7: every combatant on the grid, in random order, takes its turn (ODD 7.9);
-    one removed or detained earlier in the phase is skipped (the weapon stores within their
-    vision are summed just before, :func:`stores_seen`)."""
+    """ODD 3 step 7, :func:`combatant_turns` over every slot (the tick passes its roster)."""
+    high = meta[META_HIGH]
+    combatant_turns(ag, grid, geo, prm, lay, rng, perm, np.arange(high), high, free_stack,
+                    meta, events)
+
+
+@njit(cache=True, _nrt=False)
+def combatant_turns(ag, grid, geo, prm, lay, rng, perm, slots, n, free_stack, meta, events):
+    """ODD 3 step 7: every combatant on the grid (among ``slots[:n]``, the tick's roster of
+    combatants), in random order, takes its turn (ODD 7.9); one removed or detained earlier
+    in the phase is skipped (the weapon stores within their vision are summed just before,
+    :func:`stores_seen`)."""
     ai = ag.i
-    n = shuffled_slots(ai, meta[META_HIGH], COMBATANT, perm, rng)
-    for i in range(n):
+    m = in_random_order(slots, n, ai, COMBATANT, perm, rng)
+    for i in range(m):
         c = perm[i]
         if not ai[c, I_ALIVE] or ai[c, I_KIND] != COMBATANT or ai[c, I_X] < 0:
             continue
         combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events)
+
+
+@njit(cache=True, _nrt=False)
+def release_detainees(ag, grid, geo, prm, lay, rng, slots, n, meta, events):
+    """ODD 3 step 8, :func:`sim.rules.armed_groups.detention_phase` over the tick's roster of
+    combatants (``slots[:n]``, slot order): every detainee is released with probability
+    ``detention.release_rate`` (:func:`sim.rules.armed_groups.release`)."""
+    ai = ag.i
+    for i in range(n):
+        c = slots[i]
+        if ai[c, I_ALIVE] and ai[c, I_KIND] == COMBATANT and ai[c, I_STATE] == DETAINED \
+                and uniform(rng) < prm.detention_release_rate:
+            release(ag, grid, geo, prm, lay, rng, c, meta, events)
 
 
 @njit(cache=True)
@@ -248,6 +328,7 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
     econ_flat = economy.reshape(n_cells)
     lf_flat = lf.reshape(lf.size)
     sites = sites_on(prm)  # --- zones: aid reaches the displaced at sites (ODD 7.23)
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         b = a + AHEAD  # fetch the cells of agents a few slots ahead while this one acts
         if b < high and ai[b, I_X] >= 0:
@@ -269,19 +350,25 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
             acceptance_met(lay, ai[a, I_FACTION], x, y) if ex else 0.0, prm,
             grid.aid[x, y] if sites and ai[a, I_DISPLACED] else 0.0,  # --- zones (ODD 7.23)
         )
-        if p >= 0.0 and uniform(rng) < p:
+        if not p >= 0.0:
+            continue
+        u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
+        if u < p:
+            rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3  # what follows draws too
             if ev == EV_DISARMED:
                 hand_in(ag, grid, prm, lay, rng, a, events)
                 disarm(ag, grid, geo, prm, a, meta)
+                events[ev] += 1
             else:
                 faction = join_faction(ai[a, I_FACTION], ev == EV_RELAPSES, ai[a, I_GROUP], rng,
                                        prm)
-                if not arm(lay, prm, x, y, faction, events):
-                    continue  # no weapon at hand: he does not join (ODD 7.20)
-                join(ag, grid, geo, prm, rng, a, faction, meta)
-                if ev == EV_RELAPSES:
-                    events[EV_RELAPSES_F0 + faction] += 1
-            events[ev] += 1
+                if arm(lay, prm, x, y, faction, events):  # no weapon at hand: no join (7.20)
+                    join(ag, grid, geo, prm, rng, a, faction, meta)
+                    if ev == EV_RELAPSES:
+                        events[EV_RELAPSES_F0 + faction] += 1
+                    events[ev] += 1
+            s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
 
 
 @njit(cache=True)
@@ -496,6 +583,7 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
     if sites_on(prm):  # --- zones: what each protection site holds and the aid it gets
         site_status(ag, grid, geo, prm, lay, meta)
     tips_next = meta[META_TIP_NEXT]
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         b = a + AHEAD  # the cell of an agent a few slots on, fetched meanwhile (the layers
         if b < high and ai[b, I_X] >= 0:  # every resident reads: sight, then flight)
@@ -512,15 +600,22 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
             continue
         p = tip_chance(lf[L_COMB_SEEN, x, y] > 0, af[a, F_TRUST_PK], af[a, F_TRUST_POLICE],
                        af[a, F_FEAR], mission_legitimacy, prm)
-        if p >= 0.0 and uniform(rng) < p:
-            tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta,
-                               seen)
+        if p >= 0.0:
+            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
+            if u < p:
+                rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+                tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events,
+                                   meta, seen)
+                s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
         v = lf[L_VIOLENCE_CIV, x, y] + lf[L_VIOLENCE_BATTLE, x, y]
         # --- zones: flight, toward protection sites when there are any, and return (7.23);
         # only those who flee or are displaced have anything to do (a call, not inlined:
         # the loop over every resident stays small)
         if flees(v, prm) or ai[a, I_DISPLACED]:
+            rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
             displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events)
+            s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
     meta[META_TIP_NEXT] = tips_next
     seen.fill(0.0)
 
@@ -627,20 +722,26 @@ def population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
     b_rate = prm.population_birth_rate
     d_rate = prm.population_death_rate
     e_rate = prm.population_emigration_rate
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0 or ai[a, I_UID] >= first_new_uid:
             continue
         kind = ai[a, I_KIND]
         if kind == RESIDENT:
-            u = uniform(rng)
+            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
             if u < b_rate:
+                rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3  # a birth draws too
                 born(ag, grid, geo, prm, rng, a, free_stack, meta, events)
+                s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
             elif u < b_rate + d_rate:
                 dies(ag, grid, geo, prm, a, free_stack, meta, events)
             elif ai[a, I_DISPLACED] and u < b_rate + d_rate + e_rate:
                 emigrates(ag, grid, geo, prm, a, free_stack, meta, events)
-        elif kind == COMBATANT and uniform(rng) < d_rate:
-            dies(ag, grid, geo, prm, a, free_stack, meta, events)
+        elif kind == COMBATANT:
+            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
+            if u < d_rate:
+                dies(ag, grid, geo, prm, a, free_stack, meta, events)
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
     abroad = meta[META_ABROAD]
     if abroad > 0:
         v = lay.f[L_VIOLENCE]
@@ -663,6 +764,7 @@ def livelihoods_phase(ag, grid, prm, rng, meta, lay):
     economy = grid.economy
     high = meta[META_HIGH]
     econ_flat = economy.reshape(economy.size)
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         b = a + AHEAD  # fetch the cell of an agent a few slots ahead while this one acts
         if b < high and ai[b, I_X] >= 0:
@@ -676,16 +778,28 @@ def livelihoods_phase(ag, grid, prm, rng, meta, lay):
         p = job_change_chance(employed, ex, economy[x, y], prm)
         if ex and not employed and p > 0.0:  # --- accept: employers who accept him (7.19)
             p *= hiring_factor(acceptance_met(lay, ai[a, I_FACTION], x, y), prm)
-        if p >= 0.0 and uniform(rng) < p:
-            ai[a, I_EMPLOYED] = 0 if employed else 1
+        if p >= 0.0:
+            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
+            if u < p:
+                ai[a, I_EMPLOYED] = 0 if employed else 1
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+
+
+@njit(cache=True)
+def police_phase(ag, prm, mentor, meta):
+    """ODD 3 step 11, :func:`officers_train` over every slot (the tick passes its roster)."""
+    high = meta[META_HIGH]
+    officers_train(ag, prm, mentor, np.arange(high), high)
 
 
 @njit(cache=True, _nrt=False)
-def police_phase(ag, prm, mentor, meta):
-    """ODD 3 step 11: every officer on the grid once (ODD 7.12, professionalism)."""
+def officers_train(ag, prm, mentor, slots, n):
+    """ODD 3 step 11: every officer on the grid (among ``slots[:n]``, the tick's roster of
+    officers) once (ODD 7.12, professionalism)."""
     ai = ag.i
     af = ag.f
-    for a in range(meta[META_HIGH]):
+    for i in range(n):
+        a = slots[i]
         if not ai[a, I_ALIVE] or ai[a, I_KIND] != POLICE or ai[a, I_X] < 0:
             continue
         mentored = mentor[ai[a, I_X], ai[a, I_Y]] > 0
@@ -720,148 +834,75 @@ def weapons_phase(prm, lay, rng, events):
         seize_caches(lay, prm, rng, events)
 
 
-@njit(cache=True, _nrt=False)
-def _fade_and_spread(layer, prm, torus, tmp):
-    """ODD 7.13: violence fades on every cell (:func:`sim.rules.environment.violence_kept`),
-    then spreads (:func:`sim.engine.fields.diffuse` with ``violence.spread``). On a bounded
-    grid in one sweep a row behind: row x+1 fades, then row x's neighbour mean (of faded
-    values only), then row x-1 takes its share (its last reader, row x, is done): every
-    cell gets the same operations as in the three passes."""
-    w, h = layer.shape
-    rate = prm.violence_spread
-    if torus or not rate > 0.0 or w < 2:
-        for x in range(w):
-            for y in range(h):
-                layer[x, y] = violence_kept(layer[x, y], prm)
-        diffuse(layer, rate, torus, tmp)
-        return
-    for y in range(h):
-        layer[0, y] = violence_kept(layer[0, y], prm)
-    for x in range(w):
-        if x + 1 < w:
-            for y in range(h):
-                layer[x + 1, y] = violence_kept(layer[x + 1, y], prm)
-        xm = max(x - 1, 0)
-        xp = min(x + 1, w - 1)
-        for y in range(h):
-            ym = max(y - 1, 0)
-            yp = min(y + 1, h - 1)
-            tmp[x, y] = (
-                0.0
-                + layer[xm, y] * 0.25
-                + layer[x, ym] * 0.25
-                + layer[x, yp] * 0.25
-                + layer[xp, y] * 0.25
-            )
-        if x >= 1:
-            for y in range(h):
-                layer[x - 1, y] += rate * (tmp[x - 1, y] - layer[x - 1, y])
-    for y in range(h):
-        layer[w - 1, y] += rate * (tmp[w - 1, y] - layer[w - 1, y])
-
-
-@njit(cache=True, _nrt=False)
-def _economy_step_and_spread(economy, infra, calm, market, near, prm, torus, tmp):
-    """ODD 7.13: the economy relaxes toward its target on every cell
-    (:func:`sim.rules.environment.economy_target`, :func:`~sim.rules.environment.economy_step`),
-    then diffuses (:func:`sim.engine.fields.diffuse` with ``economy.diffusion``); on a
-    bounded grid in one sweep a row behind, as :func:`_fade_and_spread`."""
-    w, h = economy.shape
-    rate = prm.economy_diffusion
-    if torus or not rate > 0.0 or w < 2:
-        for x in range(w):
-            for y in range(h):
-                target = economy_target(infra[x, y], calm[x, y], market[x, y], near[x, y],
-                                        prm)
-                economy[x, y] = economy_step(economy[x, y], target, prm)
-        diffuse(economy, rate, torus, tmp)
-        return
-    for x in range(-1, w):
-        if x + 1 < w:
-            for y in range(h):
-                target = economy_target(infra[x + 1, y], calm[x + 1, y], market[x + 1, y],
-                                        near[x + 1, y], prm)
-                economy[x + 1, y] = economy_step(economy[x + 1, y], target, prm)
-        if x < 0:
-            continue
-        xm = max(x - 1, 0)
-        xp = min(x + 1, w - 1)
-        for y in range(h):
-            ym = max(y - 1, 0)
-            yp = min(y + 1, h - 1)
-            tmp[x, y] = (
-                0.0
-                + economy[xm, y] * 0.25
-                + economy[x, ym] * 0.25
-                + economy[x, yp] * 0.25
-                + economy[xp, y] * 0.25
-            )
-        if x >= 1:
-            for y in range(h):
-                economy[x - 1, y] += rate * (tmp[x - 1, y] - economy[x - 1, y])
-    for y in range(h):
-        economy[w - 1, y] += rate * (tmp[w - 1, y] - economy[w - 1, y])
-
-
 @njit(cache=True)
 def environment_phase(grid, prm, lay):
     """ODD 3 step 12: violence against civilians and battle violence each fade and spread
     (V is their sum); market access is the share of nearby markets that are calm; the
     economy relaxes toward its target and diffuses; infrastructure is built where calm and
-    damaged by violence (ODD 7.13). Checkpoints cut the market access of the cells they
-    control (ODD 7.22); roads carry the economy, and violence and programmes change their
-    quality (ODD 7.24). Each step is a sweep over the cells; steps that read only their own
-    cell share one sweep, and each spread follows its fade or step a row behind
-    (:func:`_fade_and_spread`, :func:`_economy_step_and_spread`)."""
+    damaged by violence (ODD 7.13), each a sweep over the cells. Checkpoints cut the market
+    access of the cells they control (ODD 7.22); roads carry the economy, and violence and
+    programmes change their quality (ODD 7.24)."""
     f = lay.f
     violence = f[L_VIOLENCE]
     civ = f[L_VIOLENCE_CIV]
     battle = f[L_VIOLENCE_BATTLE]
     infra = f[L_INFRASTRUCTURE]
-    market = f[L_MARKET]
     economy = grid.economy
     tmp = lay.work[W_TARGET]
     w, h = violence.shape
     torus = prm.world_torus
-    _fade_and_spread(civ, prm, torus, tmp)
-    _fade_and_spread(battle, prm, torus, tmp)
-    # V, and the calm markets (market access: calm markets within reach, over all markets
-    # within reach)
+    for layer in (civ, battle):
+        for x in range(w):
+            for y in range(h):
+                layer[x, y] = violence_kept(layer[x, y], prm)
+        diffuse(layer, prm.violence_spread, torus, tmp)
+    for x in range(w):
+        for y in range(h):
+            violence[x, y] = civ[x, y] + battle[x, y]
+    # market access: calm markets within reach, over all markets within reach
     calm = f[L_ACCESS]
     for x in range(w):
         for y in range(h):
-            v = civ[x, y] + battle[x, y]
-            violence[x, y] = v
-            calm[x, y] = market[x, y] * market_calm(v, prm) if market[x, y] > 0.0 else 0.0
+            calm[x, y] = f[L_MARKET, x, y] * market_calm(violence[x, y], prm) \
+                if f[L_MARKET, x, y] > 0.0 else 0.0
     box_sum_work(calm, prm.economy_access_radius, torus, calm, lay.work[W_TMP], lay.col)
-    checkpoints = checkpoints_on(prm)  # --- zones: trade passes checkpoints (ODD 7.22)
-    control = grid.control
     for x in range(w):
         for y in range(h):
-            c = access(calm[x, y], f[L_MARKET_NEAR, x, y])
-            if checkpoints and control[x, y] > 0.0:
-                c *= trade_passage(control[x, y], prm)
-            calm[x, y] = c
+            calm[x, y] = access(calm[x, y], f[L_MARKET_NEAR, x, y])
+    # --- zones: trade passes checkpoints no easier than people (ODD 7.22) ---
+    if checkpoints_on(prm):
+        control = grid.control
+        for x in range(w):
+            for y in range(h):
+                if control[x, y] > 0.0:
+                    calm[x, y] *= trade_passage(control[x, y], prm)
     # markets feel insecurity around them, not only on their own cell
     near = lay.work[W_NEAR]
     box_sum_work(violence, prm.economy_violence_radius, torus, near, lay.work[W_TMP], lay.col)
-    _economy_step_and_spread(economy, infra, calm, market, near, prm, torus, tmp)
+    for x in range(w):
+        for y in range(h):
+            target = economy_target(infra[x, y], calm[x, y], f[L_MARKET, x, y], near[x, y],
+                                    prm)
+            economy[x, y] = economy_step(economy[x, y], target, prm)
+    diffuse(economy, prm.economy_diffusion, torus, tmp)
     roads = lay.roads
     if prm.mechanisms_roads and roads.size:  # --- zones: trade along roads (ODD 7.24)
         diffuse_along_roads(economy.reshape(economy.size), f[L_ROAD].reshape(economy.size),
                             roads, lay.road_nbr, lay.road_tmp, prm)
-    programme = f[L_PROGRAMME]
     for x in range(w):
         for y in range(h):
             economy[x, y] = clip01(economy[x, y])
-            infra[x, y] = infrastructure_step(infra[x, y], violence[x, y], programme[x, y],
+    for x in range(w):
+        for y in range(h):
+            infra[x, y] = infrastructure_step(infra[x, y], violence[x, y], f[L_PROGRAMME, x, y],
                                               prm)
     if prm.mechanisms_roads:  # --- zones: violence damages roads, programmes rebuild them
         road = f[L_ROAD]
         for i in range(roads.size):
             x = roads[i] // h
             y = roads[i] - x * h
-            road[x, y] = road_quality_step(road[x, y], violence[x, y], programme[x, y], prm)
+            road[x, y] = road_quality_step(road[x, y], violence[x, y], f[L_PROGRAMME, x, y],
+                                           prm)
 
 
 @njit(cache=True)
@@ -884,20 +925,29 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     reports, population, livelihoods, police, local partners and the environment. Per-tick
     event fields are cleared at the end; the event-site planes and the cells of this tick's
     attacks and clashes (outputs only) when the tick starts, so that the observation after
-    the tick reads them."""
+    the tick reads them. The phases over units, combatants and officers, and presence, visit
+    the roster made before the units move (:func:`sim.engine.fields.roster`) rather than
+    every slot."""
     f = lay.f
     for layer in SITE_LAYERS:
         f[layer].fill(0.0)
     lay.f[L_CLASH_AT].fill(0.0)  # --- districts
     n_warned = information_phase(ag, prm, lay)
     weapons_phase(prm, lay, rng, events)
-    units_phase(ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
-    presence(ag, meta, lay, prm)
+    high = meta[META_HIGH]  # who is who: the phases over units, officers or combatants
+    slots = np.empty((N_GROUPS, max(high, 1)), np.int64)  # visit these lists
+    counts = np.zeros(N_GROUPS, np.int64)
+    roster(ag.i, high, prm, slots, counts)
+    move_units(ag, grid, geo, prm, lay, rng, layer_perm, slots[G_UNITS], counts[G_UNITS],
+               n_warned)
+    presence_of(ag, meta, lay, prm, slots, counts)
     checkpoint_phase(grid, prm, lay)  # --- zones
     tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events)
     stores_seen(prm, lay)
-    combatants_phase(ag, grid, geo, prm, lay, rng, layer_perm, free_stack, meta, events)
-    detention_phase(ag, grid, geo, prm, lay, rng, meta, events)
+    combatant_turns(ag, grid, geo, prm, lay, rng, layer_perm, slots[G_COMBATANTS],
+                    counts[G_COMBATANTS], free_stack, meta, events)
+    release_detainees(ag, grid, geo, prm, lay, rng, slots[G_COMBATANTS], counts[G_COMBATANTS],
+                      meta, events)
     transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,
                       events)
     f[L_SITE_ABUSE, :, :] = grid.abuse_ev  # where, before events_seen spreads it over vision
@@ -906,7 +956,7 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy)
     population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events)
     livelihoods_phase(ag, grid, prm, rng, meta, lay)
-    police_phase(ag, prm, lay.f[L_MENTOR], meta)
+    officers_train(ag, prm, lay.f[L_MENTOR], slots[G_POLICE], counts[G_POLICE])
     partners_phase(prm, lay, meta)
     environment_phase(grid, prm, lay)
     for layer in EVENT_LAYERS:

@@ -65,10 +65,8 @@ def economy_step(e, target, prm):
 @njit(inline="always", cache=True)
 def infrastructure_step(i, violence, programme, prm):
     """ODD 7.13: I += ``build_rate`` programme (1 - I) exp(-V / ``calm_scale``), then
-    I -= ``damage_rate`` min(V, 1) I, clipped to [0, 1]. Without a programme nothing is
-    built: the exponential is not computed (the gain is zero while it is finite, V >= 0)."""
-    if programme != 0.0 or not violence >= 0.0 or not prm.economy_calm_scale > 0.0:
-        calm = np.exp(-violence / prm.economy_calm_scale)
-        i += prm.economy_build_rate * programme * (1.0 - i) * calm
+    I -= ``damage_rate`` min(V, 1) I, clipped to [0, 1]."""
+    calm = np.exp(-violence / prm.economy_calm_scale)
+    i += prm.economy_build_rate * programme * (1.0 - i) * calm
     i -= prm.economy_damage_rate * min(violence, 1.0) * i
     return clip01(i)
