@@ -246,11 +246,15 @@ def _row_at(frow, r, h, pos, a, b, trow):
 
 
 @njit(cache=True, _nrt=False)
-def _rows_work(field, r, torus, rows, pos, tmp):
+def _rows_work(field, r, torus, rows, busy, pos, tmp):
     """The first pass of :func:`box_sum_work` over the rows that hold anything
-    (``rows[x]`` nonzero values): on a bounded grid a sparse row by its nonzero columns
-    (found here, :func:`_row_at`), any other row slid (:func:`_slide_row`)."""
+    (``rows[x]`` nonzero values, ``busy`` such rows): on a bounded grid a sparse row by its
+    nonzero columns (found here; :func:`_row_at`), any other row slid
+    (:func:`_slide_row`). A sparse row of values that are not exact is slid by its steps
+    only while few rows are busy: with most rows busy the blocked dense passes are as
+    cheap; then it returns False (nothing usable written) and they run instead."""
     w, h = field.shape
+    most = 3 * busy >= 2 * w
     for x in range(w):
         n = rows[x]
         if n == 0:
@@ -258,6 +262,8 @@ def _rows_work(field, r, torus, rows, pos, tmp):
         frow = field[x]
         trow = tmp[x]
         if torus or n * _SPARSE > h:
+            if most:
+                return False
             _slide_row(frow, r, h, torus, trow)
             continue
         k = 0
@@ -267,7 +273,12 @@ def _rows_work(field, r, torus, rows, pos, tmp):
                 k += 1
                 if k == n:
                     break
+        if most:
+            for i in range(n):
+                if not _exact(frow[pos[i]]):
+                    return False
         _row_at(frow, r, h, pos, 0, n, trow)
+    return True
 
 
 @njit(cache=True, _nrt=False)
@@ -341,9 +352,10 @@ def box_sum_work(field, r, torus, out, tmp, col):
     Every result is bit-identical to the two dense passes of :func:`_box_sum_dense`, but
     most planes summed in a tick are sparse (a few hundred units, a handful of events): an
     all-zero row adds exactly nothing to a running sum, so it is skipped, and on a bounded
-    grid a sparse row is slid by its nonzero values only (:func:`_slide_row_at`: the same
-    operations, less the additions of zeros). A plane with most rows dense goes to the
-    dense passes."""
+    grid a sparse row goes by its nonzero values only (:func:`_row_at`: counts and other
+    exact values scattered, others slid by the steps where one enters or leaves the
+    window). A plane with most rows busy goes to the dense passes unless those rows are
+    sparse and exact (:func:`_rows_work`)."""
     w, h = field.shape
     if r <= 0:
         for x in range(w):
@@ -354,13 +366,12 @@ def box_sum_work(field, r, torus, out, tmp, col):
     if _count_rows(field, rows) == 0:  # nothing anywhere: every window sum is 0.0
         out.fill(0.0)
         return
-    dense = 0
+    busy = 0
     for x in range(w):
-        dense += rows[x] * _SPARSE > h
-    if 3 * dense >= 2 * w:
+        busy += rows[x] != 0
+    if not _rows_work(field, r, torus, rows, busy, np.empty(h, np.int64), tmp):
         _box_sum_dense(field, r, torus, out, tmp, col)
         return
-    _rows_work(field, r, torus, rows, np.empty(h, np.int64), tmp)
     _slide_columns(tmp, rows, r, torus, out, col)
 
 

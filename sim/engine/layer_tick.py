@@ -77,6 +77,7 @@ from sim.engine.layout import (
     L_DDR_REACH,
     L_ENGAGE,
     L_FACTION_EV0,
+    L_FACTION_EV3,
     L_HARM_EV,
     L_INFRASTRUCTURE,
     L_INTEL,
@@ -722,26 +723,20 @@ def population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events):
     b_rate = prm.population_birth_rate
     d_rate = prm.population_death_rate
     e_rate = prm.population_emigration_rate
-    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0 or ai[a, I_UID] >= first_new_uid:
             continue
         kind = ai[a, I_KIND]
         if kind == RESIDENT:
-            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
+            u = uniform(rng)
             if u < b_rate:
-                rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3  # a birth draws too
                 born(ag, grid, geo, prm, rng, a, free_stack, meta, events)
-                s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
             elif u < b_rate + d_rate:
                 dies(ag, grid, geo, prm, a, free_stack, meta, events)
             elif ai[a, I_DISPLACED] and u < b_rate + d_rate + e_rate:
                 emigrates(ag, grid, geo, prm, a, free_stack, meta, events)
-        elif kind == COMBATANT:
-            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
-            if u < d_rate:
-                dies(ag, grid, geo, prm, a, free_stack, meta, events)
-    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+        elif kind == COMBATANT and uniform(rng) < d_rate:
+            dies(ag, grid, geo, prm, a, free_stack, meta, events)
     abroad = meta[META_ABROAD]
     if abroad > 0:
         v = lay.f[L_VIOLENCE]
@@ -959,6 +954,7 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     officers_train(ag, prm, lay.f[L_MENTOR], slots[G_POLICE], counts[G_POLICE])
     partners_phase(prm, lay, meta)
     environment_phase(grid, prm, lay)
-    for layer in EVENT_LAYERS:
-        f[layer].fill(0.0)
+    for layer in EVENT_LAYERS:  # (the planes of factions beyond the last are never written)
+        if not L_FACTION_EV0 + prm.armed_groups_factions <= layer <= L_FACTION_EV3:
+            f[layer].fill(0.0)
     grid.abuse_ev.fill(0.0)
