@@ -495,3 +495,29 @@ def test_presence_of_the_tick_equals_presence():
     for name in want:
         assert got[name].tobytes() == want[name].tobytes(), name
     call(presence, m.ag, m.meta, m.layer.lay.packed, m.params)
+
+
+# --------------------------------------------------------------------------- seen(n)
+
+
+@njit
+def _seen_by_exp(values):
+    out = np.empty(values.size)
+    for i in range(values.size):
+        out[i] = 1.0 - np.exp(-values[i])
+    return out
+
+
+def test_seen_counts_are_looked_up_with_the_bits_the_kernels_exp_gives():
+    """The event fields hold counts: seen(n) for n < 64 comes from a table made with the C
+    library's exp; it must equal 1 - np.exp(-n) as a kernel computes it, and any other value
+    still goes through np.exp."""
+    from sim.rules.trust import _SEEN_COUNTS, seen
+
+    counts = np.arange(64, dtype=np.float64)
+    assert _SEEN_COUNTS.tobytes() == _seen_by_exp(counts).tobytes()
+    others = np.array([0.5, 1e-300, 63.5, 64.0, 65.0, 1000.0, 3.0000000000000004])
+    want = np.concatenate([[0.0], _seen_by_exp(counts[1:]), _seen_by_exp(others)])
+    got = np.array([call(seen, float(v)) for v in np.concatenate([counts, others])])
+    assert got.tobytes() == want.tobytes()
+    assert np.isnan(call(seen, float("nan")))
