@@ -329,7 +329,6 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
     econ_flat = economy.reshape(n_cells)
     lf_flat = lf.reshape(lf.size)
     sites = sites_on(prm)  # --- zones: aid reaches the displaced at sites (ODD 7.23)
-    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         b = a + AHEAD  # fetch the cells of agents a few slots ahead while this one acts
         if b < high and ai[b, I_X] >= 0:
@@ -351,25 +350,19 @@ def transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitima
             acceptance_met(lay, ai[a, I_FACTION], x, y) if ex else 0.0, prm,
             grid.aid[x, y] if sites and ai[a, I_DISPLACED] else 0.0,  # --- zones (ODD 7.23)
         )
-        if not p >= 0.0:
-            continue
-        u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
-        if u < p:
-            rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3  # what follows draws too
+        if p >= 0.0 and uniform(rng) < p:
             if ev == EV_DISARMED:
                 hand_in(ag, grid, prm, lay, rng, a, events)
                 disarm(ag, grid, geo, prm, a, meta)
-                events[ev] += 1
             else:
                 faction = join_faction(ai[a, I_FACTION], ev == EV_RELAPSES, ai[a, I_GROUP], rng,
                                        prm)
-                if arm(lay, prm, x, y, faction, events):  # no weapon at hand: no join (7.20)
-                    join(ag, grid, geo, prm, rng, a, faction, meta)
-                    if ev == EV_RELAPSES:
-                        events[EV_RELAPSES_F0 + faction] += 1
-                    events[ev] += 1
-            s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
-    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+                if not arm(lay, prm, x, y, faction, events):
+                    continue  # no weapon at hand: he does not join (ODD 7.20)
+                join(ag, grid, geo, prm, rng, a, faction, meta)
+                if ev == EV_RELAPSES:
+                    events[EV_RELAPSES_F0 + faction] += 1
+            events[ev] += 1
 
 
 @njit(cache=True)
