@@ -18,32 +18,34 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from sim.engine import layout as K
 from sim.engine.calls import compiled
-from sim.engine.fields import presence
+from sim.engine.fields import G_COMBATANTS, G_POLICE, G_UNITS, N_GROUPS, presence_of, roster
 from sim.engine.layer_tick import (
     acts_seen,
     checkpoint_phase,
-    combatants_phase,
+    combatant_turns,
     environment_phase,
     events_seen,
     information_phase,
     livelihoods_phase,
+    move_units,
+    officers_train,
     partners_phase,
-    police_phase,
     population_phase,
+    release_detainees,
     stores_seen,
     transitions_phase,
     trust_phase,
-    units_phase,
     weapons_phase,
 )
 from sim.engine.tick import tick
-from sim.rules.armed_groups import detention_phase
 
 #: the kernel phases, in the order of ``layer_tick`` (ODD 3 steps 3-12), then the Python parts
 PHASES = (
-    "clear event sites", "information", "weapons", "units", "presence", "checkpoints",
+    "clear event sites", "information", "weapons", "roster", "units", "presence", "checkpoints",
     "core tick", "stores", "combatants", "detention", "transitions", "events_seen", "acts_seen",
     "trust", "population", "livelihoods", "police", "partners", "environment",
     "clear events",
@@ -103,15 +105,21 @@ class PhaseTimer:
         self.seconds["clear event sites"] += self.clock() - t0
         n_warned = run("information", information_phase, ag, prm, lay)
         run("weapons", weapons_phase, prm, lay, rng, events)
-        run("units", units_phase, ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
-        run("presence", presence, ag, meta, lay, prm)
+        high = int(meta[K.META_HIGH])
+        slots = np.empty((N_GROUPS, max(high, 1)), np.int64)
+        counts = np.zeros(N_GROUPS, np.int64)
+        run("roster", roster, ag.i, high, prm, slots, counts)
+        run("units", move_units, ag, grid, geo, prm, lay, rng, layer_perm, slots[G_UNITS],
+            counts[G_UNITS], n_warned)
+        run("presence", presence_of, ag, meta, lay, prm, slots, counts)
         run("checkpoints", checkpoint_phase, grid, prm, lay)
         run("core tick", tick, ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta,
             events)
         run("stores", stores_seen, prm, lay)
-        run("combatants", combatants_phase, ag, grid, geo, prm, lay, rng, layer_perm,
-            free_stack, meta, events)
-        run("detention", detention_phase, ag, grid, geo, prm, lay, rng, meta, events)
+        run("combatants", combatant_turns, ag, grid, geo, prm, lay, rng, layer_perm,
+            slots[G_COMBATANTS], counts[G_COMBATANTS], free_stack, meta, events)
+        run("detention", release_detainees, ag, grid, geo, prm, lay, rng, slots[G_COMBATANTS],
+            counts[G_COMBATANTS], meta, events)
         run("transitions", transitions_phase, ag, grid, geo, prm, lay, rng, legitimacy,
             mission_legitimacy, meta, events)
         t0 = self.clock()
@@ -124,7 +132,8 @@ class PhaseTimer:
         run("population", population_phase, ag, grid, geo, prm, lay, rng, free_stack, meta,
             events)
         run("livelihoods", livelihoods_phase, ag, grid, prm, rng, meta, lay)
-        run("police", police_phase, ag, prm, lay.f[K.L_MENTOR], meta)
+        run("police", officers_train, ag, prm, lay.f[K.L_MENTOR], slots[G_POLICE],
+            counts[G_POLICE])
         run("partners", partners_phase, prm, lay, meta)
         run("environment", environment_phase, grid, prm, lay)
         t0 = self.clock()

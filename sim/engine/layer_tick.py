@@ -11,12 +11,23 @@ cell does is a rule of :mod:`sim.rules` (the docstrings name the ODD sections).
 
 from __future__ import annotations
 
-from numba import njit
+import numpy as np
+from numba import njit, uint64
 
-from sim.engine.fields import box_sum_work, diffuse, presence
-from sim.engine.grid import neighbour_where, shuffled_slots
+from sim.engine.fields import (
+    G_COMBATANTS,
+    G_POLICE,
+    G_UNITS,
+    N_GROUPS,
+    box_sum_work,
+    diffuse,
+    presence_of,
+    roster,
+)
+from sim.engine.grid import inside, target
 from sim.engine.layout import (
     COMBATANT,
+    DETAINED,
     EV_ATTACKS,
     EV_DISARMED,
     EV_PREDATIONS,
@@ -66,6 +77,7 @@ from sim.engine.layout import (
     L_DDR_REACH,
     L_ENGAGE,
     L_FACTION_EV0,
+    L_FACTION_EV3,
     L_HARM_EV,
     L_INFRASTRUCTURE,
     L_INTEL,
@@ -116,14 +128,15 @@ from sim.engine.layout import (
     S_STORED,
     SITE_LAYERS,
     W_CHECKPOINT,
+    W_COMBATANTS,
     W_NEAR,
     W_TARGET,
     W_TMP,
 )
 from sim.engine.memory import AHEAD, prefetch
-from sim.engine.rng import uniform
+from sim.engine.rng import _MASK53, randint, shuffle, uniform
 from sim.engine.tick import tick
-from sim.rules.armed_groups import combatant_turn, detention_phase
+from sim.rules.armed_groups import combatant_turn, release
 from sim.rules.checkpoints import checkpoints_on, has_checkpoints, trade_passage
 from sim.rules.displacement import displacement_step, site_status, sites_on
 from sim.rules.environment import (
@@ -165,6 +178,29 @@ from sim.rules.trust import flees, perceive, relax, respond, settle_base
 from sim.rules.weapons import arm, hand_in, seize_caches
 
 
+@njit(inline="always", cache=True)
+def _rotl(x, k):
+    return (x << uint64(k)) | (x >> uint64(64 - k))
+
+
+@njit(inline="always", cache=True)
+def draw(s0, s1, s2, s3):
+    """:func:`sim.engine.rng.uniform` on the generator's four words held in local variables
+    (``s0, s1, s2, s3 = rng``; written back before anything else draws): the same
+    xoshiro256** step, but a loop that draws once per agent keeps the words in registers
+    instead of storing and reloading the array around every write to the tables. Returns
+    the draw and the new words."""
+    result = _rotl(s1 * uint64(5), 7) * uint64(9)
+    t = s1 << uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return float(result >> uint64(11)) * _MASK53, s0, s1, s2, s3
+
+
 @njit(cache=True)
 def information_phase(ag, prm, lay):
     """ODD 3 step 3: tips age and fade (ODD 7.16, :func:`sim.rules.information.age_tips`);
@@ -180,11 +216,35 @@ def information_phase(ag, prm, lay):
     return warned_settlements(lay.markets, f[L_WARNING], lay.warned, prm)
 
 
-@njit(cache=True, _nrt=False)
+@njit(inline="always", cache=True)
+def in_random_order(slots, n, ai, kind, perm, rng):
+    """The agents of ``kind`` on the grid among ``slots[:n]`` (slot order), in a fresh
+    random order (into ``perm``); returns how many. Over every slot, as
+    :func:`sim.engine.grid.shuffled_slots` does, or over the tick's roster (the same agents,
+    in the same order, so the same shuffle)."""
+    m = 0
+    for i in range(n):
+        a = slots[i]
+        if ai[a, I_ALIVE] and ai[a, I_KIND] == kind and ai[a, I_X] >= 0:
+            perm[m] = a
+            m += 1
+    shuffle(perm, m, rng)
+    return m
+
+
+@njit(cache=True)
 def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
+    """ODD 3 step 4, :func:`move_units` over every slot (the tick passes its roster)."""
+    high = meta[META_HIGH]
+    move_units(ag, grid, geo, prm, lay, rng, perm, np.arange(high), high, n_warned)
+
+
+@njit(cache=True, _nrt=False)
+def move_units(ag, grid, geo, prm, lay, rng, perm, slots, n, n_warned):
     """ODD 3 step 4: the hottest cell is found (violence against civilians and fresh tips,
     as much of it as a partial force attends to, ODD 7.25; first maximum, as ``np.argmax``),
-    and every unit, in random order, moves as its role says (ODD 7.8)."""
+    and every unit (among ``slots[:n]``, the tick's roster of units), in random order, moves
+    as its role says (ODD 7.8)."""
     f = lay.f
     w, h = grid.occ.shape
     hot = 0
@@ -201,8 +261,8 @@ def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
                 best = v
                 hot = x * h + y
     hot_cell = hot if calls_rapid_response(best, prm) else -1
-    n = shuffled_slots(ag.i, meta[META_HIGH], PEACEKEEPER, perm, rng)
-    for i in range(n):
+    m = in_random_order(slots, n, ag.i, PEACEKEEPER, perm, rng)
+    for i in range(m):
         move_unit(ag, grid, geo, prm, lay, rng, perm[i], hot_cell, n_warned)
 
 
@@ -210,24 +270,46 @@ def units_phase(ag, grid, geo, prm, lay, rng, perm, meta, n_warned):
 def stores_seen(prm, lay):
     """ODD 3 step 7, before the combatants' turns: the weapon stores within combatants'
     vision (box sums; raids, ODD 7.20). Its own kernel: a box sum allocates, and
-    :func:`combatants_phase` runs without reference counting."""
+    :func:`combatant_turns` runs without reference counting."""
     if prm.mechanisms_weapons and lay.scalars[S_STORED] >= 1.0:  # --- accept: ODD 7.20
         box_sum_work(lay.f[L_STORE], prm.armed_groups_vision, prm.world_torus,
                      lay.f[L_STORE_NEAR], lay.work[W_TMP], lay.col)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True)
 def combatants_phase(ag, grid, geo, prm, lay, rng, perm, free_stack, meta, events):
-    """ODD 3 step 7: every combatant on the grid, in random order, takes its turn (ODD 7.9);
-    one removed or detained earlier in the phase is skipped (the weapon stores within their
-    vision are summed just before, :func:`stores_seen`)."""
+    """ODD 3 step 7, :func:`combatant_turns` over every slot (the tick passes its roster)."""
+    high = meta[META_HIGH]
+    combatant_turns(ag, grid, geo, prm, lay, rng, perm, np.arange(high), high, free_stack,
+                    meta, events)
+
+
+@njit(cache=True, _nrt=False)
+def combatant_turns(ag, grid, geo, prm, lay, rng, perm, slots, n, free_stack, meta, events):
+    """ODD 3 step 7: every combatant on the grid (among ``slots[:n]``, the tick's roster of
+    combatants), in random order, takes its turn (ODD 7.9); one removed or detained earlier
+    in the phase is skipped (the weapon stores within their vision are summed just before,
+    :func:`stores_seen`)."""
     ai = ag.i
-    n = shuffled_slots(ai, meta[META_HIGH], COMBATANT, perm, rng)
-    for i in range(n):
+    m = in_random_order(slots, n, ai, COMBATANT, perm, rng)
+    for i in range(m):
         c = perm[i]
         if not ai[c, I_ALIVE] or ai[c, I_KIND] != COMBATANT or ai[c, I_X] < 0:
             continue
         combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events)
+
+
+@njit(cache=True, _nrt=False)
+def release_detainees(ag, grid, geo, prm, lay, rng, slots, n, meta, events):
+    """ODD 3 step 8, :func:`sim.rules.armed_groups.detention_phase` over the tick's roster of
+    combatants (``slots[:n]``, slot order): every detainee is released with probability
+    ``detention.release_rate`` (:func:`sim.rules.armed_groups.release`)."""
+    ai = ag.i
+    for i in range(n):
+        c = slots[i]
+        if ai[c, I_ALIVE] and ai[c, I_KIND] == COMBATANT and ai[c, I_STATE] == DETAINED \
+                and uniform(rng) < prm.detention_release_rate:
+            release(ag, grid, geo, prm, lay, rng, c, meta, events)
 
 
 @njit(cache=True)
@@ -410,6 +492,11 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
                                              prm)
 
     fb = feedback_on(prm)  # communities: residents and leaders tell the mission (ODD 7.27)
+    # whom a report can be about, ranked on the way (sim.rules.information.seen_combatant:
+    # a combatant, never a resident; it looks at the occupant's kind only, and no one moves
+    # in this phase but residents who flee or go home, onto empty cells): the scratch plane
+    # is all zero outside presence, and is cleared again at the end
+    seen = lay.work[W_COMBATANTS]
     # residents on the grid, in cell order: what they saw this tick
     for x in range(w):
         for y in range(h):
@@ -421,20 +508,37 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
                     prefetch(af_flat, b * N_FLOAT + F_TRUST_POLICE)
                     prefetch(af_flat, b * N_FLOAT + F_FEAR)
             a = occ[x, y]
-            if a < 0 or ai[a, I_KIND] != RESIDENT:
+            if a < 0:
                 continue
-            relax_row(a)
-            af[a, F_FEAR] = fear_step(af[a, F_FEAR], lf[L_RETALIATION_EV, x, y],
-                                      lf[L_RETALIATION_HEARD, x, y], prm)
+            kind = ai[a, I_KIND]
+            if kind != RESIDENT:  # whom the reports below can be about
+                rank = seen_combatant(a, kind, ai[a, I_STATE], ai[a, I_GROUP],
+                                      ai[a, I_INFORMANT], -1, -1, prm)
+                if rank > 0:
+                    seen[x, y] = rank
+                continue
+            # the row's values stay in registers from relax to settle (each written once)
+            informant = ai[a, I_INFORMANT]
+            t_pk0 = af[a, F_TRUST_PK0]
+            t_pol0 = af[a, F_TRUST_POLICE0]
+            left, dialogue, t, tp = relax(informant, af[a, F_DIALOGUE], af[a, F_TRUST_PK],
+                                          t_pk0, af[a, F_TRUST_POLICE], t_pol0, prm)
+            if left != informant:
+                ai[a, I_INFORMANT] = left
+            fear = fear_step(af[a, F_FEAR], lf[L_RETALIATION_EV, x, y],
+                             lf[L_RETALIATION_HEARD, x, y], prm)
+            af[a, F_FEAR] = fear
+            group = ai[a, I_GROUP]
+            leader = ai[a, I_LEADER]
             p0 = lf[L_PROTECT_EV, x, y]
             p1 = lf[L_PROTECT_EV1, x, y]
-            own, other = (p1, p0) if ai[a, I_GROUP] == 1 else (p0, p1)
+            own, other = (p1, p0) if group == 1 else (p0, p1)
             mine = perceive(af[a, F_PROT_OWN], own, prm)
             theirs = perceive(af[a, F_PROT_OTHER], other, prm)
             af[a, F_PROT_OWN] = mine
             af[a, F_PROT_OTHER] = theirs
             t, tp, dialogue = respond(
-                af[a, F_TRUST_PK], af[a, F_TRUST_POLICE], af[a, F_DIALOGUE], ai[a, I_LEADER],
+                t, tp, dialogue, leader,
                 lf[L_ENGAGE, x, y], lf[L_LEADER_ENGAGED, x, y], p0 + p1,
                 lf[L_VICTIM_EV, x, y] + lf[L_VICTIM_EV1, x, y], lf[L_HARM_EV, x, y],
                 lf[L_LEADER_N, x, y], lf[L_LEADER_TRUST, x, y], lf[L_MENTOR, x, y],
@@ -455,24 +559,25 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
             af[a, F_DIALOGUE] = dialogue
             af[a, F_TRUST_PK] = t
             af[a, F_TRUST_POLICE] = tp
-            settle_row(a)
+            af[a, F_TRUST_PK0] = settle_base(t, t_pk0, prm)  # the base levels follow
+            af[a, F_TRUST_POLICE0] = settle_base(tp, t_pol0, prm)
             if fb:  # communities: what it passes on to the mission's review (ODD 7.27)
                 v0 = lf[L_VICTIM_EV, x, y]
                 v1 = lf[L_VICTIM_EV1, x, y]
-                mine, theirs = (v1, v0) if ai[a, I_GROUP] == 1 else (v0, v1)
+                mine, theirs = (v1, v0) if group == 1 else (v0, v1)
                 told = violence_told(mine, theirs, lf[L_HARM_EV, x, y], prm)
-                leader = ai[a, I_LEADER] != 0
                 engaged = lf[L_ENGAGE, x, y] > 0
                 if told > 0.0:
                     lf[L_REPORTED, x, y] += told * willingness(
-                        t, af[a, F_FEAR], lf[L_PK_REACH, x, y] > 0, leader, engaged, prm)
-                if leader and engaged:
+                        t, fear, lf[L_PK_REACH, x, y] > 0, leader != 0, engaged, prm)
+                if leader != 0 and engaged:
                     lf[L_VOICE_TRUST, x, y] += t
                     lf[L_VOICE_N, x, y] += 1.0
     # every resident, in slot order: those in jail only relax; the others may report and flee
     if sites_on(prm):  # --- zones: what each protection site holds and the aid it gets
         site_status(ag, grid, geo, prm, lay, meta)
     tips_next = meta[META_TIP_NEXT]
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         b = a + AHEAD  # the cell of an agent a few slots on, fetched meanwhile (the layers
         if b < high and ai[b, I_X] >= 0:  # every resident reads: sight, then flight)
@@ -489,21 +594,62 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
             continue
         p = tip_chance(lf[L_COMB_SEEN, x, y] > 0, af[a, F_TRUST_PK], af[a, F_TRUST_POLICE],
                        af[a, F_FEAR], mission_legitimacy, prm)
-        if p >= 0.0 and uniform(rng) < p:
-            tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta)
+        if p >= 0.0:
+            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
+            if u < p:
+                rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+                tips_next = report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events,
+                                   meta, seen)
+                s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
         v = lf[L_VIOLENCE_CIV, x, y] + lf[L_VIOLENCE_BATTLE, x, y]
         # --- zones: flight, toward protection sites when there are any, and return (7.23);
         # only those who flee or are displaced have anything to do (a call, not inlined:
         # the loop over every resident stays small)
         if flees(v, prm) or ai[a, I_DISPLACED]:
+            rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
             displacement_step(ag, grid, geo, prm, lay, rng, a, x, y, v, events)
+            s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
     meta[META_TIP_NEXT] = tips_next
+    seen.fill(0.0)
 
 
 @njit(inline="always", cache=True)
-def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta):
+def _combatant_seen(seen, geo, rng, x, y, k):
+    """``neighbour_where(..., seen_combatant, ...)[0]`` for a resident at (x, y) with vision
+    class ``k``, from ``seen``, the rank of every cell's occupant (0 for none): the same
+    offsets in the same order and the same draws (one per cell ranked 1 or more, and a
+    second per cell ranked 2), without reading the row of every neighbour. Returns the
+    flat cell, -1 when nobody in sight qualifies."""
+    marks = seen.reshape(-1)
+    w = geo.width
+    h = geo.height
+    inner = inside(x, y, geo.reach[k], w, h)
+    here = x * h + y
+    found = 0
+    pick = -1
+    found2 = 0
+    for j in range(geo.n_off[k]):
+        c = target(inner, here, geo.flat[k, j], x, y, geo.offsets[k, j, 0],
+                   geo.offsets[k, j, 1], w, h, geo.torus)
+        if c < 0:
+            continue
+        r = marks[c]
+        if r > 0.0:
+            found += 1
+            if randint(rng, found) == 0:
+                pick = c
+            if r > 1.0:
+                found2 += 1
+                randint(rng, found2)  # the preferred pick is drawn, not used
+    return pick
+
+
+@njit(inline="always", cache=True)
+def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta, seen):
     """ODD 7.16, a report by resident ``a`` at (x, y): a uniformly random combatant in its
-    vision (none left in sight: no report), the force it tells
+    vision (:func:`sim.rules.information.seen_combatant`; ``seen`` marks the cells
+    combatants stand on; none left in sight: no report), the force it tells
     (:func:`sim.rules.information.recipient`, or with a leader of a police forum within
     reach :func:`sim.rules.police.route`, ODD 7.26; a local partner may first widen who is
     within reach, :func:`sim.rules.partners.relays`, ODD 7.21; none in reach: the tip is
@@ -513,7 +659,7 @@ def report(ag, grid, geo, prm, lay, rng, a, x, y, tips_next, events, meta):
     ai = ag.i
     af = ag.f
     lf = lay.f
-    c = neighbour_where(ai, grid, geo, prm, rng, x, y, ai[a, I_VCLASS], seen_combatant, a)[0]
+    c = _combatant_seen(seen, geo, rng, x, y, ai[a, I_VCLASS])
     if c < 0:  # the combatant it saw has moved out of sight: nothing to report
         return tips_next
     unit_near = lf[L_PK_REACH, x, y] > 0
@@ -606,6 +752,7 @@ def livelihoods_phase(ag, grid, prm, rng, meta, lay):
     economy = grid.economy
     high = meta[META_HIGH]
     econ_flat = economy.reshape(economy.size)
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]  # the generator, in registers (draw)
     for a in range(high):
         b = a + AHEAD  # fetch the cell of an agent a few slots ahead while this one acts
         if b < high and ai[b, I_X] >= 0:
@@ -619,16 +766,28 @@ def livelihoods_phase(ag, grid, prm, rng, meta, lay):
         p = job_change_chance(employed, ex, economy[x, y], prm)
         if ex and not employed and p > 0.0:  # --- accept: employers who accept him (7.19)
             p *= hiring_factor(acceptance_met(lay, ai[a, I_FACTION], x, y), prm)
-        if p >= 0.0 and uniform(rng) < p:
-            ai[a, I_EMPLOYED] = 0 if employed else 1
+        if p >= 0.0:
+            u, s0, s1, s2, s3 = draw(s0, s1, s2, s3)
+            if u < p:
+                ai[a, I_EMPLOYED] = 0 if employed else 1
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+
+
+@njit(cache=True)
+def police_phase(ag, prm, mentor, meta):
+    """ODD 3 step 11, :func:`officers_train` over every slot (the tick passes its roster)."""
+    high = meta[META_HIGH]
+    officers_train(ag, prm, mentor, np.arange(high), high)
 
 
 @njit(cache=True, _nrt=False)
-def police_phase(ag, prm, mentor, meta):
-    """ODD 3 step 11: every officer on the grid once (ODD 7.12, professionalism)."""
+def officers_train(ag, prm, mentor, slots, n):
+    """ODD 3 step 11: every officer on the grid (among ``slots[:n]``, the tick's roster of
+    officers) once (ODD 7.12, professionalism)."""
     ai = ag.i
     af = ag.f
-    for a in range(meta[META_HIGH]):
+    for i in range(n):
+        a = slots[i]
         if not ai[a, I_ALIVE] or ai[a, I_KIND] != POLICE or ai[a, I_X] < 0:
             continue
         mentored = mentor[ai[a, I_X], ai[a, I_Y]] > 0
@@ -754,20 +913,29 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     reports, population, livelihoods, police, local partners and the environment. Per-tick
     event fields are cleared at the end; the event-site planes and the cells of this tick's
     attacks and clashes (outputs only) when the tick starts, so that the observation after
-    the tick reads them."""
+    the tick reads them. The phases over units, combatants and officers, and presence, visit
+    the roster made before the units move (:func:`sim.engine.fields.roster`) rather than
+    every slot."""
     f = lay.f
     for layer in SITE_LAYERS:
         f[layer].fill(0.0)
     lay.f[L_CLASH_AT].fill(0.0)  # --- districts
     n_warned = information_phase(ag, prm, lay)
     weapons_phase(prm, lay, rng, events)
-    units_phase(ag, grid, geo, prm, lay, rng, layer_perm, meta, n_warned)
-    presence(ag, meta, lay, prm)
+    high = meta[META_HIGH]  # who is who: the phases over units, officers or combatants
+    slots = np.empty((N_GROUPS, max(high, 1)), np.int64)  # visit these lists
+    counts = np.zeros(N_GROUPS, np.int64)
+    roster(ag.i, high, prm, slots, counts)
+    move_units(ag, grid, geo, prm, lay, rng, layer_perm, slots[G_UNITS], counts[G_UNITS],
+               n_warned)
+    presence_of(ag, meta, lay, prm, slots, counts)
     checkpoint_phase(grid, prm, lay)  # --- zones
     tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events)
     stores_seen(prm, lay)
-    combatants_phase(ag, grid, geo, prm, lay, rng, layer_perm, free_stack, meta, events)
-    detention_phase(ag, grid, geo, prm, lay, rng, meta, events)
+    combatant_turns(ag, grid, geo, prm, lay, rng, layer_perm, slots[G_COMBATANTS],
+                    counts[G_COMBATANTS], free_stack, meta, events)
+    release_detainees(ag, grid, geo, prm, lay, rng, slots[G_COMBATANTS], counts[G_COMBATANTS],
+                      meta, events)
     transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,
                       events)
     f[L_SITE_ABUSE, :, :] = grid.abuse_ev  # where, before events_seen spreads it over vision
@@ -776,9 +944,10 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy)
     population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events)
     livelihoods_phase(ag, grid, prm, rng, meta, lay)
-    police_phase(ag, prm, lay.f[L_MENTOR], meta)
+    officers_train(ag, prm, lay.f[L_MENTOR], slots[G_POLICE], counts[G_POLICE])
     partners_phase(prm, lay, meta)
     environment_phase(grid, prm, lay)
-    for layer in EVENT_LAYERS:
-        f[layer].fill(0.0)
+    for layer in EVENT_LAYERS:  # (the planes of factions beyond the last are never written)
+        if not L_FACTION_EV0 + prm.armed_groups_factions <= layer <= L_FACTION_EV3:
+            f[layer].fill(0.0)
     grid.abuse_ev.fill(0.0)

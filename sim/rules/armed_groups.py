@@ -1,7 +1,7 @@
 """Armed groups (ODD 7.9): interdiction, arrest, clashes and attacks, one combatant at a time;
 detention and release; and reinforcements from outside the region.
 
-Each combatant, in random order (:func:`sim.engine.layer_tick.combatants_phase`), reads the
+Each combatant, in random order (:func:`sim.engine.layer_tick.combatant_turns`), reads the
 presence fields computed at the start of the phase; a neighbourhood is scanned only to pick a
 specific victim or opponent, after the fields said there is one. What each unit contributes
 (deterrence, interdiction, interruption) is :mod:`sim.rules.protection` (ODD 7.9a).

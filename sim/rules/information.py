@@ -39,6 +39,7 @@ from sim.engine.layout import (
     T_Y,
 )
 from sim.engine.rng import randint
+from sim.rules.trust import seen
 
 
 @njit(inline="always", cache=True)
@@ -183,10 +184,10 @@ def fear_step(fear, seen_retaliation, heard_retaliation, prm):
     ``hear_radius``, not seen) ``fear_hear_gain`` seen(n) (1 - fear); seen(n) = 1 - exp(-n)."""
     fear *= 1.0 - prm.information_fear_decay
     if seen_retaliation > 0.0:
-        fear += prm.information_fear_gain * (1.0 - np.exp(-seen_retaliation)) * (1.0 - fear)
+        fear += prm.information_fear_gain * seen(seen_retaliation) * (1.0 - fear)
     heard = heard_retaliation - seen_retaliation
     if heard > 0.0:
-        fear += prm.information_fear_hear_gain * (1.0 - np.exp(-heard)) * (1.0 - fear)
+        fear += prm.information_fear_hear_gain * seen(heard) * (1.0 - fear)
     return min(1.0, max(0.0, fear))
 
 

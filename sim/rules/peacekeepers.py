@@ -1,6 +1,6 @@
 """Peacekeepers by role (ODD 7.8): where each unit goes this tick.
 
-Units move once a tick, in random order (:func:`sim.engine.layer_tick.units_phase`); where
+Units move once a tick, in random order (:func:`sim.engine.layer_tick.move_units`); where
 they then stand decides what they deter, interdict, protect, engage, disarm or mentor (read
 through the presence fields, :mod:`sim.engine.fields`). The mission's timeline and its
 adaptive review are in :mod:`sim.rules.mission`.

@@ -6,7 +6,7 @@ what they see to the police.
 Professionalism sets how often a police arrest is abusive (:mod:`sim.rules.civil_violence`,
 :mod:`sim.rules.armed_groups`) and weighs officers in the security they provide (ODD 7.7).
 Every officer on the grid is updated once a tick
-(:func:`sim.engine.layer_tick.police_phase`). Dialogue changes where a tip can go, never a
+(:func:`sim.engine.layer_tick.officers_train`). Dialogue changes where a tip can go, never a
 resident's trust (Blair et al. 2019, 2021: reporting rose, trust did not): any change of trust
 in the police comes from what residents then see the police do (ODD 7.11).
 """

@@ -13,6 +13,8 @@ to every resident take the values at its cell and return the new ones.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -26,13 +28,22 @@ from sim.engine.layout import (
     L_VIOLENCE_CIV,
 )
 
+#: 1 - exp(-n) for the counts n = 0..63, with the C library's exp (the one the kernels'
+#: np.exp calls): the event fields are box sums of counts, whole numbers
+_SEEN_COUNTS = np.array([1.0 - math.exp(-float(n)) for n in range(64)])
+
 
 @njit(inline="always", cache=True)
 def seen(events):
     """ODD 7.11: saturating response to the number n of events seen, 1 - exp(-n) (exactly 0
-    for none, without calling exp: most cells saw nothing this tick)."""
+    for none, without calling exp: most cells saw nothing this tick; a count below 64 is
+    looked up, computed once with the same exp)."""
     if events == 0.0:
         return 0.0
+    if 0.0 < events < 64.0:
+        n = int(events)
+        if n == events:
+            return _SEEN_COUNTS[n]
     return 1.0 - np.exp(-events)
 
 
