@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.engine.layout import (
     ACTIVE,
@@ -45,7 +46,7 @@ from sim.engine.layout import (
     QUIESCENT,
     RESIDENT,
 )
-from sim.engine.memory import LANES, add_lanes, add_span
+from sim.engine.memory import LANES, MARK_LANES, add_lanes, add_span, mask_lanes
 from sim.engine.rng import randint, shuffle
 
 TRY_MOVE = 16  # rejection-sampling attempts before an exhaustive scan (uniform either way)
@@ -174,6 +175,57 @@ def random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, r
             if found == stop:
                 break
     return pick, pick2
+
+
+@njit(inline="always", cache=True)
+def random_marked_cell(mark, offs, flat, n_off, reach, runs, n_runs, width, height, torus, rng,
+                       x, y, k, stop=0):
+    """``random_cell_where(...)[0]`` for a rank that is 1 exactly on the cells flagged in
+    ``mark`` (a flat int8 plane kept in step with the agents, as ``Grid.active`` marks whom
+    a cop may arrest): the same cell and the same draws (one per flagged cell, in offset
+    order, up to the ``stop``-th), without reading the occupants' rows.
+
+    Why: a cop's arrest scan read the row of every occupant in its vision (a cache line at a
+    random place each, most of the scan's time). Here a window on the grid's interior goes by
+    its runs (``Geometry.runs``: consecutive stretches of a column, in offset order), each
+    tested :data:`MARK_LANES` cells at a time with one vector compare
+    (:func:`sim.engine.memory.mask_lanes`), visiting only the flagged cells, in order."""
+    found = 0
+    pick = -1
+    if inside(x, y, reach[k], width, height):
+        here = x * height + y
+        size = mark.size
+        for q in range(n_runs[k]):
+            start = here + runs[k, q, 0] * height + runs[k, q, 1]
+            length = runs[k, q, 2]
+            i = 0
+            while i < length:
+                m = min(length - i, MARK_LANES)
+                if start + i + MARK_LANES <= size:
+                    bits = mask_lanes(mark, start + i, m)
+                else:  # the array's last cells: one at a time
+                    bits = 0
+                    for t in range(m):
+                        if mark[start + i + t] != 0:
+                            bits |= 1 << t
+                while bits != 0:
+                    found += 1
+                    if randint(rng, found) == 0:
+                        pick = start + i + trailing_zeros(bits)
+                    if found == stop:
+                        return pick
+                    bits &= bits - 1
+                i += MARK_LANES
+        return pick
+    for j in range(n_off[k]):
+        c = cell_at(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
+        if c >= 0 and mark[c] != 0:
+            found += 1
+            if randint(rng, found) == 0:
+                pick = c
+            if found == stop:
+                break
+    return pick
 
 
 @njit(inline="always", cache=True)
@@ -415,6 +467,7 @@ def leave(ag, grid, geo, prm, a):
     if x < 0:
         return
     grid.occ[x, y] = -1
+    grid.active[x, y] = 0
     kind = ai[a, I_KIND]
     if kind == RESIDENT:
         if ai[a, I_STATE] == ACTIVE:
@@ -433,6 +486,7 @@ def enter(ag, grid, geo, prm, a, x, y):
     ai[a, I_X] = x
     ai[a, I_Y] = y
     kind = ai[a, I_KIND]
+    grid.active[x, y] = marked(kind, ai[a, I_STATE])
     if kind == RESIDENT:
         if ai[a, I_STATE] == ACTIVE:
             _active_add(grid, geo, x, y, 1)
@@ -447,6 +501,13 @@ def feeds_fields(kind, state, pk_are_cops):
     if kind == RESIDENT:
         return state == ACTIVE
     return is_cop(kind, pk_are_cops)
+
+
+@njit(inline="always", cache=True)
+def marked(kind, state):
+    """What ``Grid.active`` holds for an agent where it stands: 1 for an active resident
+    (whom a cop may arrest, ODD 7.3: ``civil_violence.arrestable``), else 0."""
+    return 1 if kind == RESIDENT and state == ACTIVE else 0
 
 
 @njit(inline="always", cache=True)
@@ -501,6 +562,7 @@ def set_state(ag, grid, geo, a, new_state):
             _active_add(grid, geo, x, ai[a, I_Y], -1)
         elif new_state == ACTIVE:
             _active_add(grid, geo, x, ai[a, I_Y], 1)
+        grid.active[x, ai[a, I_Y]] = marked(ai[a, I_KIND], new_state)
     ai[a, I_STATE] = new_state
 
 
@@ -637,10 +699,12 @@ def remove_random(ag, grid, geo, prm, rng, kind, count, free_stack, meta):
 
 @njit(cache=True)
 def rebuild_fields(ag, grid, geo, prm):
-    """Recompute occupancy and both fields from the agent arrays (set-up and checks)."""
+    """Recompute occupancy, both fields and the active plane from the agent arrays (set-up
+    and checks)."""
     ai = ag.i
     grid.occ.fill(-1)
     grid.fields.fill(0)
+    grid.active.fill(0)
     for a in range(ai.shape[0]):
         if not ai[a, I_ALIVE] or ai[a, I_X] < 0:
             continue
@@ -648,6 +712,7 @@ def rebuild_fields(ag, grid, geo, prm):
         y = ai[a, I_Y]
         grid.occ[x, y] = a
         kind = ai[a, I_KIND]
+        grid.active[x, y] = marked(kind, ai[a, I_STATE])
         if kind == RESIDENT:
             if ai[a, I_STATE] == ACTIVE:
                 active_add(grid, geo, x, y, 1)

@@ -503,6 +503,9 @@ class Grid(NamedTuple):
     # --- zones: read by the core's moves and grievance (zeros without the layer) ---
     control: np.ndarray  # float64: checkpoints controlling the cell (ODD 7.22)
     aid: np.ndarray  # float64: humanitarian aid reaching a displaced resident there (ODD 7.23)
+    # the core's arrest scans: 1 where an active resident stands (whom a cop may arrest, ODD
+    # 7.3), kept in step with the active fields, so a scan reads a byte per cell, not a row
+    active: np.ndarray  # int8
 
 
 class Geometry(NamedTuple):

@@ -95,3 +95,36 @@ def add_span(arr, start, n, delta):
             for c in range(start + i, start + min(n, i + LANES)):
                 arr[c] += delta
         i += LANES
+
+
+MARK_LANES = 16  # cells one mask_lanes call tests (16 int8: one 16-byte vector)
+
+
+@intrinsic
+def mask_lanes(typingctx, arr, start, m):
+    """Bit ``i`` set for each ``i < m`` (``0 <= m <= MARK_LANES``) where
+    ``arr[start + i] != 0``, from one vector load and compare of the :data:`MARK_LANES`
+    elements from ``arr[start]``: so ``arr[start + MARK_LANES - 1]`` must lie inside the array
+    (the caller checks). int8 arrays only, contiguous.
+
+    Why: a scan for the flagged cells of a window (:func:`sim.engine.grid.random_marked_cell`)
+    tests a column run of a window in one step and then visits only its flagged cells."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int8 and arr.layout == "C"):
+        return None
+    sig = types.int64(arr, start, m)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8 = ir.IntType(8)
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(i8, MARK_LANES)
+        values = builder.load(builder.bitcast(ptr, vec.as_pointer()), align=1)
+        flags = builder.icmp_unsigned("!=", values, ir.Constant(vec, [0] * MARK_LANES))
+        bits = builder.zext(builder.bitcast(flags, ir.IntType(MARK_LANES)), i64)
+        count = context.cast(builder, args[2], signature.args[2], types.int64)
+        low = builder.sub(builder.shl(ir.Constant(i64, 1), count), ir.Constant(i64, 1))
+        return builder.and_(bits, low)
+
+    return sig, codegen

@@ -24,6 +24,7 @@ from sim.engine.grid import (
     is_cop,
     random_cell_where,
     random_empty_scan,
+    random_marked_cell,
     remove_agent,
     window_add,
 )
@@ -67,7 +68,6 @@ from sim.rules.civil_violence import (
     PEACEKEEPING,
     ageing,
     arrest,
-    arrestable,
     birth_probability,
     clone,
     dies_of_age,
@@ -102,6 +102,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     occ = grid.occ.reshape(n_cells)
     fields = grid.fields.reshape(grid.fields.shape[0], n_cells)  # cops, then actives by class
     economy = grid.economy.reshape(n_cells)
+    active = grid.active.reshape(n_cells)  # active residents: whom a cop may arrest
     offs = geo.offsets
     flat = geo.flat
     n_off = geo.n_off
@@ -199,8 +200,11 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
             first, last = (0, 1) if is_cop(kind, pk_cops) else (0, 0)
         nx = c // height
         ny = c - nx * height
-        occ[x * height + y] = -1
+        here = x * height + y
+        occ[here] = -1
         occ[c] = a
+        active[c] = active[here]  # the mark moves along (0 but for an active resident)
+        active[here] = 0
         ai[a, I_X] = nx
         ai[a, I_Y] = ny
         for side in range(2 if first < last else 0):  # withdraw from the old cell, add here
@@ -243,6 +247,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         if old != new:
             if x >= 0 and (old == ACTIVE or new == ACTIVE):
                 fields_add(1, 1 + n_class, x, ai[a, I_Y], 1 if new == ACTIVE else -1)
+                active[here] = 1 if new == ACTIVE else 0
             ai[a, I_STATE] = new
         if rebel and intergroup:
             kill_other_group(a)
@@ -255,9 +260,11 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         actives = fields[1 + k, x * height + y]
         if actives <= 0:
             return
-        # the field counts the actives in vision: the scan stops at the last of them
-        c = random_cell_where(occ, ai, offs, flat, n_off, reach, width, height, torus, rng, x, y,
-                              k, arrestable, a, prm, actives)[0]
+        # whom rule C may arrest (civil_violence.arrestable: an active resident) is marked on
+        # the active plane, and the field counts them in vision: the scan reads the marks and
+        # stops at the last of them (the draws of random_cell_where with arrestable)
+        c = random_marked_cell(active, offs, flat, n_off, reach, runs, n_runs, width, height,
+                               torus, rng, x, y, k, actives)
         if c >= 0:
             arrest(ag, grid, geo, prm, rng, a, occ[c], events)
 

@@ -145,6 +145,7 @@ class PeaceSimModel(mesa.Model):
             abuse_ev=np.zeros(shape, np.float64),
             control=np.zeros(shape, np.float64),  # --- zones: checkpoints (ODD 7.22)
             aid=np.zeros(shape, np.float64),  # --- zones: aid at protection sites (ODD 7.23)
+            active=np.zeros(shape, np.int8),  # active residents, for the arrest scans
         )
         self.free_stack = np.arange(cap - 1, -1, -1, dtype=np.int64)
         self.meta = np.zeros(K.N_META, dtype=np.int64)
@@ -624,10 +625,12 @@ class PeaceSimModel(mesa.Model):
         occ = self.cells.occ.copy()
         cop = self.cells.cop_field.copy()
         act = self.cells.active_field.copy()
+        marks = self.cells.active.copy()
         call(rebuild_fields, self.ag, self.cells, self.geometry, self.params)
         assert np.array_equal(occ, self.cells.occ), "occupancy out of step"
         assert np.array_equal(cop, self.cells.cop_field), "cop field out of step"
         assert np.array_equal(act, self.cells.active_field), "active field out of step"
+        assert np.array_equal(marks, self.cells.active), "active plane out of step"
 
 
 def _metric(name: str, model: PeaceSimModel) -> float:
