@@ -5,7 +5,8 @@ to an integer boundary, where the float product rounds up); the 128-bit multiply
 vector mask; the arrest scan over the active plane against the reservoir scan over the
 occupants' rows (same cells, same draws) on bounded grids, tori and a torus smaller than the
 window; the active plane against a recount from the agent table while models run (arrests,
-releases on and off the grid, moves, births, deaths, the peacekeeping layer's phases).
+releases on and off the grid, moves, births, deaths, the peacekeeping layer's phases); the
+arrest probabilities a tick remembers against those it computes.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from sim.bench.bench import FULL_DENSITIES, FULL_SCENARIO
 from sim.config.scenario import build_scenario, load_scenario
 from sim.engine import layout as K
 from sim.engine.grid import random_cell_where, random_marked_cell, rebuild_fields
-from sim.engine.memory import MARK_LANES, mask_lanes
+from sim.engine.memory import MARK_LANES, mask_lanes, stack_array
 from sim.engine.rng import mul_high, next_u64, randint, scaled, shuffle
 from sim.engine.space import build_geometry, cells_in_vision
 from sim.model.model import PeaceSimModel
-from sim.rules.civil_violence import arrestable
+from sim.rules.civil_violence import (
+    MEMO_ACTIVES,
+    MEMO_COPS,
+    MEMO_SIZE,
+    arrest_probability,
+    arrestable,
+    remembered_arrest_probability,
+)
 
 M64 = (1 << 64) - 1
 
@@ -278,3 +286,31 @@ def test_active_plane_stays_in_step_while_models_run(case):
     assert np.array_equal(m.cells.active, before)
     m.check_invariants()
     assert seen_active > 0 and arrests > 0
+
+
+@njit(cache=True)
+def _remembered(cops, actives, prm):
+    memo = stack_array(MEMO_SIZE)
+    memo[:] = -1.0
+    out = np.empty((cops.size, 3))
+    for i in range(cops.size):
+        out[i, 0] = remembered_arrest_probability(cops[i], actives[i], prm, memo)
+        out[i, 1] = remembered_arrest_probability(cops[i], actives[i], prm, memo)  # memo
+        out[i, 2] = arrest_probability(cops[i], actives[i], prm.unrest_arrest_constant,
+                                       prm.unrest_arrest_ratio)
+    return out, memo.size
+
+
+@pytest.mark.parametrize("rule", ["floor", "round", "exact"])
+def test_remembered_arrest_probability_is_the_computed_one(rule):
+    """Computed, then read back from the tick's memo, then computed again: the same bits,
+    for every pair of counts inside the memo and pairs beyond it."""
+    sc = build_scenario({"unrest": {"arrest_ratio": rule, "arrest_constant": 2.3}})
+    prm = PeaceSimModel(sc, seed=0).params
+    c, a = np.meshgrid(np.arange(MEMO_COPS + 3), np.arange(1, MEMO_ACTIVES + 3), indexing="ij")
+    cops = c.ravel().astype(np.int32)
+    actives = a.ravel().astype(np.int64)
+    out, size = _remembered(cops, actives, prm)
+    assert size == MEMO_SIZE
+    assert np.array_equal(out[:, 0], out[:, 2]) and np.array_equal(out[:, 1], out[:, 2])
+    assert len(set(out[:, 2].tolist())) > 10

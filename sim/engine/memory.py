@@ -7,6 +7,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
 # how many agents ahead the loops fetch (the random-order core loop, the slot-order passes)
 PF_ROW, PF_CELL = 8, 4
@@ -126,5 +127,28 @@ def mask_lanes(typingctx, arr, start, m):
         count = context.cast(builder, args[2], signature.args[2], types.int64)
         low = builder.sub(builder.shl(ir.Constant(i64, 1), count), ir.Constant(i64, 1))
         return builder.and_(bits, low)
+
+    return sig, codegen
+
+
+@intrinsic
+def stack_array(typingctx, size):
+    """A float64 array of ``size`` elements (a constant) on the calling kernel's stack, its
+    values undefined: scratch memory for one call of a kernel compiled without reference
+    counting, which may not allocate (it goes when the kernel returns)."""
+    if not isinstance(size, types.IntegerLiteral):
+        return None
+    n = size.literal_value
+    arrty = types.Array(types.float64, 1, "C")
+    sig = arrty(size)
+
+    def codegen(context, builder, signature, args):
+        elt = context.get_data_type(types.float64)
+        data = cgutils.alloca_once(builder, elt, size=n)  # in the entry block: once a call
+        ary = context.make_array(arrty)(context, builder)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(elt))
+        populate_array(ary, data=data, shape=[context.get_constant(types.intp, n)],
+                       strides=[itemsize], itemsize=itemsize, meminfo=None)
+        return ary._getvalue()
 
     return sig, codegen

@@ -60,11 +60,12 @@ from sim.engine.layout import (
     QUIESCENT,
     RESIDENT,
 )
-from sim.engine.memory import PF_CELL, PF_ROW, prefetch
+from sim.engine.memory import PF_CELL, PF_ROW, prefetch, stack_array
 from sim.engine.rng import randint, shuffle, uniform
 from sim.rules.checkpoints import checkpoints_on, held_probability, passage_control
 from sim.rules.civil_violence import (
     INTERGROUP,
+    MEMO_SIZE,
     PEACEKEEPING,
     ageing,
     arrest,
@@ -122,6 +123,9 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
     shelter = extended and sites_on(prm)
 
     fields_flat = grid.fields.reshape(grid.fields.size)
+    # arrest probabilities computed this tick, by counts in vision (turns_active)
+    memo = stack_array(MEMO_SIZE)
+    memo[:] = -1.0
 
     def fields_add(first, last, x, y, delta):
         # ``delta`` on rows first..last-1 of ``fields`` (row 0: cops in residents' vision;
@@ -239,7 +243,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
             g = grievance(af[a, F_HARDSHIP], False, 0.0, 0, 0.0, 0.0, legitimacy, prm)
         cops = fields[0, here]
         actives = fields[1 + ai[a, I_VCLASS], here] + 1  # oneself
-        rebel = turns_active(g, af[a, F_RISK], cops, actives, prm)
+        rebel = turns_active(g, af[a, F_RISK], cops, actives, prm, memo)
         old = ai[a, I_STATE]
         new = ACTIVE if rebel else QUIESCENT
         if rebel and old != ACTIVE:

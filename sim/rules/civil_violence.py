@@ -109,14 +109,40 @@ def arrest_probability(cops, actives, k, rule):
     return 1.0 - np.exp(-k * arrest_ratio(cops, actives, rule))
 
 
+# the counts of cops (below MEMO_COPS) and actives (below MEMO_ACTIVES) whose arrest
+# probability a tick remembers (remembered_arrest_probability)
+MEMO_COPS, MEMO_ACTIVES = 24, 64
+MEMO_SIZE = MEMO_COPS * MEMO_ACTIVES
+
+
 @njit(inline="always", cache=True)
-def turns_active(grievance, risk_aversion, cops, actives, prm):
+def remembered_arrest_probability(cops, actives, prm, memo):
+    """:func:`arrest_probability` for ``cops`` and ``actives`` in vision, remembered in
+    ``memo`` (``MEMO_SIZE`` values, -1 where not yet computed; the core tick's, for one
+    tick): the same function of the same counts gives the same number, so each pair's exp is
+    computed once a tick instead of once for every resident who weighs it (few distinct
+    pairs, thousands of residents)."""
+    k = prm.unrest_arrest_constant
+    rule = prm.unrest_arrest_ratio
+    if cops >= 0 and cops < MEMO_COPS and actives >= 0 and actives < MEMO_ACTIVES:
+        j = cops * MEMO_ACTIVES + actives
+        p = memo[j]
+        if p < 0.0:
+            p = arrest_probability(cops, actives, k, rule)
+            memo[j] = p
+        return p
+    return arrest_probability(cops, actives, k, rule)
+
+
+@njit(inline="always", cache=True)
+def turns_active(grievance, risk_aversion, cops, actives, prm, memo):
     """ODD 7.2 rule A: active iff G - N > T, net risk N = R P with C cops and A actives
     (oneself included) in vision.
 
     With R >= 0 and k >= 0, 0 <= P <= 1, so G - R P lies between G - R and G (rounding is
     monotonic): G <= T is never active and G - R > T always is, whatever P. Those residents
-    (most, where grievance is low) are decided without computing exp; the rest as before."""
+    (most, where grievance is low) are decided without computing exp; for the rest P comes
+    from ``memo`` (:func:`remembered_arrest_probability`)."""
     threshold = prm.unrest_threshold
     k = prm.unrest_arrest_constant
     if risk_aversion >= 0.0 and k >= 0.0:
@@ -124,7 +150,7 @@ def turns_active(grievance, risk_aversion, cops, actives, prm):
             return False
         if grievance - risk_aversion > threshold:
             return True
-    p = arrest_probability(cops, actives, k, prm.unrest_arrest_ratio)
+    p = remembered_arrest_probability(cops, actives, prm, memo)
     return (grievance - risk_aversion * p) > threshold
 
 
