@@ -1,12 +1,13 @@
 """The core tick's second round of speed devices give the very results of the plain code.
 
-randint's integer path against the float formula (random draws and draws made to lie next
-to an integer boundary, where the float product rounds up); the 128-bit multiply and the
-vector mask; the arrest scan over the active plane against the reservoir scan over the
-occupants' rows (same cells, same draws) on bounded grids, tori and a torus smaller than the
-window; the active plane against a recount from the agent table while models run (arrests,
-releases on and off the grid, moves, births, deaths, the peacekeeping layer's phases); the
-arrest probabilities a tick remembers against those it computes.
+randint_chained (integer arithmetic) against randint (the float formula), on random draws
+and on draws made to lie next to an integer boundary, where the float product rounds up;
+the 128-bit multiply and the vector mask; the arrest scan over the active plane against
+the reservoir scan over the occupants' rows (same cells, same draws) on bounded grids, tori
+and a torus smaller than the window; the active plane against a recount from the agent
+table while models run (arrests, releases on and off the grid, moves, births, deaths, the
+peacekeeping layer's phases); the arrest probabilities a tick remembers against those it
+computes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sim.config.scenario import build_scenario, load_scenario
 from sim.engine import layout as K
 from sim.engine.grid import random_cell_where, random_marked_cell, rebuild_fields
 from sim.engine.memory import MARK_LANES, mask_lanes, stack_array
-from sim.engine.rng import mul_high, next_u64, randint, scaled, shuffle
+from sim.engine.rng import mul_high, next_u64, randint, randint_chained, shuffle
 from sim.engine.space import build_geometry, cells_in_vision
 from sim.model.model import PeaceSimModel
 from sim.rules.civil_violence import (
@@ -50,15 +51,15 @@ def _state_giving(x: int, rng: np.random.Generator) -> np.ndarray:
 
 @njit(cache=True)
 def _draws(states, ns):
-    """randint and the float formula on copies of each state: values and states after."""
+    """randint_chained and randint on copies of each state: values and states after."""
     out = np.empty((ns.size, 2), np.int64)
     after = np.empty((ns.size, 2, 4), np.uint64)
     for i in range(ns.size):
         s = states[i].copy()
-        out[i, 0] = randint(s, ns[i])
+        out[i, 0] = randint_chained(s, ns[i])
         after[i, 0] = s
         t = states[i].copy()
-        out[i, 1] = scaled(next_u64(t), ns[i])
+        out[i, 1] = randint(t, ns[i])
         after[i, 1] = t
     return out, after
 
@@ -71,12 +72,12 @@ def test_next_output_can_be_chosen():
         assert int(next_u64.py_func(s.copy())) == x
 
 
-def test_randint_equals_the_float_formula():
-    """randint(s, n) == int(uniform(s) * n) and consumes one draw: for random draws and n
-    from 1 to beyond 2**32 (where the float formula is used), and for draws whose 53 bits m
-    put m n / 2**53 right next to an integer, many of them where the rounded float product
-    reaches the integer (the exact quotient does not): the integer path must hand those to
-    the float formula."""
+def test_randint_chained_equals_randint():
+    """randint_chained(s, n) == randint(s, n) == int(uniform(s) * n), one draw each: for
+    random draws and n from 1 to beyond 2**32 (where the float formula is used), and for
+    draws whose 53 bits m put m n / 2**53 right next to an integer, many of them where the
+    rounded float product reaches the integer (the exact quotient does not): the integer
+    path must hand those to the float formula."""
     rng = np.random.default_rng(3)
     n_random = 40_000
     xs = [int(v) for v in rng.integers(0, 2**63, n_random, dtype=np.uint64) * 2
@@ -156,6 +157,7 @@ def _shuffled_by_randint(perm, n, state):
 
 
 def test_shuffle_makes_randints_draws():
+    """The activation order is Fisher-Yates with randint, draw for draw."""
     for n in (0, 1, 2, 17, 5000):
         a = np.arange(n + 3, dtype=np.int32)
         b = a.copy()

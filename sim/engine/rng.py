@@ -13,8 +13,8 @@ from numba import int64, njit, uint64
 from numba.extending import intrinsic
 
 _MASK53 = 1.0 / 9007199254740992.0  # 2**-53
-# randint's integer path: the 53 bits of a draw, and the fraction (of 2**64) at or above which
-# the float formula may round up to the next integer (see randint)
+# randint_chained: the 53 bits of a draw, and the fraction (of 2**64) at or above which the
+# float formula may round up to the next integer
 _TOP53 = 0xFFFFFFFFFFFFF800
 _NEAR_NEXT = 2**64 - 2**43
 _N_INT = 2**32  # n below this takes the integer path
@@ -70,41 +70,39 @@ def mul_high(typingctx, a, b):
 
 @njit(inline="always", cache=True)
 def randint(s, n):
-    """Uniform integer in ``0 .. n-1`` (``n >= 1``); bias below 2**-53 * n.
+    """Uniform integer in ``0 .. n-1`` (``n >= 1``); bias below 2**-53 * n."""
+    return int(uniform(s) * n)
 
-    The value is ``int(uniform(s) * n)``, always; for ``0 <= n < 2**32`` it is computed in
-    integers, which is shorter (a multiply instead of two conversions and two float
-    multiplies, on the chain from a draw to the cell it picks). Why that is the same number:
-    with m the draw's 53 bits, ``uniform * n`` is the product P = m n rounded to a double and
-    scaled by 2**-53 (exact), so its integer part is floor(P / 2**53) (the high word of
-    ``(m << 11) * n``) unless rounding carries P up to the next multiple of 2**53. Rounding moves
-    P by at most half a unit in its 53rd bit, under 2**31 for P < 2**85; so when the fraction
-    (the low word) is below 2**64 - 2**43 the integer part is the high word, and otherwise
-    (about one draw in two million) the float formula decides."""
+
+@njit(inline="always", cache=True)
+def randint_chained(s, n):
+    """:func:`randint`, the same value from the same draw, computed in integers where it can
+    be: for loops whose next step waits on the draw (a move's tries: draw, cell, occupancy
+    test), where a multiply is shorter than two conversions and two float multiplies.
+    Where nothing waits on the draws (a shuffle, the layer's passes), the float formula's
+    fewer instructions run faster (the shuffle 15% slower this way), so those keep randint.
+
+    Why it is the same number: with m the draw's 53 bits, ``uniform * n`` is the product
+    P = m n rounded to a double and scaled by 2**-53 (exact), so its integer part is
+    floor(P / 2**53), the high word of ``(m << 11) * n``, unless rounding carries P up to the
+    next multiple of 2**53. Rounding moves P by at most half a unit in its 53rd bit, under
+    2**31 for n < 2**32; so when the fraction (the low word) is below 2**64 - 2**43 the
+    integer part is the high word, and otherwise (about one draw in two million), or for a
+    larger n, the float formula decides."""
     x = next_u64(s)
     if n >= 0 and n < _N_INT:
         y = x & uint64(_TOP53)
         nn = uint64(n)
         if y * nn < uint64(_NEAR_NEXT):
             return int64(mul_high(y, nn))
-    return scaled(x, n)
-
-
-@njit(inline="always", cache=True)
-def scaled(x, n):
-    """``int(uniform * n)`` for the draw ``x`` (the 64-bit output :func:`uniform` reads)."""
     return int(float(x >> uint64(11)) * _MASK53 * n)
 
 
 @njit(inline="always", cache=True)
 def shuffle(perm, n, rng):
-    """Fisher-Yates on ``perm[:n]`` in place: every random order of agents comes from here.
-
-    The draws are :func:`randint`'s, by the float formula: here nothing waits on a draw (the
-    loop's speed is how many it makes), and randint's integer path, made for the chains of
-    a move's tries, ran the shuffle 15% slower (2 us of 7,650 agents)."""
+    """Fisher-Yates on ``perm[:n]`` in place: every random order of agents comes from here."""
     for i in range(n - 1, 0, -1):
-        j = scaled(next_u64(rng), i + 1)  # randint(rng, i + 1): see above
+        j = randint(rng, i + 1)
         t = perm[i]
         perm[i] = perm[j]
         perm[j] = t

@@ -61,7 +61,7 @@ from sim.engine.layout import (
     RESIDENT,
 )
 from sim.engine.memory import PF_CELL, PF_ROW, prefetch, stack_array
-from sim.engine.rng import randint, shuffle, uniform
+from sim.engine.rng import randint_chained, shuffle, uniform
 from sim.rules.checkpoints import checkpoints_on, held_probability, passage_control
 from sim.rules.civil_violence import (
     INTERGROUP,
@@ -142,13 +142,14 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
         # sampling, then (nearly full) the exhaustive draw, which is the shared helper. One
         # loop for a window on the grid's interior (a flat step, no wrapping), one for a
         # window across an edge, and the general one for a torus smaller than the window;
-        # the offset's index is unsigned, so that no negative-index fix sits on the chain
-        # from the draw to the occupancy test (the tick's longest: most of a move)
+        # the offset's index is unsigned, and the draw computed in integers
+        # (rng.randint_chained), so that no negative-index fix and no float conversion sits
+        # on the chain from the draw to the occupancy test (the tick's longest: most of a move)
         n = n_off[k]
         here = x * height + y
         if inside(x, y, reach[k], width, height):
             for _ in range(TRY_MOVE):
-                c = here + flat[k, np.uint64(randint(rng, n))]
+                c = here + flat[k, np.uint64(randint_chained(rng, n))]
                 if c >= 0 and occ[c] < 0:
                     return c
         elif reach[k] <= width and reach[k] <= height:
@@ -156,7 +157,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
             # chosen without a branch (whether a random offset crosses an edge cannot be
             # predicted)
             for _ in range(TRY_MOVE):
-                j = np.uint64(randint(rng, n))
+                j = np.uint64(randint_chained(rng, n))
                 cx = x + offs[k, j, 0]
                 cy = y + offs[k, j, 1]
                 if torus:
@@ -174,7 +175,7 @@ def tick(ag, grid, geo, prm, rng, legitimacy, perm, free_stack, meta, events):
                         return c
         else:
             for _ in range(TRY_MOVE):
-                j = np.uint64(randint(rng, n))
+                j = np.uint64(randint_chained(rng, n))
                 c = cell_at(x, y, offs[k, j, 0], offs[k, j, 1], width, height, torus)
                 if c >= 0 and occ[c] < 0:
                     return c

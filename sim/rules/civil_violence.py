@@ -117,11 +117,11 @@ MEMO_SIZE = MEMO_COPS * MEMO_ACTIVES
 
 @njit(inline="always", cache=True)
 def remembered_arrest_probability(cops, actives, prm, memo):
-    """:func:`arrest_probability` for ``cops`` and ``actives`` in vision, remembered in
-    ``memo`` (``MEMO_SIZE`` values, -1 where not yet computed; the core tick's, for one
-    tick): the same function of the same counts gives the same number, so each pair's exp is
-    computed once a tick instead of once for every resident who weighs it (few distinct
-    pairs, thousands of residents)."""
+    """ODD 7.2 rule A: :func:`arrest_probability` for ``cops`` and ``actives`` in vision,
+    remembered in ``memo`` (``MEMO_SIZE`` values, -1 where not yet computed; the core tick's,
+    for one tick): the same function of the same counts gives the same number, so each
+    pair's exp is computed once a tick instead of once for every resident who weighs it (few
+    distinct pairs, thousands of residents)."""
     k = prm.unrest_arrest_constant
     rule = prm.unrest_arrest_ratio
     if cops >= 0 and cops < MEMO_COPS and actives >= 0 and actives < MEMO_ACTIVES:
