@@ -22,10 +22,19 @@ import numpy as np
 
 from sim.engine import layout as K
 from sim.engine.calls import compiled
-from sim.engine.fields import G_COMBATANTS, G_POLICE, G_UNITS, N_GROUPS, presence_of, roster
+from sim.engine.fields import (
+    G_COMBATANTS,
+    G_POLICE,
+    G_UNITS,
+    N_GROUPS,
+    clear_sites,
+    presence_of,
+    roster,
+)
 from sim.engine.layer_tick import (
     acts_seen,
     checkpoint_phase,
+    clear_events,
     combatant_turns,
     environment_phase,
     events_seen,
@@ -99,10 +108,7 @@ class PhaseTimer:
                     free_stack: Any, meta: Any, events: Any) -> None:
         """:func:`sim.engine.layer_tick.layer_tick`, one phase at a time."""
         run = self._run
-        t0 = self.clock()
-        lay.f[list(K.SITE_LAYERS)] = 0.0
-        lay.f[K.L_CLASH_AT] = 0.0
-        self.seconds["clear event sites"] += self.clock() - t0
+        run("clear event sites", clear_sites, lay)
         n_warned = run("information", information_phase, ag, prm, lay)
         run("weapons", weapons_phase, prm, lay, rng, events)
         high = int(meta[K.META_HIGH])
@@ -125,8 +131,8 @@ class PhaseTimer:
         t0 = self.clock()
         lay.f[K.L_SITE_ABUSE] = grid.abuse_ev  # as layer_tick: where, before it spreads
         self.seconds["clear event sites"] += self.clock() - t0
-        run("events_seen", events_seen, grid, prm, lay)
-        run("acts_seen", acts_seen, prm, lay, events)
+        quiet = run("events_seen", events_seen, grid, prm, lay)
+        quiet |= run("acts_seen", acts_seen, prm, lay, events)
         run("trust", trust_phase, ag, grid, geo, prm, lay, rng, meta, events,
             mission_legitimacy)
         run("population", population_phase, ag, grid, geo, prm, lay, rng, free_stack, meta,
@@ -136,10 +142,7 @@ class PhaseTimer:
             counts[G_POLICE])
         run("partners", partners_phase, prm, lay, meta)
         run("environment", environment_phase, grid, prm, lay)
-        t0 = self.clock()
-        lay.f[list(K.EVENT_LAYERS)] = 0.0
-        grid.abuse_ev.fill(0.0)
-        self.seconds["clear events"] += self.clock() - t0
+        run("clear events", clear_events, grid, prm, lay, quiet)
 
     def step(self, ticks: int) -> None:
         """Step the model ``ticks`` times (every tick timed, the whole tick too)."""

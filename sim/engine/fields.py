@@ -34,6 +34,7 @@ from sim.engine.layout import (
     I_ROLE,
     I_X,
     I_Y,
+    L_CLASH_AT,
     L_COMB_SEEN,
     L_COMMUNITY_REACH,
     L_DDR_REACH,
@@ -54,14 +55,17 @@ from sim.engine.layout import (
     L_POLICE_REACH,
     L_RELAY,
     L_SEC_POLICE,
+    L_SITE_ATTACK,
     MENTORING,
     META_HIGH,
     META_OFFICERS,
     META_UNITS,
+    N_SITE_FLAGS,
     PEACEKEEPER,
     POLICE,
     RESIDENT,
     S_PARTNER_TOTAL,
+    S_SITE0,
     W_CHECKPOINT,
     W_COMBATANTS,
     W_COMMUNITY,
@@ -355,24 +359,28 @@ def box_sum_work(field, r, torus, out, tmp, col):
     grid a sparse row goes by its nonzero values only (:func:`_row_at`: counts and other
     exact values scattered, others slid by the steps where one enters or leaves the
     window). A plane with most rows busy goes to the dense passes unless those rows are
-    sparse and exact (:func:`_rows_work`)."""
+    sparse and exact (:func:`_rows_work`).
+
+    Returns True when ``field`` held nothing (no value other than zero): ``out`` is then all
+    +0.0, which lets the tick skip clearing an event plane summed in place."""
     w, h = field.shape
     if r <= 0:
         for x in range(w):
             for y in range(h):
                 out[x, y] = field[x, y]
-        return
+        return False
     rows = np.empty(w, np.int64)
     if _count_rows(field, rows) == 0:  # nothing anywhere: every window sum is 0.0
         out.fill(0.0)
-        return
+        return True
     busy = 0
     for x in range(w):
         busy += rows[x] != 0
     if not _rows_work(field, r, torus, rows, busy, np.empty(h, np.int64), tmp):
         _box_sum_dense(field, r, torus, out, tmp, col)
-        return
+        return False
     _slide_columns(tmp, rows, r, torus, out, col)
+    return False
 
 
 @njit(cache=True)
@@ -468,6 +476,34 @@ def diffuse(field, rate, torus, tmp):
     for x in range(w):
         for y in range(h):
             field[x, y] += rate * (tmp[x, y] - field[x, y])
+
+
+@njit(inline="always", cache=True)
+def site_event(lay, plane, x, y):
+    """An event counted at its cell in an event-site plane (``plane``, one of
+    ``SITE_LAYERS``: outputs only), and the plane flagged as written (``S_SITE0``), so that
+    :func:`clear_sites` clears it when the next tick starts and leaves the others alone."""
+    lay.f[plane, x, y] += 1.0
+    lay.scalars[S_SITE0 + plane - L_SITE_ATTACK] = 1.0
+
+
+@njit(cache=True, _nrt=False)
+def clear_sites(lay):
+    """When a tick starts: the event-site planes written since they were last cleared
+    (flagged by :func:`site_event`) are cleared, and their flags (the others are all zero
+    already; ``site_abuse`` is never flagged: the tick overwrites all of it,
+    :func:`sim.engine.layer_tick.layer_tick`), and the cells of the last tick's clashes
+    (districts, read by the metrics; cleared every tick). Returns how many site planes were
+    cleared."""
+    s = lay.scalars
+    n = 0
+    for k in range(N_SITE_FLAGS):
+        if s[S_SITE0 + k] != 0.0:
+            lay.f[L_SITE_ATTACK + k].fill(0.0)
+            s[S_SITE0 + k] = 0.0
+            n += 1
+    lay.f[L_CLASH_AT].fill(0.0)  # --- districts
+    return n
 
 
 #: the groups of a tick's roster (:func:`roster`): units, officers, combatants, and the

@@ -20,6 +20,7 @@ from sim.engine.fields import (
     G_UNITS,
     N_GROUPS,
     box_sum_work,
+    clear_sites,
     diffuse,
     presence_of,
     roster,
@@ -70,13 +71,14 @@ from sim.engine.layout import (
     L_ACCEPT0,
     L_ACCEPT_N,
     L_ACCESS,
-    L_CLASH_AT,
     L_COMB_SEEN,
     L_COMMUNITY,
     L_COMMUNITY_REACH,
     L_DDR_REACH,
     L_ENGAGE,
     L_FACTION_EV0,
+    L_FACTION_EV1,
+    L_FACTION_EV2,
     L_FACTION_EV3,
     L_HARM_EV,
     L_INFRASTRUCTURE,
@@ -126,7 +128,6 @@ from sim.engine.layout import (
     S_CACHED,
     S_PARTNER_TOTAL,
     S_STORED,
-    SITE_LAYERS,
     W_CHECKPOINT,
     W_COMBATANTS,
     W_NEAR,
@@ -414,30 +415,81 @@ def acceptance_phase(ag, prm, lay, meta):
 def events_seen(grid, prm, lay):
     """ODD 7.11: what residents see, the events of this tick within their vision (box sums
     of attacks interrupted and unprotected, by the victim's group, harm, police abuse and
-    retaliation), and retaliation heard of within ``information.hear_radius``."""
+    retaliation), and retaliation heard of within ``information.hear_radius``. Returns the
+    planes that held nothing (all +0.0 after their sums: bit i for ``EVENT_LAYERS[i]``, bit
+    ``len(EVENT_LAYERS)`` for ``grid.abuse_ev``), which :func:`clear_events` need not clear."""
     f = lay.f
     tmp = lay.work[W_TMP]
     rr = prm.residents_vision
     torus = prm.world_torus
-    f[L_RETALIATION_HEARD, :, :] = f[L_RETALIATION_EV]
-    box_sum_work(f[L_RETALIATION_HEARD], prm.information_hear_radius, torus,
-                 f[L_RETALIATION_HEARD], tmp, lay.col)
-    for layer in (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1, L_HARM_EV,
-                  L_RETALIATION_EV):
-        box_sum_work(f[layer], rr, torus, f[layer], tmp, lay.col)
-    box_sum_work(grid.abuse_ev, rr, torus, grid.abuse_ev, tmp, lay.col)
+    quiet = 0
+    # heard: the box sum of this tick's retaliation (before it is summed over vision below)
+    if box_sum_work(f[L_RETALIATION_EV], prm.information_hear_radius, torus,
+                    f[L_RETALIATION_HEARD], tmp, lay.col):
+        quiet |= 1 << _EV_INDEX_HEARD
+    for i in range(_N_SEEN):
+        layer = EVENT_LAYERS[i]
+        if box_sum_work(f[layer], rr, torus, f[layer], tmp, lay.col):
+            quiet |= 1 << i
+    if box_sum_work(grid.abuse_ev, rr, torus, grid.abuse_ev, tmp, lay.col):
+        quiet |= 1 << len(EVENT_LAYERS)
+    return quiet
+
+
+#: events_seen sums EVENT_LAYERS[:_N_SEEN] over vision (attacks interrupted and unprotected,
+#: harm, retaliation), and retaliation heard into EVENT_LAYERS[_EV_INDEX_HEARD]
+_N_SEEN = 6
+_EV_INDEX_HEARD = 6
+assert EVENT_LAYERS[:_N_SEEN] == (L_PROTECT_EV, L_PROTECT_EV1, L_VICTIM_EV, L_VICTIM_EV1,
+                                  L_HARM_EV, L_RETALIATION_EV)
+assert EVENT_LAYERS[_EV_INDEX_HEARD] == L_RETALIATION_HEARD
+assert EVENT_LAYERS[_EV_INDEX_HEARD + 1:] == (L_FACTION_EV0, L_FACTION_EV1, L_FACTION_EV2,
+                                              L_FACTION_EV3)
 
 
 @njit(cache=True)
 def acts_seen(prm, lay, events):
     """ODD 7.19: what residents see of each faction, its members' attacks and predation of
-    this tick within their vision (box sums; none this tick: nothing to sum)."""
+    this tick within their vision (box sums; none this tick: nothing to sum). Returns, as
+    :func:`events_seen`, the faction planes that hold nothing (none this tick: all of them,
+    left all +0.0 by the last clear, as only attacks and predation write them)."""
+    nf = prm.armed_groups_factions
     if events[EV_ATTACKS] + events[EV_PREDATIONS] == 0:
-        return
+        return ((1 << nf) - 1) << (_EV_INDEX_HEARD + 1)
     f = lay.f
-    for k in range(prm.armed_groups_factions):
-        box_sum_work(f[L_FACTION_EV0 + k], prm.residents_vision, prm.world_torus,
-                     f[L_FACTION_EV0 + k], lay.work[W_TMP], lay.col)
+    quiet = 0
+    for k in range(nf):
+        if box_sum_work(f[L_FACTION_EV0 + k], prm.residents_vision, prm.world_torus,
+                        f[L_FACTION_EV0 + k], lay.work[W_TMP], lay.col):
+            quiet |= 1 << (_EV_INDEX_HEARD + 1 + k)
+    return quiet
+
+
+@njit(cache=True, _nrt=False)
+def clear_events(grid, prm, lay, quiet):
+    """The end of a tick: the per-tick event planes (``EVENT_LAYERS``, those of factions
+    that exist, and the police abuse plane) are cleared, but for those known to hold
+    nothing (``quiet``, from :func:`events_seen` and :func:`acts_seen`: all +0.0 already,
+    and nothing writes them after those sums)."""
+    f = lay.f
+    for i in range(len(EVENT_LAYERS)):
+        layer = EVENT_LAYERS[i]
+        if L_FACTION_EV0 + prm.armed_groups_factions <= layer <= L_FACTION_EV3:
+            continue  # (the planes of factions beyond the last are never written)
+        if not (quiet >> i) & 1:
+            f[layer].fill(0.0)
+    if not (quiet >> len(EVENT_LAYERS)) & 1:
+        grid.abuse_ev.fill(0.0)
+
+
+#: the float fields trust_phase reads lie from F_TRUST_POLICE to F_PROT_OTHER, or to the
+#: last record: prefetched at F_TRUST_POLICE, 8 fields (64 bytes) on and the last one, no
+#: two more than 64 bytes apart, so that every cache line they span is fetched
+assert min(F_TRUST_PK, F_TRUST_PK0, F_TRUST_POLICE0, F_DIALOGUE, F_FEAR, F_PROT_OWN,
+           F_PROT_OTHER, F_ACCEPTANCE, F_RECORD0) > F_TRUST_POLICE
+assert max(F_TRUST_PK, F_TRUST_PK0, F_TRUST_POLICE0, F_DIALOGUE, F_FEAR, F_PROT_OWN) \
+    < F_PROT_OTHER <= F_TRUST_POLICE + 16
+assert F_TRUST_POLICE + 8 < F_ACCEPTANCE < F_RECORD0 and F_RECORD0 + 3 <= F_TRUST_POLICE + 16
 
 
 @njit(cache=True, _nrt=False)
@@ -492,6 +544,7 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
                                              prm)
 
     fb = feedback_on(prm)  # communities: residents and leaders tell the mission (ODD 7.27)
+    last_field = F_RECORD0 + n_factions - 1 if acceptance_on else F_PROT_OTHER
     # whom a report can be about, ranked on the way (sim.rules.information.seen_combatant:
     # a combatant, never a resident; it looks at the occupant's kind only, and no one moves
     # in this phase but residents who flee or go home, onto empty cells): the scratch plane
@@ -502,11 +555,12 @@ def trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy):
         for y in range(h):
             if y + AHEAD < h:  # the row of a resident a few cells on, fetched meanwhile
                 b = occ[x, y + AHEAD]
-                if b >= 0:
+                if b >= 0:  # (its float fields: every line they span, see above)
                     prefetch(ai_flat, b * N_INT)
                     prefetch(ai_flat, b * N_INT + I_INFORMANT)
                     prefetch(af_flat, b * N_FLOAT + F_TRUST_POLICE)
-                    prefetch(af_flat, b * N_FLOAT + F_FEAR)
+                    prefetch(af_flat, b * N_FLOAT + F_TRUST_POLICE + 8)
+                    prefetch(af_flat, b * N_FLOAT + last_field)
             a = occ[x, y]
             if a < 0:
                 continue
@@ -911,15 +965,15 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     warn (and lead to weapon caches), units move, presence is sensed, the civil-violence core
     runs (random-sequential activation), then armed groups, detention, transitions, trust and
     reports, population, livelihoods, police, local partners and the environment. Per-tick
-    event fields are cleared at the end; the event-site planes and the cells of this tick's
-    attacks and clashes (outputs only) when the tick starts, so that the observation after
-    the tick reads them. The phases over units, combatants and officers, and presence, visit
-    the roster made before the units move (:func:`sim.engine.fields.roster`) rather than
-    every slot."""
+    event fields are cleared at the end (but those that held nothing this tick,
+    :func:`clear_events`); the event-site planes and the cells of this tick's attacks and
+    clashes (outputs only) when the tick starts, those written since
+    (:func:`sim.engine.fields.clear_sites`; ``site_abuse`` is overwritten with this tick's
+    abuse), so that the observation after the tick reads them. The phases over units,
+    combatants and officers, and presence, visit the roster made before the units move
+    (:func:`sim.engine.fields.roster`) rather than every slot."""
     f = lay.f
-    for layer in SITE_LAYERS:
-        f[layer].fill(0.0)
-    lay.f[L_CLASH_AT].fill(0.0)  # --- districts
+    clear_sites(lay)  # the event-site planes written last tick (and clashes, --- districts)
     n_warned = information_phase(ag, prm, lay)
     weapons_phase(prm, lay, rng, events)
     high = meta[META_HIGH]  # who is who: the phases over units, officers or combatants
@@ -939,15 +993,12 @@ def layer_tick(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, per
     transitions_phase(ag, grid, geo, prm, lay, rng, legitimacy, mission_legitimacy, meta,
                       events)
     f[L_SITE_ABUSE, :, :] = grid.abuse_ev  # where, before events_seen spreads it over vision
-    events_seen(grid, prm, lay)
-    acts_seen(prm, lay, events)
+    quiet = events_seen(grid, prm, lay)
+    quiet |= acts_seen(prm, lay, events)
     trust_phase(ag, grid, geo, prm, lay, rng, meta, events, mission_legitimacy)
     population_phase(ag, grid, geo, prm, lay, rng, free_stack, meta, events)
     livelihoods_phase(ag, grid, prm, rng, meta, lay)
     officers_train(ag, prm, lay.f[L_MENTOR], slots[G_POLICE], counts[G_POLICE])
     partners_phase(prm, lay, meta)
     environment_phase(grid, prm, lay)
-    for layer in EVENT_LAYERS:  # (the planes of factions beyond the last are never written)
-        if not L_FACTION_EV0 + prm.armed_groups_factions <= layer <= L_FACTION_EV3:
-            f[layer].fill(0.0)
-    grid.abuse_ev.fill(0.0)
+    clear_events(grid, prm, lay, quiet)

@@ -460,7 +460,13 @@ S_ABUSIVENESS0 = MAX_FACTIONS  # each faction's abusiveness: S_ABUSIVENESS0 + fa
 S_STORED = 2 * MAX_FACTIONS  # weapons in DDR stores (all cells)
 S_CACHED = S_STORED + 1  # weapons in caches (all cells)
 S_PARTNER_TOTAL = S_STORED + 2  # partners' summed capacity
-N_SCALARS = S_STORED + 3
+# --- events: which event-site planes (SITE_LAYERS, one flag each, S_SITE0 + plane -
+# L_SITE_ATTACK) were written since they were last cleared: layer_tick clears only those when
+# a tick starts (sim.engine.fields.site_event sets them)
+S_SITE0 = S_STORED + 3
+N_SITE_FLAGS = len(SITE_LAYERS)
+assert tuple(range(L_SITE_ATTACK, L_SITE_ATTACK + N_SITE_FLAGS)) == SITE_LAYERS
+N_SCALARS = S_SITE0 + N_SITE_FLAGS
 
 
 class Layers(NamedTuple):

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from sim.engine.calls import call
+from sim.engine.fields import site_event
 from sim.engine.grid import (
     convert,
     enter,
@@ -185,20 +186,20 @@ def interdict(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     x = ai[c, I_X]
     y = ai[c, I_Y]
     events[EV_INTERDICTIONS] += 1
-    lay.f[L_SITE_INTERDICT, x, y] += 1.0
+    site_event(lay, L_SITE_INTERDICT, x, y)
     if ag.f[c, F_INTEL] > 0.0:
-        lay.f[L_SITE_TIPPED, x, y] += 1.0
+        site_event(lay, L_SITE_TIPPED, x, y)
     if prm.mechanisms_collateral_harm and uniform(rng) < 1.0 - prm.strategy_restraint:
         v = neighbour_where(ai, grid, geo, prm, rng, x, y, prm.harm_class, bystander, c)[0]
         if v >= 0:  # a harm event only where someone was hurt
             events[EV_HARMED] += 1
             lay.f[L_VIOLENCE_CIV, x, y] += prm.violence_per_attack
             lay.f[L_HARM_EV, x, y] += 1.0
-            lay.f[L_SITE_HARM, x, y] += 1.0
+            site_event(lay, L_SITE_HARM, x, y)
             if uniform(rng) < prm.armed_groups_p_lethal:  # injured, or killed
                 v = grid.occ.reshape(-1)[v]
                 casualty(ai, v, events)  # communities: counted by the victim's group too
-                lay.f[L_SITE_HARM_KILLED, x, y] += 1.0
+                site_event(lay, L_SITE_HARM_KILLED, x, y)
                 remove_agent(ag, grid, geo, prm, v, free_stack, meta)
     detain(ag, grid, geo, prm, c)
 
@@ -274,7 +275,7 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
     if grid.control[vx, vy] > 0.0:  # --- zones: an attack near a checkpoint (ODD 7.22)
         events[EV_ATTACKS_NEAR_CHECKPOINTS] += 1
-    lay.f[L_SITE_ATTACK, vx, vy] += 1.0  # where (outputs only: the feed, district series)
+    site_event(lay, L_SITE_ATTACK, vx, vy)  # where (outputs only: the feed, district series)
     if ai[v, I_INFORMANT] > 0:
         events[EV_RETALIATIONS] += 1
         lay.f[L_RETALIATION_EV, vx, vy] += 1.0
@@ -284,12 +285,12 @@ def attack(ag, grid, geo, prm, lay, rng, v, free_stack, meta, events):
     if uniform(rng) < interruption_probability(capacity, prm):
         events[EV_INTERRUPTED] += 1
         lay.f[L_PROTECT_EV1 if group1 else L_PROTECT_EV, vx, vy] += 1.0
-        lay.f[L_SITE_PROTECTED, vx, vy] += 1.0
+        site_event(lay, L_SITE_PROTECTED, vx, vy)
         return
     lay.f[L_VICTIM_EV1 if group1 else L_VICTIM_EV, vx, vy] += 1.0
     if uniform(rng) < prm.armed_groups_p_lethal:
         casualty(ai, v, events)  # communities: counted by the victim's group too
-        lay.f[L_SITE_KILLED, vx, vy] += 1.0
+        site_event(lay, L_SITE_KILLED, vx, vy)
         remove_agent(ag, grid, geo, prm, v, free_stack, meta)
 
 
@@ -317,7 +318,7 @@ def combatant_turn(ag, grid, geo, prm, lay, rng, c, free_stack, meta, events):
     if npol > 0:
         p = police_arrest_probability(lay.f[L_POLICE_ARREST, x, y], af[c, F_INTEL_POLICE], prm)
         if uniform(rng) < p:
-            lay.f[L_SITE_ARREST, x, y] += 1.0
+            site_event(lay, L_SITE_ARREST, x, y)
             police_arrest(ag, grid, geo, prm, rng, c, lay.f[L_SEC_POLICE, x, y] / npol, events)
             return
     deter = lay.f[L_DETER, x, y]

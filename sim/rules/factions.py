@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.engine.fields import site_event
 from sim.engine.grid import cell_at, remove_agent
 from sim.engine.layout import (
     COMBATANT,
@@ -155,10 +156,10 @@ def rival_clash(ag, grid, geo, prm, lay, rng, c, r, free_stack, meta, events):
             events[EV_CROSSFIRE] += 1
             lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_attack
             lay.f[L_VICTIM_EV1 if ai[v, I_GROUP] == 1 else L_VICTIM_EV, vx, vy] += 1.0
-            lay.f[L_SITE_CROSSFIRE, vx, vy] += 1.0  # events: where (the trainer's feed)
+            site_event(lay, L_SITE_CROSSFIRE, vx, vy)  # events: where (the trainer's feed)
             if uniform(rng) < prm.armed_groups_p_lethal:
                 casualty(ai, v, events)
-                lay.f[L_SITE_CROSSFIRE_KILLED, vx, vy] += 1.0
+                site_event(lay, L_SITE_CROSSFIRE_KILLED, vx, vy)
                 remove_agent(ag, grid, geo, prm, v, free_stack, meta)
     p_death = prm.armed_groups_p_battle_death
     if uniform(rng) < p_death:

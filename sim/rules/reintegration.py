@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from numba import njit
 
+from sim.engine.fields import site_event
 from sim.engine.grid import neighbour_where
 from sim.engine.layout import (
     EV_PREDATIONS,
@@ -82,7 +83,7 @@ def prey(ag, grid, geo, prm, lay, rng, c, risk, events):
     vy = v - vx * geo.height
     events[EV_PREDATIONS] += 1
     lay.f[L_VIOLENCE_CIV, vx, vy] += prm.violence_per_predation
-    lay.f[L_SITE_PREDATION, vx, vy] += 1.0  # events: where (the trainer's feed)
+    site_event(lay, L_SITE_PREDATION, vx, vy)  # events: where (the trainer's feed)
     witnessed(lay, f, vx, vy)
     return True
 
