@@ -23,7 +23,13 @@ from sim.engine.calls import call, compiled
 from sim.engine.fields import box_sum, box_sum_into, presence
 from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
-from sim.engine.metrics import M_LEGITIMACY, N_METRICS, layer_metrics
+from sim.engine.metrics import (
+    M_LEGITIMACY,
+    N_METRICS,
+    layer_metrics,
+    unit_roles,
+    unpaired_mentors,
+)
 from sim.engine.state import LayerTable
 from sim.model.columns import district_columns, district_row, layer_row
 from sim.rules.armed_groups import new_aggression, reinforce
@@ -80,6 +86,12 @@ class PeacekeepingLayer:
             place_new_slots, model.ag, model.cells, model.geometry, model.params,
             model.rng_state, K.POLICE, model.params.cops_class, 0, model.free_stack,
             model.meta)
+        self._roles = np.zeros(max(K.ROLE_CODES.values()) + 1, np.int64)  # replace_losses
+        self._unit_roles = compiled(unit_roles, model.ag, model.meta, self._roles)
+        self._mentors = np.empty(model.capacity, np.int64)  # pair_mentors' scratch
+        self._officers = np.empty(model.capacity, np.int64)
+        self._unpaired = compiled(unpaired_mentors, model.ag, model.meta, self._mentors,
+                                  self._officers)
         self._layer_metrics = compiled(
             layer_metrics, model.ag, model.cells, model.params, lay, model.meta,
             float(model.legitimacy), model.census_counts, self._metrics, self._buf,
@@ -312,9 +324,8 @@ class PeacekeepingLayer:
             return
         ag = self.model.arrays
         p = self.sc.police
-        ag.f[slots, K.F_PROFESSIONALISM] = np.clip(
-            gen.normal(p.professionalism, p.professionalism_sd, slots.size), 0, 1
-        )
+        ag.f[slots, K.F_PROFESSIONALISM] = gen.normal(  # (np.clip calls ndarray.clip)
+            p.professionalism, p.professionalism_sd, slots.size).clip(0, 1)
         ag.i[slots, K.I_COMMUNITY] = gen.random(slots.size) < p.community_share
         if p.leader_dialogue > 0:  # communities: police-community forums
             ag.set("meets_leaders", slots, gen.random(slots.size) < p.leader_dialogue)
@@ -336,8 +347,9 @@ class PeacekeepingLayer:
         """New units with these role codes on random empty cells (as many as fit), posts and
         sites on random markets; returns how many were placed."""
         m, ag = self.model, self.model.arrays
-        new = np.sort(call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                           K.PEACEKEEPER, m.params.pk_class, len(roles), m.free_stack, m.meta))
+        new = np.sort(self._place(m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                                  K.PEACEKEEPER, m.params.pk_class, len(roles), m.free_stack,
+                                  m.meta))
         roles = roles[: new.size]
         ag.role[new] = roles
         sites = self.sc.mechanisms.protection_sites and self.lay.sites.size > 0
@@ -358,13 +370,12 @@ class PeacekeepingLayer:
         have = self._count(K.C_PEACEKEEPERS)
         if keep <= have:
             return 0
-        ai = m.arrays.i[: m.meta[K.META_HIGH]]
-        units = (ai[:, K.I_ALIVE] != 0) & (ai[:, K.I_KIND] == K.PEACEKEEPER)
-        now = np.bincount(ai[units, K.I_ROLE], minlength=len(ROLE_NAMES))
+        self._unit_roles(m.ag, m.meta, self._roles)  # live units by role, in one pass
+        now = self._roles.tolist()
         shares = {r: getattr(self.sc.strategy.roles, r) for r in ROLE_NAMES}
         want = role_counts(keep, shares)
         missing = [K.ROLE_CODES[r] for r in ROLE_NAMES
-                   for _ in range(max(0, want[r] - int(now[K.ROLE_CODES[r]])))]
+                   for _ in range(max(0, want[r] - now[K.ROLE_CODES[r]]))]
         placed = self._place_units(np.array(missing[: keep - have], np.int8))
         if placed and K.MENTORING in missing:
             self.pair_mentors()
@@ -374,16 +385,15 @@ class PeacekeepingLayer:
         """ODD 7.14: every mentoring unit without a live police partner is paired with a
         random officer (at deployment and every ``strategy.mentor_pairing_interval`` ticks)."""
         m = self.model
-        ai = m.arrays.i[: m.meta[K.META_HIGH]]
-        alive, kind = ai[:, K.I_ALIVE] != 0, ai[:, K.I_KIND]
-        mentors = np.flatnonzero(alive & (kind == K.PEACEKEEPER) & (ai[:, K.I_ROLE] == K.MENTORING))
-        police = None  # the officers, found when a mentor needs one (pairing moves nobody)
-        for slot in mentors.tolist():
-            partner = int(ai[slot, K.I_HOME])
-            if partner < 0 or not ai[partner, K.I_ALIVE] or ai[partner, K.I_KIND] != K.POLICE:
-                if police is None:
-                    police = np.flatnonzero(alive & (kind == K.POLICE))
-                ai[slot, K.I_HOME] = int(self._gen.choice(police)) if police.size else -1
+        # the mentors without a live partner and the officers, in slot order, in one pass
+        # (pairing one mentor changes no other's partner and moves nobody)
+        n_mentors, n_police = self._unpaired(m.ag, m.meta, self._mentors, self._officers)
+        if not n_mentors:
+            return
+        ai = m.arrays.i
+        police = self._officers[:n_police].copy()
+        for slot in self._mentors[:n_mentors].tolist():
+            ai[slot, K.I_HOME] = int(self._gen.choice(police)) if n_police else -1
 
     def reinforce(self) -> int:
         """ODD 7.9: fighters arriving from outside appear near their faction's stronghold

@@ -433,6 +433,28 @@ def new_aggression(mean, low, u):
     return min(1.0, mean * (low + u))
 
 
+@njit(cache=True)
+def _stronghold_room(occ, sx, sy, r, torus):
+    """Whether any cell within ``r`` (square) of the stronghold ``(sx, sy)`` is on the map
+    and empty: else no try of an arriving fighter can succeed (ODD 7.9)."""
+    w, h = occ.shape
+    for dx in range(-r, r + 1):
+        x = sx + dx
+        if torus:
+            x %= w
+        elif x < 0 or x >= w:
+            continue
+        for dy in range(-r, r + 1):
+            y = sy + dy
+            if torus:
+                y %= h
+            elif y < 0 or y >= h:
+                continue
+            if occ[x, y] < 0:
+                return True
+    return False
+
+
 def reinforce(ag, grid, geo, prm, free_stack, meta, gen: np.random.Generator,
               strongholds: np.ndarray) -> int:
     """ODD 7.9, reinforcement: Poisson(``reinforcement`` / factions) fighters of each faction
@@ -446,6 +468,11 @@ def reinforce(ag, grid, geo, prm, free_stack, meta, gen: np.random.Generator,
         arrivals = int(gen.poisson(prm.armed_groups_reinforcement / prm.armed_groups_factions))
         sx, sy = strongholds[f]
         for _ in range(arrivals):
+            if not _stronghold_room(grid.occ, int(sx), int(sy), r, prm.world_torus):
+                # no empty cell within reach: every try fails, so its draws are taken at once
+                # (the same values from the same generator calls' stream)
+                gen.integers(-r, r + 1, size=2 * prm.armed_groups_stronghold_tries)
+                continue
             for _try in range(prm.armed_groups_stronghold_tries):
                 x = int(sx + gen.integers(-r, r + 1))
                 y = int(sy + gen.integers(-r, r + 1))
