@@ -13,6 +13,7 @@ So a tick crosses from Python into compiled code once (plus once for the metrics
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +22,7 @@ from sim.config.scenario import ROLE_NAMES, settlement_count
 from sim.engine import layout as K
 from sim.engine.calls import call, compiled
 from sim.engine.fields import box_sum, box_sum_into, presence
+from sim.engine.generator import generator_state
 from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
 from sim.engine.metrics import (
@@ -32,7 +34,7 @@ from sim.engine.metrics import (
 )
 from sim.engine.state import LayerTable
 from sim.model.columns import district_columns, district_row, layer_row
-from sim.rules.armed_groups import new_aggression, reinforce
+from sim.rules.armed_groups import _arrive, new_aggression, reinforce
 from sim.rules.factions import community_map, post_market, settle_communities
 from sim.rules.feedback import district_feedback
 from sim.rules.mission import adaptive_moves, district_need, drawdown_count, role_counts
@@ -92,6 +94,7 @@ class PeacekeepingLayer:
         self._officers = np.empty(model.capacity, np.int64)
         self._unpaired = compiled(unpaired_mentors, model.ag, model.meta, self._mentors,
                                   self._officers)
+        self._arrive: Callable[..., int] | None = None  # reinforcements, bound when first due
         self._layer_metrics = compiled(
             layer_metrics, model.ag, model.cells, model.params, lay, model.meta,
             float(model.legitimacy), model.census_counts, self._metrics, self._buf,
@@ -399,8 +402,11 @@ class PeacekeepingLayer:
         """ODD 7.9: fighters arriving from outside appear near their faction's stronghold
         (:func:`sim.rules.armed_groups.reinforce`)."""
         m = self.model
+        if self._arrive is None:  # the arrivals' kernel, bound once (sim.engine.calls)
+            self._arrive = compiled(_arrive, m.ag, m.cells, m.geometry, m.params, m.free_stack,
+                                    m.meta, generator_state(self._gen), 0, 0, 0, 0)
         return reinforce(m.ag, m.cells, m.geometry, m.params, m.free_stack, m.meta, self._gen,
-                         self.strongholds)
+                         self.strongholds, self._arrive)
 
     # ------------------------------------------------------------------ timeline
 
