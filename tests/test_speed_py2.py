@@ -5,8 +5,9 @@ metrics kernel's block sums against numpy's ``sum`` (bit for bit); the one-pass 
 units by role and of unpaired mentors and officers against numpy masks over the agent table;
 the timeline's replacement of losses and mentor pairing against the plain code they replaced
 (the same agents, the same draws: the generator ends in the same state); compiled draws from
-a numpy Generator against its own methods; and the compiled reinforcements against the
-try-by-try loop in Python.
+a numpy Generator against its own methods; the compiled reinforcements against the
+try-by-try loop in Python; and the metrics kernel given only the parameters it reads against
+it given them all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sim.engine.generator import generator_state
 from sim.engine.generator import integers as draw_integer
 from sim.engine.generator import random as draw_random
 from sim.engine.grid import new_agent, place_new_slots, remove_agent
-from sim.engine.metrics import pairwise_sum, unit_roles, unpaired_mentors
+from sim.engine.metrics import layer_metrics, pairwise_sum, unit_roles, unpaired_mentors
+from sim.model.layer import MetricParams, metric_params
 from sim.model.model import PeaceSimModel
 from sim.rules.armed_groups import new_aggression
 from sim.rules.mission import role_counts
@@ -291,3 +293,29 @@ def test_reinforce_draws_and_places_as_the_try_by_try_loop(torus: bool, radius: 
     # cell or more, some arrived (a stronghold's own cell is taken from the start)
     assert sum(arrived) <= factions * (2 * radius + 1) ** 2
     assert sum(arrived) > 0 or radius == 0
+
+
+# ----------------------------------------------------------------------------- metrics call
+
+
+def test_the_metrics_kernel_gives_the_same_from_its_few_parameters() -> None:
+    """The small parameter tuple (only what the kernel reads) against the whole one: the same
+    census, counts and means, bit for bit; and new parameters (an event's) reach it."""
+    m = _perturbed()
+    lay = m.layer
+    assert set(MetricParams._fields) <= set(m.params._fields)
+    small = metric_params(m.params)
+    assert all(getattr(small, f) == getattr(m.params, f) for f in MetricParams._fields)
+
+    def run(prm: Any) -> tuple[list[float], list[int]]:
+        out, census = np.zeros_like(lay._metrics), np.zeros_like(m.census_counts)
+        call(layer_metrics, m.ag, m.cells, prm, lay.lay.packed, m.meta, float(m.legitimacy),
+             census, out, np.zeros_like(lay._buf), lay.lay.district,
+             np.zeros_like(lay._by_district), *lay._no_views)
+        return out.tolist(), census.tolist()
+
+    assert run(small) == run(m.params)
+    m.params = m.params._replace(trust_legitimacy_threshold=0.0)  # as an event sets them
+    values, *_ = lay.observe(m.census_counts)
+    assert values == run(m.params)[0]
+    assert lay._prm.trust_legitimacy_threshold == 0.0
