@@ -8,7 +8,7 @@ Means are summed exactly as numpy sums a contiguous float64 array, so a mean her
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from sim.engine.layout import (
     ACTIVE,
@@ -38,6 +38,7 @@ from sim.engine.layout import (
     I_EX_COMBATANT,
     I_FACTION,
     I_GROUP,
+    I_HOME,
     I_KIND,
     I_ROLE,
     I_STATE,
@@ -54,6 +55,7 @@ from sim.engine.layout import (
     L_VIOLENCE_BATTLE,
     L_VIOLENCE_CIV,
     MAX_FACTIONS,
+    MENTORING,
     META_ABROAD,
     META_HIGH,
     PEACEKEEPER,
@@ -166,6 +168,40 @@ def census(ag, meta, out):
 
 
 @njit(cache=True)
+def unit_roles(ag, meta, out):
+    """Live peacekeepers by role code (``out[role]``), in one pass: what the timeline's
+    replacement of losses compares with the roles' shares (ODD 7.14)."""
+    ai = ag.i
+    out.fill(0)
+    for a in range(meta[META_HIGH]):
+        if ai[a, I_ALIVE] and ai[a, I_KIND] == PEACEKEEPER:
+            out[ai[a, I_ROLE]] += 1
+
+
+@njit(cache=True)
+def unpaired_mentors(ag, meta, mentors, police):
+    """The live mentoring units whose partner (``home``) is no live officer, into
+    ``mentors``, and the live officers, into ``police``, each in slot order, in one pass;
+    returns how many of each (ODD 7.14, mentor pairing)."""
+    ai = ag.i
+    n_mentors = 0
+    n_police = 0
+    for a in range(meta[META_HIGH]):
+        if not ai[a, I_ALIVE]:
+            continue
+        kind = ai[a, I_KIND]
+        if kind == POLICE:
+            police[n_police] = a
+            n_police += 1
+        elif kind == PEACEKEEPER and ai[a, I_ROLE] == MENTORING:
+            partner = ai[a, I_HOME]
+            if partner < 0 or not ai[partner, I_ALIVE] or ai[partner, I_KIND] != POLICE:
+                mentors[n_mentors] = a
+                n_mentors += 1
+    return n_mentors, n_police
+
+
+@njit(cache=True)
 def view_changes(ag, meta, view_uid, out):
     """Slots whose live agent differs from the Mesa view held for it (uid, or -1 for none):
     writes a row (slot, uid or -1, kind) for each to ``out`` in ascending slot order, brings
@@ -193,36 +229,38 @@ def view_change(ai, a, view_uid, out, n):
 
 @njit(inline="always", cache=True)
 def _block_sum(a, lo, n):
-    """numpy's sum of at most 128 float64: 8 running partial sums, combined pairwise."""
+    """numpy's sum of at most 128 float64: 8 running partial sums, combined pairwise.
+
+    The block is a slice walked with unsigned indices: a signed index makes every load test
+    for a negative index (numpy's wrap-around), which cost about 40% of the time; the
+    additions and their order are numpy's."""
     if n < 8:
         res = 0.0
         for i in range(lo, lo + n):
             res += a[i]
         return res
-    r0 = a[lo]
-    r1 = a[lo + 1]
-    r2 = a[lo + 2]
-    r3 = a[lo + 3]
-    r4 = a[lo + 4]
-    r5 = a[lo + 5]
-    r6 = a[lo + 6]
-    r7 = a[lo + 7]
-    i = 8
-    while i < n - (n % 8):
-        j = lo + i
-        r0 += a[j]
-        r1 += a[j + 1]
-        r2 += a[j + 2]
-        r3 += a[j + 3]
-        r4 += a[j + 4]
-        r5 += a[j + 5]
-        r6 += a[j + 6]
-        r7 += a[j + 7]
-        i += 8
+    b = a[lo:lo + n]
+    r0 = b[0]
+    r1 = b[1]
+    r2 = b[2]
+    r3 = b[3]
+    r4 = b[4]
+    r5 = b[5]
+    r6 = b[6]
+    r7 = b[7]
+    m = n - (n % 8)
+    for i in range(uint64(8), uint64(m), uint64(8)):
+        r0 += b[i]
+        r1 += b[i + uint64(1)]
+        r2 += b[i + uint64(2)]
+        r3 += b[i + uint64(3)]
+        r4 += b[i + uint64(4)]
+        r5 += b[i + uint64(5)]
+        r6 += b[i + uint64(6)]
+        r7 += b[i + uint64(7)]
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[lo + i]
-        i += 1
+    for i in range(m, n):
+        res += b[i]
     return res
 
 

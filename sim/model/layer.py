@@ -13,20 +13,33 @@ So a tick crosses from Python into compiled code once (plus once for the metrics
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+import re
+from collections import namedtuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.config.scenario import ROLE_NAMES, settlement_count
 from sim.engine import layout as K
+from sim.engine import metrics as metrics_kernels
 from sim.engine.calls import call, compiled
 from sim.engine.fields import box_sum, box_sum_into, presence
+from sim.engine.generator import generator_state
 from sim.engine.grid import place_new_slots, remove_random
 from sim.engine.layer_tick import layer_tick
-from sim.engine.metrics import M_LEGITIMACY, N_METRICS, layer_metrics
+from sim.engine.metrics import (
+    M_LEGITIMACY,
+    N_METRICS,
+    layer_metrics,
+    unit_roles,
+    unpaired_mentors,
+)
 from sim.engine.state import LayerTable
 from sim.model.columns import district_columns, district_row, layer_row
-from sim.rules.armed_groups import new_aggression, reinforce
+from sim.rules.armed_groups import _arrive, new_aggression, reinforce
+from sim.rules.civil_violence import grievance
 from sim.rules.factions import community_map, post_market, settle_communities
 from sim.rules.feedback import district_feedback
 from sim.rules.mission import adaptive_moves, district_need, drawdown_count, role_counts
@@ -36,6 +49,24 @@ from sim.rules.weapons import place_caches, supply
 
 if TYPE_CHECKING:
     from sim.model.model import PeaceSimModel
+
+
+def _metric_fields() -> tuple[str, ...]:
+    """Names of the parameters the metrics kernel reads: every ``prm.<name>`` in
+    :mod:`sim.engine.metrics` and in :func:`sim.rules.civil_violence.grievance`, which it
+    calls (a field read anywhere else would fail to compile, loudly)."""
+    text = inspect.getsource(metrics_kernels) + inspect.getsource(grievance.py_func)
+    return tuple(sorted(set(re.findall(r"\bprm\.([A-Za-z_]\w*)", text))))
+
+
+MetricParams = namedtuple("MetricParams", _metric_fields())  # type: ignore[misc]
+
+
+def metric_params(prm: Any) -> Any:
+    """The parameters the metrics kernel reads, as a small named tuple (same values, same
+    types): a call unboxes every field of the tuple it is given, about 3 microseconds for the
+    whole parameter tuple (some 150 fields), three times that in a tick, with cold caches."""
+    return MetricParams(*[getattr(prm, name) for name in MetricParams._fields])
 
 
 class PeacekeepingLayer:
@@ -80,8 +111,17 @@ class PeacekeepingLayer:
             place_new_slots, model.ag, model.cells, model.geometry, model.params,
             model.rng_state, K.POLICE, model.params.cops_class, 0, model.free_stack,
             model.meta)
+        self._roles = np.zeros(max(K.ROLE_CODES.values()) + 1, np.int64)  # replace_losses
+        self._unit_roles = compiled(unit_roles, model.ag, model.meta, self._roles)
+        self._mentors = np.empty(model.capacity, np.int64)  # pair_mentors' scratch
+        self._officers = np.empty(model.capacity, np.int64)
+        self._unpaired = compiled(unpaired_mentors, model.ag, model.meta, self._mentors,
+                                  self._officers)
+        self._arrive: Callable[..., int] | None = None  # reinforcements, bound when first due
+        self._prm_of = model.params  # the metrics kernel's parameters were taken from these
+        self._prm = metric_params(model.params)
         self._layer_metrics = compiled(
-            layer_metrics, model.ag, model.cells, model.params, lay, model.meta,
+            layer_metrics, model.ag, model.cells, self._prm, lay, model.meta,
             float(model.legitimacy), model.census_counts, self._metrics, self._buf,
             self.lay.district, self._by_district, *self._no_views)
         self._init_landscape(gen)
@@ -312,9 +352,8 @@ class PeacekeepingLayer:
             return
         ag = self.model.arrays
         p = self.sc.police
-        ag.f[slots, K.F_PROFESSIONALISM] = np.clip(
-            gen.normal(p.professionalism, p.professionalism_sd, slots.size), 0, 1
-        )
+        ag.f[slots, K.F_PROFESSIONALISM] = gen.normal(  # (np.clip calls ndarray.clip)
+            p.professionalism, p.professionalism_sd, slots.size).clip(0, 1)
         ag.i[slots, K.I_COMMUNITY] = gen.random(slots.size) < p.community_share
         if p.leader_dialogue > 0:  # communities: police-community forums
             ag.set("meets_leaders", slots, gen.random(slots.size) < p.leader_dialogue)
@@ -336,8 +375,9 @@ class PeacekeepingLayer:
         """New units with these role codes on random empty cells (as many as fit), posts and
         sites on random markets; returns how many were placed."""
         m, ag = self.model, self.model.arrays
-        new = np.sort(call(place_new_slots, m.ag, m.cells, m.geometry, m.params, m.rng_state,
-                           K.PEACEKEEPER, m.params.pk_class, len(roles), m.free_stack, m.meta))
+        new = np.sort(self._place(m.ag, m.cells, m.geometry, m.params, m.rng_state,
+                                  K.PEACEKEEPER, m.params.pk_class, len(roles), m.free_stack,
+                                  m.meta))
         roles = roles[: new.size]
         ag.role[new] = roles
         sites = self.sc.mechanisms.protection_sites and self.lay.sites.size > 0
@@ -358,13 +398,12 @@ class PeacekeepingLayer:
         have = self._count(K.C_PEACEKEEPERS)
         if keep <= have:
             return 0
-        ai = m.arrays.i[: m.meta[K.META_HIGH]]
-        units = (ai[:, K.I_ALIVE] != 0) & (ai[:, K.I_KIND] == K.PEACEKEEPER)
-        now = np.bincount(ai[units, K.I_ROLE], minlength=len(ROLE_NAMES))
+        self._unit_roles(m.ag, m.meta, self._roles)  # live units by role, in one pass
+        now = self._roles.tolist()
         shares = {r: getattr(self.sc.strategy.roles, r) for r in ROLE_NAMES}
         want = role_counts(keep, shares)
         missing = [K.ROLE_CODES[r] for r in ROLE_NAMES
-                   for _ in range(max(0, want[r] - int(now[K.ROLE_CODES[r]])))]
+                   for _ in range(max(0, want[r] - now[K.ROLE_CODES[r]]))]
         placed = self._place_units(np.array(missing[: keep - have], np.int8))
         if placed and K.MENTORING in missing:
             self.pair_mentors()
@@ -374,23 +413,25 @@ class PeacekeepingLayer:
         """ODD 7.14: every mentoring unit without a live police partner is paired with a
         random officer (at deployment and every ``strategy.mentor_pairing_interval`` ticks)."""
         m = self.model
-        ai = m.arrays.i[: m.meta[K.META_HIGH]]
-        alive, kind = ai[:, K.I_ALIVE] != 0, ai[:, K.I_KIND]
-        mentors = np.flatnonzero(alive & (kind == K.PEACEKEEPER) & (ai[:, K.I_ROLE] == K.MENTORING))
-        police = None  # the officers, found when a mentor needs one (pairing moves nobody)
-        for slot in mentors.tolist():
-            partner = int(ai[slot, K.I_HOME])
-            if partner < 0 or not ai[partner, K.I_ALIVE] or ai[partner, K.I_KIND] != K.POLICE:
-                if police is None:
-                    police = np.flatnonzero(alive & (kind == K.POLICE))
-                ai[slot, K.I_HOME] = int(self._gen.choice(police)) if police.size else -1
+        # the mentors without a live partner and the officers, in slot order, in one pass
+        # (pairing one mentor changes no other's partner and moves nobody)
+        n_mentors, n_police = self._unpaired(m.ag, m.meta, self._mentors, self._officers)
+        if not n_mentors:
+            return
+        ai = m.arrays.i
+        police = self._officers[:n_police].copy()
+        for slot in self._mentors[:n_mentors].tolist():
+            ai[slot, K.I_HOME] = int(self._gen.choice(police)) if n_police else -1
 
     def reinforce(self) -> int:
         """ODD 7.9: fighters arriving from outside appear near their faction's stronghold
         (:func:`sim.rules.armed_groups.reinforce`)."""
         m = self.model
+        if self._arrive is None:  # the arrivals' kernel, bound once (sim.engine.calls)
+            self._arrive = compiled(_arrive, m.ag, m.cells, m.geometry, m.params, m.free_stack,
+                                    m.meta, generator_state(self._gen), 0, 0, 0, 0)
         return reinforce(m.ag, m.cells, m.geometry, m.params, m.free_stack, m.meta, self._gen,
-                         self.strongholds)
+                         self.strongholds, self._arrive)
 
     # ------------------------------------------------------------------ timeline
 
@@ -557,7 +598,9 @@ class PeacekeepingLayer:
         m = self.model
         if view_uid is None:
             view_uid, view_out = self._no_views
-        n = self._layer_metrics(m.ag, m.cells, m.params, self.lay.packed, m.meta,
+        if m.params is not self._prm_of:  # an event set new parameters (ODD 7.28)
+            self._prm_of, self._prm = m.params, metric_params(m.params)
+        n = self._layer_metrics(m.ag, m.cells, self._prm, self.lay.packed, m.meta,
                                 float(m.legitimacy), census_counts, self._metrics, self._buf,
                                 self.lay.district, self._by_district, view_uid, view_out)
         values = self._metrics.tolist()

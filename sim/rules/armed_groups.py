@@ -10,11 +10,16 @@ Recruitment, relapse and disarmament are in :mod:`sim.rules.transitions`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
 from sim.engine.calls import call
 from sim.engine.fields import site_event
+from sim.engine.generator import generator_state
+from sim.engine.generator import integers as draw_integer
+from sim.engine.generator import random as draw_random
 from sim.engine.grid import (
     convert,
     enter,
@@ -434,36 +439,53 @@ def new_aggression(mean, low, u):
     return min(1.0, mean * (low + u))
 
 
-def reinforce(ag, grid, geo, prm, free_stack, meta, gen: np.random.Generator,
-              strongholds: np.ndarray) -> int:
-    """ODD 7.9, reinforcement: Poisson(``reinforcement`` / factions) fighters of each faction
-    arrive per tick on a random empty cell within ``stronghold_radius`` of its stronghold
-    (``stronghold_tries`` cells tried, uniform in the square; wrapped on a torus). Draws
-    from the set-up generator ``gen``; returns how many arrived."""
+@njit(cache=True)
+def _arrive(ag, grid, geo, prm, free_stack, meta, gen, f, sx, sy, arrivals):
+    """:func:`reinforce` for ``arrivals`` fighters of faction ``f`` and its stronghold
+    ``(sx, sy)``, drawing from the set-up generator through ``gen``
+    (:func:`sim.engine.generator.generator_state`: the same draws as its methods, in the
+    same order); returns how many arrived."""
     w, h = geo.width, geo.height
     r = prm.armed_groups_stronghold_radius
     arrived = 0
+    for _ in range(arrivals):
+        for _try in range(prm.armed_groups_stronghold_tries):
+            x = sx + draw_integer(gen, -r, r + 1)
+            y = sy + draw_integer(gen, -r, r + 1)
+            if prm.world_torus:
+                x, y = x % w, y % h
+            if 0 <= x < w and 0 <= y < h and grid.occ[x, y] < 0:
+                slot = new_agent(ag, grid, geo, prm, COMBATANT, prm.comb_class, x * h + y,
+                                 free_stack, meta)
+                ag.i[slot, I_FACTION] = f
+                if prm.residents_groups == 2:  # communities: of its faction's group
+                    ag.i[slot, I_GROUP] = f % 2
+                ag.f[slot, F_AGGRESSION] = new_aggression(
+                    prm.armed_groups_aggression, prm.armed_groups_aggression_min,
+                    draw_random(gen))
+                ag.f[slot, F_HARDSHIP] = draw_random(gen)
+                ag.f[slot, F_RISK] = draw_random(gen)
+                arrived += 1
+                break
+    return arrived
+
+
+def reinforce(ag, grid, geo, prm, free_stack, meta, gen: np.random.Generator,
+              strongholds: np.ndarray, arrive: Callable[..., int] | None = None) -> int:
+    """ODD 7.9, reinforcement: Poisson(``reinforcement`` / factions) fighters of each faction
+    arrive per tick on a random empty cell within ``stronghold_radius`` of its stronghold
+    (``stronghold_tries`` cells tried, uniform in the square; wrapped on a torus). Draws
+    from the set-up generator ``gen``; returns how many arrived. (The tries run compiled,
+    :func:`_arrive`, drawing from ``gen``'s stream as its methods would; ``arrive``: its
+    compiled version for these arguments' types, bound by the caller once, else found per
+    call by :func:`sim.engine.calls.call`.)"""
+    arrived = 0
+    state = None
     for f in range(prm.armed_groups_factions):
         arrivals = int(gen.poisson(prm.armed_groups_reinforcement / prm.armed_groups_factions))
-        sx, sy = strongholds[f]
-        for _ in range(arrivals):
-            for _try in range(prm.armed_groups_stronghold_tries):
-                x = int(sx + gen.integers(-r, r + 1))
-                y = int(sy + gen.integers(-r, r + 1))
-                if prm.world_torus:
-                    x, y = x % w, y % h
-                if 0 <= x < w and 0 <= y < h and grid.occ[x, y] < 0:
-                    slot = call(new_agent, ag, grid, geo, prm, COMBATANT, prm.comb_class,
-                                x * h + y, free_stack, meta)
-                    ag.i[slot, I_FACTION] = f
-                    if prm.residents_groups == 2:  # communities: of its faction's group
-                        ag.i[slot, I_GROUP] = f % 2
-                    ag.f[slot, F_AGGRESSION] = call(
-                        new_aggression, prm.armed_groups_aggression,
-                        prm.armed_groups_aggression_min, gen.random()
-                    )
-                    ag.f[slot, F_HARDSHIP] = gen.random()
-                    ag.f[slot, F_RISK] = gen.random()
-                    arrived += 1
-                    break
+        if arrivals:
+            sx, sy = strongholds[f]
+            state = generator_state(gen) if state is None else state
+            args = (ag, grid, geo, prm, free_stack, meta, state, f, int(sx), int(sy), arrivals)
+            arrived += arrive(*args) if arrive is not None else call(_arrive, *args)
     return arrived
