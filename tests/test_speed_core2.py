@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numba import njit
+from test_speed_core import _world  # the same hand-built worlds as the first core tests
 
 from sim.bench.bench import FULL_DENSITIES, FULL_SCENARIO
 from sim.config.scenario import build_scenario, load_scenario
@@ -166,17 +167,6 @@ def test_shuffle_makes_randints_draws():
         _shuffled(a, n, sa)
         _shuffled_by_randint(b, n, sb)
         assert np.array_equal(a, b) and np.array_equal(sa, sb)
-
-
-def _world(width: int, height: int, torus: bool, shape: str, res_vision: int,
-           cop_vision: int) -> PeaceSimModel:
-    data = {
-        "world": {"width": width, "height": height, "torus": torus, "vision_shape": shape},
-        "residents": {"density": 0.0, "vision": res_vision},
-        "police": {"density": 0.0, "vision": cop_vision},
-        "unrest": {"movement": False, "legitimacy": 0.0},
-    }
-    return PeaceSimModel(build_scenario(data), seed=0)
 
 
 WORLDS = [
