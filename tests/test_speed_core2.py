@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numba import njit
-from test_speed_core import _world  # the same hand-built worlds as the first core tests
+from test_speed_core import WORLDS as CORE_WORLDS  # the hand-built worlds of the first core tests
+from test_speed_core import _world
 
 from sim.bench.bench import FULL_DENSITIES, FULL_SCENARIO
 from sim.config.scenario import build_scenario, load_scenario
@@ -169,17 +170,7 @@ def test_shuffle_makes_randints_draws():
         assert np.array_equal(a, b) and np.array_equal(sa, sb)
 
 
-WORLDS = [
-    (20, 17, False, "moore", 6, 3),
-    (20, 17, True, "moore", 6, 3),
-    (30, 30, True, "von_neumann", 7, 7),
-    (30, 30, False, "von_neumann", 7, 2),
-    (25, 19, False, "radius", 5, 4),
-    (25, 19, True, "lateral", 4, 6),
-    (40, 40, False, "moore", 9, 8),  # runs longer than one vector
-    (7, 5, True, "moore", 4, 6),  # a torus smaller than the window: merged offsets
-    (4, 4, False, "radius", 6, 1),
-]
+WORLDS = [*CORE_WORLDS, (40, 40, False, "moore", 9, 8)]  # + runs longer than one vector
 
 
 @njit(cache=True)
